@@ -1,0 +1,87 @@
+# crossdock build. `make` builds build/crossdock (release, -O2); `make test` builds
+# everything again with AddressSanitizer + UndefinedBehaviorSanitizer under
+# build/asan/ and runs every unit and end-to-end test.
+#
+# Source lists are the folders themselves (one wildcard per layer): every .cc in a
+# layer belongs to it, so a new file cannot be forgotten in the build.
+
+CXX      ?= g++
+CXXFLAGS_COMMON := -std=c++20 -Wall -Wextra -Werror -I. -DTOML_HEADER_ONLY=0 -MMD -MP -pthread
+LDLIBS   := -ltomlplusplus -lboost_program_options -lcurl -lfmt -lcrypto -lssl -pthread
+TEST_LDLIBS := -lgtest -lgmock -lcpp-httplib
+
+DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
+  libboost-program-options-dev libtomlplusplus-dev libcurl4-openssl-dev libfmt-dev \
+  libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
+  libcpp-httplib-dev docker-registry skopeo umoci apache2-utils
+
+LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*.cc) \
+             $(wildcard providers/*/*.cc) $(wildcard planner/*.cc) $(wildcard applier/*.cc)
+CMD_SRCS  := $(wildcard cmd/*.cc)
+UNIT_SRCS := $(wildcard tests/unit/*/*.cc) $(wildcard tests/unit/*.cc)
+E2E_SRCS  := $(wildcard tests/e2e/*.cc)
+FAKE_SRCS := $(wildcard tests/fakes/*.cc)
+
+# Release build.
+REL := build
+REL_CXXFLAGS := $(CXXFLAGS_COMMON) -O2
+# Sanitizer build, used by `make test`.
+SAN := build/asan
+SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
+  -fsanitize=address,undefined -fno-sanitize-recover=all
+
+.PHONY: all deps test unit e2e demo bench fmt clean
+all: $(REL)/crossdock
+
+define build_tree
+$(1)/obj/%.o: %.cc
+	@mkdir -p $$(dir $$@)
+	$$(CXX) $(2) -c $$< -o $$@
+$(1)/libcrossdock.a: $$(LIB_SRCS:%.cc=$(1)/obj/%.o)
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(1)/crossdock: $$(CMD_SRCS:%.cc=$(1)/obj/%.o) $(1)/libcrossdock.a
+	$$(CXX) $(2) -o $$@ $$^ $$(LDLIBS)
+endef
+$(eval $(call build_tree,$(REL),$(REL_CXXFLAGS)))
+$(eval $(call build_tree,$(SAN),$(SAN_CXXFLAGS)))
+
+$(SAN)/unit_tests: $(UNIT_SRCS:%.cc=$(SAN)/obj/%.o) $(SAN)/libcrossdock.a
+	$(CXX) $(SAN_CXXFLAGS) -o $@ $^ $(TEST_LDLIBS) -lgtest_main $(LDLIBS)
+$(SAN)/e2e_tests: $(E2E_SRCS:%.cc=$(SAN)/obj/%.o) $(SAN)/libcrossdock.a
+	$(CXX) $(SAN_CXXFLAGS) -o $@ $^ $(TEST_LDLIBS) -lgtest_main $(LDLIBS)
+$(SAN)/fakes/%: $(SAN)/obj/tests/fakes/%.o $(SAN)/libcrossdock.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN_CXXFLAGS) -o $@ $^ $(TEST_LDLIBS) $(LDLIBS)
+
+FAKES := $(FAKE_SRCS:tests/fakes/%.cc=$(SAN)/fakes/%)
+
+# Installs the Debian packages crossdock needs to build, test and demo (idempotent:
+# apt-get runs only when something is missing).
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: deps
+	$(MAKE) --no-print-directory $(SAN)/crossdock $(SAN)/unit_tests $(SAN)/e2e_tests $(FAKES)
+	@CROSSDOCK_BIN=$(CURDIR)/$(SAN)/crossdock CROSSDOCK_FAKES=$(CURDIR)/$(SAN)/fakes \
+	  CROSSDOCK_SRC=$(CURDIR) tests/run_all.sh $(SAN)/unit_tests $(SAN)/e2e_tests
+
+demo: deps
+	$(MAKE) --no-print-directory $(REL)/crossdock
+	@examples/demo.sh $(CURDIR)/$(REL)/crossdock
+
+bench: deps
+	$(MAKE) --no-print-directory $(REL)/crossdock
+	@bench/run.sh $(CURDIR)/$(REL)/crossdock
+
+fmt:
+	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

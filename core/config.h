@@ -1,0 +1,77 @@
+// Config: the parsed crossdock.toml (endpoints, rules, settings) and its loader,
+// which reports every problem as a Diagnostic with file:line:col. Used by cmd/ and
+// planner/.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostics.h"
+
+namespace crossdock::core {
+
+// A secret as written in the config: "env:NAME", "file:PATH" or a literal.
+// The resolved value is never printed; Describe() names where it came from.
+struct SecretRef {
+  std::string spec;  // as written
+  SourcePos pos;
+  bool empty() const { return spec.empty(); }
+};
+
+struct Endpoint {
+  std::string name;
+  std::string type = "docker-registry";
+  std::string url;  // scheme://host[:port], no trailing slash
+  std::string description;
+  std::string username;
+  SecretRef password;
+  std::string ca_cert;  // absolute path, resolved against the config's folder
+  bool insecure = false;
+  SourcePos pos;
+
+  // "127.0.0.1:5002": scheme stripped, as it appears in image references.
+  std::string host() const;
+};
+
+struct Rule {
+  std::string name;
+  std::string description;
+  std::string source;       // endpoint name
+  std::string destination;  // endpoint name
+  std::vector<std::string> repositories;          // empty: all
+  std::vector<std::string> exclude_repositories;  // none
+  std::vector<std::string> tags;                  // empty: all
+  std::vector<std::string> exclude_tags;
+  std::string dest_namespace;  // empty: keep the source path
+  int flatten = 0;             // -1 all, 0 none, 1..3 levels
+  bool override_tags = true;   // key "override"
+  bool delete_missing = false; // key "delete"
+  bool enabled = true;
+  SourcePos pos;
+};
+
+struct Settings {
+  std::string state_path;  // absolute; default "<config dir>/crossdock.state.json"
+  int parallelism = 10;
+};
+
+struct Config {
+  std::string path;  // the file it was read from
+  Settings settings;
+  std::map<std::string, Endpoint> endpoints;
+  std::vector<Rule> rules;  // in file order
+
+  const Endpoint* FindEndpoint(const std::string& name) const;
+  const Rule* FindRule(const std::string& name) const;
+};
+
+// Reads and validates FILE. Every problem is added to *diags; the returned Config is
+// usable only when !diags->has_errors().
+Config LoadConfig(const std::string& file, Diagnostics* diags);
+
+// Same, from text (for tests); FILE is used in positions only.
+Config ParseConfig(const std::string& text, const std::string& file, Diagnostics* diags);
+
+}  // namespace crossdock::core
