@@ -1,0 +1,86 @@
+// Apply: executes a Plan against the registries with bounded concurrency, blob
+// de-duplication and mounting, and records each finished change in the state as it
+// happens. Used by cmd/apply.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "planner/plan.h"
+#include "providers/registry.h"
+#include "state/state.h"
+
+namespace crossdock::applier {
+
+// Live counters, read by the progress display while Apply runs.
+struct Progress {
+  std::atomic<int> changes_total{0};
+  std::atomic<int> changes_done{0};
+  std::atomic<int> changes_failed{0};
+  std::atomic<std::int64_t> bytes_copied{0};
+  std::atomic<int> blobs_copied{0};
+  std::atomic<int> blobs_mounted{0};
+  std::atomic<int> blobs_present{0};
+};
+
+// Owns the in-memory State during an apply and persists it after every recorded
+// change (coalescing writes that arrive while one is in progress). Thread-safe.
+class StateRecorder {
+ public:
+  // PERSIST writes the state (e.g. state::WriteState); it may update the serial.
+  StateRecorder(state::State* state, std::function<core::Status(state::State*)> persist);
+
+  // Applies MUTATE to the state and persists it. Returns the persist status.
+  core::Status Record(const std::function<void(state::State&)>& mutate);
+
+  // The first persist failure, if any (an apply must report it).
+  core::Status first_error() const;
+
+ private:
+  state::State* state_;
+  std::function<core::Status(state::State*)> persist_;
+  mutable std::mutex mu_;
+  bool writing_ = false;
+  bool dirty_ = false;
+  core::Status first_error_;
+};
+
+struct ApplyOptions {
+  int parallelism = 10;
+  const std::atomic<bool>* cancel = nullptr;  // stop starting new changes
+  Progress* progress = nullptr;               // optional
+  int blob_attempts = 3;                      // per blob, for transient failures
+  // Called when a change finishes (any thread, serialised by the applier).
+  std::function<void(const planner::Change&, const core::Status&)> on_change_done;
+};
+
+struct ChangeFailure {
+  planner::Change change;
+  core::Status status;
+};
+
+struct ApplyReport {
+  int succeeded = 0;
+  int failed = 0;
+  int not_started = 0;  // cancelled before they began
+  std::int64_t bytes_copied = 0;
+  int blobs_copied = 0, blobs_mounted = 0, blobs_present = 0;
+  std::vector<ChangeFailure> failures;
+};
+
+// Executes PLAN's create, update and delete changes (skips are not executed):
+// copies first, then deletes. REGISTRIES maps endpoint names to clients.
+ApplyReport Apply(const planner::Plan& plan,
+                  const std::map<std::string, providers::Registry*>& registries,
+                  StateRecorder* recorder, const ApplyOptions& options);
+
+// --refresh-only: drops or corrects the state records listed in PLAN.drift.
+ApplyReport ApplyRefresh(const planner::Plan& plan, StateRecorder* recorder);
+
+}  // namespace crossdock::applier

@@ -1,0 +1,264 @@
+#include "applier/copier.h"
+
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <deque>
+#include <thread>
+
+#include "core/digest.h"
+#include "core/retry.h"
+
+namespace crossdock::applier {
+
+namespace {
+
+// Blobs up to this size are read into memory and sent with one PUT; larger ones
+// stream from the source GET into the destination PATCH through a bounded pipe.
+constexpr std::int64_t kBufferedBlobMax = 16ll << 20;
+constexpr size_t kPipeCapacity = 4u << 20;
+
+struct BlobRef {
+  std::string digest;
+  std::int64_t size = -1;
+};
+
+// A bounded byte pipe between the downloading thread and the uploading one.
+class BytePipe {
+ public:
+  explicit BytePipe(size_t capacity) : capacity_(capacity) {}
+
+  // Blocks while full. Returns false when the reader has gone away.
+  bool Write(const char* data, size_t n) {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (n > 0) {
+      cv_.wait(lk, [&] { return reader_gone_ || buf_.size() < capacity_; });
+      if (reader_gone_) return false;
+      size_t take = std::min(n, capacity_ - buf_.size());
+      buf_.insert(buf_.end(), data, data + take);
+      data += take;
+      n -= take;
+      cv_.notify_all();
+    }
+    return true;
+  }
+  // Ends the stream: OK delivers EOF to the reader, FAILED makes it abort.
+  void Finish(bool ok) {
+    std::lock_guard<std::mutex> lk(mu_);
+    finished_ = true;
+    failed_ = !ok;
+    cv_.notify_all();
+  }
+  // As an HttpRequest body_source: bytes, 0 at the end, -1 to abort.
+  long Read(char* out, size_t n) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return !buf_.empty() || finished_; });
+    if (failed_) return -1;
+    if (buf_.empty()) return 0;
+    size_t take = std::min(n, buf_.size());
+    std::copy_n(buf_.begin(), take, out);
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(take));
+    cv_.notify_all();
+    return static_cast<long>(take);
+  }
+  void CloseReader() {
+    std::lock_guard<std::mutex> lk(mu_);
+    reader_gone_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<char> buf_;
+  bool finished_ = false, failed_ = false, reader_gone_ = false;
+};
+
+bool IsForeignLayer(const nlohmann::json& d) {
+  std::string mt = d.value("mediaType", "");
+  return mt.find("foreign") != std::string::npos ||
+         mt.find("nondistributable") != std::string::npos;
+}
+
+}  // namespace
+
+core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& source_digest,
+                                const std::string& dst_repo, const std::string& tag) {
+  // By digest: apply copies exactly what the plan showed, even if the tag moved since.
+  auto m = src_->GetManifest(src_repo, source_digest);
+  if (!m.ok()) return m.status();
+  CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *m, dst_repo, 0));
+  return dst_->PutManifest(dst_repo, tag, *m);
+}
+
+core::Status Copier::CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
+                                      const std::string& dst_repo, int depth) {
+  auto j = nlohmann::json::parse(m.bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return core::Status::InvalidArgument("manifest " + src_repo + "@" + m.digest +
+                                         " at endpoint \"" + src_->name() +
+                                         "\" is not valid JSON; it cannot be copied");
+  if (providers::IsIndexMediaType(m.media_type) || (j.contains("manifests") && !j.contains("layers"))) {
+    if (depth > 2)
+      return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
+                                           " nests indexes too deeply");
+    if (!j.contains("manifests") || !j["manifests"].is_array())
+      return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
+                                           " has no \"manifests\" list");
+    for (const auto& d : j["manifests"]) {
+      std::string digest = d.value("digest", "");
+      if (!core::IsValidDigest(digest))
+        return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
+                                             " names an invalid child digest");
+      auto have = dst_->HeadManifest(dst_repo, digest);
+      if (!have.ok()) return have.status();
+      if (*have) continue;  // the child is there already
+      auto child = src_->GetManifest(src_repo, digest);
+      if (!child.ok()) return child.status();
+      CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *child, dst_repo, depth + 1));
+      CROSSDOCK_RETURN_IF_ERROR(dst_->PutManifest(dst_repo, digest, *child));
+    }
+    return core::Status::Ok();
+  }
+  std::vector<BlobRef> blobs;
+  auto add = [&](const nlohmann::json& d) -> core::Status {
+    std::string digest = d.value("digest", "");
+    if (!core::IsValidDigest(digest))
+      return core::Status::InvalidArgument("manifest " + src_repo + "@" + m.digest +
+                                           " names an invalid blob digest");
+    std::int64_t size = d.contains("size") && d["size"].is_number_integer()
+                            ? d["size"].get<std::int64_t>()
+                            : -1;
+    blobs.push_back({digest, size});
+    return core::Status::Ok();
+  };
+  if (j.contains("config") && j["config"].is_object()) CROSSDOCK_RETURN_IF_ERROR(add(j["config"]));
+  if (j.contains("layers") && j["layers"].is_array()) {
+    for (const auto& d : j["layers"]) {
+      if (IsForeignLayer(d)) continue;  // non-distributable: stays at its own URLs
+      CROSSDOCK_RETURN_IF_ERROR(add(d));
+    }
+  }
+  for (const auto& b : blobs) CROSSDOCK_RETURN_IF_ERROR(EnsureBlob(src_repo, dst_repo, b.digest, b.size));
+  return core::Status::Ok();
+}
+
+core::Status Copier::EnsureBlob(const std::string& src_repo, const std::string& dst_repo,
+                                const std::string& digest, std::int64_t size) {
+  std::string mount_from;
+  {
+    std::unique_lock<std::mutex> lk(ledger_->mu);
+    for (;;) {
+      auto& e = ledger_->entries[digest];
+      if (std::find(e.repos.begin(), e.repos.end(), dst_repo) != e.repos.end()) return core::Status::Ok();
+      if (!e.in_flight) {
+        e.in_flight = true;
+        if (!e.repos.empty()) mount_from = e.repos.front();
+        break;
+      }
+      ledger_->cv.wait(lk);
+    }
+  }
+  core::Status st;
+  bool done = false;
+  if (!mount_from.empty()) {
+    auto mounted = dst_->MountBlob(dst_repo, digest, mount_from);
+    if (mounted.ok() && *mounted) {
+      if (progress_) ++progress_->blobs_mounted;
+      done = true;
+    }
+  }
+  if (!done) {
+    auto exists = dst_->BlobExists(dst_repo, digest);
+    if (!exists.ok()) {
+      st = exists.status();
+    } else if (*exists) {
+      if (progress_) ++progress_->blobs_present;
+    } else {
+      st = TransferBlob(src_repo, dst_repo, digest, size);
+      if (st.ok() && progress_) ++progress_->blobs_copied;
+    }
+  }
+  std::lock_guard<std::mutex> lk(ledger_->mu);
+  auto& e = ledger_->entries[digest];
+  e.in_flight = false;
+  if (st.ok()) e.repos.push_back(dst_repo);
+  ledger_->cv.notify_all();
+  return st;
+}
+
+core::Status Copier::TransferBlob(const std::string& src_repo, const std::string& dst_repo,
+                                  const std::string& digest, std::int64_t size) {
+  core::RetryPolicy policy;
+  policy.max_attempts = blob_attempts_;
+  core::Status st;
+  for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    st = StreamBlob(src_repo, dst_repo, digest, size);
+    // Only transport trouble is worth another try; a digest mismatch is not.
+    if (st.ok() || st.code() != core::Code::kUnavailable) return st;
+    if (attempt < blob_attempts_)
+      std::this_thread::sleep_for(policy.Delay(attempt + 1, 0.5, std::nullopt));
+  }
+  return st;
+}
+
+core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& dst_repo,
+                                const std::string& digest, std::int64_t size) {
+  auto mismatch = [&](const std::string& got, std::int64_t got_size) {
+    return core::Status::DataLoss(
+        "blob " + digest + " of " + src_repo + " from endpoint \"" + src_->name() +
+        "\" arrived as " + got + " (" + std::to_string(got_size) +
+        " bytes); refusing to upload corrupted content");
+  };
+  if (size >= 0 && size <= kBufferedBlobMax) {
+    std::string data;
+    data.reserve(static_cast<size_t>(size));
+    core::Sha256 h;
+    CROSSDOCK_RETURN_IF_ERROR(src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
+      if (data.size() + n > static_cast<size_t>(size)) return false;  // longer than declared
+      data.append(p, n);
+      h.Update(p, n);
+      return true;
+    }));
+    std::string got = h.Finish();
+    if (got != digest || static_cast<std::int64_t>(data.size()) != size)
+      return mismatch(got, static_cast<std::int64_t>(data.size()));
+    size_t off = 0;
+    CROSSDOCK_RETURN_IF_ERROR(dst_->PutBlob(dst_repo, digest, size, [&](char* buf, size_t n) {
+      size_t take = std::min(n, data.size() - off);
+      std::copy_n(data.data() + off, take, buf);
+      off += take;
+      return static_cast<long>(take);
+    }));
+    if (progress_) progress_->bytes_copied += size;
+    return core::Status::Ok();
+  }
+
+  // Large blob: GET on a helper thread into the pipe; the upload reads from it. The
+  // digest is checked before the pipe signals end-of-stream, so a corrupted blob
+  // aborts the upload instead of completing it.
+  BytePipe pipe(kPipeCapacity);
+  core::Status download;
+  std::int64_t received = 0;
+  std::string got;
+  std::thread producer([&] {
+    core::Sha256 h;
+    download = src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
+      h.Update(p, n);
+      received += static_cast<std::int64_t>(n);
+      if (progress_) progress_->bytes_copied += static_cast<std::int64_t>(n);
+      return pipe.Write(p, n);
+    });
+    got = h.Finish();
+    pipe.Finish(download.ok() && got == digest && (size < 0 || received == size));
+  });
+  core::Status upload =
+      dst_->PutBlob(dst_repo, digest, size, [&](char* buf, size_t n) { return pipe.Read(buf, n); });
+  pipe.CloseReader();
+  producer.join();
+  if (!download.ok()) return download;
+  if (got != digest || (size >= 0 && received != size)) return mismatch(got, received);
+  return upload;
+}
+
+}  // namespace crossdock::applier

@@ -1,0 +1,62 @@
+// Copier: copies one manifest tree (index, children, blobs) from a source to a
+// destination registry, digests preserved. Blobs are verified while they stream,
+// never uploaded twice at once, and cross each destination registry at most once
+// (later repositories mount them). Used by applier.cc.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "applier/applier.h"
+#include "providers/registry.h"
+
+namespace crossdock::applier {
+
+// What one destination registry is known to hold in this apply: blob digest ->
+// repositories that have it. Shared by every change going to that registry.
+class BlobLedger {
+ public:
+  struct Entry {
+    std::vector<std::string> repos;
+    bool in_flight = false;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, Entry> entries;
+};
+
+class Copier {
+ public:
+  Copier(providers::Registry* source, providers::Registry* destination, BlobLedger* ledger,
+         Progress* progress, int blob_attempts)
+      : src_(source), dst_(destination), ledger_(ledger), progress_(progress),
+        blob_attempts_(blob_attempts) {}
+
+  // Copies the manifest SOURCE_DIGEST of SRC_REPO (and everything it references) to
+  // DST_REPO, then tags it TAG. Nothing is tagged unless every part arrived intact.
+  core::Status CopyTagged(const std::string& src_repo, const std::string& source_digest,
+                          const std::string& dst_repo, const std::string& tag);
+
+ private:
+  // Makes sure DST_REPO holds manifest DIGEST (by digest), copying what it needs.
+  core::Status CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
+                                const std::string& dst_repo, int depth);
+  core::Status EnsureBlob(const std::string& src_repo, const std::string& dst_repo,
+                          const std::string& digest, std::int64_t size);
+  core::Status TransferBlob(const std::string& src_repo, const std::string& dst_repo,
+                            const std::string& digest, std::int64_t size);
+  core::Status StreamBlob(const std::string& src_repo, const std::string& dst_repo,
+                          const std::string& digest, std::int64_t size);
+
+  providers::Registry* src_;
+  providers::Registry* dst_;
+  BlobLedger* ledger_;
+  Progress* progress_;
+  int blob_attempts_;
+};
+
+}  // namespace crossdock::applier

@@ -1,0 +1,21 @@
+// One entry point per subcommand, called by main.cc with the arguments after the
+// subcommand's name. Each returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace crossdock::cmd {
+
+using Args = std::vector<std::string>;
+
+int RunValidate(const Args& args);
+int RunPlan(const Args& args);
+int RunApply(const Args& args);
+int RunState(const Args& args);
+int RunEndpoint(const Args& args);
+
+// The top-level usage text (`crossdock --help`).
+std::string Usage();
+
+}  // namespace crossdock::cmd

@@ -1,0 +1,78 @@
+// What every subcommand shares: loading and validating the config, building the
+// registry clients, reading the state, printing diagnostics, exit codes, Ctrl-C.
+// Used only by cmd/*.cc.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "providers/http.h"
+#include "providers/registry.h"
+
+namespace crossdock::cmd {
+
+// Exit codes (README "Exit codes").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitChanges = 2;
+inline constexpr int kExitInterrupted = 130;
+
+// Set by SIGINT/SIGTERM once InstallInterruptHandler() ran.
+extern std::atomic<bool> g_interrupted;
+void InstallInterruptHandler();
+
+// Loads CONFIG_PATH and prints every diagnostic to stderr. nullopt when it has errors.
+std::optional<core::Config> LoadConfigOrReport(const std::string& config_path);
+
+// Prints "Error: MESSAGE" to stderr.
+void PrintError(const std::string& message);
+void PrintWarning(const std::string& message);
+
+// Clients for every endpoint the config defines; keeps the HTTP clients alive.
+class Registries {
+ public:
+  // Resolves secrets; an unresolvable one is an error naming the endpoint.
+  static core::Result<std::unique_ptr<Registries>> Build(const core::Config& config);
+  const std::map<std::string, providers::Registry*>& map() const { return view_; }
+  // Sum of HTTP requests sent by every client.
+  long requests() const;
+
+ private:
+  std::vector<std::unique_ptr<providers::HttpClient>> http_;
+  std::vector<std::unique_ptr<providers::Registry>> owned_;
+  std::map<std::string, providers::Registry*> view_;
+};
+
+// The state file for this run: --state, else [settings] state.
+std::string StatePath(const core::Config& config, const std::string& flag);
+
+// True when stdout (fd 1) or stderr (fd 2) is a terminal.
+bool IsTerminal(int fd);
+
+// Parses "30s", "5m", "1h", "250ms" or plain seconds. nullopt when malformed.
+std::optional<double> ParseDurationSeconds(const std::string& text);
+
+}  // namespace crossdock::cmd
+
+#include <boost/program_options.hpp>
+
+namespace crossdock::cmd {
+
+// Parses ARGS into *VM against DESC (and POSITIONAL). Prints usage (USAGE_LINE then
+// the options) for --help and returns kExitOk; prints the problem and returns
+// kExitError for bad flags; returns nullopt when the command should go on.
+std::optional<int> ParseArgs(const std::vector<std::string>& args,
+                             const boost::program_options::options_description& desc,
+                             const boost::program_options::positional_options_description& positional,
+                             const std::string& usage_line, boost::program_options::variables_map* vm);
+
+// The options every config-reading command takes: -c/--config, --no-color.
+void AddConfigOptions(boost::program_options::options_description* desc);
+
+}  // namespace crossdock::cmd

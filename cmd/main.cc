@@ -1,0 +1,57 @@
+// crossdock: keeps container registries in sync the way Terraform keeps
+// infrastructure in sync. Dispatches to the subcommands in cmd/.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cmd/commands.h"
+#include "cmd/common.h"
+
+namespace crossdock::cmd {
+
+std::string Usage() {
+  return "Usage: crossdock [--version] [--help] <command> [options]\n"
+         "\n"
+         "Keeps container registries in sync, the way Terraform keeps infrastructure in sync.\n"
+         "\n"
+         "Main commands:\n"
+         "  validate        Check the configuration and report every problem\n"
+         "  plan            Show what apply would copy, replace or delete\n"
+         "  apply           Copy and delete to make the destinations match the rules\n"
+         "\n"
+         "Other commands:\n"
+         "  state list      List the artifacts crossdock manages\n"
+         "  state show REF  Show one managed artifact\n"
+         "  endpoint test NAME\n"
+         "                  Check an endpoint's reachability, TLS and credentials\n"
+         "  version         Print the version\n"
+         "\n"
+         "Run 'crossdock <command> --help' for a command's options.\n";
+}
+
+}  // namespace crossdock::cmd
+
+int main(int argc, char** argv) {
+  using namespace crossdock::cmd;
+  if (argc < 2) {
+    fmt::print(stderr, "{}", Usage());
+    return kExitError;
+  }
+  std::string command = argv[1];
+  Args args(argv + 2, argv + argc);
+  if (command == "-h" || command == "--help" || command == "help") {
+    fmt::print("{}", Usage());
+    return kExitOk;
+  }
+  if (command == "version" || command == "--version") {
+    fmt::print("crossdock 0.1.0\n");
+    return kExitOk;
+  }
+  if (command == "validate") return RunValidate(args);
+  if (command == "plan") return RunPlan(args);
+  if (command == "apply") return RunApply(args);
+  if (command == "state") return RunState(args);
+  if (command == "endpoint") return RunEndpoint(args);
+  fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
+  return kExitError;
+}

@@ -1,0 +1,46 @@
+// Session: what plan and apply both set up before talking to registries: the
+// validated config, the state (read, optionally locked) and the registry clients.
+// Used by cmd/plan.cc and cmd/apply.cc.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cmd/common.h"
+#include "planner/plan.h"
+#include "planner/planner.h"
+#include "planner/saved_plan.h"
+#include "state/store.h"
+
+namespace crossdock::cmd {
+
+struct Session {
+  core::Config config;
+  std::string state_path;
+  state::State state;
+  std::unique_ptr<state::StateLock> lock;  // held for apply
+  std::unique_ptr<Registries> registries;
+};
+
+struct SessionOptions {
+  std::string config_path;
+  std::string state_flag;
+  bool lock = false;
+  double lock_timeout_seconds = 0;
+};
+
+// Validates the config, locks and reads the state, builds clients, in that order,
+// so that a run failing validation creates no file. Prints what failed and returns
+// nullopt.
+std::optional<Session> OpenSession(const SessionOptions& options);
+
+// Checks --rule names against the config; prints the unknown ones.
+bool CheckRuleNames(const core::Config& config, const std::vector<std::string>& rules);
+
+// A saved plan for PLAN, carrying the config file's digest.
+planner::SavedPlan MakeSavedPlan(const core::Config& config, planner::Plan plan);
+// False when the config file changed since SAVED was made.
+bool SavedPlanMatchesConfig(const planner::SavedPlan& saved, const core::Config& config);
+
+}  // namespace crossdock::cmd

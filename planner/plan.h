@@ -1,0 +1,59 @@
+// Plan: what `crossdock plan` proposes and `crossdock apply` executes. Data only;
+// planner.cc builds it, render_*.cc print it, saved_plan.cc persists it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crossdock::planner {
+
+enum class Action { kCreate, kUpdate, kDelete, kSkip };
+
+// "create", "update", "delete", "skip" (the plan JSON's words).
+const char* ActionName(Action a);
+
+// One destination tag and what happens to it.
+struct Change {
+  std::string rule;
+  Action action = Action::kCreate;
+  std::string source_endpoint;
+  std::string source_repository;  // empty for deletes whose source is gone
+  std::string source_digest;      // empty for deletes
+  std::string destination_endpoint;
+  std::string destination_host;  // "127.0.0.1:5002", for display
+  std::string destination_repository;
+  std::string tag;
+  std::optional<std::string> destination_digest;  // what the destination holds now
+  std::string reason;  // why a skip (or a delete) happens
+};
+
+// A problem confined to one rule or repository; the rest is still planned.
+struct PlanError {
+  std::string rule;
+  std::string source_repository;  // empty when the whole rule failed
+  std::string message;
+};
+
+struct Summary {
+  int create = 0, update = 0, del = 0, skip = 0;
+};
+
+struct Plan {
+  // The state the plan was made against; a saved plan is refused when they move.
+  std::string state_lineage;
+  std::int64_t state_serial = 0;
+  bool refresh_only = false;
+  std::vector<std::string> rules;  // the rules planned, in config order
+  std::vector<Change> changes;
+  std::vector<PlanError> errors;
+  std::vector<std::string> warnings;
+  // --refresh-only: state records whose destination tag is gone or changed.
+  std::vector<Change> drift;
+
+  Summary summary() const;
+  bool has_changes() const;
+};
+
+}  // namespace crossdock::planner

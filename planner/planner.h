@@ -1,0 +1,35 @@
+// MakePlan: desired state from the Config and live listings, diffed against the
+// destinations and the State, into a Plan. Used by cmd/plan and cmd/apply.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "planner/plan.h"
+#include "providers/registry.h"
+#include "state/state.h"
+
+namespace crossdock::planner {
+
+struct PlanOptions {
+  std::vector<std::string> rules;  // empty: every enabled rule
+  int parallelism = 10;
+  bool refresh_only = false;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// REGISTRIES maps every endpoint name in CONFIG to a client. Problems with one rule
+// or repository become Plan::errors; the others are still planned.
+Plan MakePlan(const core::Config& config, const state::State& state,
+              const std::map<std::string, providers::Registry*>& registries,
+              const PlanOptions& options);
+
+// The Change for one source tag, from what the destination holds and the rule.
+// Returns nullopt for a no-op (the destination already holds SOURCE_DIGEST).
+std::optional<Change> DiffTag(const core::Rule& rule, Change base,
+                              const std::optional<std::string>& destination_digest);
+
+}  // namespace crossdock::planner

@@ -1,0 +1,62 @@
+// The plan JSON, for PR-review bots. Format (documented in the README; stable within
+// format_version "1", fields are only ever added):
+//   {"format_version":"1",
+//    "changes":[{"rule","action","source_endpoint","source_repository",
+//                "destination_endpoint","destination_repository","tag",
+//                "source_digest","destination_digest","reason"}],
+//    "errors":[{"rule","source_repository","message"}],
+//    "warnings":["…"],
+//    "summary":{"create","update","delete","skip"}}
+// Repositories carry no host; digests absent at a side are null; "reason" is null
+// unless the change has one. --refresh-only plans list their drift as "changes" with
+// action "delete" of the state record and "refresh_only": true.
+#include <nlohmann/json.hpp>
+
+#include "planner/render.h"
+
+namespace crossdock::planner {
+
+namespace {
+
+nlohmann::ordered_json NullIfEmpty(const std::string& s) {
+  return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+}
+
+}  // namespace
+
+std::string RenderPlanJson(const Plan& plan) {
+  using J = nlohmann::ordered_json;
+  J out;
+  out["format_version"] = "1";
+  if (plan.refresh_only) out["refresh_only"] = true;
+  J changes = J::array();
+  for (const auto& c : plan.refresh_only ? plan.drift : plan.changes) {
+    J j;
+    j["rule"] = c.rule;
+    j["action"] = ActionName(c.action);
+    j["source_endpoint"] = c.source_endpoint;
+    j["source_repository"] = NullIfEmpty(c.source_repository);
+    j["destination_endpoint"] = c.destination_endpoint;
+    j["destination_repository"] = c.destination_repository;
+    j["tag"] = c.tag;
+    j["source_digest"] = NullIfEmpty(c.source_digest);
+    j["destination_digest"] = c.destination_digest ? J(*c.destination_digest) : J(nullptr);
+    j["reason"] = NullIfEmpty(c.reason);
+    changes.push_back(j);
+  }
+  out["changes"] = changes;
+  J errors = J::array();
+  for (const auto& e : plan.errors) {
+    errors.push_back(
+        {{"rule", e.rule}, {"source_repository", NullIfEmpty(e.source_repository)},
+         {"message", e.message}});
+  }
+  out["errors"] = errors;
+  out["warnings"] = plan.warnings;
+  Summary s = plan.summary();
+  out["summary"] = {{"create", s.create}, {"update", s.update}, {"delete", s.del},
+                    {"skip", s.skip}};
+  return out.dump();
+}
+
+}  // namespace crossdock::planner

@@ -1,0 +1,108 @@
+#include <fmt/format.h>
+
+#include "core/digest.h"
+#include "planner/render.h"
+
+namespace crossdock::planner {
+
+namespace {
+
+const char* kGreen = "\033[32m";
+const char* kYellow = "\033[33m";
+const char* kRed = "\033[31m";
+const char* kBold = "\033[1m";
+const char* kReset = "\033[0m";
+
+std::string Paint(bool color, const char* code, const std::string& s) {
+  return color ? std::string(code) + s + kReset : s;
+}
+
+std::string Ref(const Change& c) {
+  return c.destination_host + "/" + c.destination_repository + ":" + c.tag;
+}
+
+std::string Line(const Change& c, bool color) {
+  std::string src = c.source_repository + ":" + c.tag;
+  switch (c.action) {
+    case Action::kCreate:
+      return fmt::format("  {} {}  {}\n      from {}\n", Paint(color, kGreen, "+"), Ref(c),
+                         core::ShortDigest(c.source_digest), src);
+    case Action::kUpdate:
+      return fmt::format("  {} {}  {} -> {}\n      from {}\n", Paint(color, kYellow, "~"), Ref(c),
+                         core::ShortDigest(c.destination_digest.value_or("")),
+                         core::ShortDigest(c.source_digest), src);
+    case Action::kDelete:
+      return fmt::format("  {} {}  {}{}\n", Paint(color, kRed, "-"), Ref(c),
+                         c.destination_digest ? core::ShortDigest(*c.destination_digest)
+                                              : std::string("(absent)"),
+                         c.reason.empty() ? "" : "\n      " + c.reason);
+    case Action::kSkip:
+      return fmt::format("  {} {}  {}\n      skipped: {}\n", Paint(color, kYellow, "!"), Ref(c),
+                         core::ShortDigest(c.destination_digest.value_or("")), c.reason);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string SummaryLine(const Plan& plan) {
+  if (plan.refresh_only) {
+    if (plan.drift.empty()) return "No changes. The state matches the destinations.";
+    return fmt::format("Refresh: {} state record{} to update.", plan.drift.size(),
+                       plan.drift.size() == 1 ? "" : "s");
+  }
+  Summary s = plan.summary();
+  if (s.create + s.update + s.del == 0) {
+    std::string line = "No changes. Destinations match the desired state.";
+    if (s.skip) line += fmt::format(" {} skipped.", s.skip);
+    return line;
+  }
+  std::string line =
+      fmt::format("Plan: {} to copy, {} to replace, {} to delete.", s.create, s.update, s.del);
+  if (s.skip) line += fmt::format(" {} skipped.", s.skip);
+  return line;
+}
+
+std::string RenderPlanText(const Plan& plan, bool color) {
+  std::string out;
+  const auto& list = plan.refresh_only ? plan.drift : plan.changes;
+  if (!list.empty()) {
+    if (plan.refresh_only) {
+      out += "crossdock found these differences between the state and the destinations:\n";
+    } else {
+      out += "crossdock will perform the following actions:\n";
+    }
+    std::string current;
+    for (const auto& c : list) {
+      if (c.rule != current) {
+        current = c.rule;
+        out += "\n" + Paint(color, kBold,
+                            fmt::format("  # rule \"{}\" ({} -> {})", c.rule, c.source_endpoint,
+                                        c.destination_endpoint)) +
+               "\n";
+      }
+      if (plan.refresh_only) {
+        out += fmt::format("  {} {}  {}\n", Paint(color, kRed, "-"), Ref(c), c.reason);
+      } else {
+        out += Line(c, color);
+      }
+    }
+    out += "\n";
+  }
+  for (const auto& w : plan.warnings) out += Paint(color, kYellow, "Warning: ") + w + "\n";
+  if (!plan.errors.empty()) {
+    out += Paint(color, kRed, "Errors:") + "\n";
+    for (const auto& e : plan.errors) {
+      out += fmt::format("  rule \"{}\"{}: {}\n", e.rule,
+                         e.source_repository.empty()
+                             ? std::string()
+                             : fmt::format(", repository \"{}\"", e.source_repository),
+                         e.message);
+    }
+    out += "\n";
+  }
+  out += Paint(color, kBold, SummaryLine(plan)) + "\n";
+  return out;
+}
+
+}  // namespace crossdock::planner

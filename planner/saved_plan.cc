@@ -1,0 +1,98 @@
+// Saved plan file: cereal JSON of SavedPlan. JSON rather than a binary archive so a
+// reviewer can read what an apply will do; mode 0600 like the state because it names
+// internal registries. Written atomically (temp file + rename).
+#include "planner/saved_plan.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cereal/archives/json.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace crossdock::planner {
+
+template <class Archive>
+void serialize(Archive& ar, Change& c) {
+  int action = static_cast<int>(c.action);
+  ar(cereal::make_nvp("rule", c.rule), cereal::make_nvp("action", action),
+     cereal::make_nvp("source_endpoint", c.source_endpoint),
+     cereal::make_nvp("source_repository", c.source_repository),
+     cereal::make_nvp("source_digest", c.source_digest),
+     cereal::make_nvp("destination_endpoint", c.destination_endpoint),
+     cereal::make_nvp("destination_host", c.destination_host),
+     cereal::make_nvp("destination_repository", c.destination_repository),
+     cereal::make_nvp("tag", c.tag), cereal::make_nvp("destination_digest", c.destination_digest),
+     cereal::make_nvp("reason", c.reason));
+  c.action = static_cast<Action>(action);
+}
+
+template <class Archive>
+void serialize(Archive& ar, PlanError& e) {
+  ar(cereal::make_nvp("rule", e.rule), cereal::make_nvp("source_repository", e.source_repository),
+     cereal::make_nvp("message", e.message));
+}
+
+template <class Archive>
+void serialize(Archive& ar, Plan& p) {
+  ar(cereal::make_nvp("state_lineage", p.state_lineage),
+     cereal::make_nvp("state_serial", p.state_serial),
+     cereal::make_nvp("refresh_only", p.refresh_only), cereal::make_nvp("rules", p.rules),
+     cereal::make_nvp("changes", p.changes), cereal::make_nvp("errors", p.errors),
+     cereal::make_nvp("warnings", p.warnings), cereal::make_nvp("drift", p.drift));
+}
+
+template <class Archive>
+void serialize(Archive& ar, SavedPlan& s) {
+  ar(cereal::make_nvp("crossdock_plan_format", s.format_version),
+     cereal::make_nvp("config_path", s.config_path),
+     cereal::make_nvp("config_digest", s.config_digest), cereal::make_nvp("plan", s.plan));
+}
+
+core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
+  std::ostringstream os;
+  try {
+    cereal::JSONOutputArchive ar(os);
+    ar(cereal::make_nvp("saved_plan", const_cast<SavedPlan&>(saved)));
+  } catch (const std::exception& e) {
+    return core::Status::Internal(std::string("cannot encode the plan: ") + e.what());
+  }
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return core::Status::Unavailable("cannot write plan file " + path + ": " + strerror(errno));
+  std::string data = os.str() + "\n";
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return core::Status::Unavailable("cannot write plan file " + path + ": " + strerror(errno));
+  }
+  return core::Status::Ok();
+}
+
+core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return core::Status::NotFound("cannot read plan file " + path + ": " + strerror(errno));
+  SavedPlan saved;
+  try {
+    cereal::JSONInputArchive ar(in);
+    ar(cereal::make_nvp("saved_plan", saved));
+  } catch (const std::exception& e) {
+    return core::Status::DataLoss(path + " is not a crossdock plan file (" + e.what() +
+                                  "); make one with `crossdock plan --out FILE`");
+  }
+  if (saved.format_version > 1)
+    return core::Status::InvalidArgument(path + " was written by a newer crossdock (plan format " +
+                                         std::to_string(saved.format_version) +
+                                         "); upgrade crossdock");
+  return saved;
+}
+
+}  // namespace crossdock::planner

@@ -1,0 +1,582 @@
+// OCI distribution client. Protocol references: the OCI distribution spec,
+// distribution/distribution registry/handlers and registry/auth/token, and the
+// measured behaviour of docker-registry 2.8.2 in shared/reference/registry-facts.md.
+#include "providers/distribution/client.h"
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "core/digest.h"
+
+namespace crossdock::providers {
+
+namespace {
+
+// distribution 2.8 answers 404 for an OCI manifest unless the OCI types are
+// accepted, and converts a Docker v2 manifest to schema 1 (another digest) unless
+// the v2 type is; schema 1 is listed last only so it can be refused clearly.
+const char* kManifestAccept =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.1";
+
+std::string Base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n);
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+std::string PullScope(const std::string& repo) { return "repository:" + repo + ":pull"; }
+std::string PushScope(const std::string& repo) { return "repository:" + repo + ":pull,push"; }
+
+// The "message" of the first error in a distribution error body, if any.
+std::string RegistryErrorMessage(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array() ||
+      j["errors"].empty())
+    return "";
+  const auto& e = j["errors"][0];
+  std::string code = e.value("code", "");
+  std::string msg = e.value("message", "");
+  return code.empty() ? msg : code + ": " + msg;
+}
+
+std::string MediaTypeOf(const HttpResponse& resp, const std::string& body) {
+  std::string ct = resp.Header("content-type");
+  auto semi = ct.find(';');
+  if (semi != std::string::npos) ct = ct.substr(0, semi);
+  if (!ct.empty() && ct != "application/json" && ct != "text/plain") return ct;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("mediaType") && j["mediaType"].is_string())
+    return j["mediaType"].get<std::string>();
+  return ct;
+}
+
+// The target of a Link: <…>; rel="next" header (pagination), or "".
+std::string NextPage(const HttpResponse& resp) {
+  std::string link = resp.Header("link");
+  auto lt = link.find('<'), gt = link.find('>');
+  if (lt == std::string::npos || gt == std::string::npos || gt < lt ||
+      link.find("rel=\"next\"") == std::string::npos)
+    return "";
+  return link.substr(lt + 1, gt - lt - 1);
+}
+
+void SleepFor(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+
+double Jitter() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+bool IsIndexMediaType(const std::string& t) { return t == kOciIndex || t == kDockerManifestList; }
+
+Challenge ParseChallenge(const std::string& header) {
+  Challenge c;
+  size_t i = 0;
+  while (i < header.size() && header[i] == ' ') ++i;
+  size_t sp = header.find(' ', i);
+  std::string scheme = header.substr(i, sp == std::string::npos ? std::string::npos : sp - i);
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  c.scheme = scheme;
+  if (sp == std::string::npos) return c;
+  i = sp + 1;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    size_t eq = header.find('=', i);
+    if (eq == std::string::npos) break;
+    std::string key = header.substr(i, eq - i);
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    i = eq + 1;
+    std::string value;
+    if (i < header.size() && header[i] == '"') {
+      ++i;
+      while (i < header.size() && header[i] != '"') {
+        if (header[i] == '\\' && i + 1 < header.size()) ++i;
+        value += header[i++];
+      }
+      ++i;
+    } else {
+      size_t end = header.find(',', i);
+      value = header.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      i = end == std::string::npos ? header.size() : end;
+    }
+    c.params[key] = value;
+  }
+  return c;
+}
+
+DistributionRegistry::DistributionRegistry(std::string name, std::string base_url,
+                                           Credentials creds, HttpClient* http,
+                                           core::RetryPolicy retry)
+    : name_(std::move(name)),
+      base_url_(std::move(base_url)),
+      creds_(std::move(creds)),
+      http_(http),
+      retry_(retry) {}
+
+long DistributionRegistry::requests() const {
+  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  return requests_;
+}
+
+std::string DistributionRegistry::ResolveLocation(const std::string& location) const {
+  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return location;
+  return base_url_ + (location.empty() || location[0] != '/' ? "/" : "") + location;
+}
+
+core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
+                                            const std::string& what) const {
+  std::string detail = RegistryErrorMessage(resp.body);
+  std::string where = what + " at endpoint \"" + name_ + "\"";
+  std::string suffix = detail.empty() ? "" : ": " + detail;
+  switch (resp.status) {
+    case 401:
+      return core::Status::Unauthenticated(
+          where + ": HTTP 401, credentials were rejected" + suffix +
+          "; check the endpoint's username and password");
+    case 403:
+      return core::Status::PermissionDenied(where + ": HTTP 403, access denied" + suffix +
+                                            "; the account lacks the needed permission");
+    case 404:
+      return core::Status::NotFound(where + ": HTTP 404, not found" + suffix);
+    case 429:
+      return core::Status::Unavailable(where + ": HTTP 429, rate limited" + suffix);
+    default:
+      if (resp.status >= 500)
+        return core::Status::Unavailable(where + ": HTTP " + std::to_string(resp.status) +
+                                         ", registry error" + suffix);
+      return core::Status::Internal(where + ": unexpected HTTP " + std::to_string(resp.status) +
+                                    suffix);
+  }
+}
+
+core::Status DistributionRegistry::EnsurePinged() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (pinged_) return ping_status_;
+  }
+  HttpRequest req;
+  req.url = Url("/v2/");
+  auto r = http_->Do(req);
+  core::Status st;
+  Challenge ch;
+  if (!r.ok()) {
+    st = r.status().WithContext("cannot reach endpoint \"" + name_ + "\"");
+  } else if (r->status == 401) {
+    ch = ParseChallenge(r->Header("www-authenticate"));
+    if (ch.scheme != "basic" && ch.scheme != "bearer") {
+      st = core::Status::Unauthenticated("endpoint \"" + name_ +
+                                         "\" asks for an unsupported authentication scheme \"" +
+                                         ch.scheme + "\"");
+    } else if (ch.scheme == "bearer" && ch.params["realm"].empty()) {
+      st = core::Status::Unauthenticated("endpoint \"" + name_ +
+                                         "\" sent a bearer challenge without a realm");
+    }
+  } else if (r->status >= 300 && r->status != 404) {
+    // 404: some registries serve only /v2/<name>/…; anything else is worth saying.
+    st = ErrorFor(*r, "GET /v2/");
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  ++requests_;
+  if (!pinged_) {
+    pinged_ = true;
+    ping_status_ = st;
+    challenge_ = ch;
+  }
+  return ping_status_;
+}
+
+core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
+    const std::vector<std::string>& scopes) {
+  std::string realm, service;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    realm = challenge_.params["realm"];
+    service = challenge_.params["service"];
+  }
+  std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+  url += "service=" + UrlEncode(service);
+  for (const auto& s : scopes) url += "&scope=" + UrlEncode(s);
+  HttpRequest req;
+  req.url = url;
+  if (!creds_.username.empty())
+    req.headers.push_back(
+        {"Authorization", "Basic " + Base64(creds_.username + ":" + creds_.password)});
+  core::Result<HttpResponse> r = core::Status::Internal("no attempt");
+  for (int attempt = 1;; ++attempt) {
+    r = http_->Do(req);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ++requests_;
+    }
+    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
+    if (!transient || attempt >= retry_.max_attempts) break;
+    SleepFor(retry_.Delay(attempt + 1, Jitter(),
+                          r.ok() ? core::ParseRetryAfter(r->Header("retry-after")) : std::nullopt));
+  }
+  std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
+  if (!r.ok()) return r.status().WithContext(what);
+  if (r->status == 401 || r->status == 403)
+    return core::Status::Unauthenticated(
+        what + " was refused (HTTP " + std::to_string(r->status) +
+        "): credentials were rejected; check the endpoint's username and password");
+  if (r->status != 200)
+    return core::Status::Unavailable(what + " failed with HTTP " + std::to_string(r->status));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return core::Status::Unavailable(what + " answered something that is not JSON");
+  std::string token;
+  if (j.contains("token") && j["token"].is_string()) token = j["token"];
+  if (token.empty() && j.contains("access_token") && j["access_token"].is_string())
+    token = j["access_token"];
+  if (token.empty()) return core::Status::Unavailable(what + " answered without a token");
+  // Refresh from expires_in (default 60 s per the token spec), never from the JWT.
+  long expires_in = 60;
+  if (j.contains("expires_in") && j["expires_in"].is_number_integer())
+    expires_in = std::max<long>(1, j["expires_in"].get<long>());
+  double margin = std::min(10.0, expires_in * 0.2);
+  Token t;
+  t.value = token;
+  t.refresh_at = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(static_cast<long>((expires_in - margin) * 1000));
+  return t;
+}
+
+core::Result<std::string> DistributionRegistry::AuthorizationFor(
+    const std::vector<std::string>& scopes, bool force_refresh) {
+  std::string scheme;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    scheme = challenge_.scheme;
+  }
+  if (scheme == "basic")
+    return creds_.username.empty()
+               ? std::string()
+               : "Basic " + Base64(creds_.username + ":" + creds_.password);
+  if (scheme != "bearer") return std::string();
+  std::string key = Join(scopes, " ");
+  if (!force_refresh) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = tokens_.find(key);
+    if (it != tokens_.end() && std::chrono::steady_clock::now() < it->second.refresh_at)
+      return "Bearer " + it->second.value;
+  }
+  auto t = FetchToken(scopes);
+  if (!t.ok()) return t.status();
+  std::lock_guard<std::mutex> g(mu_);
+  tokens_[key] = *t;
+  return "Bearer " + t->value;
+}
+
+core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
+                                                      const std::vector<std::string>& scopes) {
+  CROSSDOCK_RETURN_IF_ERROR(EnsurePinged());
+  const bool replayable = !req.body_source && !req.body_sink;
+  const size_t base_headers = req.headers.size();
+  bool refreshed = false;
+  for (int attempt = 1;; ++attempt) {
+    auto auth = AuthorizationFor(scopes, false);
+    if (!auth.ok()) return auth.status();
+    req.headers.resize(base_headers);
+    if (!auth->empty()) req.headers.push_back({"Authorization", *auth});
+    auto r = http_->Do(req);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ++requests_;
+    }
+    if (r.ok() && r->status == 401 && !refreshed) {
+      Challenge ch = ParseChallenge(r->Header("www-authenticate"));
+      if (ch.scheme == "bearer" && ch.params["error"] != "insufficient_scope") {
+        // Expired or revoked token: fetch a new one and try again, once.
+        refreshed = true;
+        auto fresh = AuthorizationFor(scopes, true);
+        if (!fresh.ok()) return fresh.status();
+        if (replayable) {
+          --attempt;
+          continue;
+        }
+      }
+      return r;
+    }
+    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
+    if (!transient || !replayable || attempt >= retry_.max_attempts) return r;
+    SleepFor(retry_.Delay(attempt + 1, Jitter(),
+                          r.ok() ? core::ParseRetryAfter(r->Header("retry-after")) : std::nullopt));
+  }
+}
+
+core::Status DistributionRegistry::Ping() {
+  CROSSDOCK_RETURN_IF_ERROR(EnsurePinged());
+  // Prove the credentials: a catalog-scoped token (bearer) or an authenticated
+  // /v2/ (basic). Anonymous registries need nothing more.
+  HttpRequest req;
+  req.url = Url("/v2/");
+  auto r = Send(req, {"registry:catalog:*"});
+  if (!r.ok()) return r.status();
+  if (r->status == 401) return ErrorFor(*r, "GET /v2/");
+  return core::Status::Ok();
+}
+
+core::Result<std::vector<std::string>> DistributionRegistry::ListRepositories() {
+  std::vector<std::string> out;
+  std::string path = "/v2/_catalog?n=1000";
+  for (int page = 0; page < 100000 && !path.empty(); ++page) {
+    HttpRequest req;
+    req.url = ResolveLocation(path);
+    auto r = Send(req, {"registry:catalog:*"});
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return ErrorFor(*r, "listing repositories (GET /v2/_catalog)");
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("repositories"))
+      return core::Status::Internal("endpoint \"" + name_ +
+                                    "\" answered GET /v2/_catalog with something that is not a "
+                                    "repository list");
+    if (j["repositories"].is_array())
+      for (const auto& v : j["repositories"])
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    // Link: </v2/_catalog?last=x&n=1000>; rel="next"
+    path = NextPage(*r);
+  }
+  return out;
+}
+
+core::Result<std::vector<std::string>> DistributionRegistry::ListTags(const std::string& repo) {
+  std::vector<std::string> out;
+  std::string path = "/v2/" + repo + "/tags/list?n=1000";
+  for (int page = 0; page < 100000 && !path.empty(); ++page) {
+    HttpRequest req;
+    req.url = ResolveLocation(path);
+    auto r = Send(req, {PullScope(repo)});
+    if (!r.ok()) return r.status();
+    if (r->status == 404)
+      return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
+                                    name_ + "\"");
+    if (r->status != 200) return ErrorFor(*r, "listing tags of \"" + repo + "\"");
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      return core::Status::Internal("endpoint \"" + name_ + "\" answered the tag list of \"" +
+                                    repo + "\" with something that is not JSON");
+    if (j.contains("tags") && j["tags"].is_array())
+      for (const auto& v : j["tags"])
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    path = NextPage(*r);
+  }
+  return out;
+}
+
+core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
+    const std::string& repo, const std::string& ref) {
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = Url("/v2/" + repo + "/manifests/" + ref);
+  req.headers.push_back({"Accept", kManifestAccept});
+  auto r = Send(req, {PullScope(repo)});
+  if (!r.ok()) return r.status();
+  if (r->status == 404) return std::optional<ManifestHead>();
+  if (r->status != 200) return ErrorFor(*r, "HEAD manifest " + repo + ":" + ref);
+  ManifestHead h;
+  h.digest = r->Header("docker-content-digest");
+  h.media_type = MediaTypeOf(*r, "");
+  std::string len = r->Header("content-length");
+  h.size = len.empty() ? 0 : std::atoll(len.c_str());
+  if (!core::IsValidDigest(h.digest)) {
+    // Some registries omit the digest on HEAD: compute it from the body.
+    auto m = GetManifest(repo, ref);
+    if (!m.ok()) return m.status();
+    h.digest = m->digest;
+    h.media_type = m->media_type;
+    h.size = static_cast<std::int64_t>(m->bytes.size());
+  }
+  return std::optional<ManifestHead>(h);
+}
+
+core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo,
+                                                         const std::string& ref) {
+  HttpRequest req;
+  req.url = Url("/v2/" + repo + "/manifests/" + ref);
+  req.headers.push_back({"Accept", kManifestAccept});
+  auto r = Send(req, {PullScope(repo)});
+  if (!r.ok()) return r.status();
+  if (r->status == 404)
+    return core::Status::NotFound("manifest " + repo + ":" + ref + " not found at endpoint \"" +
+                                  name_ + "\"");
+  if (r->status != 200) return ErrorFor(*r, "GET manifest " + repo + ":" + ref);
+  Manifest m;
+  m.bytes = std::move(r->body);
+  m.digest = core::Sha256Digest(m.bytes);
+  m.media_type = MediaTypeOf(*r, m.bytes);
+  if (m.media_type == kDockerSchema1Signed || m.media_type == kDockerSchema1)
+    return core::Status::InvalidArgument(
+        "manifest " + repo + ":" + ref + " at endpoint \"" + name_ +
+        "\" is Docker schema 1, which cannot be copied with its digest preserved; re-push it "
+        "as Docker v2 or OCI");
+  std::string expected = core::IsValidDigest(ref) ? ref : r->Header("docker-content-digest");
+  if (!expected.empty() && expected != m.digest)
+    return core::Status::DataLoss("manifest " + repo + ":" + ref + " from endpoint \"" + name_ +
+                                  "\" has digest " + m.digest + " but the registry said " +
+                                  expected + "; refusing to copy it");
+  return m;
+}
+
+core::Status DistributionRegistry::PutManifest(const std::string& repo, const std::string& ref,
+                                               const Manifest& manifest) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = Url("/v2/" + repo + "/manifests/" + ref);
+  req.headers.push_back({"Content-Type", manifest.media_type});
+  req.body = manifest.bytes;
+  auto r = Send(req, {PushScope(repo)});
+  if (!r.ok()) return r.status();
+  if (r->status != 201 && r->status != 200 && r->status != 202)
+    return ErrorFor(*r, "PUT manifest " + repo + ":" + ref);
+  std::string got = r->Header("docker-content-digest");
+  if (!got.empty() && got != manifest.digest)
+    return core::Status::DataLoss("endpoint \"" + name_ + "\" stored manifest " + repo + ":" +
+                                  ref + " as " + got + " instead of " + manifest.digest);
+  return core::Status::Ok();
+}
+
+core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
+                                                  const std::string& digest) {
+  HttpRequest req;
+  req.method = "DELETE";
+  req.url = Url("/v2/" + repo + "/manifests/" + digest);
+  auto r = Send(req, {"repository:" + repo + ":delete"});
+  if (!r.ok()) return r.status();
+  if (r->status == 202 || r->status == 200) return core::Status::Ok();
+  if (r->status == 405)
+    return core::Status::PermissionDenied(
+        "endpoint \"" + name_ + "\" does not allow deleting manifests (HTTP 405); enable "
+        "deletion on the registry (docker-registry: storage.delete.enabled)");
+  return ErrorFor(*r, "DELETE manifest " + repo + "@" + digest);
+}
+
+core::Result<bool> DistributionRegistry::BlobExists(const std::string& repo,
+                                                    const std::string& digest) {
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = Url("/v2/" + repo + "/blobs/" + digest);
+  auto r = Send(req, {PullScope(repo)});
+  if (!r.ok()) return r.status();
+  if (r->status == 200) return true;
+  if (r->status == 404) return false;
+  return ErrorFor(*r, "HEAD blob " + repo + "@" + digest);
+}
+
+core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
+                                                   const std::string& digest,
+                                                   const std::string& from_repo) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = Url("/v2/" + repo + "/blobs/uploads/?mount=" + UrlEncode(digest) +
+                "&from=" + UrlEncode(from_repo));
+  auto r = Send(req, {PushScope(repo), PullScope(from_repo)});
+  if (!r.ok()) return r.status();
+  if (r->status == 201) return true;
+  if (r->status == 202) {
+    // The registry opened an upload instead of mounting: cancel it.
+    std::string loc = r->Header("location");
+    if (!loc.empty()) {
+      HttpRequest del;
+      del.method = "DELETE";
+      del.url = ResolveLocation(loc);
+      (void)Send(del, {PushScope(repo)});
+    }
+    return false;
+  }
+  return ErrorFor(*r, "mounting blob " + digest + " into " + repo);
+}
+
+core::Status DistributionRegistry::GetBlob(const std::string& repo, const std::string& digest,
+                                           const BlobSink& sink) {
+  HttpRequest req;
+  req.url = Url("/v2/" + repo + "/blobs/" + digest);
+  req.body_sink = sink;
+  auto r = Send(req, {PullScope(repo)});
+  if (!r.ok()) return r.status().WithContext("downloading blob " + digest + " of " + repo);
+  if (r->status != 200) return ErrorFor(*r, "GET blob " + repo + "@" + digest);
+  return core::Status::Ok();
+}
+
+core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::string& digest,
+                                           std::int64_t size, const BlobSource& source) {
+  HttpRequest start;
+  start.method = "POST";
+  start.url = Url("/v2/" + repo + "/blobs/uploads/");
+  auto r = Send(start, {PushScope(repo)});
+  if (!r.ok()) return r.status();
+  if (r->status != 202) return ErrorFor(*r, "starting an upload into " + repo);
+  std::string location = ResolveLocation(r->Header("location"));
+  auto cancel = [&] {
+    HttpRequest del;
+    del.method = "DELETE";
+    del.url = location;
+    (void)Send(del, {PushScope(repo)});
+  };
+  std::string sep = location.find('?') == std::string::npos ? "?" : "&";
+  constexpr std::int64_t kMonolithicMax = 32ll << 20;
+  HttpRequest put;
+  put.method = "PUT";
+  put.headers.push_back({"Content-Type", "application/octet-stream"});
+  if (size >= 0 && size <= kMonolithicMax) {
+    // Small blob: one PUT carrying the body (POST + PUT in all).
+    put.url = location + sep + "digest=" + UrlEncode(digest);
+    put.body_source = source;
+    put.body_size = size;
+  } else {
+    // Large or unknown size: one streamed PATCH (chunked encoding), then a PUT that
+    // names the digest.
+    HttpRequest patch;
+    patch.method = "PATCH";
+    patch.url = location;
+    patch.headers.push_back({"Content-Type", "application/octet-stream"});
+    patch.body_source = source;
+    patch.body_size = size;
+    auto p = Send(patch, {PushScope(repo)});
+    if (!p.ok()) {
+      cancel();
+      return p.status().WithContext("uploading blob " + digest + " into " + repo);
+    }
+    if (p->status != 202) {
+      cancel();
+      return ErrorFor(*p, "uploading blob " + digest + " into " + repo);
+    }
+    std::string loc2 = ResolveLocation(p->Header("location"));
+    if (!p->Header("location").empty()) location = loc2;
+    sep = location.find('?') == std::string::npos ? "?" : "&";
+    put.url = location + sep + "digest=" + UrlEncode(digest);
+  }
+  auto f = Send(put, {PushScope(repo)});
+  if (!f.ok()) {
+    cancel();
+    return f.status().WithContext("uploading blob " + digest + " into " + repo);
+  }
+  if (f->status == 400 && RegistryErrorMessage(f->body).rfind("DIGEST_INVALID", 0) == 0) {
+    cancel();
+    return core::Status::DataLoss("endpoint \"" + name_ + "\" rejected blob " + digest +
+                                  " of " + repo + ": content does not match its digest");
+  }
+  if (f->status != 201) {
+    cancel();
+    return ErrorFor(*f, "finishing the upload of blob " + digest + " into " + repo);
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace crossdock::providers

@@ -1,0 +1,187 @@
+// FakeRegistry: an in-memory providers::Registry for unit tests of planner/ and
+// applier/. Records every call (calls()) so tests can assert on what was asked, and
+// can be told to fail listings or corrupt blobs.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/digest.h"
+#include "providers/registry.h"
+
+namespace crossdock::testing {
+
+class FakeRegistry : public providers::Registry {
+ public:
+  explicit FakeRegistry(std::string name) : name_(std::move(name)) {}
+
+  // Stores a single-layer image manifest under REPO:TAG; returns its digest.
+  std::string AddImage(const std::string& repo, const std::string& tag, const std::string& content) {
+    std::string layer = "layer:" + content;
+    std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"c\":\"" + content + "\"}";
+    std::string ld = core::Sha256Digest(layer), cd = core::Sha256Digest(config);
+    std::string body = "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(providers::kOciManifest) +
+                       "\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+                       "\"digest\":\"" + cd + "\",\"size\":" + std::to_string(config.size()) +
+                       "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+                       "\"digest\":\"" + ld + "\",\"size\":" + std::to_string(layer.size()) + "}]}";
+    std::lock_guard<std::mutex> g(mu_);
+    blobs_[repo][ld] = layer;
+    blobs_[repo][cd] = config;
+    return PutLocked(repo, tag, {providers::kOciManifest, core::Sha256Digest(body), body});
+  }
+
+  void FailListingOf(const std::string& repo) { fail_list_.insert(repo); }
+  void CorruptBlobs() { corrupt_ = true; }
+
+  std::vector<std::string> calls() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return calls_;
+  }
+  int count(const std::string& prefix) const {
+    std::lock_guard<std::mutex> g(mu_);
+    int n = 0;
+    for (const auto& c : calls_) n += c.rfind(prefix, 0) == 0;
+    return n;
+  }
+  std::optional<std::string> DigestOf(const std::string& repo, const std::string& tag) const {
+    std::lock_guard<std::mutex> g(mu_);
+    auto r = tags_.find(repo);
+    if (r == tags_.end() || !r->second.count(tag)) return std::nullopt;
+    return r->second.at(tag);
+  }
+  bool HasBlob(const std::string& repo, const std::string& digest) const {
+    std::lock_guard<std::mutex> g(mu_);
+    auto r = blobs_.find(repo);
+    return r != blobs_.end() && r->second.count(digest);
+  }
+
+  const std::string& name() const override { return name_; }
+  core::Status Ping() override { return Log("Ping"), core::Status::Ok(); }
+  core::Result<std::vector<std::string>> ListRepositories() override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("ListRepositories");
+    std::vector<std::string> out;
+    for (const auto& [r, t] : tags_) out.push_back(r);
+    return out;
+  }
+  core::Result<std::vector<std::string>> ListTags(const std::string& repo) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("ListTags " + repo);
+    if (fail_list_.count(repo)) return core::Status::Unavailable("listing " + repo + " failed");
+    auto r = tags_.find(repo);
+    if (r == tags_.end()) return core::Status::NotFound("repository \"" + repo + "\" does not exist");
+    std::vector<std::string> out;
+    for (const auto& [t, d] : r->second) out.push_back(t);
+    return out;
+  }
+  core::Result<std::optional<providers::ManifestHead>> HeadManifest(const std::string& repo,
+                                                                    const std::string& ref) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("HeadManifest " + repo + ":" + ref);
+    auto d = ResolveLocked(repo, ref);
+    if (!d) return std::optional<providers::ManifestHead>();
+    const auto& m = manifests_[repo][*d];
+    return std::optional<providers::ManifestHead>(
+        providers::ManifestHead{*d, m.media_type, static_cast<std::int64_t>(m.bytes.size())});
+  }
+  core::Result<providers::Manifest> GetManifest(const std::string& repo, const std::string& ref) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("GetManifest " + repo + ":" + ref);
+    auto d = ResolveLocked(repo, ref);
+    if (!d) return core::Status::NotFound("manifest " + repo + ":" + ref + " not found");
+    return manifests_[repo][*d];
+  }
+  core::Status PutManifest(const std::string& repo, const std::string& ref,
+                           const providers::Manifest& m) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("PutManifest " + repo + ":" + ref);
+    PutLocked(repo, core::IsValidDigest(ref) ? "" : ref, m);
+    return core::Status::Ok();
+  }
+  core::Status DeleteManifest(const std::string& repo, const std::string& digest) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("DeleteManifest " + repo + "@" + digest);
+    bool found = manifests_[repo].erase(digest) > 0;
+    for (auto it = tags_[repo].begin(); it != tags_[repo].end();)
+      it = it->second == digest ? tags_[repo].erase(it) : std::next(it);
+    return found ? core::Status::Ok() : core::Status::NotFound("no such manifest");
+  }
+  core::Result<bool> BlobExists(const std::string& repo, const std::string& digest) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("BlobExists " + repo + "@" + digest);
+    return blobs_[repo].count(digest) > 0;
+  }
+  core::Result<bool> MountBlob(const std::string& repo, const std::string& digest,
+                               const std::string& from) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("MountBlob " + repo + "@" + digest + " from " + from);
+    if (!blobs_[from].count(digest)) return false;
+    blobs_[repo][digest] = blobs_[from][digest];
+    return true;
+  }
+  core::Status GetBlob(const std::string& repo, const std::string& digest,
+                       const providers::BlobSink& sink) override {
+    std::string data;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      calls_.push_back("GetBlob " + repo + "@" + digest);
+      if (!blobs_[repo].count(digest)) return core::Status::NotFound("no blob");
+      data = blobs_[repo][digest];
+    }
+    if (corrupt_ && !data.empty()) data[data.size() / 2] ^= 0x20;
+    sink(data.data(), data.size());
+    return core::Status::Ok();
+  }
+  core::Status PutBlob(const std::string& repo, const std::string& digest, std::int64_t,
+                       const providers::BlobSource& source) override {
+    std::string data;
+    char buf[4096];
+    for (;;) {
+      long n = source(buf, sizeof buf);
+      if (n < 0) return core::Status::Cancelled("upload aborted");
+      if (n == 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("PutBlob " + repo + "@" + digest);
+    if (core::Sha256Digest(data) != digest) return core::Status::DataLoss("digest mismatch");
+    blobs_[repo][digest] = data;
+    return core::Status::Ok();
+  }
+
+ private:
+  void Log(const std::string& c) {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back(c);
+  }
+  std::optional<std::string> ResolveLocked(const std::string& repo, const std::string& ref) {
+    if (core::IsValidDigest(ref)) {
+      if (manifests_[repo].count(ref)) return ref;
+      return std::nullopt;
+    }
+    auto r = tags_.find(repo);
+    if (r == tags_.end() || !r->second.count(ref)) return std::nullopt;
+    return r->second.at(ref);
+  }
+  std::string PutLocked(const std::string& repo, const std::string& tag, const providers::Manifest& m) {
+    manifests_[repo][m.digest] = m;
+    if (!tag.empty()) tags_[repo][tag] = m.digest;
+    else tags_[repo];
+    return m.digest;
+  }
+
+  std::string name_;
+  mutable std::mutex mu_;
+  std::vector<std::string> calls_;
+  std::map<std::string, std::map<std::string, std::string>> tags_;  // repo -> tag -> digest
+  std::map<std::string, std::map<std::string, providers::Manifest>> manifests_;
+  std::map<std::string, std::map<std::string, std::string>> blobs_;
+  std::set<std::string> fail_list_;
+  bool corrupt_ = false;
+};
+
+}  // namespace crossdock::testing

@@ -1,0 +1,219 @@
+#include "planner/planner.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/fake_registry.h"
+
+namespace crossdock::planner {
+namespace {
+
+using testing::FakeRegistry;
+
+class PlannerTest : public ::testing::Test {
+ protected:
+  PlannerTest() : src_("src"), dst_("dst") {
+    core::Endpoint s;
+    s.name = "src";
+    s.url = "http://127.0.0.1:5001";
+    core::Endpoint d;
+    d.name = "dst";
+    d.url = "https://127.0.0.1:5002";
+    config_.endpoints["src"] = s;
+    config_.endpoints["dst"] = d;
+    rule_.name = "mirror";
+    rule_.source = "src";
+    rule_.destination = "dst";
+    registries_ = {{"src", &src_}, {"dst", &dst_}};
+  }
+
+  Plan Make() {
+    config_.rules = {rule_};
+    return MakePlan(config_, state_, registries_, PlanOptions{});
+  }
+
+  state::Artifact Managed(const std::string& repo, const std::string& tag, const std::string& digest) {
+    state::Artifact a;
+    a.rule = "mirror";
+    a.source_endpoint = "src";
+    a.source_repository = repo;
+    a.source_digest = digest;
+    a.destination_endpoint = "dst";
+    a.destination_repository = repo;
+    a.tag = tag;
+    a.destination_digest = digest;
+    return a;
+  }
+
+  FakeRegistry src_, dst_;
+  core::Config config_;
+  core::Rule rule_;
+  state::State state_;
+  std::map<std::string, providers::Registry*> registries_;
+};
+
+TEST(DiffTest, AbsentAtDestinationIsCreate) {
+  core::Rule r;
+  Change base;
+  base.source_digest = "sha256:a";
+  auto c = DiffTag(r, base, std::nullopt);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->action, Action::kCreate);
+}
+
+TEST(DiffTest, SameDigestIsNoOp) {
+  core::Rule r;
+  Change base;
+  base.source_digest = "sha256:a";
+  EXPECT_FALSE(DiffTag(r, base, std::string("sha256:a")));
+}
+
+TEST(DiffTest, OtherDigestWithOverrideIsUpdate) {
+  core::Rule r;
+  r.override_tags = true;
+  Change base;
+  base.source_digest = "sha256:a";
+  auto c = DiffTag(r, base, std::string("sha256:b"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->action, Action::kUpdate);
+  EXPECT_EQ(*c->destination_digest, "sha256:b");
+}
+
+TEST(DiffTest, OtherDigestWithoutOverrideIsSkipWithReason) {
+  core::Rule r;
+  r.override_tags = false;
+  Change base;
+  base.source_digest = "sha256:a";
+  auto c = DiffTag(r, base, std::string("sha256:b"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->action, Action::kSkip);
+  EXPECT_EQ(c->reason, "the destination holds another digest and override = false");
+}
+
+TEST_F(PlannerTest, NewTagsAreCreatedUnderTheNamespace) {
+  src_.AddImage("lib/app", "v1", "one");
+  src_.AddImage("lib/app", "v2", "two");
+  rule_.dest_namespace = "mirror";
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 2u);
+  EXPECT_EQ(plan.changes[0].action, Action::kCreate);
+  EXPECT_EQ(plan.changes[0].destination_repository, "mirror/lib/app");
+  EXPECT_EQ(plan.changes[0].destination_host, "127.0.0.1:5002");
+  EXPECT_EQ(plan.changes[0].tag, "v1");
+  EXPECT_TRUE(plan.errors.empty());
+}
+
+TEST_F(PlannerTest, ConvergedDestinationHasNoChanges) {
+  src_.AddImage("app", "v1", "one");
+  dst_.AddImage("app", "v1", "one");
+  Plan plan = Make();
+  EXPECT_TRUE(plan.changes.empty());
+  EXPECT_FALSE(plan.has_changes());
+}
+
+TEST_F(PlannerTest, TagFiltersIncludeAndExclude) {
+  src_.AddImage("app", "v1", "1");
+  src_.AddImage("app", "v2-rc1", "2");
+  src_.AddImage("app", "latest", "3");
+  rule_.tags = {"v*"};
+  rule_.exclude_tags = {"*-rc*"};
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].tag, "v1");
+}
+
+TEST_F(PlannerTest, LiteralRepositoryIsLookedUpWithoutCatalog) {
+  src_.AddImage("lib/app", "v1", "1");
+  rule_.repositories = {"lib/app"};
+  Plan plan = Make();
+  EXPECT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(src_.count("ListRepositories"), 0);
+}
+
+TEST_F(PlannerTest, MissingLiteralRepositoryIsAnErrorForThatRepository) {
+  rule_.repositories = {"nope"};
+  Plan plan = Make();
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].source_repository, "nope");
+}
+
+TEST_F(PlannerTest, ListingFailureIsConfinedToItsRepository) {
+  src_.AddImage("good", "v1", "1");
+  src_.AddImage("bad", "v1", "2");
+  src_.FailListingOf("bad");
+  state_.artifacts.push_back(Managed("bad", "old", "sha256:x"));
+  rule_.delete_missing = true;
+  Plan plan = Make();
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].source_repository, "bad");
+  ASSERT_EQ(plan.changes.size(), 1u);  // good:v1; nothing of "bad" is deleted
+  EXPECT_EQ(plan.changes[0].source_repository, "good");
+}
+
+TEST_F(PlannerTest, TagGoneAtSourceIsDeletedOnlyWhenManagedAndDeleteIsOn) {
+  std::string d = dst_.AddImage("app", "old", "old");
+  dst_.AddImage("app", "handmade", "hand");
+  src_.AddImage("app", "v1", "1");
+  state_.artifacts.push_back(Managed("app", "old", d));
+  rule_.delete_missing = false;
+  EXPECT_EQ(Make().summary().del, 0);
+  rule_.delete_missing = true;
+  Plan plan = Make();
+  ASSERT_EQ(plan.summary().del, 1);
+  for (const auto& c : plan.changes)
+    if (c.action == Action::kDelete) EXPECT_EQ(c.tag, "old");
+}
+
+TEST_F(PlannerTest, ManagedTagChangedOutsideCrossdockIsNotDeleted) {
+  dst_.AddImage("app", "old", "someone else's");
+  src_.AddImage("app", "v1", "1");
+  state_.artifacts.push_back(Managed("app", "old", "sha256:what-crossdock-copied"));
+  rule_.delete_missing = true;
+  Plan plan = Make();
+  EXPECT_EQ(plan.summary().del, 0);
+  EXPECT_EQ(plan.summary().skip, 1);
+}
+
+TEST_F(PlannerTest, FlattenDeeperThanPathIsAnErrorForThatRepository) {
+  src_.AddImage("a/b", "v1", "1");
+  src_.AddImage("x", "v1", "2");
+  rule_.dest_namespace = "ns";
+  rule_.flatten = 1;
+  Plan plan = Make();
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].source_repository, "x");
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].destination_repository, "ns/b");
+}
+
+TEST_F(PlannerTest, TwoSourcesOnOneDestinationNameIsAnError) {
+  src_.AddImage("team1/app", "v1", "1");
+  src_.AddImage("team2/app", "v1", "2");
+  rule_.dest_namespace = "ns";
+  rule_.flatten = -1;
+  Plan plan = Make();
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].message,
+            "source repositories \"team1/app\" and \"team2/app\" would both be copied to "
+            "\"ns/app\"; change flatten or dest_namespace, or exclude one of them");
+}
+
+TEST_F(PlannerTest, DisabledRulesAreNotPlanned) {
+  src_.AddImage("app", "v1", "1");
+  rule_.enabled = false;
+  EXPECT_TRUE(Make().changes.empty());
+}
+
+TEST_F(PlannerTest, RefreshOnlyReportsDriftAndProposesNoCopies) {
+  src_.AddImage("app", "v1", "1");
+  state_.artifacts.push_back(Managed("app", "gone", "sha256:x"));
+  config_.rules = {rule_};
+  PlanOptions o;
+  o.refresh_only = true;
+  Plan plan = MakePlan(config_, state_, registries_, o);
+  EXPECT_TRUE(plan.changes.empty());
+  ASSERT_EQ(plan.drift.size(), 1u);
+  EXPECT_EQ(plan.drift[0].reason, "deleted outside crossdock");
+}
+
+}  // namespace
+}  // namespace crossdock::planner
