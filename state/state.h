@@ -21,6 +21,8 @@ struct Artifact {
   std::string tag;
   std::string destination_digest;
   std::string replicated_at;  // RFC 3339 UTC
+
+  friend bool operator==(const Artifact&, const Artifact&) = default;
 };
 
 struct State {
@@ -30,6 +32,7 @@ struct State {
   std::vector<Artifact> artifacts;
 
   // The artifact recorded at (destination endpoint, repository, tag), or nullptr.
+  // A linear scan: a caller looking up every tag of a large state should index it.
   const Artifact* Find(const std::string& dest_endpoint, const std::string& dest_repo,
                        const std::string& tag) const;
   // Inserts or replaces the artifact at its destination key.
@@ -37,6 +40,8 @@ struct State {
   // Removes the artifact at its destination key; returns whether one was removed.
   bool Remove(const std::string& dest_endpoint, const std::string& dest_repo,
               const std::string& tag);
+
+  friend bool operator==(const State&, const State&) = default;
 };
 
 }  // namespace crossdock::state

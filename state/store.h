@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/status.h"
 #include "state/state.h"
@@ -17,7 +18,10 @@ namespace crossdock::state {
 core::Result<State> ReadState(const std::string& path);
 
 // Writes S to PATH atomically, after incrementing s->serial; keeps the previous file
-// as PATH.backup. The file never exists half-written.
+// as PATH.backup. The file never exists half-written. Artifacts are written sorted by
+// destination key (s->artifacts keeps its order). PATH's folder must exist (NotFound
+// naming it otherwise). s->serial is left unchanged when PATH was not replaced.
+// Concurrent calls in one process are serialized; *s must not change during a call.
 core::Status WriteState(const std::string& path, State* s);
 
 // An exclusive lock on PATH (held on PATH.lock with flock), released by the
@@ -28,8 +32,9 @@ class StateLock {
   StateLock(const StateLock&) = delete;
   StateLock& operator=(const StateLock&) = delete;
 
-  // Waits up to TIMEOUT_SECONDS (0: try once). Returns Unavailable
-  // "state is locked by pid N since TIME ..." when another process holds it.
+  // Waits up to TIMEOUT_SECONDS (0: try once), polling every 150 ms. Returns Unavailable
+  // "state is locked by pid N since TIME (lock file PATH.lock); ..." when another
+  // process (or another StateLock in this one) holds it.
   static core::Result<std::unique_ptr<StateLock>> Acquire(const std::string& path,
                                                           double timeout_seconds);
 

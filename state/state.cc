@@ -1,0 +1,46 @@
+// State's lookups by destination key (endpoint, repository, tag). A state holds one
+// entry per destination tag, so a linear scan is fine for the sizes crossdock sees
+// and keeps the vector (the file's order) the only representation.
+#include "state/state.h"
+
+#include <algorithm>
+
+namespace crossdock::state {
+namespace {
+
+bool HasKey(const Artifact& a, const std::string& dest_endpoint, const std::string& dest_repo,
+            const std::string& tag) {
+  return a.destination_endpoint == dest_endpoint && a.destination_repository == dest_repo &&
+         a.tag == tag;
+}
+
+}  // namespace
+
+const Artifact* State::Find(const std::string& dest_endpoint, const std::string& dest_repo,
+                            const std::string& tag) const {
+  auto it = std::find_if(artifacts.begin(), artifacts.end(), [&](const Artifact& a) {
+    return HasKey(a, dest_endpoint, dest_repo, tag);
+  });
+  return it == artifacts.end() ? nullptr : &*it;
+}
+
+void State::Upsert(const Artifact& a) {
+  auto it = std::find_if(artifacts.begin(), artifacts.end(), [&](const Artifact& existing) {
+    return HasKey(existing, a.destination_endpoint, a.destination_repository, a.tag);
+  });
+  if (it == artifacts.end()) {
+    artifacts.push_back(a);
+  } else {
+    *it = a;
+  }
+}
+
+bool State::Remove(const std::string& dest_endpoint, const std::string& dest_repo,
+                   const std::string& tag) {
+  auto removed = std::erase_if(artifacts, [&](const Artifact& a) {
+    return HasKey(a, dest_endpoint, dest_repo, tag);
+  });
+  return removed > 0;
+}
+
+}  // namespace crossdock::state

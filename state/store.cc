@@ -1,0 +1,470 @@
+// The state file: reading, atomic writing and locking.
+//
+// Format (format_version 1), for example:
+//
+//   {
+//     "format_version": 1,
+//     "lineage": "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8",
+//     "serial": 12,
+//     "artifacts": [
+//       {
+//         "rule": "mirror-lib",
+//         "source_endpoint": "src",
+//         "source_repository": "lib/app",
+//         "source_digest": "sha256:…",
+//         "destination_endpoint": "dst",
+//         "destination_repository": "mirror/app",
+//         "tag": "v1.2.0",
+//         "destination_digest": "sha256:…",
+//         "replicated_at": "2024-05-01T12:00:00Z"
+//       }
+//     ]
+//   }
+//
+// Why each choice:
+// - JSON, indented, one field per line: people read the state in code review and diff it
+//   in git; a binary format would save nothing that matters at these sizes.
+// - format_version is an integer, read first (with nlohmann::json) before the document
+//   is handed to cereal, so a file from a newer crossdock is refused with "upgrade
+//   crossdock" instead of being half-understood and then rewritten without the fields
+//   this version does not know. Unknown fields are otherwise ignored.
+// - lineage (a random UUID v4, fixed at creation) and serial (incremented on every
+//   write) are Terraform's: a saved plan records both, so applying it against another
+//   state, or against this one after it moved on, is refused.
+// - artifacts is a flat list keyed by (destination_endpoint, destination_repository,
+//   tag), which is what crossdock owns, and written sorted by that key so two runs that
+//   record the same artifacts write the same bytes and git diffs stay small.
+// - Endpoints are recorded by their config names and repositories without the host, so
+//   moving a registry to another URL keeps the state valid.
+// - Digests are full "sha256:<hex>" strings; replicated_at is RFC 3339 in UTC.
+//
+// Files, beside PATH: PATH.tmp.<pid> (the next version while it is written), PATH.backup
+// (the previous version, for the user to restore by hand), PATH.lock (the lock; its
+// contents "pid N\nsince TIME\n" only say who holds it, the flock is what counts).
+#include "state/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+#include <cereal/archives/json.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+namespace crossdock::state {
+
+template <class Archive>
+void serialize(Archive& ar, Artifact& a) {
+  ar(cereal::make_nvp("rule", a.rule), cereal::make_nvp("source_endpoint", a.source_endpoint),
+     cereal::make_nvp("source_repository", a.source_repository),
+     cereal::make_nvp("source_digest", a.source_digest),
+     cereal::make_nvp("destination_endpoint", a.destination_endpoint),
+     cereal::make_nvp("destination_repository", a.destination_repository),
+     cereal::make_nvp("tag", a.tag), cereal::make_nvp("destination_digest", a.destination_digest),
+     cereal::make_nvp("replicated_at", a.replicated_at));
+}
+
+namespace {
+
+// The fields every artifact must carry, all strings; checked before cereal sees them.
+constexpr const char* kArtifactFields[] = {
+    "rule",          "source_endpoint",        "source_repository",
+    "source_digest", "destination_endpoint",   "destination_repository",
+    "tag",           "destination_digest",     "replicated_at",
+};
+
+// Writes (or reads) the top level in the order documented above.
+template <class Archive, class S>
+void SerializeState(Archive& ar, S& s) {
+  ar(cereal::make_nvp("format_version", s.format_version), cereal::make_nvp("lineage", s.lineage),
+     cereal::make_nvp("serial", s.serial), cereal::make_nvp("artifacts", s.artifacts));
+}
+
+core::Status ErrnoStatus(const std::string& what, int err) {
+  std::string message = what + ": " + std::strerror(err);
+  switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return core::Status::PermissionDenied(message);
+    case ENOENT:
+      return core::Status::NotFound(message);
+    default:
+      return core::Status::Internal(message);
+  }
+}
+
+// Closes a descriptor when it goes out of scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  // Gives up ownership.
+  int Release() { return std::exchange(fd_, -1); }
+  // Closes now, reporting close(2)'s error (which can be a delayed write error).
+  int Close() {
+    if (fd_ < 0) return EBADF;
+    int rc = ::close(std::exchange(fd_, -1));
+    return rc == 0 ? 0 : errno;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string FolderOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// OK when PATH's folder exists; otherwise an error naming it. Used before creating
+// anything beside PATH, so a mistyped --state never creates folders.
+core::Status CheckFolder(const std::string& path) {
+  std::string folder = FolderOf(path);
+  struct stat st;
+  if (::stat(folder.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return core::Status::NotFound("folder " + folder + " for state file " + path +
+                                    " does not exist; create it or choose another --state path");
+    }
+    return ErrnoStatus("cannot use folder " + folder + " for state file " + path, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return core::Status::InvalidArgument(folder + " (the folder for state file " + path +
+                                         ") is not a folder");
+  }
+  return core::Status::Ok();
+}
+
+core::Result<std::string> ReadWholeFile(int fd, const std::string& path) {
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("cannot read state file " + path, errno);
+    }
+    if (n == 0) return data;
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+int WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// Writes DATA to a new file at PATH with mode 0600 and fsyncs it. On failure the
+// file is removed.
+core::Status WriteNewFile(const std::string& path, const std::string& data) {
+  ::unlink(path.c_str());  // a leftover from a crashed run that had our pid
+  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return ErrnoStatus("cannot create " + path, errno);
+  int err = 0;
+  // fchmod: the umask may have removed bits from 0600, never added any.
+  if (::fchmod(fd.get(), 0600) != 0) err = errno;
+  if (err == 0) err = WriteAll(fd.get(), data);
+  if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
+  if (err == 0) err = fd.Close();
+  if (err != 0) {
+    ::unlink(path.c_str());
+    return ErrnoStatus("cannot write " + path, err);
+  }
+  return core::Status::Ok();
+}
+
+// Makes PATH.backup hold what PATH holds now, atomically: a hard link to PATH renamed
+// over PATH.backup (no data copied; the old version's inode simply survives the next
+// rename as the backup). Falls back to copying on file systems without hard links.
+core::Status KeepBackup(const std::string& path) {
+  const std::string backup = path + ".backup";
+  const std::string staging = backup + ".tmp." + std::to_string(::getpid());
+  ::unlink(staging.c_str());
+  if (::link(path.c_str(), staging.c_str()) != 0) {
+    if (errno == ENOENT) return core::Status::Ok();  // first write: nothing to keep
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return core::Status::Ok();
+      return ErrnoStatus("cannot read state file " + path + " to back it up", errno);
+    }
+    FileDescriptor owned(fd);
+    auto data = ReadWholeFile(fd, path);
+    if (!data.ok()) return data.status();
+    CROSSDOCK_RETURN_IF_ERROR(WriteNewFile(staging, *data));
+  } else if (::chmod(staging.c_str(), 0600) != 0) {
+    int err = errno;
+    ::unlink(staging.c_str());
+    return ErrnoStatus("cannot set mode 0600 on " + staging, err);
+  }
+  if (::rename(staging.c_str(), backup.c_str()) != 0) {
+    int err = errno;
+    ::unlink(staging.c_str());
+    return ErrnoStatus("cannot rename " + staging + " to " + backup, err);
+  }
+  return core::Status::Ok();
+}
+
+core::Status SyncFolder(const std::string& folder) {
+  FileDescriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("cannot open folder " + folder + " to sync it", errno);
+  // EINVAL: the file system cannot sync folders; the renames are as durable as it allows.
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
+    return ErrnoStatus("cannot sync folder " + folder, errno);
+  }
+  return core::Status::Ok();
+}
+
+// A random (version 4) UUID from OpenSSL's CSPRNG, e.g. "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8".
+core::Result<std::string> NewLineage() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) {
+    return core::Status::Internal("cannot create a state lineage: OpenSSL RAND_bytes failed");
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string NowRfc3339Utc() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Checks the fields of a format 1 document (an object) before cereal reads it, so
+// problems are named precisely. Returns "" when it is well-formed, else what is wrong.
+std::string DescribeProblem(const nlohmann::json& doc) {
+  if (!doc.contains("lineage")) return "missing \"lineage\"";
+  if (!doc["lineage"].is_string()) return "\"lineage\" is not a string";
+  if (doc["lineage"].get_ref<const std::string&>().empty()) return "\"lineage\" is empty";
+  if (!doc.contains("serial")) return "missing \"serial\"";
+  const auto& serial = doc["serial"];
+  if (!serial.is_number_integer() ||
+      (serial.is_number_unsigned() && serial.get<std::uint64_t>() > INT64_MAX) ||
+      serial.get<std::int64_t>() < 0) {
+    return "\"serial\" is not a non-negative integer";
+  }
+  if (!doc.contains("artifacts")) return "missing \"artifacts\"";
+  const auto& artifacts = doc["artifacts"];
+  if (!artifacts.is_array()) return "\"artifacts\" is not an array";
+  for (size_t i = 0; i < artifacts.size(); ++i) {
+    const std::string where = "artifacts[" + std::to_string(i) + "]";
+    const auto& a = artifacts[i];
+    if (!a.is_object()) return where + " is not an object";
+    for (const char* field : kArtifactFields) {
+      if (!a.contains(field)) return where + " is missing \"" + field + "\"";
+      if (!a[field].is_string()) return where + "." + field + " is not a string";
+    }
+  }
+  return "";
+}
+
+core::Status Corrupt(const std::string& path, const std::string& detail) {
+  return core::Status::DataLoss("state file " + path + " is corrupt: " + detail +
+                                "; restore it from " + path + ".backup or move it away");
+}
+
+}  // namespace
+
+core::Result<State> ReadState(const std::string& path) {
+  int raw_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw_fd < 0) {
+    if (errno != ENOENT) return ErrnoStatus("cannot open state file " + path, errno);
+    auto lineage = NewLineage();
+    if (!lineage.ok()) return lineage.status();
+    State fresh;
+    fresh.lineage = std::move(*lineage);
+    return fresh;
+  }
+  FileDescriptor fd(raw_fd);
+  auto text = ReadWholeFile(fd.get(), path);
+  if (!text.ok()) return text.status();
+  if (text->empty()) return Corrupt(path, "the file is empty");
+
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return Corrupt(path, "not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+  } catch (const std::exception& e) {
+    return Corrupt(path, std::string("not valid JSON (") + e.what() + ")");
+  }
+  if (!doc.is_object()) return Corrupt(path, "the top level is not a JSON object");
+  if (!doc.contains("format_version")) return Corrupt(path, "missing \"format_version\"");
+  const auto& version = doc["format_version"];
+  if (!version.is_number_integer()) {
+    return Corrupt(path, "\"format_version\" is not an integer");
+  }
+  if (version.is_number_unsigned()
+          ? version.get<std::uint64_t>() > static_cast<std::uint64_t>(kFormatVersion)
+          : version.get<std::int64_t>() > kFormatVersion) {
+    return core::Status::InvalidArgument("state file " + path + " has format version " +
+                                         version.dump() +
+                                         ", newer than this crossdock understands (" +
+                                         std::to_string(kFormatVersion) + "); upgrade crossdock");
+  }
+  if (version.get<std::int64_t>() < 1) {
+    return Corrupt(path, "format version " + version.dump() + " does not exist");
+  }
+  if (std::string problem = DescribeProblem(doc); !problem.empty()) return Corrupt(path, problem);
+
+  State s;
+  try {
+    std::istringstream in(*text);
+    cereal::JSONInputArchive archive(in);
+    SerializeState(archive, s);
+  } catch (const std::exception& e) {
+    return Corrupt(path, e.what());
+  }
+  return s;
+}
+
+core::Status WriteState(const std::string& path, State* s) {
+  // Writers in one process share PATH.tmp.<pid>; one at a time, or one could rename
+  // another's half-written file into place.
+  static std::mutex writing;
+  std::lock_guard<std::mutex> hold(writing);
+  CROSSDOCK_RETURN_IF_ERROR(CheckFolder(path));
+
+  State out = *s;
+  out.format_version = kFormatVersion;
+  out.serial = s->serial + 1;
+  std::sort(out.artifacts.begin(), out.artifacts.end(), [](const Artifact& x, const Artifact& y) {
+    return std::tie(x.destination_endpoint, x.destination_repository, x.tag) <
+           std::tie(y.destination_endpoint, y.destination_repository, y.tag);
+  });
+  std::string text;
+  try {
+    std::ostringstream buf;
+    {
+      using Options = cereal::JSONOutputArchive::Options;
+      // Precision is irrelevant (the format has no floating-point numbers); indent 2.
+      cereal::JSONOutputArchive archive(buf, Options(324, Options::IndentChar::space, 2));
+      SerializeState(archive, out);
+    }  // the archive writes the closing brace when destroyed
+    text = buf.str() + "\n";
+  } catch (const std::exception& e) {
+    return core::Status::Internal("cannot encode state file " + path + ": " + e.what());
+  }
+
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  CROSSDOCK_RETURN_IF_ERROR(WriteNewFile(tmp, text));
+  if (core::Status st = KeepBackup(path); !st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus("cannot rename " + tmp + " to " + path, err);
+  }
+  // PATH now holds the new serial whatever happens next, and so does the caller's state.
+  s->serial = out.serial;
+  return SyncFolder(FolderOf(path));
+}
+
+StateLock::~StateLock() {
+  // Empty the file first so a reader never reports a holder that has gone; the file
+  // itself stays, since unlinking it would let two processes lock two different inodes.
+  [[maybe_unused]] int ignored = ::ftruncate(fd_, 0);  // the flock is what matters
+  ::flock(fd_, LOCK_UN);
+  ::close(fd_);
+}
+
+core::Result<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string& path,
+                                                            double timeout_seconds) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckFolder(path));
+  std::string lock_path = path + ".lock";
+  // O_CLOEXEC: a child process that execs (skopeo, a hook) must not inherit the lock.
+  FileDescriptor fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return ErrnoStatus("cannot open lock file " + lock_path, errno);
+
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(timeout_seconds > 0 ? timeout_seconds : 0));
+  for (;;) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return ErrnoStatus("cannot lock " + lock_path, errno);
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      // Read the holder only now: it writes its line just after it locks.
+      std::string holder = "another process";
+      char buf[256];
+      ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+      if (n > 0) {
+        buf[n] = '\0';
+        long long pid = 0;
+        char since[64];
+        if (std::sscanf(buf, "pid %lld\nsince %63s", &pid, since) == 2) {
+          holder = "pid " + std::to_string(pid) + " since " + since;
+        }
+      }
+      return core::Status::Unavailable("state is locked by " + holder + " (lock file " + lock_path +
+                                       "); wait for that run to finish, or pass --lock-timeout "
+                                       "to wait longer");
+    }
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(150), deadline - now));
+  }
+
+  std::string info = "pid " + std::to_string(::getpid()) + "\nsince " + NowRfc3339Utc() + "\n";
+  int err = 0;
+  if (::ftruncate(fd.get(), 0) != 0) err = errno;
+  if (err == 0) {
+    errno = 0;
+    if (::pwrite(fd.get(), info.data(), info.size(), 0) != static_cast<ssize_t>(info.size())) {
+      err = errno != 0 ? errno : EIO;
+    }
+  }
+  if (err != 0) {
+    ::flock(fd.get(), LOCK_UN);
+    return ErrnoStatus("cannot write lock file " + lock_path, err);
+  }
+  return std::unique_ptr<StateLock>(new StateLock(fd.Release(), std::move(lock_path)));
+}
+
+}  // namespace crossdock::state
