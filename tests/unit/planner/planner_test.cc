@@ -159,8 +159,11 @@ TEST_F(PlannerTest, TagGoneAtSourceIsDeletedOnlyWhenManagedAndDeleteIsOn) {
   rule_.delete_missing = true;
   Plan plan = Make();
   ASSERT_EQ(plan.summary().del, 1);
-  for (const auto& c : plan.changes)
-    if (c.action == Action::kDelete) EXPECT_EQ(c.tag, "old");
+  for (const auto& c : plan.changes) {
+    if (c.action == Action::kDelete) {
+      EXPECT_EQ(c.tag, "old");
+    }
+  }
 }
 
 TEST_F(PlannerTest, ManagedTagChangedOutsideCrossdockIsNotDeleted) {
