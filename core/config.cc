@@ -1,0 +1,396 @@
+// Loading crossdock.toml. toml++ is called (and its exceptions caught) only here;
+// everything after parsing walks the document once and records every problem as a
+// Diagnostic at the position of the offending key or value, so `validate` shows them
+// all in one run. Diagnostics are handed back in file order.
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <optional>
+
+#include "core/config_check.h"
+#include "core/pattern.h"
+
+namespace crossdock::core {
+
+namespace {
+
+namespace fs = std::filesystem;
+using config_check::AppendInFileOrder;
+using config_check::DidYouMean;
+using config_check::PosOf;
+using config_check::Quoted;
+using config_check::TableReader;
+
+const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
+const std::vector<std::string> kSettingsKeys = {"state", "parallelism"};
+const std::vector<std::string> kEndpointKeys = {"type",     "url",     "description", "username",
+                                                "password", "ca_cert", "insecure"};
+const std::vector<std::string> kRuleKeys = {
+    "description", "source",       "destination",    "repositories", "exclude_repositories",
+    "tags",        "exclude_tags", "dest_namespace", "flatten",      "override",
+    "delete",      "enabled"};
+
+constexpr const char* kSupportedType = "docker-registry";
+// Harbor's adapter names that crossdock recognises but does not implement yet.
+const std::vector<std::string> kKnownTypes = {
+    kSupportedType, "harbor",     "docker-hub",        "quay",
+    "gitlab",       "aws-ecr",    "google-gcr",        "azure-acr",
+    "ali-acr",      "huawei-swr", "jfrog-artifactory", "helm"};
+
+constexpr int kMinParallelism = 1;
+constexpr int kMaxParallelism = 256;
+
+// Walks a parsed document into a Config.
+class Loader {
+ public:
+  Loader(const std::string& file, Config* config, Diagnostics* diags)
+      : file_(file), config_(config), diags_(diags) {
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(file.empty() ? fs::path(".") : fs::path(file), ec);
+    dir_ = (ec ? fs::path(file) : absolute).parent_path();
+    config_->settings.state_path = Resolve("crossdock.state.json");
+  }
+
+  void Read(const toml::table& root);
+
+ private:
+  void ReadSettings(const toml::table& table);
+  void ReadEndpoint(const toml::key& key, const toml::node& node);
+  void ReadPassword(const TableReader& reader, Endpoint* endpoint);
+  void ReadCaCert(const TableReader& reader, Endpoint* endpoint);
+  void ReadRule(const toml::key& key, const toml::node& node);
+  std::string ReadEndpointRef(const TableReader& reader, const char* key, const std::string& what);
+  std::vector<std::string> ReadPatterns(const TableReader& reader, const char* key,
+                                        const std::string& what);
+  void ReadFlatten(const TableReader& reader, Rule* rule);
+
+  // PATH made absolute against the config file's folder.
+  std::string Resolve(const std::string& path) const {
+    const fs::path p(path);
+    return (p.is_absolute() ? p : dir_ / p).lexically_normal().string();
+  }
+  // The table under KEY of ROOT, or null (reported) when KEY holds something else.
+  const toml::table* SubTable(const toml::table& root, const char* key, const char* expected);
+  // A reader for NODE, the table of WHAT ("rule \"x\""), with its keys outside ALLOWED
+  // reported; nullopt (reported) when NODE is not a table.
+  std::optional<TableReader> OpenNamedTable(const toml::node& node, const std::string& what,
+                                            const std::vector<std::string>& allowed);
+
+  const std::string& file_;
+  fs::path dir_;
+  Config* config_;
+  Diagnostics* diags_;
+};
+
+const toml::table* Loader::SubTable(const toml::table& root, const char* key,
+                                    const char* expected) {
+  const toml::node* node = root.get(key);
+  if (node == nullptr) return nullptr;
+  if (const toml::table* table = node->as_table()) return table;
+  diags_->Error(PosOf(file_, node->source()), Quoted(key) + " must be " + expected);
+  return nullptr;
+}
+
+std::optional<TableReader> Loader::OpenNamedTable(const toml::node& node, const std::string& what,
+                                                  const std::vector<std::string>& allowed) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    diags_->Error(PosOf(file_, node.source()), what + " must be a table");
+    return std::nullopt;
+  }
+  TableReader reader(*table, table->source(), file_, "in " + what, " in " + what, diags_);
+  reader.RejectUnknownKeys(allowed);
+  return reader;
+}
+
+void Loader::Read(const toml::table& root) {
+  TableReader top(root, root.source(), file_, "at the top level", "", diags_);
+  top.RejectUnknownKeys(kTopLevelKeys);
+  if (const toml::table* settings = SubTable(root, "settings", "a table ([settings])")) {
+    ReadSettings(*settings);
+  }
+  if (const toml::table* endpoints =
+          SubTable(root, "endpoints", "a table of named endpoints ([endpoints.NAME])")) {
+    for (const auto& [key, node] : config_check::InFileOrder(*endpoints)) ReadEndpoint(*key, *node);
+  }
+  const toml::table* rules = SubTable(root, "rules", "a table of named rules ([rules.NAME])");
+  if (rules != nullptr) {
+    for (const auto& [key, node] : config_check::InFileOrder(*rules)) ReadRule(*key, *node);
+  }
+  if (rules == nullptr || rules->empty()) {
+    diags_->Warning({file_, 0, 0}, "no rules defined; nothing will be replicated");
+  }
+}
+
+void Loader::ReadSettings(const toml::table& table) {
+  TableReader reader(table, table.source(), file_, "in [settings]", "", diags_);
+  reader.RejectUnknownKeys(kSettingsKeys);
+  if (auto state = reader.String("state")) {
+    if (state->empty()) {
+      diags_->Error(reader.ValuePos("state"), "\"state\" must not be empty");
+    } else {
+      config_->settings.state_path = Resolve(*state);
+    }
+  }
+  if (auto parallelism = reader.Integer("parallelism")) {
+    if (*parallelism < kMinParallelism || *parallelism > kMaxParallelism) {
+      diags_->Error(reader.ValuePos("parallelism"), "\"parallelism\" must be between " +
+                                                        std::to_string(kMinParallelism) + " and " +
+                                                        std::to_string(kMaxParallelism));
+    } else {
+      config_->settings.parallelism = static_cast<int>(*parallelism);
+    }
+  }
+}
+
+void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
+  const std::string name(key.str());
+  const std::string what = "endpoint " + Quoted(name);
+  if (!config_check::IsEndpointName(name)) {
+    diags_->Error(
+        PosOf(file_, key.source()),
+        "endpoint name " + Quoted(name) + " may contain only letters, digits, '.', '_' and '-'");
+  }
+  std::optional<TableReader> opened = OpenNamedTable(node, what, kEndpointKeys);
+  if (!opened) return;
+  const TableReader& reader = *opened;
+  Endpoint endpoint;
+  endpoint.name = name;
+  endpoint.pos = reader.TablePos();
+
+  if (auto type = reader.String("type")) {
+    endpoint.type = *type;
+    if (*type != kSupportedType) {
+      const bool known =
+          std::find(kKnownTypes.begin(), kKnownTypes.end(), *type) != kKnownTypes.end();
+      const std::string suggestion = DidYouMean(*type, kKnownTypes);
+      diags_->Error(reader.ValuePos("type"),
+                    known ? "endpoint type " + Quoted(*type) +
+                                " is not supported yet; use \"docker-registry\" for any registry "
+                                "speaking the OCI distribution API"
+                          : "unknown endpoint type " + Quoted(*type) +
+                                (suggestion.empty() ? "; use \"docker-registry\"" : suggestion));
+    }
+  }
+  if (reader.Require("url", what)) {
+    if (auto url = reader.String("url")) {
+      endpoint.url = *url;
+      if (auto problem = config_check::NormalizeEndpointUrl(&endpoint.url, name)) {
+        diags_->Error(reader.ValuePos("url"), *problem);
+      }
+    }
+  }
+  endpoint.description = reader.String("description").value_or("");
+  endpoint.username = reader.String("username").value_or("");
+  ReadPassword(reader, &endpoint);
+  ReadCaCert(reader, &endpoint);
+  if (auto insecure = reader.Bool("insecure")) {
+    endpoint.insecure = *insecure;
+    if (*insecure && endpoint.url.starts_with("http://")) {
+      diags_->Warning(reader.ValuePos("insecure"),
+                      "insecure = true has no effect on " + what + ": its url uses http://");
+    } else if (*insecure) {
+      diags_->Warning(reader.ValuePos("insecure"), "TLS verification is off for " + what);
+    }
+  }
+  config_->endpoints[name] = std::move(endpoint);
+}
+
+void Loader::ReadPassword(const TableReader& reader, Endpoint* endpoint) {
+  auto password = reader.String("password");
+  if (!password || password->empty()) return;
+  const SourcePos pos = reader.ValuePos("password");
+  const std::string what = "endpoint " + Quoted(endpoint->name);
+  std::string spec = *password;
+  if (spec.starts_with("env:")) {
+    if (!config_check::IsEnvironmentName(spec.substr(4))) {
+      diags_->Error(
+          pos, "password of " + what +
+                   " must name an environment variable after \"env:\" (letters, digits and '_')");
+    }
+  } else if (spec.starts_with("file:")) {
+    if (spec.size() == 5) {
+      diags_->Error(pos, "password of " + what + " must name a file after \"file:\"");
+    } else {
+      spec = "file:" + Resolve(spec.substr(5));
+    }
+  } else {
+    // Never quote the value itself.
+    diags_->Warning(
+        pos, "password for " + what + " is written in the config; use env:NAME or file:PATH");
+  }
+  endpoint->password = {spec, pos};
+  if (endpoint->username.empty()) diags_->Error(pos, what + " has a password but no username");
+}
+
+void Loader::ReadCaCert(const TableReader& reader, Endpoint* endpoint) {
+  auto ca_cert = reader.String("ca_cert");
+  if (!ca_cert) return;
+  const SourcePos pos = reader.ValuePos("ca_cert");
+  const std::string what = "endpoint " + Quoted(endpoint->name);
+  if (ca_cert->empty()) {
+    diags_->Error(pos, "\"ca_cert\" in " + what + " must not be empty");
+    return;
+  }
+  endpoint->ca_cert = Resolve(*ca_cert);
+  std::error_code ec;
+  const fs::file_status status = fs::status(endpoint->ca_cert, ec);
+  if (!fs::exists(status)) {
+    diags_->Error(pos, "ca_cert " + Quoted(*ca_cert) + " of " + what + " not found (looked for " +
+                           endpoint->ca_cert + ")");
+  } else if (!fs::is_regular_file(status)) {
+    diags_->Error(pos, "ca_cert " + Quoted(*ca_cert) + " of " + what + " is not a file (" +
+                           endpoint->ca_cert + ")");
+  }
+}
+
+void Loader::ReadRule(const toml::key& key, const toml::node& node) {
+  const std::string name(key.str());
+  const std::string what = "rule " + Quoted(name);
+  if (name.empty()) {
+    diags_->Error(PosOf(file_, key.source()), "rule name must not be empty");
+  } else if (config_check::HasWhitespace(name)) {
+    diags_->Error(PosOf(file_, key.source()),
+                  "rule name " + Quoted(name) + " must not contain whitespace");
+  }
+  std::optional<TableReader> opened = OpenNamedTable(node, what, kRuleKeys);
+  if (!opened) return;
+  const TableReader& reader = *opened;
+  Rule rule;
+  rule.name = name;
+  rule.pos = reader.TablePos();
+
+  rule.description = reader.String("description").value_or("");
+  rule.source = ReadEndpointRef(reader, "source", what);
+  rule.destination = ReadEndpointRef(reader, "destination", what);
+  rule.repositories = ReadPatterns(reader, "repositories", what);
+  rule.exclude_repositories = ReadPatterns(reader, "exclude_repositories", what);
+  rule.tags = ReadPatterns(reader, "tags", what);
+  rule.exclude_tags = ReadPatterns(reader, "exclude_tags", what);
+  if (auto ns = reader.String("dest_namespace")) {
+    rule.dest_namespace = *ns;
+    if (auto problem = config_check::CheckNamespace(*ns)) {
+      diags_->Error(reader.ValuePos("dest_namespace"), *problem);
+    }
+  }
+  ReadFlatten(reader, &rule);
+  rule.override_tags = reader.Bool("override").value_or(true);
+  rule.delete_missing = reader.Bool("delete").value_or(false);
+  rule.enabled = reader.Bool("enabled").value_or(true);
+
+  // With no namespace Harbor keeps the source path whatever the flatten count
+  // (src/controller/replication/flow/stage.go replaceNamespace).
+  if (rule.dest_namespace.empty() && !rule.source.empty() && rule.source == rule.destination) {
+    diags_->Error(reader.ValuePos("destination"),
+                  what + " copies onto itself: source and destination are both endpoint " +
+                      Quoted(rule.source) + " and dest_namespace is empty");
+  } else if (rule.dest_namespace.empty() && rule.flatten != 0) {
+    diags_->Warning(reader.ValuePos("flatten"),
+                    "flatten has no effect in " + what + " because dest_namespace is empty");
+  }
+  config_->rules.push_back(std::move(rule));
+}
+
+std::string Loader::ReadEndpointRef(const TableReader& reader, const char* key,
+                                    const std::string& what) {
+  if (!reader.Require(key, what)) return "";
+  auto name = reader.String(key);
+  if (!name) return "";
+  if (!config_->endpoints.contains(*name)) {
+    std::vector<std::string> defined;
+    for (const auto& [defined_name, endpoint] : config_->endpoints) defined.push_back(defined_name);
+    diags_->Error(reader.ValuePos(key), what + " names endpoint " + Quoted(*name) +
+                                            ", which is not defined" + DidYouMean(*name, defined));
+  }
+  return *name;
+}
+
+std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const char* key,
+                                              const std::string& what) {
+  std::vector<std::string> patterns;
+  auto items = reader.StringList(key);
+  if (!items) return patterns;
+  const bool repositories = std::string_view(key) == "repositories";
+  for (const config_check::StringItem& item : *items) {
+    auto pattern = Pattern::Compile(item.value);
+    if (!pattern.ok()) {
+      diags_->Error(item.pos, "invalid pattern " + Quoted(item.value) + " in " + Quoted(key) +
+                                  " of " + what + ": " + pattern.status().message());
+    } else if (repositories && pattern->IsLiteral() && item.value.find('/') == std::string::npos) {
+      // Harbor users write a project name and expect its repositories.
+      diags_->Warning(item.pos, "repositories = [" + Quoted(item.value) +
+                                    "] selects only a repository named exactly " +
+                                    Quoted(item.value) + " (did you mean " +
+                                    Quoted(item.value + "/**") + "?)");
+    }
+    patterns.push_back(item.value);
+  }
+  return patterns;
+}
+
+void Loader::ReadFlatten(const TableReader& reader, Rule* rule) {
+  const toml::node* node = reader.Get("flatten");
+  if (node == nullptr) return;
+  if (const auto* count = node->as_integer();
+      count != nullptr && count->get() >= -1 && count->get() <= 3) {
+    rule->flatten = static_cast<int>(count->get());
+    return;
+  }
+  if (const auto* word = node->as_string();
+      word != nullptr && (word->get() == "all" || word->get() == "none")) {
+    rule->flatten = word->get() == "all" ? -1 : 0;
+    return;
+  }
+  diags_->Error(reader.ValuePos("flatten"),
+                "flatten must be -1 or \"all\", 0 or \"none\", 1, 2 or 3");
+}
+
+}  // namespace
+
+std::string Endpoint::host() const {
+  const size_t scheme_end = url.find("://");
+  return scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+}
+
+const Endpoint* Config::FindEndpoint(const std::string& name) const {
+  auto it = endpoints.find(name);
+  return it == endpoints.end() ? nullptr : &it->second;
+}
+
+const Rule* Config::FindRule(const std::string& name) const {
+  auto it = std::find_if(rules.begin(), rules.end(), [&](const Rule& r) { return r.name == name; });
+  return it == rules.end() ? nullptr : &*it;
+}
+
+Config ParseConfig(const std::string& text, const std::string& file, Diagnostics* diags) {
+  Config config;
+  config.path = file;
+  Diagnostics found;
+  try {
+    Loader loader(file, &config, &found);
+    loader.Read(toml::parse(std::string_view(text), std::string_view(file)));
+  } catch (const toml::parse_error& e) {
+    found.Error(PosOf(file, e.source()), std::string(e.description()));
+  } catch (const std::exception& e) {
+    found.Error({file, 0, 0}, std::string("cannot load config: ") + e.what());
+  }
+  AppendInFileOrder(found, diags);
+  return config;
+}
+
+Config LoadConfig(const std::string& file, Diagnostics* diags) {
+  auto text = config_check::ReadTextFile(file);
+  if (!text.ok()) {
+    diags->Error({file, 0, 0}, "cannot read config: " + text.status().message());
+    Config config;
+    config.path = file;
+    return config;
+  }
+  return ParseConfig(*text, file, diags);
+}
+
+}  // namespace crossdock::core

@@ -1,0 +1,393 @@
+// Doublestar matching as Harbor does it (github.com/bmatcuk/doublestar v1.3.4 with
+// '/' as separator, called from src/pkg/reg/util/pattern.go). Harbor's selections are
+// defined by that matcher, quirks included, so this file follows its model rather than
+// a textbook glob:
+//  - the subject is split on '/' and matched one component at a time; matching a
+//    component leaves "continuations", the pattern text still to match against the
+//    next components;
+//  - '**' is a globstar only when it is a whole component of the text being matched
+//    ("**/c" matches "c", "a/**/b" matches "a/b"); a trailing "/**" needs at least one
+//    more component ("a/**" does not match "a"); elsewhere '**' acts as '*';
+//  - braces are expanded lazily: each alternative is glued to the rest of the pattern
+//    and matched, so alternatives may hold '/' and nest ("{a/{b,c},abc}");
+//  - when a subject component ends inside a pattern component, the rest of that
+//    pattern component must be able to match nothing ("", "*", "**", or a brace list
+//    with an empty-matching alternative followed by such a rest): "a{,bc}" matches "a".
+// Compile() rejects, with an offset, what doublestar reports as ErrBadPattern only when
+// a subject reaches it (unclosed '[' or '{', a trailing '\', a misplaced '-' in a
+// class, an empty class). In doublestar v1.3.4 only '^' negates a class: "[!a]" is the
+// class of '!' and 'a', as in Harbor.
+#include "core/pattern.h"
+
+#include <algorithm>
+#include <optional>
+#include <span>
+#include <utility>
+
+namespace crossdock::core {
+
+namespace {
+
+constexpr size_t kNone = std::string_view::npos;
+
+// One UTF-8 encoded character: its code point (U+FFFD for a malformed byte) and size.
+struct Rune {
+  char32_t value;
+  size_t size;
+};
+
+Rune DecodeRune(std::string_view s, size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) return {b0, 1};
+  size_t size = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 0;
+  if (size == 0 || b0 >= 0xF8 || i + size > s.size()) return {0xFFFD, 1};
+  char32_t value = b0 & (0x7F >> size);
+  for (size_t k = 1; k < size; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return {0xFFFD, 1};
+    value = (value << 6) | (b & 0x3F);
+  }
+  return {value, size};
+}
+
+std::string AtOffset(size_t offset) { return " at offset " + std::to_string(offset); }
+
+// Index of the first '/' in TEXT not escaped by '\', or kNone.
+size_t FindSeparator(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '/') {
+      return i;
+    }
+  }
+  return kNone;
+}
+
+// The alternatives of the brace list whose '{' is at TEXT[OPEN], split at the commas
+// of its own level, and the index just past its '}'. Nested lists and escapes are
+// kept as written. nullopt when the list is not closed.
+struct BraceList {
+  std::vector<std::string_view> alternatives;
+  size_t end;
+};
+
+std::optional<BraceList> SplitBraceList(std::string_view text, size_t open) {
+  BraceList list;
+  int depth = 1;
+  size_t start = open + 1;
+  for (size_t i = open + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\') {
+      ++i;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == ',' && depth == 1) {
+      list.alternatives.push_back(text.substr(start, i - start));
+      start = i + 1;
+    } else if (c == '}' && --depth == 0) {
+      list.alternatives.push_back(text.substr(start, i - start));
+      list.end = i + 1;
+      return list;
+    }
+  }
+  return std::nullopt;
+}
+
+// A bracket expression such as "[a-z]" or "[^\]x]".
+struct CharClass {
+  bool negated = false;
+  std::vector<std::pair<char32_t, char32_t>> ranges;
+  size_t end = 0;  // index just past ']'
+
+  bool Matches(char32_t c) const {
+    bool in = std::any_of(ranges.begin(), ranges.end(),
+                          [c](const auto& r) { return r.first <= c && c <= r.second; });
+    return in != negated;
+  }
+};
+
+// Parses the class whose '[' is at TEXT[OPEN]. Offsets in errors are indices into
+// TEXT plus BASE (the position of TEXT in the whole pattern).
+Result<CharClass> ParseClass(std::string_view text, size_t open, size_t base) {
+  size_t close = open + 1;
+  while (close < text.size() && text[close] != ']') close += text[close] == '\\' ? 2 : 1;
+  if (close >= text.size()) return Status::InvalidArgument("unclosed '['" + AtOffset(base + open));
+  if (close == open + 1)
+    return Status::InvalidArgument("empty character class" + AtOffset(base + open));
+
+  CharClass cls;
+  cls.end = close + 1;
+  size_t i = open + 1;
+  if (text[i] == '^') {
+    cls.negated = true;
+    ++i;
+  }
+  auto misplaced_dash = [&](size_t at) {
+    return Status::InvalidArgument("'-' in character class" + AtOffset(base + at) +
+                                   " must stand between two characters (escape it as \\-)");
+  };
+  // Reads one class member at I (escaped or not) and moves past it.
+  auto read_char = [&](size_t& at) {
+    if (text[at] == '\\') ++at;
+    Rune r = DecodeRune(text, at);
+    at += r.size;
+    return r.value;
+  };
+  while (i < close) {
+    if (text[i] == '-') return misplaced_dash(i);
+    char32_t low = read_char(i);
+    char32_t high = low;
+    if (i < close && text[i] == '-') {
+      if (i + 1 >= close || text[i + 1] == '-') return misplaced_dash(i + 1 >= close ? i : i + 1);
+      ++i;
+      high = read_char(i);
+    }
+    cls.ranges.emplace_back(low, high);
+  }
+  return cls;
+}
+
+// Checks PART, a piece of the pattern WHOLE, the way the matcher will read it: classes
+// are read outside brace lists, and each alternative of a brace list on its own.
+Status CheckSyntax(std::string_view whole, std::string_view part) {
+  const size_t base = static_cast<size_t>(part.data() - whole.data());
+  for (size_t i = 0; i < part.size();) {
+    switch (part[i]) {
+      case '\\':
+        if (i + 1 >= part.size())
+          return Status::InvalidArgument("trailing '\\'" + AtOffset(base + i));
+        i += 1 + DecodeRune(part, i + 1).size;
+        break;
+      case '[': {
+        auto cls = ParseClass(part, i, base);
+        if (!cls.ok()) return cls.status();
+        i = cls->end;
+        break;
+      }
+      case '{': {
+        auto list = SplitBraceList(part, i);
+        if (!list) return Status::InvalidArgument("unclosed '{'" + AtOffset(base + i));
+        for (std::string_view alternative : list->alternatives) {
+          CROSSDOCK_RETURN_IF_ERROR(CheckSyntax(whole, alternative));
+        }
+        i = list->end;
+        break;
+      }
+      default:
+        ++i;
+    }
+  }
+  return Status::Ok();
+}
+
+// What matching one subject component leaves: nullopt when it does not match;
+// otherwise the pattern texts to match against the following components, where an
+// empty list means the pattern ended with this component. (As in doublestar, when a
+// brace list yields both, only the continuations survive: "{a,a/b}" does not match
+// "a".)
+using Continuations = std::optional<std::vector<std::string>>;
+
+class Matcher {
+ public:
+  bool MatchPath(std::string_view pattern, std::span<const std::string_view> names);
+  // Set when the text reached a malformed piece (only possible for patterns Compile
+  // accepts when a brace list holding '/' is cut at that '/'); the match then fails.
+  bool failed() const { return failed_; }
+
+ private:
+  Continuations MatchComponent(std::string_view pattern, std::string_view name);
+  bool CanMatchEmpty(std::string_view component);
+
+  bool failed_ = false;
+};
+
+bool Matcher::MatchPath(std::string_view pattern, std::span<const std::string_view> names) {
+  if (pattern.empty()) return names.size() == 1 && names[0].empty();
+
+  const size_t separator = FindSeparator(pattern);
+  if (pattern.substr(0, separator) == "**") {
+    if (separator == kNone) return true;  // a trailing globstar takes what is left
+    const std::string_view rest = pattern.substr(separator + 1);
+    for (size_t skip = 0; skip < names.size(); ++skip) {
+      // doublestar ignores errors met while trying each skip.
+      const bool failed_before = failed_;
+      const bool matched = MatchPath(rest, names.subspan(skip));
+      failed_ = failed_before;
+      if (matched) return true;
+    }
+    return false;
+  }
+
+  Continuations next = MatchComponent(pattern, names[0]);
+  if (!next || failed_) return false;
+  if (next->empty()) return names.size() == 1;
+  if (names.size() == 1) return false;
+  for (const std::string& continuation : *next) {
+    if (MatchPath(continuation, names.subspan(1))) return true;
+    if (failed_) return false;
+  }
+  return false;
+}
+
+Continuations Matcher::MatchComponent(std::string_view pattern, std::string_view name) {
+  size_t p = 0;
+  size_t n = 0;
+  while (p < pattern.size() && n < name.size()) {
+    const Rune subject = DecodeRune(name, n);
+    switch (pattern[p]) {
+      case '/':  // the pattern component ends before the subject's
+        return std::nullopt;
+      case '\\': {
+        if (p + 1 >= pattern.size()) {
+          failed_ = true;
+          return std::nullopt;
+        }
+        const Rune literal = DecodeRune(pattern, p + 1);
+        if (pattern.substr(p + 1, literal.size) != name.substr(n, subject.size))
+          return std::nullopt;
+        p += 1 + literal.size;
+        n += subject.size;
+        break;
+      }
+      case '*': {
+        ++p;
+        if (p == pattern.size()) return std::vector<std::string>{};
+        if (pattern[p] == '/') return std::vector<std::string>{std::string(pattern.substr(p + 1))};
+        // As in doublestar, the rest is tried against non-empty remainders only.
+        for (; n < name.size(); n += DecodeRune(name, n).size) {
+          Continuations next = MatchComponent(pattern.substr(p), name.substr(n));
+          if (failed_) return std::nullopt;
+          if (next) return next;
+        }
+        return std::nullopt;
+      }
+      case '[': {
+        auto cls = ParseClass(pattern, p, 0);
+        if (!cls.ok()) {
+          failed_ = true;
+          return std::nullopt;
+        }
+        if (!cls->Matches(subject.value)) return std::nullopt;
+        p = cls->end;
+        n += subject.size;
+        break;
+      }
+      case '{': {
+        auto list = SplitBraceList(pattern, p);
+        if (!list) {
+          failed_ = true;
+          return std::nullopt;
+        }
+        const std::string_view rest = pattern.substr(list->end);
+        bool matched = false;
+        std::vector<std::string> all;
+        for (std::string_view alternative : list->alternatives) {
+          std::string expanded = std::string(alternative) + std::string(rest);
+          Continuations next = MatchComponent(expanded, name.substr(n));
+          if (failed_) return std::nullopt;
+          if (!next) continue;
+          matched = true;
+          all.insert(all.end(), next->begin(), next->end());
+        }
+        if (!matched) return std::nullopt;
+        return all;
+      }
+      default: {
+        const Rune literal = DecodeRune(pattern, p);
+        if (pattern[p] != '?' && pattern.substr(p, literal.size) != name.substr(n, subject.size)) {
+          return std::nullopt;
+        }
+        p += literal.size;
+        n += subject.size;
+      }
+    }
+  }
+  if (n < name.size()) return std::nullopt;
+  if (p >= pattern.size()) return std::vector<std::string>{};
+
+  // The subject component is used up: the rest of this pattern component must be able
+  // to match nothing.
+  const std::string_view rest = pattern.substr(p);
+  const size_t separator = FindSeparator(rest);
+  if (!CanMatchEmpty(rest.substr(0, separator)) || failed_) return std::nullopt;
+  if (separator == kNone) return std::vector<std::string>{};
+  return std::vector<std::string>{std::string(rest.substr(separator + 1))};
+}
+
+bool Matcher::CanMatchEmpty(std::string_view component) {
+  if (component.empty() || component == "*" || component == "**") return true;
+  if (component[0] != '{') return false;
+  auto list = SplitBraceList(component, 0);
+  if (!list) {
+    failed_ = true;
+    return false;
+  }
+  if (!CanMatchEmpty(component.substr(list->end))) return false;
+  for (std::string_view alternative : list->alternatives) {
+    if (CanMatchEmpty(alternative)) return true;
+    if (failed_) return false;
+  }
+  return false;
+}
+
+// Expands every brace list of TEXT (which holds no other metacharacter) into OUT.
+// Returns false when more than LIMIT paths would result.
+bool ExpandBraces(const std::string& text, size_t limit, std::vector<std::string>* out) {
+  const size_t open = text.find('{');
+  if (open == std::string::npos) {
+    if (out->size() >= limit) return false;
+    out->push_back(text);
+    return true;
+  }
+  auto list = SplitBraceList(text, open);
+  if (!list) return false;
+  const std::string prefix = text.substr(0, open);
+  const std::string suffix = text.substr(list->end);
+  for (std::string_view alternative : list->alternatives) {
+    if (!ExpandBraces(prefix + std::string(alternative) + suffix, limit, out)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Pattern> Pattern::Compile(std::string_view text) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckSyntax(text, text));
+  return Pattern(std::string(text));
+}
+
+bool Pattern::Matches(std::string_view subject) const {
+  if (text_.empty()) return true;  // Harbor: an empty filter selects everything
+  std::vector<std::string_view> names;
+  for (size_t start = 0;;) {
+    const size_t slash = subject.find('/', start);
+    names.push_back(subject.substr(start, slash == kNone ? kNone : slash - start));
+    if (slash == kNone) break;
+    start = slash + 1;
+  }
+  Matcher matcher;
+  return matcher.MatchPath(text_, names) && !matcher.failed();
+}
+
+bool Pattern::IsLiteral() const {
+  return !text_.empty() && text_.find_first_of("*?[{\\") == std::string::npos;
+}
+
+std::vector<std::string> Pattern::SpecificPaths() const {
+  // Harbor's IsSpecificPath handles one brace list per component; nested and
+  // multi-component lists are expanded here too. Paths are kept only when Matches()
+  // agrees, so a direct lookup never selects what listing and matching would not.
+  constexpr size_t kMaxPaths = 1000;
+  if (text_.empty() || text_.find_first_of("*?[\\") != std::string::npos) return {};
+  std::vector<std::string> expanded;
+  if (!ExpandBraces(text_, kMaxPaths, &expanded)) return {};
+  std::vector<std::string> paths;
+  for (const std::string& path : expanded) {
+    if (path.empty() || !Matches(path)) continue;
+    if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
+  }
+  return paths;
+}
+
+}  // namespace crossdock::core

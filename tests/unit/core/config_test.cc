@@ -1,0 +1,734 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/diagnostics.h"
+#include "core/secret.h"
+
+namespace crossdock::core {
+namespace {
+
+namespace fs = std::filesystem;
+using Lines = std::vector<std::string>;
+
+// Two endpoints every rule test can name (lines 1-5).
+constexpr const char* kEndpoints = R"([endpoints.src]
+url = "http://127.0.0.1:5001"
+
+[endpoints.dst]
+url = "http://127.0.0.1:5002"
+)";
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/crossdock-config-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Every diagnostic of TEXT read as "crossdock.toml", formatted as users see them.
+  static Lines Problems(const std::string& text) {
+    Diagnostics diags;
+    ParseConfig(text, "crossdock.toml", &diags);
+    return Format(diags);
+  }
+
+  static Lines Format(const Diagnostics& diags) {
+    Lines lines;
+    for (const Diagnostic& d : diags.items()) lines.push_back(FormatDiagnostic(d));
+    return lines;
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& content) {
+    const fs::path path = fs::path(dir_) / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << content;
+    return path.string();
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ConfigTest, ParsesEveryFieldOfAFullConfig) {
+  WriteFile("certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  const std::string file = WriteFile("crossdock.toml", R"(
+[settings]
+state = "state/crossdock.state.json"
+parallelism = 8
+
+[endpoints.src]
+type = "docker-registry"
+url = "http://127.0.0.1:5001/"
+description = "build registry"
+
+[endpoints.dst]
+type = "docker-registry"
+url = "HTTPS://127.0.0.1:5002"
+username = "admin"
+password = "env:DST_PASSWORD"
+ca_cert = "certs/ca.pem"
+
+[rules.mirror-lib]
+description = "library images to the DR site"
+source = "src"
+destination = "dst"
+repositories = ["lib/**", "team/{a,b}"]
+exclude_repositories = ["lib/old-*"]
+tags = ["v*"]
+exclude_tags = ["*-rc*"]
+dest_namespace = "mirror/dr"
+flatten = 1
+override = false
+delete = true
+enabled = false
+
+[rules.all]
+source = "src"
+destination = "dst"
+repositories = "lib/**"
+dest_namespace = "all"
+flatten = "all"
+)");
+  Diagnostics diags;
+  Config config = LoadConfig(file, &diags);
+  EXPECT_EQ(Format(diags), Lines());
+
+  EXPECT_EQ(config.path, file);
+  EXPECT_EQ(config.settings.state_path, dir_ + "/state/crossdock.state.json");
+  EXPECT_EQ(config.settings.parallelism, 8);
+
+  ASSERT_EQ(config.endpoints.size(), 2u);
+  const Endpoint* src = config.FindEndpoint("src");
+  ASSERT_NE(src, nullptr);
+  EXPECT_EQ(src->name, "src");
+  EXPECT_EQ(src->type, "docker-registry");
+  EXPECT_EQ(src->url, "http://127.0.0.1:5001");
+  EXPECT_EQ(src->host(), "127.0.0.1:5001");
+  EXPECT_EQ(src->description, "build registry");
+  EXPECT_EQ(src->username, "");
+  EXPECT_TRUE(src->password.empty());
+  EXPECT_EQ(src->ca_cert, "");
+  EXPECT_FALSE(src->insecure);
+  EXPECT_EQ(src->pos.line, 6);
+  const Endpoint* dst = config.FindEndpoint("dst");
+  ASSERT_NE(dst, nullptr);
+  EXPECT_EQ(dst->url, "https://127.0.0.1:5002");
+  EXPECT_EQ(dst->host(), "127.0.0.1:5002");
+  EXPECT_EQ(dst->username, "admin");
+  EXPECT_EQ(dst->password.spec, "env:DST_PASSWORD");
+  EXPECT_EQ(dst->password.pos.line, 15);
+  EXPECT_EQ(dst->password.pos.column, 12);
+  EXPECT_EQ(dst->ca_cert, dir_ + "/certs/ca.pem");
+  EXPECT_EQ(config.FindEndpoint("nope"), nullptr);
+
+  ASSERT_EQ(config.rules.size(), 2u);
+  const Rule& rule = config.rules[0];  // file order, not alphabetical
+  EXPECT_EQ(rule.name, "mirror-lib");
+  EXPECT_EQ(rule.description, "library images to the DR site");
+  EXPECT_EQ(rule.source, "src");
+  EXPECT_EQ(rule.destination, "dst");
+  EXPECT_EQ(rule.repositories, Lines({"lib/**", "team/{a,b}"}));
+  EXPECT_EQ(rule.exclude_repositories, Lines({"lib/old-*"}));
+  EXPECT_EQ(rule.tags, Lines({"v*"}));
+  EXPECT_EQ(rule.exclude_tags, Lines({"*-rc*"}));
+  EXPECT_EQ(rule.dest_namespace, "mirror/dr");
+  EXPECT_EQ(rule.flatten, 1);
+  EXPECT_FALSE(rule.override_tags);
+  EXPECT_TRUE(rule.delete_missing);
+  EXPECT_FALSE(rule.enabled);
+  EXPECT_EQ(rule.pos.line, 18);
+
+  const Rule* all = config.FindRule("all");
+  ASSERT_EQ(all, &config.rules[1]);
+  EXPECT_EQ(all->repositories, Lines({"lib/**"}));
+  EXPECT_TRUE(all->exclude_repositories.empty());
+  EXPECT_TRUE(all->tags.empty());
+  EXPECT_EQ(all->flatten, -1);
+  EXPECT_TRUE(all->override_tags);
+  EXPECT_FALSE(all->delete_missing);
+  EXPECT_TRUE(all->enabled);
+  EXPECT_EQ(config.FindRule("nope"), nullptr);
+}
+
+TEST_F(ConfigTest, DefaultsPutStateBesideTheConfig) {
+  const std::string file = WriteFile("sub/crossdock.toml", std::string(kEndpoints) + R"(
+[rules.r]
+source = "src"
+destination = "dst"
+dest_namespace = "m"
+flatten = "none"
+)");
+  Diagnostics diags;
+  Config config = LoadConfig(file, &diags);
+  EXPECT_EQ(Format(diags), Lines());
+  EXPECT_EQ(config.settings.state_path, dir_ + "/sub/crossdock.state.json");
+  EXPECT_EQ(config.settings.parallelism, 10);
+  EXPECT_EQ(config.endpoints.at("src").type, "docker-registry");
+  EXPECT_EQ(config.rules.at(0).flatten, 0);
+}
+
+TEST_F(ConfigTest, RelativePathsResolveAgainstTheConfigFolder) {
+  WriteFile("conf/ca.pem", "x");
+  const std::string file = WriteFile("conf/crossdock.toml", R"([settings]
+state = "../var/state.json"
+
+[endpoints.src]
+url = "https://r.example.com"
+username = "u"
+password = "file:secrets/pw"
+ca_cert = "ca.pem"
+
+[rules.r]
+source = "src"
+destination = "src"
+dest_namespace = "copy"
+)");
+  Diagnostics diags;
+  Config config = LoadConfig(file, &diags);
+  EXPECT_EQ(Format(diags), Lines());
+  EXPECT_EQ(config.settings.state_path, dir_ + "/var/state.json");
+  EXPECT_EQ(config.endpoints.at("src").password.spec, "file:" + dir_ + "/conf/secrets/pw");
+  EXPECT_EQ(config.endpoints.at("src").ca_cert, dir_ + "/conf/ca.pem");
+}
+
+TEST_F(ConfigTest, ReportsTomlSyntaxErrorsWithPosition) {
+  EXPECT_EQ(
+      Problems("[settings]\nparallelism = \n"),
+      Lines({"crossdock.toml:2:15: error: Error while parsing key-value pair: expected value, "
+             "saw '\\n'"}));
+}
+
+TEST_F(ConfigTest, DuplicateRuleNamesAreATomlError) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.r]
+source = "src"
+destination = "dst"
+[rules.r]
+)"),
+            Lines({"crossdock.toml:9:1: error: Error while parsing table header: cannot redefine "
+                   "existing table 'rules.r'"}));
+}
+
+TEST_F(ConfigTest, UnknownKeysGetASuggestion) {
+  EXPECT_EQ(
+      Problems(R"([setings]
+[settings]
+paralellism = 4
+[endpoints.src]
+url = "http://127.0.0.1:5001"
+user = "me"
+[rules.x]
+source = "src"
+destination = "src"
+dest_namespace = "copy"
+overide = true
+colour = "red"
+)"),
+      Lines({
+          "crossdock.toml:1:2: error: unknown key \"setings\" at the top level (did you mean "
+          "\"settings\"?)",
+          "crossdock.toml:3:1: error: unknown key \"paralellism\" in [settings] (did you mean "
+          "\"parallelism\"?)",
+          "crossdock.toml:6:1: error: unknown key \"user\" in endpoint \"src\"",
+          "crossdock.toml:11:1: error: unknown key \"overide\" in rule \"x\" (did you mean "
+          "\"override\"?)",
+          "crossdock.toml:12:1: error: unknown key \"colour\" in rule \"x\"",
+      }));
+}
+
+TEST_F(ConfigTest, WrongTypesNameTheKey) {
+  EXPECT_EQ(
+      Problems(R"([settings]
+parallelism = "8"
+state = 3
+[endpoints.src]
+url = 5001
+insecure = "yes"
+[rules.x]
+source = "src"
+destination = "src"
+dest_namespace = "copy"
+repositories = ["a/*", 2]
+tags = {v = 1}
+override = 1
+)"),
+      Lines({
+          "crossdock.toml:2:15: error: \"parallelism\" must be an integer",
+          "crossdock.toml:3:9: error: \"state\" must be a string",
+          "crossdock.toml:5:7: error: \"url\" in endpoint \"src\" must be a string",
+          "crossdock.toml:6:12: error: \"insecure\" in endpoint \"src\" must be a boolean (true "
+          "or false)",
+          "crossdock.toml:11:24: error: \"repositories\" in rule \"x\" must be a string or an "
+          "array of strings",
+          "crossdock.toml:12:8: error: \"tags\" in rule \"x\" must be a string or an array of "
+          "strings",
+          "crossdock.toml:13:12: error: \"override\" in rule \"x\" must be a boolean (true or "
+          "false)",
+      }));
+}
+
+TEST_F(ConfigTest, TablesOfTheWrongShape) {
+  EXPECT_EQ(
+      Problems(R"(settings = 1
+endpoints = "src"
+[[rules]]
+source = "src"
+)"),
+      Lines({
+          "crossdock.toml:1:12: error: \"settings\" must be a table ([settings])",
+          "crossdock.toml:2:13: error: \"endpoints\" must be a table of named endpoints "
+          "([endpoints.NAME])",
+          "crossdock.toml:3:1: error: \"rules\" must be a table of named rules ([rules.NAME])",
+          "crossdock.toml: warning: no rules defined; nothing will be replicated",
+      }));
+}
+
+TEST_F(ConfigTest, SettingsOutOfRange) {
+  EXPECT_EQ(Problems(std::string(R"([settings]
+parallelism = 0
+state = ""
+)") + kEndpoints + "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n"),
+            Lines({
+                "crossdock.toml:2:15: error: \"parallelism\" must be between 1 and 256",
+                "crossdock.toml:3:9: error: \"state\" must not be empty",
+            }));
+}
+
+TEST_F(ConfigTest, MissingRequiredKeysPointAtTheTable) {
+  EXPECT_EQ(Problems(R"([endpoints.src]
+description = "no url"
+
+[rules.x]
+description = "nothing"
+)"),
+            Lines({
+                "crossdock.toml:1:1: error: endpoint \"src\" is missing required key \"url\"",
+                "crossdock.toml:4:1: error: rule \"x\" is missing required key \"source\"",
+                "crossdock.toml:4:1: error: rule \"x\" is missing required key \"destination\"",
+            }));
+}
+
+// The example in ../shared/STYLE.md, position included.
+TEST_F(ConfigTest, UndefinedEndpointGetsASuggestion) {
+  EXPECT_EQ(
+      Problems(R"([endpoints.harbor]
+url = "https://harbor.example.com"
+
+[endpoints.dst]
+url = "https://dr.example.com"
+
+[rules.mirror]
+description = "Docker Hub library images"
+destination = "dst"
+repositories = ["library/**"]
+tags = ["v*"]
+exclude_tags = ["*-rc*"]
+dest_namespace = "mirror"
+source   = "harbr"
+)"),
+      Lines({"crossdock.toml:14:12: error: rule \"mirror\" names endpoint \"harbr\", which is "
+             "not defined (did you mean \"harbor\"?)"}));
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + "[rules.x]\nsource = \"src\"\ndestination = \"backup\"\n"),
+      Lines({"crossdock.toml:8:15: error: rule \"x\" names endpoint \"backup\", which is not "
+             "defined"}));
+}
+
+TEST_F(ConfigTest, InvalidPatternsQuoteThePatternError) {
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + R"([rules.x]
+source = "src"
+destination = "dst"
+repositories = ["lib/**", "lib/[a-"]
+exclude_repositories = "{a,b"
+tags = ["v\\"]
+exclude_tags = ["[]"]
+)"),
+      Lines({
+          "crossdock.toml:9:27: error: invalid pattern \"lib/[a-\" in \"repositories\" of rule "
+          "\"x\": unclosed '[' at offset 4",
+          "crossdock.toml:10:24: error: invalid pattern \"{a,b\" in \"exclude_repositories\" of "
+          "rule \"x\": unclosed '{' at offset 0",
+          "crossdock.toml:11:9: error: invalid pattern \"v\\\" in \"tags\" of rule \"x\": "
+          "trailing '\\' at offset 1",
+          "crossdock.toml:12:17: error: invalid pattern \"[]\" in \"exclude_tags\" of rule \"x\": "
+          "empty character class at offset 0",
+      }));
+}
+
+TEST_F(ConfigTest, BareProjectNameWarns) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.x]
+source = "src"
+destination = "dst"
+repositories = ["library", "library/nginx", "lib*", "{a,b}"]
+)"),
+            Lines({"crossdock.toml:9:17: warning: repositories = [\"library\"] selects only a "
+                   "repository named exactly \"library\" (did you mean \"library/**\"?)"}));
+}
+
+TEST_F(ConfigTest, FlattenOutOfRange) {
+  const std::string message = "error: flatten must be -1 or \"all\", 0 or \"none\", 1, 2 or 3";
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+dest_namespace = "m"
+flatten = 4
+[rules.b]
+source = "src"
+destination = "dst"
+dest_namespace = "m"
+flatten = "some"
+[rules.c]
+source = "src"
+destination = "dst"
+dest_namespace = "m"
+flatten = 1.0
+[rules.d]
+source = "src"
+destination = "dst"
+dest_namespace = "m"
+flatten = -2
+)"),
+            Lines({"crossdock.toml:10:11: " + message, "crossdock.toml:15:11: " + message,
+                   "crossdock.toml:20:11: " + message, "crossdock.toml:25:11: " + message}));
+}
+
+TEST_F(ConfigTest, RuleCopyingOntoItselfIsAnError) {
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + R"([rules.x]
+source = "src"
+destination = "src"
+[rules.y]
+source = "src"
+destination = "src"
+flatten = 1
+[rules.z]
+source = "src"
+destination = "src"
+dest_namespace = "copy"
+)"),
+      Lines({
+          "crossdock.toml:8:15: error: rule \"x\" copies onto itself: source and destination are "
+          "both endpoint \"src\" and dest_namespace is empty",
+          "crossdock.toml:11:15: error: rule \"y\" copies onto itself: source and destination "
+          "are both endpoint \"src\" and dest_namespace is empty",
+      }));
+}
+
+TEST_F(ConfigTest, FlattenWithoutNamespaceWarns) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) +
+                     "[rules.x]\nsource = \"src\"\ndestination = \"dst\"\nflatten = 1\n"),
+            Lines({"crossdock.toml:9:11: warning: flatten has no effect in rule \"x\" because "
+                   "dest_namespace is empty"}));
+}
+
+TEST_F(ConfigTest, NoRulesIsAWarning) {
+  EXPECT_EQ(Problems(kEndpoints),
+            Lines({"crossdock.toml: warning: no rules defined; nothing will be replicated"}));
+  EXPECT_EQ(Problems(""),
+            Lines({"crossdock.toml: warning: no rules defined; nothing will be replicated"}));
+}
+
+TEST_F(ConfigTest, BadNamesAreErrors) {
+  EXPECT_EQ(
+      Problems(R"([endpoints."my registry"]
+url = "http://127.0.0.1:5001"
+[rules."mirror lib"]
+source = "my registry"
+destination = "my registry"
+dest_namespace = "m"
+[rules.""]
+source = "my registry"
+destination = "my registry"
+dest_namespace = "m"
+)"),
+      Lines({
+          "crossdock.toml:1:12: error: endpoint name \"my registry\" may contain only letters, "
+          "digits, '.', '_' and '-'",
+          "crossdock.toml:3:8: error: rule name \"mirror lib\" must not contain whitespace",
+          "crossdock.toml:7:8: error: rule name must not be empty",
+      }));
+}
+
+TEST_F(ConfigTest, EndpointTypes) {
+  EXPECT_EQ(
+      Problems(R"([endpoints.a]
+type = "harbor"
+url = "https://a.example.com"
+[endpoints.b]
+type = "docker-regsitry"
+url = "https://b.example.com"
+[endpoints.c]
+type = "nexus"
+url = "https://c.example.com"
+[rules.r]
+source = "a"
+destination = "b"
+)"),
+      Lines({
+          "crossdock.toml:2:8: error: endpoint type \"harbor\" is not supported yet; use "
+          "\"docker-registry\" for any registry speaking the OCI distribution API",
+          "crossdock.toml:5:8: error: unknown endpoint type \"docker-regsitry\" (did you mean "
+          "\"docker-registry\"?)",
+          "crossdock.toml:8:8: error: unknown endpoint type \"nexus\"; use \"docker-registry\"",
+      }));
+}
+
+TEST_F(ConfigTest, EndpointUrls) {
+  EXPECT_EQ(
+      Problems(R"([endpoints.a]
+url = "ftp://a.example.com"
+[endpoints.b]
+url = "https://b.example.com/v2/"
+[endpoints.c]
+url = "https://"
+[endpoints.d]
+url = "http://d.example.com:99999"
+[endpoints.e]
+url = "https://admin:hunter2@e.example.com"
+[endpoints.f]
+url = "a.example.com"
+[endpoints.g]
+url = "http://[::1]:5000/"
+[endpoints.h]
+url = "http://bad host"
+[rules.r]
+source = "a"
+destination = "g"
+)"),
+      Lines({
+          "crossdock.toml:2:7: error: url \"ftp://a.example.com\" of endpoint \"a\" must start "
+          "with http:// or https://",
+          "crossdock.toml:4:7: error: url \"https://b.example.com/v2/\" of endpoint \"b\" must be "
+          "scheme://host[:port], without a path, query or fragment",
+          "crossdock.toml:6:7: error: url \"https://\" of endpoint \"c\" has no host",
+          "crossdock.toml:8:7: error: url \"http://d.example.com:99999\" of endpoint \"d\" has an "
+          "invalid port",
+          "crossdock.toml:10:7: error: url of endpoint \"e\" must not contain credentials; use "
+          "username and password",
+          "crossdock.toml:12:7: error: url \"a.example.com\" of endpoint \"f\" must start with "
+          "http:// or https://",
+          "crossdock.toml:16:7: error: url \"http://bad host\" of endpoint \"h\" has an invalid "
+          "host",
+      }));
+}
+
+TEST_F(ConfigTest, PasswordsAndTls) {
+  const std::string text = R"([endpoints.a]
+url = "https://a.example.com"
+username = "admin"
+password = "hunter2"
+insecure = true
+[endpoints.b]
+url = "http://b.example.com"
+password = "env:B_PASSWORD"
+insecure = true
+[endpoints.c]
+url = "https://c.example.com"
+username = "u"
+password = "env:"
+ca_cert = "/nonexistent/ca.pem"
+[endpoints.d]
+url = "https://d.example.com"
+username = "u"
+password = "file:"
+ca_cert = "/"
+[rules.r]
+source = "a"
+destination = "b"
+)";
+  const Lines problems = Problems(text);
+  EXPECT_EQ(
+      problems,
+      Lines({
+          "crossdock.toml:4:12: warning: password for endpoint \"a\" is written in the config; "
+          "use env:NAME or file:PATH",
+          "crossdock.toml:5:12: warning: TLS verification is off for endpoint \"a\"",
+          "crossdock.toml:8:12: error: endpoint \"b\" has a password but no username",
+          "crossdock.toml:9:12: warning: insecure = true has no effect on endpoint \"b\": its "
+          "url uses http://",
+          "crossdock.toml:13:12: error: password of endpoint \"c\" must name an environment "
+          "variable after \"env:\" (letters, digits and '_')",
+          "crossdock.toml:14:11: error: ca_cert \"/nonexistent/ca.pem\" of endpoint \"c\" not "
+          "found (looked for /nonexistent/ca.pem)",
+          "crossdock.toml:18:12: error: password of endpoint \"d\" must name a file after "
+          "\"file:\"",
+          "crossdock.toml:19:11: error: ca_cert \"/\" of endpoint \"d\" is not a file (/)",
+      }));
+  for (const std::string& line : problems) EXPECT_EQ(line.find("hunter2"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DestNamespaceMustBeARepositoryPath) {
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+dest_namespace = "/mirror"
+[rules.b]
+source = "src"
+destination = "dst"
+dest_namespace = "Mirror/x"
+[rules.c]
+source = "src"
+destination = "dst"
+dest_namespace = "a//b"
+[rules.d]
+source = "src"
+destination = "dst"
+dest_namespace = "team-a/dr__copy/v1.2"
+)"),
+      Lines({
+          "crossdock.toml:9:18: error: dest_namespace \"/mirror\" must not start or end with '/'",
+          "crossdock.toml:13:18: error: dest_namespace \"Mirror/x\" has an invalid path component "
+          "\"Mirror\": use lowercase letters and digits, separated by '.', '_', \"__\" or '-'",
+          "crossdock.toml:17:18: error: dest_namespace \"a//b\" has an invalid path component "
+          "\"\": use lowercase letters and digits, separated by '.', '_', \"__\" or '-'",
+      }));
+}
+
+TEST_F(ConfigTest, CollectsEveryProblemInFileOrder) {
+  const Lines problems = Problems(R"([settings]
+parallelism = "many"
+
+[endpoints.src]
+url = "http://127.0.0.1:5001"
+
+[rules.b]
+source = "srcc"
+destination = "dst"
+overide = false
+
+[rules.a]
+source = "src"
+destination = "src"
+tags = ["v["]
+)");
+  EXPECT_EQ(
+      problems,
+      Lines({
+          "crossdock.toml:2:15: error: \"parallelism\" must be an integer",
+          "crossdock.toml:8:10: error: rule \"b\" names endpoint \"srcc\", which is not defined "
+          "(did you mean \"src\"?)",
+          "crossdock.toml:9:15: error: rule \"b\" names endpoint \"dst\", which is not defined",
+          "crossdock.toml:10:1: error: unknown key \"overide\" in rule \"b\" (did you mean "
+          "\"override\"?)",
+          "crossdock.toml:14:15: error: rule \"a\" copies onto itself: source and destination are "
+          "both endpoint \"src\" and dest_namespace is empty",
+          "crossdock.toml:15:9: error: invalid pattern \"v[\" in \"tags\" of rule \"a\": unclosed "
+          "'[' at offset 1",
+      }));
+}
+
+TEST_F(ConfigTest, ErrorsAreErrorsAndWarningsAreNot) {
+  Diagnostics diags;
+  ParseConfig(kEndpoints, "crossdock.toml", &diags);
+  EXPECT_FALSE(diags.has_errors());
+  ParseConfig("[settings]\nparallelism = 0\n", "crossdock.toml", &diags);
+  EXPECT_TRUE(diags.has_errors());
+}
+
+TEST_F(ConfigTest, MissingFileIsOneError) {
+  Diagnostics diags;
+  const std::string file = dir_ + "/absent.toml";
+  LoadConfig(file, &diags);
+  EXPECT_EQ(Format(diags),
+            Lines({file + ": error: cannot read config: No such file or directory"}));
+}
+
+TEST_F(ConfigTest, DirectoryIsOneError) {
+  Diagnostics diags;
+  LoadConfig(dir_, &diags);
+  EXPECT_EQ(Format(diags), Lines({dir_ + ": error: cannot read config: Is a directory"}));
+}
+
+TEST(ConfigDiagnosticTest, FormatsWithAndWithoutPosition) {
+  EXPECT_EQ(FormatDiagnostic({Severity::kError, {"c.toml", 3, 7}, "bad"}),
+            "c.toml:3:7: error: bad");
+  EXPECT_EQ(FormatDiagnostic({Severity::kWarning, {"c.toml", 3, 7}, "meh"}),
+            "c.toml:3:7: warning: meh");
+  EXPECT_EQ(FormatDiagnostic({Severity::kError, {"c.toml", 0, 0}, "bad"}), "c.toml: error: bad");
+  EXPECT_EQ(FormatDiagnostic({Severity::kError, {"c.toml", 3, 0}, "bad"}), "c.toml:3: error: bad");
+}
+
+class SecretTest : public ConfigTest {
+ protected:
+  void TearDown() override {
+    unsetenv("CROSSDOCK_TEST_SECRET");
+    ConfigTest::TearDown();
+  }
+};
+
+TEST_F(SecretTest, EnvReadsTheVariable) {
+  setenv("CROSSDOCK_TEST_SECRET", "s3cr3t-value", 1);
+  auto secret = ResolveSecret({"env:CROSSDOCK_TEST_SECRET", {}});
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  EXPECT_EQ(*secret, "s3cr3t-value");
+}
+
+TEST_F(SecretTest, UnsetOrEmptyVariableNamesTheVariable) {
+  unsetenv("CROSSDOCK_TEST_SECRET");
+  auto unset = ResolveSecret({"env:CROSSDOCK_TEST_SECRET", {}});
+  ASSERT_FALSE(unset.ok());
+  EXPECT_EQ(unset.status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(unset.status().message(), "environment variable CROSSDOCK_TEST_SECRET is not set");
+
+  setenv("CROSSDOCK_TEST_SECRET", "", 1);
+  auto empty = ResolveSecret({"env:CROSSDOCK_TEST_SECRET", {}});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(empty.status().message(), "environment variable CROSSDOCK_TEST_SECRET is empty");
+
+  auto nameless = ResolveSecret({"env:", {}});
+  ASSERT_FALSE(nameless.ok());
+  EXPECT_EQ(nameless.status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(SecretTest, FileIsReadWithoutTrailingNewline) {
+  const std::string path = WriteFile("pw", "s3cr3t-value\n");
+  auto secret = ResolveSecret({"file:" + path, {}});
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  EXPECT_EQ(*secret, "s3cr3t-value");
+  const std::string crlf = WriteFile("pw-crlf", "with space \r\n");
+  EXPECT_EQ(ResolveSecret({"file:" + crlf, {}}).value(), "with space ");
+}
+
+TEST_F(SecretTest, UnreadableOrEmptyFileNamesTheFile) {
+  auto missing = ResolveSecret({"file:" + dir_ + "/absent", {}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(missing.status().message(),
+            "cannot read secret file " + dir_ + "/absent: No such file or directory");
+
+  const std::string blank = WriteFile("blank", "\n");
+  auto empty = ResolveSecret({"file:" + blank, {}});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(), "secret file " + blank + " is empty");
+}
+
+TEST_F(SecretTest, AnythingElseIsTheSecretItself) {
+  EXPECT_EQ(ResolveSecret({"hunter2", {}}).value(), "hunter2");
+  EXPECT_EQ(ResolveSecret({"", {}}).value(), "");
+}
+
+TEST_F(SecretTest, ErrorsNeverContainTheValue) {
+  const std::string value = "s3cr3t-value";
+  setenv("CROSSDOCK_TEST_SECRET", value.c_str(), 1);
+  std::vector<Status> errors;
+  errors.push_back(ResolveSecret({"file:" + dir_, {}}).status());  // opens, then fails to read
+  errors.push_back(ResolveSecret({"env:CROSSDOCK_TEST_SECRE", {}}).status());
+  errors.push_back(ResolveSecret({"file:" + WriteFile("blank", "\r\n"), {}}).status());
+  for (const Status& status : errors) {
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.message().find(value), std::string::npos) << status.message();
+  }
+}
+
+}  // namespace
+}  // namespace crossdock::core
