@@ -31,6 +31,8 @@ SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all deps test unit e2e demo bench fmt clean
+# Keep the object files of the fakes (pattern-rule intermediates) between builds.
+.SECONDARY:
 all: $(REL)/crossdock
 
 define build_tree

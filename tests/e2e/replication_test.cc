@@ -1,0 +1,260 @@
+// End to end: the real crossdock binary against real docker-registry processes on
+// 127.0.0.1, seeded with skopeo and checked with skopeo/curl (tests/e2e/harness.h),
+// never with crossdock's own client.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <thread>
+
+#include "tests/e2e/harness.h"
+
+namespace crossdock::testing {
+namespace {
+
+// A plain-HTTP source and a destination with TLS (self-signed CA) and basic auth.
+class ReplicationTest : public ::testing::Test {
+ protected:
+  ReplicationTest()
+      : dst_(Registry::Options{.tls = true, .htpasswd_user = "admin", .htpasswd_password = "s3cret-pw"}) {
+    layout_ = dir_.Sub("layout");
+    config_ = dir_.Sub("crossdock.toml");
+    state_ = dir_.Sub("crossdock.state.json");
+    WriteFile(dir_.Sub("password"), "s3cret-pw\n");
+  }
+
+  // Writes crossdock.toml with the two endpoints and RULE_BODY under [rules.mirror].
+  void WriteConfig(const std::string& rule_body, const std::string& src_url = "") {
+    WriteFile(config_, "[endpoints.src]\ntype = \"docker-registry\"\nurl = \"" +
+                           (src_url.empty() ? src_.url() : src_url) +
+                           "\"\n\n[endpoints.dst]\ntype = \"docker-registry\"\nurl = \"" + dst_.url() +
+                           "\"\nusername = \"admin\"\npassword = \"file:password\"\nca_cert = \"" +
+                           dst_.ca_path() + "\"\n\n[rules.mirror]\nsource = \"src\"\ndestination = \"dst\"\n" +
+                           rule_body);
+  }
+
+  RunResult Crossdock(std::vector<std::string> args) {
+    args.insert(args.end(), {"-c", config_, "--no-color"});
+    return RunCrossdock(args, {}, dir_.path());
+  }
+
+  BuiltImage Seed(const std::string& repo, const std::string& tag, uint64_t seed) {
+    ImageSpec spec;
+    spec.layers = {LayerSpec{.size = 4096, .seed = 1}, LayerSpec{.size = 2048, .seed = seed}};
+    spec.labels = {{"seed", std::to_string(seed)}};
+    std::string name = repo + "-" + tag;
+    for (auto& c : name) if (c == '/') c = '-';
+    BuiltImage img = BuildImage(layout_, name, spec);
+    Push(layout_, name, src_, repo, tag);
+    return img;
+  }
+
+  TempDir dir_;
+  Registry src_;
+  Registry dst_;
+  std::string layout_, config_, state_;
+};
+
+TEST_F(ReplicationTest, CopiesSingleAndMultiArchWithIdenticalDigestsThenConverges) {
+  BuiltImage single = Seed("lib/app", "v1", 11);
+  ImageSpec amd, arm;
+  amd.layers = {LayerSpec{.size = 3000, .seed = 21}};
+  arm.architecture = "arm64";
+  arm.variant = "v8";
+  arm.layers = {LayerSpec{.size = 3000, .seed = 22}};
+  BuiltImage multi = BuildIndex(layout_, "multi", {amd, arm});
+  Push(layout_, "multi", src_, "lib/tools", "v2");
+  WriteConfig("repositories = [\"lib/**\"]\ndest_namespace = \"mirror\"\nflatten = 1\n");
+
+  RunResult plan = Crossdock({"plan", "--detailed-exitcode"});
+  EXPECT_EQ(plan.exit_code, 2) << plan.err;
+  EXPECT_NE(plan.out.find("Plan: 2 to copy, 0 to replace, 0 to delete."), std::string::npos) << plan.out;
+
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(HeadDigest(dst_, "mirror/app", "v1"), single.digest);
+  EXPECT_EQ(HeadDigest(dst_, "mirror/tools", "v2"), multi.digest);
+  EXPECT_EQ(Sha256Digest(SkopeoInspectRaw(dst_, "mirror/tools", "v2")), multi.digest);
+  for (const auto& b : single.blobs) EXPECT_TRUE(BlobExists(dst_, "mirror/app", b)) << b;
+  for (const auto& child : multi.manifests) {
+    EXPECT_EQ(HeadDigest(dst_, "mirror/tools", child.digest), child.digest);
+    for (const auto& b : child.blobs) EXPECT_TRUE(BlobExists(dst_, "mirror/tools", b)) << b;
+  }
+
+  RunResult again = Crossdock({"plan", "--detailed-exitcode"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("No changes. Destinations match the desired state."), std::string::npos);
+
+  struct stat st {};
+  ASSERT_EQ(stat(state_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(ReadFile(state_).find("s3cret-pw"), std::string::npos);
+  EXPECT_EQ(apply.out.find("s3cret-pw"), std::string::npos);
+}
+
+TEST_F(ReplicationTest, TagMovedAtSourceBecomesUpdate) {
+  Seed("app", "v1", 1);
+  WriteConfig("");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  BuiltImage moved = Seed("app", "v1", 2);
+  RunResult plan = Crossdock({"plan", "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("\"action\":\"update\""), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("\"summary\":{\"create\":0,\"update\":1,\"delete\":0,\"skip\":0}"),
+            std::string::npos) << plan.out;
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  EXPECT_EQ(HeadDigest(dst_, "app", "v1"), moved.digest);
+}
+
+TEST_F(ReplicationTest, DeleteRemovesOnlyManagedArtifacts) {
+  Seed("app", "v1", 1);
+  Seed("app", "v2", 2);
+  WriteConfig("delete = true\n");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  // A tag pushed by hand at the destination, not crossdock's.
+  ImageSpec hand;
+  hand.labels = {{"by", "hand"}};
+  BuildImage(layout_, "hand", hand);
+  Push(layout_, "hand", dst_, "app", "handmade");
+
+  DeleteTag(src_, "app", "v2");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_NE(plan.out.find("Plan: 0 to copy, 0 to replace, 1 to delete."), std::string::npos) << plan.out;
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_TRUE(HeadDigest(dst_, "app", "v1"));
+  EXPECT_FALSE(HeadDigest(dst_, "app", "v2"));
+  EXPECT_TRUE(HeadDigest(dst_, "app", "handmade"));
+  EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
+}
+
+TEST_F(ReplicationTest, WrongPasswordFailsClearlyAndLeavesStateUnchanged) {
+  Seed("app", "v1", 1);
+  WriteConfig("");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  Seed("app", "v2", 2);
+  std::string before = ReadFile(state_);
+  WriteFile(dir_.Sub("password"), "wrong\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_NE((apply.out + apply.err).find("credentials were rejected"), std::string::npos)
+      << apply.out << apply.err;
+  EXPECT_EQ((apply.out + apply.err).find("wrong"), std::string::npos);
+  EXPECT_EQ(ReadFile(state_), before);
+}
+
+TEST_F(ReplicationTest, BlobCorruptedInTransitIsRefused) {
+  Seed("app", "v1", 1);
+  CorruptProxy proxy(src_);
+  WriteConfig("", proxy.url());
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  EXPECT_EQ(apply.exit_code, 1) << apply.out;
+  EXPECT_NE(apply.err.find("refusing to upload corrupted content"), std::string::npos) << apply.err;
+  EXPECT_FALSE(HeadDigest(dst_, "app", "v1"));
+  struct stat st {};
+  if (stat(state_.c_str(), &st) == 0) {  // nothing finished, so nothing may be recorded
+    EXPECT_EQ(ReadFile(state_).find("\"tag\": \"v1\""), std::string::npos);
+  }
+}
+
+TEST_F(ReplicationTest, ApplyKilledWithSigkillConvergesOnRerun) {
+  for (int i = 0; i < 12; ++i) Seed("app" + std::to_string(i), "v1", 100 + i);
+  WriteConfig("");
+  Process apply({CrossdockBin(), "apply", "--auto-approve", "--parallelism", "1", "-c", config_},
+                dir_.Sub("apply.log"), {}, dir_.path());
+  apply.WaitForLog(": copied", std::chrono::seconds(30));
+  apply.Kill9();
+  // The lock died with the process: a new apply takes it at once.
+  RunResult rerun = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+  for (int i = 0; i < 12; ++i) EXPECT_TRUE(HeadDigest(dst_, "app" + std::to_string(i), "v1")) << i;
+  EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
+}
+
+TEST_F(ReplicationTest, SavedPlanIsRefusedOnceStale) {
+  Seed("app", "v1", 1);
+  WriteConfig("");
+  std::string planfile = dir_.Sub("plan.out");
+  ASSERT_EQ(Crossdock({"plan", "--out", planfile}).exit_code, 0);
+  Seed("app", "v1", 2);  // the source moved since
+  RunResult apply = Crossdock({"apply", planfile});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_NE(apply.err.find("Saved plan is stale"), std::string::npos) << apply.err;
+  ASSERT_EQ(Crossdock({"plan", "--out", planfile}).exit_code, 0);
+  RunResult ok = Crossdock({"apply", planfile});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+}
+
+TEST_F(ReplicationTest, ApplyWithoutTerminalNeedsAutoApprove) {
+  Seed("app", "v1", 1);
+  WriteConfig("");
+  RunResult apply = Crossdock({"apply"});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_NE(apply.err.find("apply needs approval: run it in a terminal, pass --auto-approve"),
+            std::string::npos) << apply.err;
+  EXPECT_FALSE(HeadDigest(dst_, "app", "v1"));
+}
+
+TEST_F(ReplicationTest, InvalidConfigCreatesNoFile) {
+  WriteFile(config_, "[rules.x]\nsource = \"nowhere\"\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_NE(apply.err.find("crossdock.toml:"), std::string::npos) << apply.err;
+  struct stat st {};
+  EXPECT_NE(stat(state_.c_str(), &st), 0);
+  EXPECT_NE(stat((state_ + ".lock").c_str(), &st), 0);
+}
+
+TEST_F(ReplicationTest, EndpointTestReportsVerdicts) {
+  WriteConfig("");
+  RunResult ok = Crossdock({"endpoint", "test", "dst"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("credentials: accepted (user admin)"), std::string::npos) << ok.out;
+  WriteFile(dir_.Sub("password"), "nope\n");
+  RunResult bad = Crossdock({"endpoint", "test", "dst"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("credentials: REJECTED"), std::string::npos) << bad.out;
+}
+
+// Token auth with tokens the registry stops accepting after a second: crossdock
+// must fetch new ones (from expires_in, and after a 401 invalid_token) and go on.
+TEST(TokenAuthTest, CopyOutlivingItsTokensGoesOn) {
+  for (bool honest_expiry : {true, false}) {
+    SCOPED_TRACE(honest_expiry ? "expires_in matches the lifetime" : "expires_in lies");
+    TempDir dir;
+    TokenServer::Options to;
+    to.username = "robot";
+    to.password = "tok-pw";
+    to.lifetime = 1;
+    to.expires_in = honest_expiry ? 1 : 300;
+    TokenServer tokens(to);
+    Registry src;
+    Registry dst(Registry::Options{.token_server = &tokens});
+    std::string layout = dir.Sub("layout");
+    for (int i = 0; i < 6; ++i) {
+      ImageSpec spec;
+      spec.layers = {LayerSpec{.size = 8u << 20, .seed = static_cast<uint64_t>(i + 1)}};
+      BuildImage(layout, "img" + std::to_string(i), spec);
+      Push(layout, "img" + std::to_string(i), src, "app", "v" + std::to_string(i));
+    }
+    WriteFile(dir.Sub("crossdock.toml"),
+              "[endpoints.src]\nurl = \"" + src.url() + "\"\n[endpoints.dst]\nurl = \"" + dst.url() +
+                  "\"\nusername = \"robot\"\npassword = \"env:TOKEN_PW\"\n[rules.r]\nsource = \"src\"\n"
+                  "destination = \"dst\"\n");
+    auto t0 = std::chrono::steady_clock::now();
+    RunResult apply = RunCrossdock({"apply", "--auto-approve", "--parallelism", "1", "-c",
+                                    dir.Sub("crossdock.toml")},
+                                   {{"TOKEN_PW", "tok-pw"}}, dir.path());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+    int issued = tokens.GetStats().tokens_issued;
+    tokens.SetLifetime(300, 300);  // long-lived tokens again for the checks below
+    for (int i = 0; i < 6; ++i) EXPECT_TRUE(HeadDigest(dst, "app", "v" + std::to_string(i)));
+    // The run must outlive a token for the test to mean anything.
+    EXPECT_GT(secs, 2.0) << "the copy was too quick to outlive its tokens";
+    EXPECT_GT(issued, 2) << secs << " s";
+  }
+}
+
+}  // namespace
+}  // namespace crossdock::testing
