@@ -194,8 +194,11 @@ core::Status Copier::TransferBlob(const std::string& src_repo, const std::string
   core::Status st;
   for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
     st = StreamBlob(src_repo, dst_repo, digest, size);
-    // Only transport trouble is worth another try; a digest mismatch is not.
-    if (st.ok() || st.code() != core::Code::kUnavailable) return st;
+    // Transport trouble is worth another try, and so is a 401 on a streamed upload:
+    // the client has fetched a new token by then (a token can expire mid-copy). A
+    // digest mismatch is not.
+    bool transient = st.code() == core::Code::kUnavailable || st.code() == core::Code::kUnauthenticated;
+    if (st.ok() || !transient) return st;
     if (attempt < blob_attempts_)
       std::this_thread::sleep_for(policy.Delay(attempt + 1, 0.5, std::nullopt));
   }

@@ -125,15 +125,10 @@ bool Approve(bool auto_approve) {
 int RunApply(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
-  desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
-      "auto-approve", "Apply without asking (required when not run in a terminal)")(
-      "rule", po::value<std::vector<std::string>>()->composing(),
-      "Apply only this rule (repeatable)")(
-      "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
+  AddPlanningOptions(&desc);
+  desc.add_options()("auto-approve", "Apply without asking (required when not run in a terminal)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
       "How long to wait for the state lock (e.g. 30s, 5m)")(
-      "refresh-only", "Only bring the state in line with the destinations; copy nothing")(
       "plan-file", po::value<std::string>(), "A plan saved by `crossdock plan --out`");
   po::positional_options_description pos;
   pos.add("plan-file", 1);
@@ -166,6 +161,8 @@ int RunApply(const Args& args) {
   const bool color = !vm.count("no-color") && IsTerminal(1);
   InstallInterruptHandler();
 
+  auto options = PlanOptionsFrom(vm, session->config);
+  if (!options) return kExitError;
   planner::Plan plan;
   if (saved) {
     core::Status st = CheckSavedPlan(*saved, *session);
@@ -175,14 +172,7 @@ int RunApply(const Args& args) {
     }
     plan = saved->plan;
   } else {
-    planner::PlanOptions po_;
-    if (vm.count("rule")) po_.rules = vm["rule"].as<std::vector<std::string>>();
-    if (!CheckRuleNames(session->config, po_.rules)) return kExitError;
-    po_.parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
-                                              : session->config.settings.parallelism;
-    po_.refresh_only = vm.count("refresh-only") > 0;
-    po_.cancel = &g_interrupted;
-    plan = planner::MakePlan(session->config, session->state, session->registries->map(), po_);
+    plan = planner::MakePlan(session->config, session->state, session->registries->map(), *options);
     if (g_interrupted) {
       PrintError("apply interrupted while planning; nothing was changed");
       return kExitInterrupted;
@@ -216,8 +206,7 @@ int RunApply(const Args& args) {
   } else {
     applier::Progress progress;
     applier::ApplyOptions ao;
-    ao.parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
-                                             : session->config.settings.parallelism;
+    ao.parallelism = options->parallelism;
     ao.cancel = &g_interrupted;
     ao.progress = &progress;
     std::mutex print_mu;

@@ -39,15 +39,10 @@ bool SavedPlanMatchesConfig(const planner::SavedPlan& saved, const core::Config&
 int RunPlan(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
-  desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
-      "json", "Print the plan as JSON on stdout (diagnostics go to stderr)")(
+  AddPlanningOptions(&desc);
+  desc.add_options()("json", "Print the plan as JSON on stdout (diagnostics go to stderr)")(
       "out", po::value<std::string>(), "Save the plan to FILE for `crossdock apply FILE`")(
-      "rule", po::value<std::vector<std::string>>()->composing(),
-      "Plan only this rule (repeatable)")(
-      "detailed-exitcode", "Exit 0 when there are no changes, 1 on error, 2 when there are changes")(
-      "refresh-only", "Only compare the state with the destinations; propose no copies")(
-      "parallelism", po::value<int>(), "Concurrent registry requests (default: [settings] parallelism)");
+      "detailed-exitcode", "Exit 0 when there are no changes, 1 on error, 2 when there are changes");
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock plan [options]", &vm)) return *rc;
 
@@ -56,17 +51,11 @@ int RunPlan(const Args& args) {
   so.state_flag = vm["state"].as<std::string>();
   auto session = OpenSession(so);
   if (!session) return kExitError;
-  planner::PlanOptions po_;
-  if (vm.count("rule")) po_.rules = vm["rule"].as<std::vector<std::string>>();
-  if (!CheckRuleNames(session->config, po_.rules)) return kExitError;
-  po_.parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
-                                            : session->config.settings.parallelism;
-  po_.refresh_only = vm.count("refresh-only") > 0;
+  auto options = PlanOptionsFrom(vm, session->config);
+  if (!options) return kExitError;
   InstallInterruptHandler();
-  po_.cancel = &g_interrupted;
-
   planner::Plan plan =
-      planner::MakePlan(session->config, session->state, session->registries->map(), po_);
+      planner::MakePlan(session->config, session->state, session->registries->map(), *options);
   if (g_interrupted) {
     PrintError("plan interrupted");
     return kExitInterrupted;

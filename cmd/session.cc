@@ -33,15 +33,40 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
   return s;
 }
 
-bool CheckRuleNames(const core::Config& config, const std::vector<std::string>& rules) {
+namespace po = boost::program_options;
+
+void AddPlanningOptions(po::options_description* desc) {
+  desc->add_options()("state", po::value<std::string>()->default_value(""),
+                      "State file (default: [settings] state)")(
+      "rule", po::value<std::vector<std::string>>()->composing(),
+      "Only this rule (repeatable)")(
+      "parallelism", po::value<int>(),
+      "Concurrent registry requests and transfers (default: [settings] parallelism)")(
+      "refresh-only",
+      "Only compare the state with what the destinations hold; copy and delete nothing");
+}
+
+std::optional<planner::PlanOptions> PlanOptionsFrom(const po::variables_map& vm,
+                                                    const core::Config& config) {
+  planner::PlanOptions o;
+  if (vm.count("rule")) o.rules = vm["rule"].as<std::vector<std::string>>();
   bool ok = true;
-  for (const auto& r : rules) {
+  for (const auto& r : o.rules) {
     if (!config.FindRule(r)) {
       PrintError(fmt::format("--rule \"{}\": no such rule in {}", r, config.path));
       ok = false;
     }
   }
-  return ok;
+  if (!ok) return std::nullopt;
+  o.parallelism =
+      vm.count("parallelism") ? vm["parallelism"].as<int>() : config.settings.parallelism;
+  if (o.parallelism < 1 || o.parallelism > 256) {
+    PrintError("--parallelism must be between 1 and 256");
+    return std::nullopt;
+  }
+  o.refresh_only = vm.count("refresh-only") > 0;
+  o.cancel = &g_interrupted;
+  return o;
 }
 
 }  // namespace crossdock::cmd

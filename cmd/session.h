@@ -35,8 +35,13 @@ struct SessionOptions {
 // nullopt.
 std::optional<Session> OpenSession(const SessionOptions& options);
 
-// Checks --rule names against the config; prints the unknown ones.
-bool CheckRuleNames(const core::Config& config, const std::vector<std::string>& rules);
+// The flags plan and apply share: --state, --rule, --parallelism, --refresh-only.
+void AddPlanningOptions(boost::program_options::options_description* desc);
+
+// PlanOptions from those flags (defaults from CONFIG), cancelled by Ctrl-C. Prints
+// unknown --rule names and returns nullopt.
+std::optional<planner::PlanOptions> PlanOptionsFrom(const boost::program_options::variables_map& vm,
+                                                    const core::Config& config);
 
 // A saved plan for PLAN, carrying the config file's digest.
 planner::SavedPlan MakeSavedPlan(const core::Config& config, planner::Plan plan);
