@@ -1,0 +1,231 @@
+// corrupt_proxy: a loopback HTTP reverse proxy that damages blobs in transit, for
+// end-to-end tests of digest checking; started by tests/e2e/harness.cc (CorruptProxy).
+//
+// Every request (any method, headers, body) goes to --upstream and the answer
+// comes back as it was (status, headers, body), except:
+//   - a Location pointing at the upstream is rewritten to point at the proxy, so
+//     upload sessions keep going through it;
+//   - with --corrupt-blobs, the body of a successful GET whose path matches
+//     /v2/<name>/blobs/sha256:<64 hex> has its middle byte inverted (length
+//     unchanged), so only a client that checks the sha256 notices. With one or
+//     more --corrupt-digest sha256:… only those blobs are damaged.
+// Manifests, HEAD requests and everything else pass untouched.
+//   GET /__stats  {"requests":N,"blob_gets":N,"corrupted":N,"by_method":{"GET":N,…}}
+//     (requests to /__stats are not counted).
+//
+// Bodies are buffered whole (test blobs are a few MiB). Each request opens its own
+// upstream connection. Flags: --port P (0: any; the port is printed), --upstream
+// http(s)://127.0.0.1:X, --upstream-ca PATH (for an https upstream),
+// --corrupt-blobs, --corrupt-digest D (repeatable). Prints "listening on
+// 127.0.0.1:P" then "ready" on stdout once it accepts connections.
+
+// Debian builds libcpp-httplib with these three; the header's class layouts depend
+// on them, so they must match (see /usr/lib/x86_64-linux-gnu/pkgconfig/cpp-httplib.pc).
+#define CPPHTTPLIB_OPENSSL_SUPPORT
+#define CPPHTTPLIB_ZLIB_SUPPORT
+#define CPPHTTPLIB_BROTLI_SUPPORT
+#include <httplib.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <strings.h>
+
+namespace {
+
+struct Flags {
+  int port = 0;
+  std::string upstream;
+  std::string upstream_ca;
+  bool corrupt_blobs = false;
+  std::set<std::string> corrupt_digests;  // empty: every blob
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "corrupt_proxy: %s\n", message.c_str());
+  std::exit(2);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--port") {
+      flags.port = std::atoi(value().c_str());
+    } else if (arg == "--upstream") {
+      flags.upstream = value();
+      while (!flags.upstream.empty() && flags.upstream.back() == '/') flags.upstream.pop_back();
+    } else if (arg == "--upstream-ca") {
+      flags.upstream_ca = value();
+    } else if (arg == "--corrupt-blobs") {
+      flags.corrupt_blobs = true;
+    } else if (arg == "--corrupt-digest") {
+      flags.corrupt_blobs = true;
+      flags.corrupt_digests.insert(value());
+    } else {
+      Die("unknown flag " + arg);
+    }
+  }
+  if (flags.upstream.empty()) Die("--upstream is required");
+  return flags;
+}
+
+bool IEquals(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
+
+// Hop-by-hop headers, and those httplib computes itself or adds to the request
+// (REMOTE_ADDR…), are not forwarded.
+bool Forwardable(const std::string& name) {
+  for (const char* skip : {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+                           "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+                           "Host", "Content-Length", "Expect", "REMOTE_ADDR", "REMOTE_PORT",
+                           "LOCAL_ADDR", "LOCAL_PORT"}) {
+    if (IEquals(name, skip)) return false;
+  }
+  return true;
+}
+
+// The digest in a path matching ^/v2/.+/blobs/sha256:[0-9a-f]{64}$ (no std::regex:
+// GCC 12 warns inside <regex> at -O1 with the sanitizers).
+std::optional<std::string> BlobDigest(const std::string& path) {
+  static const std::string kMarker = "/blobs/sha256:";
+  size_t at = path.rfind(kMarker);
+  if (path.rfind("/v2/", 0) != 0 || at == std::string::npos || at < 5) return std::nullopt;
+  std::string hex = path.substr(at + kMarker.size());
+  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return std::nullopt;
+  }
+  return "sha256:" + hex;
+}
+
+class Proxy {
+ public:
+  explicit Proxy(Flags flags) : flags_(std::move(flags)) {}
+
+  void set_self(std::string self) { self_ = std::move(self); }
+
+  void Forward(const httplib::Request& req, httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++requests_;
+      ++by_method_[req.method];
+    }
+    httplib::Request out;
+    out.method = req.method;
+    out.path = req.target;  // raw, as the client sent it (query included)
+    for (const auto& [name, value] : req.headers) {
+      if (Forwardable(name)) out.headers.emplace(name, value);
+    }
+    out.body = req.body;
+
+    // httplib's server would apply a Range header a second time to the partial
+    // answer and gzip JSON answers itself: the upstream already did the one and we
+    // don't want the other. The request object is ours (httplib passes its own
+    // non-const local as const), so clearing these is safe.
+    auto& mutable_req = const_cast<httplib::Request&>(req);
+    mutable_req.ranges.clear();
+    mutable_req.headers.erase("Accept-Encoding");
+
+    httplib::Client client(flags_.upstream);
+    client.set_decompress(false);
+    client.set_url_encode(false);
+    client.set_follow_location(false);
+    client.set_keep_alive(false);
+    client.set_connection_timeout(10);
+    client.set_read_timeout(120);
+    client.set_write_timeout(120);
+    if (!flags_.upstream_ca.empty()) client.set_ca_cert_path(flags_.upstream_ca.c_str());
+    httplib::Result result = client.send(out);
+    if (!result) {
+      res.status = 502;
+      res.set_content("corrupt_proxy: upstream " + flags_.upstream + ": " +
+                          httplib::to_string(result.error()) + "\n",
+                      "text/plain");
+      return;
+    }
+    const httplib::Response& up = *result;
+    res.status = up.status;
+    for (const auto& [name, value] : up.headers) {
+      if (!Forwardable(name) && !(IEquals(name, "Content-Length") && up.body.empty())) continue;
+      if (IEquals(name, "Location") && value.rfind(flags_.upstream, 0) == 0) {
+        res.headers.emplace(name, self_ + value.substr(flags_.upstream.size()));
+      } else {
+        res.headers.emplace(name, value);
+      }
+    }
+    res.body = up.body;
+    if (req.method == "GET" && (up.status == 200 || up.status == 206) && ShouldCorrupt(req.path) &&
+        !res.body.empty()) {
+      res.body[res.body.size() / 2] = static_cast<char>(~res.body[res.body.size() / 2]);
+      std::lock_guard<std::mutex> lock(mu_);
+      ++corrupted_;
+    }
+  }
+
+  void Stats(httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    nlohmann::json body = {{"requests", requests_},
+                           {"blob_gets", blob_gets_},
+                           {"corrupted", corrupted_},
+                           {"by_method", by_method_}};
+    res.set_content(body.dump(), "application/json");
+  }
+
+ private:
+  bool ShouldCorrupt(const std::string& path) {
+    std::optional<std::string> digest = BlobDigest(path);
+    if (!digest) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++blob_gets_;
+    if (!flags_.corrupt_blobs) return false;
+    return flags_.corrupt_digests.empty() || flags_.corrupt_digests.count(*digest) > 0;
+  }
+
+  const Flags flags_;
+  std::string self_;  // "http://127.0.0.1:P", set before serving
+  std::mutex mu_;
+  long requests_ = 0;   // guarded by mu_
+  long blob_gets_ = 0;  // guarded by mu_
+  long corrupted_ = 0;  // guarded by mu_
+  std::map<std::string, long> by_method_;  // guarded by mu_
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags = ParseFlags(argc, argv);
+  Proxy proxy(flags);
+  httplib::Server server;
+  // A client that keeps connections open holds a worker each: allow plenty.
+  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  server.set_keep_alive_max_count(1000);
+  server.set_read_timeout(120);
+  server.set_write_timeout(120);
+  server.Get("/__stats", [&](const httplib::Request&, httplib::Response& res) { proxy.Stats(res); });
+  auto forward = [&](const httplib::Request& req, httplib::Response& res) { proxy.Forward(req, res); };
+  server.Get(".*", forward);  // GET and HEAD
+  server.Post(".*", forward);
+  server.Put(".*", forward);
+  server.Patch(".*", forward);
+  server.Delete(".*", forward);
+  server.Options(".*", forward);
+
+  int port = flags.port;
+  if (port == 0) {
+    port = server.bind_to_any_port("127.0.0.1");
+  } else if (!server.bind_to_port("127.0.0.1", port)) {
+    port = -1;
+  }
+  if (port <= 0) Die("cannot listen on 127.0.0.1:" + std::to_string(flags.port));
+  proxy.set_self("http://127.0.0.1:" + std::to_string(port));
+  std::printf("listening on 127.0.0.1:%d\nready\n", port);
+  std::fflush(stdout);
+  return server.listen_after_bind() ? 0 : 1;
+}
