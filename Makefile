@@ -32,7 +32,7 @@ SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
 
 .PHONY: all deps test unit e2e demo bench fmt clean
 # Keep the object files of the fakes (pattern-rule intermediates) between builds.
-.SECONDARY:
+.PRECIOUS: %.o
 all: $(REL)/crossdock
 
 define build_tree

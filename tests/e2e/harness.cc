@@ -1046,6 +1046,10 @@ CorruptProxy::CorruptProxy(const Registry& upstream, Options options)
     args.push_back(upstream.ca_path());
   }
   if (options.corrupt_blobs && options.only_digests.empty()) args.push_back("--corrupt-blobs");
+  if (options.delay_ms > 0) {
+    args.push_back("--delay-ms");
+    args.push_back(std::to_string(options.delay_ms));
+  }
   for (const std::string& d : options.only_digests) {
     args.push_back("--corrupt-digest");
     args.push_back(d);

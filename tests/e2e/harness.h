@@ -266,6 +266,7 @@ class CorruptProxy : public Endpoint {
   struct Options {
     bool corrupt_blobs = true;
     std::vector<std::string> only_digests{};  // non-empty: corrupt just these blobs
+    int delay_ms = 0;  // a slow link: wait this long before forwarding each request
   };
   explicit CorruptProxy(const Registry& upstream) : CorruptProxy(upstream, Options{}) {}
   CorruptProxy(const Registry& upstream, Options options);

@@ -33,6 +33,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <chrono>
 #include <strings.h>
 
 namespace {
@@ -43,6 +45,7 @@ struct Flags {
   std::string upstream_ca;
   bool corrupt_blobs = false;
   std::set<std::string> corrupt_digests;  // empty: every blob
+  int delay_ms = 0;                        // added before forwarding each request
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -67,6 +70,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.upstream_ca = value();
     } else if (arg == "--corrupt-blobs") {
       flags.corrupt_blobs = true;
+    } else if (arg == "--delay-ms") {
+      flags.delay_ms = std::atoi(value().c_str());
     } else if (arg == "--corrupt-digest") {
       flags.corrupt_blobs = true;
       flags.corrupt_digests.insert(value());
@@ -112,6 +117,7 @@ class Proxy {
   void set_self(std::string self) { self_ = std::move(self); }
 
   void Forward(const httplib::Request& req, httplib::Response& res) {
+    if (flags_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(flags_.delay_ms));
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++requests_;
