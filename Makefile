@@ -68,16 +68,16 @@ deps:
 	fi
 
 test: deps
-	$(MAKE) --no-print-directory $(SAN)/crossdock $(SAN)/unit_tests $(SAN)/e2e_tests $(FAKES)
+	$(MAKE) --no-print-directory -j$$(nproc) $(SAN)/crossdock $(SAN)/unit_tests $(SAN)/e2e_tests $(FAKES)
 	@CROSSDOCK_BIN=$(CURDIR)/$(SAN)/crossdock CROSSDOCK_FAKES=$(CURDIR)/$(SAN)/fakes \
 	  CROSSDOCK_SRC=$(CURDIR) tests/run_all.sh $(SAN)/unit_tests $(SAN)/e2e_tests
 
 demo: deps
-	$(MAKE) --no-print-directory $(REL)/crossdock
+	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock
 	@examples/demo.sh $(CURDIR)/$(REL)/crossdock
 
 bench: deps
-	$(MAKE) --no-print-directory $(REL)/crossdock
+	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock
 	@bench/run.sh $(CURDIR)/$(REL)/crossdock
 
 fmt:
