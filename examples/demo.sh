@@ -59,8 +59,13 @@ done
 step "Seeding the source with sample images (umoci + skopeo)"
 layout="$work/layout"
 umoci init --layout "$layout"
+# A 16 MiB base layer shared by every image: it crosses to the destination once and
+# is mounted into the other repositories.
+umoci new --image "$layout:base"
+head -c 16M /dev/urandom > "$work/base.bin"
+umoci insert --rootless --image "$layout:base" "$work/base.bin" /base.bin
 image() {  # image NAME ARCH FILE-CONTENT
-  umoci new --image "$layout:$1"
+  umoci tag --image "$layout:base" "$1"
   mkdir -p "$work/files"
   printf '%s\n' "$3" > "$work/files/$1.txt"
   umoci insert --rootless --image "$layout:$1" "$work/files/$1.txt" "/$1.txt"
