@@ -195,6 +195,82 @@ TEST_F(ReplicationTest, ApplyWithoutTerminalNeedsAutoApprove) {
   EXPECT_FALSE(HeadDigest(dst_, "app", "v1"));
 }
 
+TEST_F(ReplicationTest, LargeBlobStreamsAndCorruptionAbortsTheUpload) {
+  ImageSpec spec;
+  spec.layers = {LayerSpec{.size = 24u << 20, .seed = 7}};
+  BuiltImage big = BuildImage(layout_, "big", spec);
+  Push(layout_, "big", src_, "big", "v1");
+  Push(layout_, "big", src_, "big2", "v1");
+  CorruptProxy proxy(src_);
+  WriteConfig("repositories = [\"big\"]\n", proxy.url());
+  RunResult bad = Crossdock({"apply", "--auto-approve"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.err.find("refusing to upload corrupted content"), std::string::npos) << bad.err;
+  EXPECT_FALSE(HeadDigest(dst_, "big", "v1"));
+  for (const auto& b : big.blobs) {
+    if (b != big.config_digest) {
+      EXPECT_FALSE(BlobExists(dst_, "big", b)) << b;
+    }
+  }
+
+  WriteConfig("repositories = [\"big\", \"big2\"]\n");
+  RunResult good = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_EQ(HeadDigest(dst_, "big", "v1"), big.digest);
+  EXPECT_EQ(HeadDigest(dst_, "big2", "v1"), big.digest);
+  for (const auto& b : big.blobs) EXPECT_TRUE(BlobExists(dst_, "big2", b)) << b;
+  // The 24 MiB layer crossed once; the second repository got it by mount.
+  EXPECT_NE(good.out.find("mounted"), std::string::npos) << good.out;
+  EXPECT_EQ(good.out.find(" 0 mounted"), std::string::npos) << good.out;
+}
+
+TEST_F(ReplicationTest, RefreshOnlyForgetsWhatWasDeletedByHand) {
+  Seed("app", "v1", 1);
+  Seed("app", "v2", 2);
+  WriteConfig("delete = true\n");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  DeleteTag(dst_, "app", "v2");
+  RunResult plan = Crossdock({"plan", "--refresh-only", "--detailed-exitcode"});
+  EXPECT_EQ(plan.exit_code, 2) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("app:v2  deleted outside crossdock"), std::string::npos) << plan.out;
+  RunResult apply = Crossdock({"apply", "--refresh-only", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  RunResult list = Crossdock({"state", "list"});
+  EXPECT_EQ(list.out, "dst/app:v1\n");
+  // A normal plan copies it again: the source still has it.
+  EXPECT_NE(Crossdock({"plan"}).out.find("Plan: 1 to copy"), std::string::npos);
+}
+
+TEST_F(ReplicationTest, SecondApplyIsRefusedWhileTheStateIsLocked) {
+  for (int i = 0; i < 4; ++i) Seed("app" + std::to_string(i), "v1", 200 + i);
+  CorruptProxy slow(src_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 100});
+  WriteConfig("", slow.url());
+  Process first({CrossdockBin(), "apply", "--auto-approve", "--parallelism", "1", "-c", config_},
+                dir_.Sub("first.log"), {}, dir_.path());
+  ASSERT_TRUE(first.WaitForLog("Plan: 4 to copy", std::chrono::seconds(30))) << first.log();
+  RunResult second = Crossdock({"apply", "--auto-approve"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("state is locked by pid " + std::to_string(first.pid())),
+            std::string::npos) << second.err;
+  EXPECT_EQ(first.Wait(), 0) << first.log();
+}
+
+TEST_F(ReplicationTest, InterruptStopsCleanlyAndRerunConverges) {
+  for (int i = 0; i < 6; ++i) Seed("app" + std::to_string(i), "v1", 300 + i);
+  CorruptProxy slow(src_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 100});
+  WriteConfig("", slow.url());
+  Process apply({CrossdockBin(), "apply", "--auto-approve", "--parallelism", "1", "-c", config_},
+                dir_.Sub("apply.log"), {}, dir_.path());
+  ASSERT_TRUE(apply.WaitForLog(": copied", std::chrono::seconds(30))) << apply.log();
+  kill(apply.pid(), SIGINT);
+  EXPECT_EQ(apply.Wait(), 130) << apply.log();
+  EXPECT_NE(apply.log().find("Apply interrupted"), std::string::npos) << apply.log();
+  RunResult list = Crossdock({"state", "list"});
+  EXPECT_GE(std::count(list.out.begin(), list.out.end(), '\n'), 1) << list.out;
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
+}
+
 TEST_F(ReplicationTest, InvalidConfigCreatesNoFile) {
   WriteFile(config_, "[rules.x]\nsource = \"nowhere\"\n");
   RunResult apply = Crossdock({"apply", "--auto-approve"});
