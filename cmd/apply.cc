@@ -82,8 +82,6 @@ core::Status CheckSavedPlan(const planner::SavedPlan& saved, Session& s) {
     return core::Status::Conflict("Saved plan does not match the given state: the plan was made "
                                   "for state lineage " + plan.state_lineage + ", " +
                                   s.state_path + " has lineage " + s.state.lineage);
-  // A state never written yet takes the plan's lineage.
-  if (s.state.serial == 0 && !plan.state_lineage.empty()) s.state.lineage = plan.state_lineage;
   if (plan.state_serial != s.state.serial)
     return core::Status::Conflict(fmt::format(
         "Saved plan is stale: the state changed since the plan was made (serial {} then, {} "

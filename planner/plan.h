@@ -42,7 +42,7 @@ struct Summary {
 
 struct Plan {
   // The state the plan was made against; a saved plan is refused when they move.
-  std::string state_lineage;
+  std::string state_lineage;  // empty when the state had never been written
   std::int64_t state_serial = 0;
   bool refresh_only = false;
   std::vector<std::string> rules;  // the rules planned, in config order

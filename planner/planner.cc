@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "core/parallel.h"
 #include "core/pattern.h"
@@ -86,7 +87,9 @@ Plan MakePlan(const core::Config& config, const state::State& state,
               const std::map<std::string, providers::Registry*>& registries,
               const PlanOptions& options) {
   Plan plan;
-  plan.state_lineage = state.lineage;
+  // A state never written has no lineage yet (its fresh one is not kept until the
+  // first write), as Terraform's plan of an empty state.
+  plan.state_lineage = state.serial == 0 ? "" : state.lineage;
   plan.state_serial = state.serial;
   plan.refresh_only = options.refresh_only;
 
@@ -286,6 +289,12 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       plan.changes.push_back(c);
     }
   }
+  // One unreachable endpoint fails every tag the same way: say it once per repository.
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
+  std::vector<PlanError> errors;
+  for (auto& e : plan.errors)
+    if (seen.insert({e.rule, e.source_repository, e.message}).second) errors.push_back(std::move(e));
+  plan.errors = std::move(errors);
   std::stable_sort(plan.changes.begin(), plan.changes.end(), [&](const Change& x, const Change& y) {
     auto rx = std::find(plan.rules.begin(), plan.rules.end(), x.rule);
     auto ry = std::find(plan.rules.begin(), plan.rules.end(), y.rule);

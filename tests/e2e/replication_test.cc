@@ -271,6 +271,34 @@ TEST_F(ReplicationTest, InterruptStopsCleanlyAndRerunConverges) {
   EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
 }
 
+TEST_F(ReplicationTest, SavedPlanIsRefusedAfterAnotherApplyOrForAnotherState) {
+  Seed("app", "v1", 1);
+  Seed("app", "v2", 2);
+  WriteConfig("");
+  std::string planfile = dir_.Sub("plan.out");
+  ASSERT_EQ(Crossdock({"plan", "--out", planfile}).exit_code, 0);
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve", "--rule", "mirror"}).exit_code, 0);
+  RunResult stale = Crossdock({"apply", planfile});
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_NE(stale.err.find("Saved plan is stale: the state changed since the plan was made "
+                           "(serial 0 then, "),
+            std::string::npos) << stale.err;
+
+  Seed("app", "v3", 3);
+  ASSERT_EQ(Crossdock({"plan", "--out", planfile}).exit_code, 0);
+  RunResult other = Crossdock({"apply", planfile, "--state", dir_.Sub("other.state.json")});
+  // A state that was never written takes the plan's lineage, but its serial is 0.
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("Saved plan is stale"), std::string::npos) << other.err;
+  WriteFile(dir_.Sub("other.state.json"),
+            "{\"format_version\": 1, \"lineage\": \"00000000-0000-4000-8000-000000000000\", "
+            "\"serial\": 1, \"artifacts\": []}\n");
+  RunResult foreign = Crossdock({"apply", planfile, "--state", dir_.Sub("other.state.json")});
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.err.find("Saved plan does not match the given state"), std::string::npos)
+      << foreign.err;
+}
+
 TEST_F(ReplicationTest, InvalidConfigCreatesNoFile) {
   WriteFile(config_, "[rules.x]\nsource = \"nowhere\"\n");
   RunResult apply = Crossdock({"apply", "--auto-approve"});
