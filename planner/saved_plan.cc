@@ -3,9 +3,8 @@
 // internal registries. Written atomically (temp file + rename).
 #include "planner/saved_plan.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "core/file.h"
+
 
 #include <cereal/archives/json.hpp>
 #include <cereal/types/optional.hpp>
@@ -63,18 +62,8 @@ core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
   } catch (const std::exception& e) {
     return core::Status::Internal(std::string("cannot encode the plan: ") + e.what());
   }
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return core::Status::Unavailable("cannot write plan file " + path + ": " + strerror(errno));
-  std::string data = os.str() + "\n";
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return core::Status::Unavailable("cannot write plan file " + path + ": " + strerror(errno));
-  }
-  return core::Status::Ok();
+  return core::WriteFileAtomically(path, os.str() + "\n")
+      .WithContext("cannot write plan file " + path);
 }
 
 core::Result<SavedPlan> ReadPlanFile(const std::string& path) {

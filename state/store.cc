@@ -67,7 +67,15 @@
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
 
+#include "core/file.h"
+
 namespace crossdock::state {
+
+using core::ErrnoStatus;
+using core::FileDescriptor;
+using core::FolderOf;
+using core::SyncFolder;
+using core::WriteNewFile;
 
 template <class Archive>
 void serialize(Archive& ar, Artifact& a) {
@@ -96,50 +104,6 @@ void SerializeState(Archive& ar, S& s) {
      cereal::make_nvp("serial", s.serial), cereal::make_nvp("artifacts", s.artifacts));
 }
 
-core::Status ErrnoStatus(const std::string& what, int err) {
-  std::string message = what + ": " + std::strerror(err);
-  switch (err) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return core::Status::PermissionDenied(message);
-    case ENOENT:
-      return core::Status::NotFound(message);
-    default:
-      return core::Status::Internal(message);
-  }
-}
-
-// Closes a descriptor when it goes out of scope.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  // Gives up ownership.
-  int Release() { return std::exchange(fd_, -1); }
-  // Closes now, reporting close(2)'s error (which can be a delayed write error).
-  int Close() {
-    if (fd_ < 0) return EBADF;
-    int rc = ::close(std::exchange(fd_, -1));
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
-
-std::string FolderOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 // OK when PATH's folder exists; otherwise an error naming it. Used before creating
 // anything beside PATH, so a mistyped --state never creates folders.
 core::Status CheckFolder(const std::string& path) {
@@ -159,52 +123,6 @@ core::Status CheckFolder(const std::string& path) {
   return core::Status::Ok();
 }
 
-core::Result<std::string> ReadWholeFile(int fd, const std::string& path) {
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot read state file " + path, errno);
-    }
-    if (n == 0) return data;
-    data.append(buf, static_cast<size_t>(n));
-  }
-}
-
-int WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return 0;
-}
-
-// Writes DATA to a new file at PATH with mode 0600 and fsyncs it. On failure the
-// file is removed.
-core::Status WriteNewFile(const std::string& path, const std::string& data) {
-  ::unlink(path.c_str());  // a leftover from a crashed run that had our pid
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return ErrnoStatus("cannot create " + path, errno);
-  int err = 0;
-  // fchmod: the umask may have removed bits from 0600, never added any.
-  if (::fchmod(fd.get(), 0600) != 0) err = errno;
-  if (err == 0) err = WriteAll(fd.get(), data);
-  if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
-  if (err == 0) err = fd.Close();
-  if (err != 0) {
-    ::unlink(path.c_str());
-    return ErrnoStatus("cannot write " + path, err);
-  }
-  return core::Status::Ok();
-}
-
 // Makes PATH.backup hold what PATH holds now, atomically: a hard link to PATH renamed
 // over PATH.backup (no data copied; the old version's inode simply survives the next
 // rename as the backup). Falls back to copying on file systems without hard links.
@@ -220,7 +138,7 @@ core::Status KeepBackup(const std::string& path) {
       return ErrnoStatus("cannot read state file " + path + " to back it up", errno);
     }
     FileDescriptor owned(fd);
-    auto data = ReadWholeFile(fd, path);
+    auto data = core::ReadWholeFile(fd, "state file " + path);
     if (!data.ok()) return data.status();
     CROSSDOCK_RETURN_IF_ERROR(WriteNewFile(staging, *data));
   } else if (::chmod(staging.c_str(), 0600) != 0) {
@@ -232,16 +150,6 @@ core::Status KeepBackup(const std::string& path) {
     int err = errno;
     ::unlink(staging.c_str());
     return ErrnoStatus("cannot rename " + staging + " to " + backup, err);
-  }
-  return core::Status::Ok();
-}
-
-core::Status SyncFolder(const std::string& folder) {
-  FileDescriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoStatus("cannot open folder " + folder + " to sync it", errno);
-  // EINVAL: the file system cannot sync folders; the renames are as durable as it allows.
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return ErrnoStatus("cannot sync folder " + folder, errno);
   }
   return core::Status::Ok();
 }
@@ -319,7 +227,7 @@ core::Result<State> ReadState(const std::string& path) {
     return fresh;
   }
   FileDescriptor fd(raw_fd);
-  auto text = ReadWholeFile(fd.get(), path);
+  auto text = core::ReadWholeFile(fd.get(), "state file " + path);
   if (!text.ok()) return text.status();
   if (text->empty()) return Corrupt(path, "the file is empty");
 
