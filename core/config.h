@@ -12,8 +12,8 @@
 
 namespace crossdock::core {
 
-// A secret as written in the config: "env:NAME", "file:PATH" or a literal.
-// The resolved value is never printed; Describe() names where it came from.
+// A secret as written in the config: "env:NAME", "file:PATH" (made absolute by the
+// loader) or a literal. core/secret.h resolves it; the value is never printed.
 struct SecretRef {
   std::string spec;  // as written
   SourcePos pos;
@@ -71,7 +71,8 @@ struct Config {
 // usable only when !diags->has_errors().
 Config LoadConfig(const std::string& file, Diagnostics* diags);
 
-// Same, from text (for tests); FILE is used in positions only.
+// Same, from text (for tests). FILE names positions, and relative paths in the config
+// (state, ca_cert, file: secrets) resolve against FILE's folder.
 Config ParseConfig(const std::string& text, const std::string& file, Diagnostics* diags);
 
 }  // namespace crossdock::core
