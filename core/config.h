@@ -39,11 +39,26 @@ struct Rule {
   std::string name;
   std::string description;
   std::string source;       // endpoint name
-  std::string destination;  // endpoint name
+  std::string destination;  // endpoint name: destinations[0]
+  // Every destination endpoint (fan-out): from "destination" or "destinations", or
+  // from mode/remote with [settings] home. Never empty in a valid config.
+  std::vector<std::string> destinations;
+  std::string mode;    // "push" or "pull" (Harbor style, needs [settings] home); "" otherwise
+  std::string remote;  // with mode: the other endpoint
   std::vector<std::string> repositories;          // empty: all
   std::vector<std::string> exclude_repositories;  // none
   std::vector<std::string> tags;                  // empty: all
   std::vector<std::string> exclude_tags;
+  // Artifact filters (all ANDed): every listed label must be present; one of
+  // exclude_labels' entries all present drops the artifact. "key" or "key=value",
+  // matched against OCI manifest annotations and image config labels.
+  std::vector<std::string> labels;
+  std::vector<std::string> exclude_labels;
+  std::string resource;  // "", "image", "chart" or "artifact" (by config media type)
+  std::string semver;    // a range such as ">=1.20 <2"; "" selects every tag
+  int keep_latest = 0;   // keep only the N highest semantic versions; 0: all
+  bool include_referrers = true;  // copy signatures, attestations, SBOMs with their subject
+  bool adopt = false;  // take ownership of destination tags already holding the digest
   std::string dest_namespace;  // empty: keep the source path
   int flatten = 0;             // -1 all, 0 none, 1..3 levels
   bool override_tags = true;   // key "override"
@@ -55,6 +70,7 @@ struct Rule {
 struct Settings {
   std::string state_path;  // absolute; default "<config dir>/crossdock.state.json"
   int parallelism = 10;
+  std::string home;  // the endpoint push/pull rules are relative to (Harbor style)
 };
 
 struct Config {
