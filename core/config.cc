@@ -9,10 +9,13 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <optional>
+#include <set>
 
 #include "core/config_check.h"
 #include "core/pattern.h"
+#include "core/semver.h"
 
 namespace crossdock::core {
 
@@ -23,16 +26,24 @@ using config_check::AppendInFileOrder;
 using config_check::DidYouMean;
 using config_check::PosOf;
 using config_check::Quoted;
+using config_check::StringItem;
 using config_check::TableReader;
 
 const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
-const std::vector<std::string> kSettingsKeys = {"state", "parallelism"};
+const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home"};
 const std::vector<std::string> kEndpointKeys = {"type",     "url",     "description", "username",
                                                 "password", "ca_cert", "insecure"};
 const std::vector<std::string> kRuleKeys = {
-    "description", "source",       "destination",    "repositories", "exclude_repositories",
-    "tags",        "exclude_tags", "dest_namespace", "flatten",      "override",
+    "description", "source",         "destination",  "destinations",
+    "mode",        "remote",         "repositories", "exclude_repositories",
+    "tags",        "exclude_tags",   "labels",       "exclude_labels",
+    "resource",    "semver",         "keep_latest",  "include_referrers",
+    "adopt",       "dest_namespace", "flatten",      "override",
     "delete",      "enabled"};
+// Harbor's replication directions, relative to [settings] home.
+const std::vector<std::string> kModes = {"push", "pull"};
+// Artifact kinds by config media type: image configs, Helm chart configs, anything.
+const std::vector<std::string> kResources = {"image", "chart", "artifact"};
 
 constexpr const char* kSupportedType = "docker-registry";
 // Harbor's adapter names that crossdock recognises but does not implement yet.
@@ -63,10 +74,24 @@ class Loader {
   void ReadPassword(const TableReader& reader, Endpoint* endpoint);
   void ReadCaCert(const TableReader& reader, Endpoint* endpoint);
   void ReadRule(const toml::key& key, const toml::node& node);
+  // Fills RULE's source and destinations, from source and destination(s) or from mode
+  // and remote. Returns each destination as written, for checks at its position
+  // (none for a mode rule).
+  std::vector<StringItem> ReadRuleEndpoints(const TableReader& reader, const std::string& what,
+                                            Rule* rule);
+  std::vector<StringItem> ReadDestinations(const TableReader& reader, const std::string& what);
+  void ReadMode(const TableReader& reader, const std::string& what, Rule* rule);
   std::string ReadEndpointRef(const TableReader& reader, const char* key, const std::string& what);
+  // Reports NAME, written at POS by WHO, unless it is a defined endpoint.
+  void CheckEndpointDefined(const SourcePos& pos, const std::string& name, const std::string& who);
   std::vector<std::string> ReadPatterns(const TableReader& reader, const char* key,
                                         const std::string& what);
+  std::vector<std::string> ReadLabels(const TableReader& reader, const char* key,
+                                      const std::string& what);
+  void ReadTagSelection(const TableReader& reader, const std::string& what, Rule* rule);
   void ReadFlatten(const TableReader& reader, Rule* rule);
+  void CheckFlattenApplies(const TableReader& reader, const std::string& what, const Rule& rule);
+  void WarnAboutLoops();
 
   // PATH made absolute against the config file's folder.
   std::string Resolve(const std::string& path) const {
@@ -84,6 +109,7 @@ class Loader {
   fs::path dir_;
   Config* config_;
   Diagnostics* diags_;
+  std::optional<SourcePos> home_pos_;  // where [settings] home is written, if it is
 };
 
 const toml::table* Loader::SubTable(const toml::table& root, const char* key,
@@ -117,9 +143,13 @@ void Loader::Read(const toml::table& root) {
           SubTable(root, "endpoints", "a table of named endpoints ([endpoints.NAME])")) {
     for (const auto& [key, node] : config_check::InFileOrder(*endpoints)) ReadEndpoint(*key, *node);
   }
+  if (home_pos_ && !config_->settings.home.empty()) {
+    CheckEndpointDefined(*home_pos_, config_->settings.home, "[settings] home");
+  }
   const toml::table* rules = SubTable(root, "rules", "a table of named rules ([rules.NAME])");
   if (rules != nullptr) {
     for (const auto& [key, node] : config_check::InFileOrder(*rules)) ReadRule(*key, *node);
+    WarnAboutLoops();
   }
   if (rules == nullptr || rules->empty()) {
     diags_->Warning({file_, 0, 0}, "no rules defined; nothing will be replicated");
@@ -143,6 +173,15 @@ void Loader::ReadSettings(const toml::table& table) {
                                                         std::to_string(kMaxParallelism));
     } else {
       config_->settings.parallelism = static_cast<int>(*parallelism);
+    }
+  }
+  // Checked against the endpoints once they are read.
+  if (reader.Has("home")) home_pos_ = reader.ValuePos("home");
+  if (auto home = reader.String("home")) {
+    if (home->empty()) {
+      diags_->Error(reader.ValuePos("home"), "\"home\" must not be empty");
+    } else {
+      config_->settings.home = *home;
     }
   }
 }
@@ -265,12 +304,24 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   rule.pos = reader.TablePos();
 
   rule.description = reader.String("description").value_or("");
-  rule.source = ReadEndpointRef(reader, "source", what);
-  rule.destination = ReadEndpointRef(reader, "destination", what);
+  const std::vector<StringItem> destinations = ReadRuleEndpoints(reader, what, &rule);
   rule.repositories = ReadPatterns(reader, "repositories", what);
   rule.exclude_repositories = ReadPatterns(reader, "exclude_repositories", what);
   rule.tags = ReadPatterns(reader, "tags", what);
   rule.exclude_tags = ReadPatterns(reader, "exclude_tags", what);
+  rule.labels = ReadLabels(reader, "labels", what);
+  rule.exclude_labels = ReadLabels(reader, "exclude_labels", what);
+  if (auto resource = reader.String("resource")) {
+    rule.resource = *resource;
+    if (std::find(kResources.begin(), kResources.end(), *resource) == kResources.end()) {
+      diags_->Error(reader.ValuePos("resource"), "unknown resource " + Quoted(*resource) +
+                                                     DidYouMean(*resource, kResources) +
+                                                     "; use \"image\", \"chart\" or \"artifact\"");
+    }
+  }
+  ReadTagSelection(reader, what, &rule);
+  rule.include_referrers = reader.Bool("include_referrers").value_or(true);
+  rule.adopt = reader.Bool("adopt").value_or(false);
   if (auto ns = reader.String("dest_namespace")) {
     rule.dest_namespace = *ns;
     if (auto problem = config_check::CheckNamespace(*ns)) {
@@ -284,15 +335,110 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
 
   // With no namespace Harbor keeps the source path whatever the flatten count
   // (src/controller/replication/flow/stage.go replaceNamespace).
-  if (rule.dest_namespace.empty() && !rule.source.empty() && rule.source == rule.destination) {
-    diags_->Error(reader.ValuePos("destination"),
-                  what + " copies onto itself: source and destination are both endpoint " +
-                      Quoted(rule.source) + " and dest_namespace is empty");
-  } else if (rule.dest_namespace.empty() && rule.flatten != 0) {
+  bool onto_itself = false;
+  for (const StringItem& destination : destinations) {
+    if (rule.dest_namespace.empty() && !rule.source.empty() && rule.source == destination.value) {
+      diags_->Error(destination.pos,
+                    what + " copies onto itself: source and destination are both endpoint " +
+                        Quoted(rule.source) + " and dest_namespace is empty");
+      onto_itself = true;
+    }
+  }
+  if (!onto_itself && rule.dest_namespace.empty() && rule.flatten != 0) {
     diags_->Warning(reader.ValuePos("flatten"),
                     "flatten has no effect in " + what + " because dest_namespace is empty");
   }
+  CheckFlattenApplies(reader, what, rule);
   config_->rules.push_back(std::move(rule));
+}
+
+std::vector<StringItem> Loader::ReadRuleEndpoints(const TableReader& reader,
+                                                  const std::string& what, Rule* rule) {
+  std::vector<StringItem> destinations;
+  if (reader.Has("mode")) {
+    ReadMode(reader, what, rule);
+    return destinations;
+  }
+  if (reader.Has("remote")) {
+    diags_->Error(reader.ValuePos("remote"),
+                  what +
+                      " sets \"remote\" without \"mode\"; add mode = \"push\" or "
+                      "mode = \"pull\" (with [settings] home), or use source and destination");
+  }
+  rule->source = ReadEndpointRef(reader, "source", what);
+  if (reader.Has("destinations")) {
+    if (reader.Has("destination")) {
+      diags_->Error(reader.ValuePos("destinations"),
+                    what + " sets both \"destination\" and \"destinations\"; keep one of them");
+    }
+    destinations = ReadDestinations(reader, what);
+  } else if (std::string name = ReadEndpointRef(reader, "destination", what); !name.empty()) {
+    destinations.push_back({name, reader.ValuePos("destination")});
+  }
+  for (const StringItem& destination : destinations) {
+    rule->destinations.push_back(destination.value);
+  }
+  if (!rule->destinations.empty()) rule->destination = rule->destinations.front();
+  return destinations;
+}
+
+std::vector<StringItem> Loader::ReadDestinations(const TableReader& reader,
+                                                 const std::string& what) {
+  std::vector<StringItem> destinations;
+  auto items = reader.StringList("destinations");
+  if (!items) return destinations;
+  if (items->empty()) {
+    diags_->Error(reader.ValuePos("destinations"),
+                  "\"destinations\" in " + what + " must name at least one endpoint");
+  }
+  for (const StringItem& item : *items) {
+    const bool repeated =
+        std::any_of(destinations.begin(), destinations.end(),
+                    [&](const StringItem& seen) { return seen.value == item.value; });
+    if (repeated) {
+      diags_->Error(item.pos,
+                    what + " names endpoint " + Quoted(item.value) + " twice in \"destinations\"");
+      continue;
+    }
+    CheckEndpointDefined(item.pos, item.value, what);
+    destinations.push_back(item);
+  }
+  return destinations;
+}
+
+// Harbor's push and pull (src/pkg/reg/model/policy.go): a policy names one remote
+// registry, and the local Harbor is the source (push) or the destination (pull).
+void Loader::ReadMode(const TableReader& reader, const std::string& what, Rule* rule) {
+  for (const char* key : {"source", "destination", "destinations"}) {
+    if (!reader.Has(key)) continue;
+    diags_->Error(reader.ValuePos(key),
+                  what + " sets both \"mode\" and " + Quoted(key) +
+                      "; with mode, [settings] home and remote name the endpoints");
+  }
+  rule->remote = ReadEndpointRef(reader, "remote", what);
+  auto mode = reader.String("mode");
+  if (!mode) return;
+  rule->mode = *mode;
+  if (std::find(kModes.begin(), kModes.end(), *mode) == kModes.end()) {
+    diags_->Error(
+        reader.ValuePos("mode"),
+        "unknown mode " + Quoted(*mode) + DidYouMean(*mode, kModes) + "; use \"push\" or \"pull\"");
+    return;
+  }
+  const std::string& home = config_->settings.home;
+  if (!home_pos_) {
+    diags_->Error(reader.ValuePos("mode"),
+                  "mode = " + Quoted(*mode) +
+                      " needs [settings] home, the endpoint push and pull are relative to");
+  } else if (!home.empty() && rule->remote == home) {
+    diags_->Error(reader.ValuePos("remote"),
+                  what + " has remote = " + Quoted(home) +
+                      ", which is [settings] home; remote must name the other endpoint");
+  }
+  const bool push = *mode == "push";
+  rule->source = push ? home : rule->remote;
+  rule->destination = push ? rule->remote : home;
+  rule->destinations = {rule->destination};
 }
 
 std::string Loader::ReadEndpointRef(const TableReader& reader, const char* key,
@@ -300,13 +446,17 @@ std::string Loader::ReadEndpointRef(const TableReader& reader, const char* key,
   if (!reader.Require(key, what)) return "";
   auto name = reader.String(key);
   if (!name) return "";
-  if (!config_->endpoints.contains(*name)) {
-    std::vector<std::string> defined;
-    for (const auto& [defined_name, endpoint] : config_->endpoints) defined.push_back(defined_name);
-    diags_->Error(reader.ValuePos(key), what + " names endpoint " + Quoted(*name) +
-                                            ", which is not defined" + DidYouMean(*name, defined));
-  }
+  CheckEndpointDefined(reader.ValuePos(key), *name, what);
   return *name;
+}
+
+void Loader::CheckEndpointDefined(const SourcePos& pos, const std::string& name,
+                                  const std::string& who) {
+  if (config_->endpoints.contains(name)) return;
+  std::vector<std::string> defined;
+  for (const auto& [defined_name, endpoint] : config_->endpoints) defined.push_back(defined_name);
+  diags_->Error(pos, who + " names endpoint " + Quoted(name) + ", which is not defined" +
+                         DidYouMean(name, defined));
 }
 
 std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const char* key,
@@ -332,6 +482,46 @@ std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const c
   return patterns;
 }
 
+std::vector<std::string> Loader::ReadLabels(const TableReader& reader, const char* key,
+                                            const std::string& what) {
+  std::vector<std::string> labels;
+  auto items = reader.StringList(key);
+  if (!items) return labels;
+  for (const StringItem& item : *items) {
+    if (auto problem = config_check::CheckLabel(item.value)) {
+      diags_->Error(item.pos, "label " + Quoted(item.value) + " in " + Quoted(key) + " of " + what +
+                                  " " + *problem);
+    }
+    labels.push_back(item.value);
+  }
+  return labels;
+}
+
+void Loader::ReadTagSelection(const TableReader& reader, const std::string& what, Rule* rule) {
+  if (auto semver = reader.String("semver")) {
+    rule->semver = *semver;
+    if (semver->empty()) {
+      diags_->Error(reader.ValuePos("semver"), "\"semver\" in " + what +
+                                                   " must not be empty; leave it out to "
+                                                   "select every tag");
+    } else if (auto range = VersionRange::Parse(*semver); !range.ok()) {
+      diags_->Error(reader.ValuePos("semver"),
+                    "invalid semver range in " + what + ": " + range.status().message());
+    }
+  }
+  if (auto keep = reader.Integer("keep_latest")) {
+    if (*keep < 1) {
+      diags_->Error(
+          reader.ValuePos("keep_latest"),
+          "\"keep_latest\" in " + what + " must be at least 1; leave it out to keep every version");
+    } else if (*keep > std::numeric_limits<int>::max()) {
+      diags_->Error(reader.ValuePos("keep_latest"), "\"keep_latest\" in " + what + " is too large");
+    } else {
+      rule->keep_latest = static_cast<int>(*keep);
+    }
+  }
+}
+
 void Loader::ReadFlatten(const TableReader& reader, Rule* rule) {
   const toml::node* node = reader.Get("flatten");
   if (node == nullptr) return;
@@ -347,6 +537,58 @@ void Loader::ReadFlatten(const TableReader& reader, Rule* rule) {
   }
   diags_->Error(reader.ValuePos("flatten"),
                 "flatten must be -1 or \"all\", 0 or \"none\", 1, 2 or 3");
+}
+
+// Only when the rule names its repositories outright (every pattern a literal path
+// or a brace list of them) is a flatten count known not to apply before planning.
+void Loader::CheckFlattenApplies(const TableReader& reader, const std::string& what,
+                                 const Rule& rule) {
+  if (rule.dest_namespace.empty() || rule.flatten <= 0 || rule.repositories.empty()) return;
+  std::vector<std::string> paths;
+  for (const std::string& text : rule.repositories) {
+    auto pattern = Pattern::Compile(text);
+    if (!pattern.ok()) return;
+    const std::vector<std::string> named = pattern->SpecificPaths();
+    if (named.empty()) return;
+    paths.insert(paths.end(), named.begin(), named.end());
+  }
+  std::vector<Pattern> excluded;
+  for (const std::string& text : rule.exclude_repositories) {
+    if (auto pattern = Pattern::Compile(text); pattern.ok()) excluded.push_back(*pattern);
+  }
+  std::set<std::string> reported;
+  for (const std::string& path : paths) {
+    const bool is_excluded = std::any_of(excluded.begin(), excluded.end(),
+                                         [&](const Pattern& p) { return p.Matches(path); });
+    if (is_excluded || !reported.insert(path).second) continue;
+    if (auto problem = config_check::CheckFlattenDepth(path, rule.flatten, what)) {
+      diags_->Error(reader.ValuePos("flatten"), *problem);
+    }
+  }
+}
+
+// Harbor users' complaint #17754: two rules copying each other's output forever.
+void Loader::WarnAboutLoops() {
+  const std::vector<Rule>& rules = config_->rules;
+  auto copies = [](const Rule& rule, const std::string& from, const std::string& to) {
+    return rule.enabled && rule.source == from &&
+           std::find(rule.destinations.begin(), rule.destinations.end(), to) !=
+               rule.destinations.end();
+  };
+  for (size_t b = 0; b < rules.size(); ++b) {
+    for (size_t a = 0; a < b; ++a) {
+      const std::string& x = rules[a].source;
+      const std::string& y = rules[b].source;
+      if (x.empty() || y.empty() || x == y) continue;
+      if (!copies(rules[a], x, y) || !copies(rules[b], y, x)) continue;
+      diags_->Warning(rules[b].pos,
+                      "rules " + Quoted(rules[a].name) + " and " + Quoted(rules[b].name) +
+                          " replicate in opposite directions between endpoints " + Quoted(x) +
+                          " and " + Quoted(y) +
+                          "; where their repositories overlap, tags will bounce back and forth "
+                          "(a loop)");
+    }
+  }
 }
 
 }  // namespace

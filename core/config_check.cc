@@ -294,4 +294,26 @@ std::optional<std::string> CheckNamespace(const std::string& ns) {
   }
 }
 
+std::optional<std::string> CheckLabel(std::string_view label) {
+  const std::string_view key = label.substr(0, label.find('='));
+  if (key.empty()) return "has an empty key; use \"key\" or \"key=value\"";
+  if (HasWhitespace(key)) return "has whitespace in its key; use \"key\" or \"key=value\"";
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckFlattenDepth(std::string_view repository, int flatten,
+                                             const std::string& what) {
+  // Harbor rejects a count greater than the components before the name
+  // (src/controller/replication/flow/stage.go replaceNamespace); the planner fails
+  // the repository. A literal path makes that certain before any registry is asked.
+  const auto above_name = static_cast<int>(std::count(repository.begin(), repository.end(), '/'));
+  if (flatten <= above_name) return std::nullopt;
+  const std::string has = above_name == 0 ? "no path component"
+                          : above_name == 1
+                              ? "only 1 path component"
+                              : "only " + std::to_string(above_name) + " path components";
+  return "flatten = " + std::to_string(flatten) + " cannot apply to repository " +
+         Quoted(repository) + " in " + what + ": it has " + has + " before its name to drop";
+}
+
 }  // namespace crossdock::core::config_check

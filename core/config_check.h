@@ -1,6 +1,7 @@
 // Helpers behind LoadConfig (core/config.cc): reading toml++ tables key by key with
 // every problem turned into a Diagnostic, "did you mean" suggestions, the checks on
-// URLs and namespaces, and reading small local files (also used by core/secret.cc).
+// URLs, namespaces, labels and flatten counts, and reading small local files (also
+// used by core/secret.cc).
 #pragma once
 
 #include <toml++/toml.h>
@@ -109,5 +110,17 @@ std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::str
 // Checks a dest_namespace: '/'-separated components, each a repository path component
 // as the distribution spec defines it. Returns the problem or nullopt.
 std::optional<std::string> CheckNamespace(const std::string& ns);
+
+// Checks a label filter, "key" or "key=value": the key (before the first '=') must be
+// non-empty and contain no whitespace. Returns the problem, phrased to follow
+// "label \"x\" in ...", or nullopt.
+std::optional<std::string> CheckLabel(std::string_view label);
+
+// Checks that FLATTEN (a count >= 1) can apply to the literal repository path
+// REPOSITORY, as the planner names it (planner/naming.h): the last component is
+// always kept, so the path needs FLATTEN components before it. Returns the problem,
+// naming WHAT ("rule \"x\""), or nullopt.
+std::optional<std::string> CheckFlattenDepth(std::string_view repository, int flatten,
+                                             const std::string& what);
 
 }  // namespace crossdock::core::config_check

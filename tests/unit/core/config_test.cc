@@ -10,6 +10,7 @@
 
 #include "core/diagnostics.h"
 #include "core/secret.h"
+#include "core/semver.h"
 
 namespace crossdock::core {
 namespace {
@@ -145,6 +146,18 @@ flatten = "all"
   EXPECT_TRUE(rule.delete_missing);
   EXPECT_FALSE(rule.enabled);
   EXPECT_EQ(rule.pos.line, 18);
+  // Keys the rule leaves out.
+  EXPECT_EQ(config.settings.home, "");
+  EXPECT_EQ(rule.destinations, Lines({"dst"}));
+  EXPECT_EQ(rule.mode, "");
+  EXPECT_EQ(rule.remote, "");
+  EXPECT_TRUE(rule.labels.empty());
+  EXPECT_TRUE(rule.exclude_labels.empty());
+  EXPECT_EQ(rule.resource, "");
+  EXPECT_EQ(rule.semver, "");
+  EXPECT_EQ(rule.keep_latest, 0);
+  EXPECT_TRUE(rule.include_referrers);
+  EXPECT_FALSE(rule.adopt);
 
   const Rule* all = config.FindRule("all");
   ASSERT_EQ(all, &config.rules[1]);
@@ -591,6 +604,395 @@ dest_namespace = "team-a/dr__copy/v1.2"
           "crossdock.toml:17:18: error: dest_namespace \"a//b\" has an invalid path component "
           "\"\": use lowercase letters and digits, separated by '.', '_', \"__\" or '-'",
       }));
+}
+
+TEST_F(ConfigTest, ParsesEveryHarborStyleAndFanOutKey) {
+  const std::string file = WriteFile("crossdock.toml", R"([settings]
+home = "harbor"
+
+[endpoints.harbor]
+url = "https://harbor.example.com"
+
+[endpoints.hub]
+url = "https://registry-1.docker.io"
+
+[endpoints.dr]
+url = "https://dr.example.com"
+
+[rules.push-releases]
+mode = "push"
+remote = "dr"
+repositories = ["apps/**"]
+semver = ">=1.20 <2"
+keep_latest = 3
+override = false
+
+[rules.pull-library]
+mode = "pull"
+remote = "hub"
+repositories = ["library/{nginx,redis}"]
+labels = ["org.opencontainers.image.vendor=NGINX Inc", "signed"]
+exclude_labels = "deprecated"
+resource = "image"
+include_referrers = false
+adopt = true
+dest_namespace = "hub"
+flatten = 1
+
+[rules.fan-out]
+source = "hub"
+destinations = ["dr", "harbor"]
+dest_namespace = "fan"
+resource = "chart"
+)");
+  Diagnostics diags;
+  Config config = LoadConfig(file, &diags);
+  EXPECT_EQ(Format(diags), Lines());
+  EXPECT_EQ(config.settings.home, "harbor");
+  ASSERT_EQ(config.rules.size(), 3u);
+
+  const Rule& push = config.rules[0];
+  EXPECT_EQ(push.mode, "push");
+  EXPECT_EQ(push.remote, "dr");
+  EXPECT_EQ(push.source, "harbor");
+  EXPECT_EQ(push.destination, "dr");
+  EXPECT_EQ(push.destinations, Lines({"dr"}));
+  EXPECT_EQ(push.semver, ">=1.20 <2");
+  EXPECT_EQ(push.keep_latest, 3);
+  EXPECT_TRUE(push.include_referrers);
+  EXPECT_FALSE(push.adopt);
+  EXPECT_EQ(push.resource, "");
+
+  const Rule& pull = config.rules[1];
+  EXPECT_EQ(pull.mode, "pull");
+  EXPECT_EQ(pull.remote, "hub");
+  EXPECT_EQ(pull.source, "hub");
+  EXPECT_EQ(pull.destination, "harbor");
+  EXPECT_EQ(pull.destinations, Lines({"harbor"}));
+  EXPECT_EQ(pull.labels, Lines({"org.opencontainers.image.vendor=NGINX Inc", "signed"}));
+  EXPECT_EQ(pull.exclude_labels, Lines({"deprecated"}));
+  EXPECT_EQ(pull.resource, "image");
+  EXPECT_FALSE(pull.include_referrers);
+  EXPECT_TRUE(pull.adopt);
+  EXPECT_EQ(pull.semver, "");
+  EXPECT_EQ(pull.keep_latest, 0);
+
+  const Rule& fan_out = config.rules[2];
+  EXPECT_EQ(fan_out.mode, "");
+  EXPECT_EQ(fan_out.source, "hub");
+  EXPECT_EQ(fan_out.destinations, Lines({"dr", "harbor"}));
+  EXPECT_EQ(fan_out.destination, "dr");
+  EXPECT_EQ(fan_out.resource, "chart");
+}
+
+TEST_F(ConfigTest, HomeMustNameAnEndpoint) {
+  const std::string rest = R"(
+[endpoints.harbor]
+url = "https://harbor.example.com"
+[endpoints.hub]
+url = "https://registry-1.docker.io"
+[rules.r]
+mode = "pull"
+remote = "hub"
+)";
+  EXPECT_EQ(Problems("[settings]\nhome = \"harbr\"\n" + rest),
+            Lines({"crossdock.toml:2:8: error: [settings] home names endpoint \"harbr\", which is "
+                   "not defined (did you mean \"harbor\"?)"}));
+  EXPECT_EQ(Problems("[settings]\nhome = \"\"\n" + rest),
+            Lines({"crossdock.toml:2:8: error: \"home\" must not be empty"}));
+  EXPECT_EQ(Problems("[settings]\nhome = 1\n" + rest),
+            Lines({"crossdock.toml:2:8: error: \"home\" must be a string"}));
+}
+
+TEST_F(ConfigTest, ModeNeedsHome) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.up]
+mode = "push"
+remote = "dst"
+[rules.down]
+mode = "pull"
+remote = "dst"
+enabled = false
+)"),
+            Lines({
+                "crossdock.toml:7:8: error: mode = \"push\" needs [settings] home, the endpoint "
+                "push and pull are relative to",
+                "crossdock.toml:10:8: error: mode = \"pull\" needs [settings] home, the endpoint "
+                "push and pull are relative to",
+            }));
+}
+
+TEST_F(ConfigTest, ModeRulesNameOnlyTheirRemote) {
+  EXPECT_EQ(
+      Problems(R"([settings]
+home = "src"
+[endpoints.src]
+url = "http://127.0.0.1:5001"
+[endpoints.dst]
+url = "http://127.0.0.1:5002"
+[rules.a]
+mode = "psuh"
+remote = "dst"
+[rules.b]
+mode = "pull"
+source = "dst"
+destination = "src"
+remote = "dst"
+[rules.c]
+mode = "push"
+[rules.d]
+mode = "push"
+remote = "src"
+[rules.e]
+mode = "push"
+remote = "dts"
+[rules.f]
+source = "dst"
+destination = "src"
+remote = "dst"
+[rules.g]
+mode = "pull"
+remote = "dst"
+destinations = ["src"]
+)"),
+      Lines({
+          "crossdock.toml:8:8: error: unknown mode \"psuh\" (did you mean \"push\"?); use "
+          "\"push\" or \"pull\"",
+          "crossdock.toml:12:10: error: rule \"b\" sets both \"mode\" and \"source\"; with mode, "
+          "[settings] home and remote name the endpoints",
+          "crossdock.toml:13:15: error: rule \"b\" sets both \"mode\" and \"destination\"; with "
+          "mode, [settings] home and remote name the endpoints",
+          "crossdock.toml:15:1: error: rule \"c\" is missing required key \"remote\"",
+          "crossdock.toml:19:10: error: rule \"d\" has remote = \"src\", which is [settings] "
+          "home; remote must name the other endpoint",
+          "crossdock.toml:22:10: error: rule \"e\" names endpoint \"dts\", which is not defined "
+          "(did you mean \"dst\"?)",
+          "crossdock.toml:26:10: error: rule \"f\" sets \"remote\" without \"mode\"; add mode = "
+          "\"push\" or mode = \"pull\" (with [settings] home), or use source and destination",
+          "crossdock.toml:30:16: error: rule \"g\" sets both \"mode\" and \"destinations\"; with "
+          "mode, [settings] home and remote name the endpoints",
+      }));
+}
+
+TEST_F(ConfigTest, DestinationsFanOut) {
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+destinations = ["dst"]
+[rules.b]
+source = "src"
+destinations = ["dst", "drr", "dst", "src"]
+[rules.c]
+source = "src"
+destinations = []
+[rules.d]
+source = "src"
+destinations = ["dst", "src"]
+dest_namespace = "copy"
+[rules.e]
+source = "src"
+destinations = ["dst", 5]
+)"),
+      Lines({
+          "crossdock.toml:9:16: error: rule \"a\" sets both \"destination\" and \"destinations\"; "
+          "keep one of them",
+          "crossdock.toml:12:24: error: rule \"b\" names endpoint \"drr\", which is not defined "
+          "(did you mean \"dst\"?)",
+          "crossdock.toml:12:31: error: rule \"b\" names endpoint \"dst\" twice in "
+          "\"destinations\"",
+          "crossdock.toml:12:38: error: rule \"b\" copies onto itself: source and destination are "
+          "both endpoint \"src\" and dest_namespace is empty",
+          "crossdock.toml:15:16: error: \"destinations\" in rule \"c\" must name at least one "
+          "endpoint",
+          "crossdock.toml:22:24: error: \"destinations\" in rule \"e\" must be a string or an "
+          "array of strings",
+      }));
+}
+
+TEST_F(ConfigTest, LabelKeysMustBeWords) {
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+labels = ["team=platform", "signed", "=x", "my key=v", "env=a b"]
+exclude_labels = " =x"
+)"),
+      Lines({
+          "crossdock.toml:9:38: error: label \"=x\" in \"labels\" of rule \"a\" has an empty key; "
+          "use \"key\" or \"key=value\"",
+          "crossdock.toml:9:44: error: label \"my key=v\" in \"labels\" of rule \"a\" has "
+          "whitespace in its key; use \"key\" or \"key=value\"",
+          "crossdock.toml:10:18: error: label \" =x\" in \"exclude_labels\" of rule \"a\" has "
+          "whitespace in its key; use \"key\" or \"key=value\"",
+      }));
+}
+
+TEST_F(ConfigTest, UnknownResource) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+resource = "imgae"
+[rules.b]
+source = "src"
+destination = "dst"
+resource = "helm"
+[rules.c]
+source = "src"
+destination = "dst"
+resource = "artifact"
+)"),
+            Lines({
+                "crossdock.toml:9:12: error: unknown resource \"imgae\" (did you mean "
+                "\"image\"?); use \"image\", \"chart\" or \"artifact\"",
+                "crossdock.toml:13:12: error: unknown resource \"helm\"; use \"image\", "
+                "\"chart\" or \"artifact\"",
+            }));
+}
+
+TEST_F(ConfigTest, SemverAndKeepLatest) {
+  const std::string bad_range = ">=1.x.y";
+  auto parsed = VersionRange::Parse(bad_range);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+semver = ">=1.x.y"
+keep_latest = 0
+[rules.b]
+source = "src"
+destination = "dst"
+semver = ""
+keep_latest = 3000000000
+[rules.c]
+source = "src"
+destination = "dst"
+semver = ">=1.20 <2"
+keep_latest = "5"
+)"),
+            Lines({
+                "crossdock.toml:9:10: error: invalid semver range in rule \"a\": " +
+                    parsed.status().message(),
+                "crossdock.toml:10:15: error: \"keep_latest\" in rule \"a\" must be at least 1; "
+                "leave it out to keep every version",
+                "crossdock.toml:14:10: error: \"semver\" in rule \"b\" must not be empty; leave "
+                "it out to select every tag",
+                "crossdock.toml:15:15: error: \"keep_latest\" in rule \"b\" is too large",
+                "crossdock.toml:20:15: error: \"keep_latest\" in rule \"c\" must be an integer",
+            }));
+}
+
+TEST_F(ConfigTest, ReferrersAndAdoptAreBooleans) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+include_referrers = "yes"
+adopt = 1
+)"),
+            Lines({
+                "crossdock.toml:9:21: error: \"include_referrers\" in rule \"a\" must be a boolean "
+                "(true or false)",
+                "crossdock.toml:10:9: error: \"adopt\" in rule \"a\" must be a boolean (true or "
+                "false)",
+            }));
+}
+
+TEST_F(ConfigTest, RulesInOppositeDirectionsWarnOfALoop) {
+  EXPECT_EQ(Problems(std::string(kEndpoints) + R"([endpoints.dr]
+url = "http://127.0.0.1:5003"
+[rules.out]
+source = "src"
+destinations = ["dr", "dst"]
+[rules.back]
+source = "dst"
+destination = "src"
+[rules.again]
+source = "src"
+destination = "dst"
+dest_namespace = "again"
+[rules.off]
+source = "dr"
+destination = "src"
+enabled = false
+)"),
+            Lines({
+                "crossdock.toml:11:1: warning: rules \"out\" and \"back\" replicate in opposite "
+                "directions between endpoints \"src\" and \"dst\"; where their repositories "
+                "overlap, tags will bounce back and forth (a loop)",
+                "crossdock.toml:14:1: warning: rules \"back\" and \"again\" replicate in opposite "
+                "directions between endpoints \"dst\" and \"src\"; where their repositories "
+                "overlap, tags will bounce back and forth (a loop)",
+            }));
+  // Harbor style: a push and a pull with the same remote.
+  EXPECT_EQ(Problems("[settings]\nhome = \"src\"\n" + std::string(kEndpoints) + R"([rules.push]
+mode = "push"
+remote = "dst"
+[rules.pull]
+mode = "pull"
+remote = "dst"
+)"),
+            Lines({"crossdock.toml:11:1: warning: rules \"push\" and \"pull\" replicate in "
+                   "opposite directions between endpoints \"src\" and \"dst\"; where their "
+                   "repositories overlap, tags will bounce back and forth (a loop)"}));
+}
+
+TEST_F(ConfigTest, FlattenDeeperThanANamedRepositoryIsAnError) {
+  EXPECT_EQ(
+      Problems(std::string(kEndpoints) + R"([rules.a]
+source = "src"
+destination = "dst"
+repositories = ["library", "team/{app/api,web}"]
+dest_namespace = "m"
+flatten = 2
+[rules.b]
+source = "src"
+destination = "dst"
+repositories = ["library", "team/*"]
+dest_namespace = "m"
+flatten = 2
+[rules.c]
+source = "src"
+destination = "dst"
+repositories = "{library/nginx,c}"
+exclude_repositories = "c"
+dest_namespace = "m"
+flatten = 1
+[rules.d]
+source = "src"
+destination = "dst"
+repositories = "{library/nginx,c}"
+dest_namespace = "m"
+flatten = "all"
+)"),
+      Lines({
+          "crossdock.toml:9:17: warning: repositories = [\"library\"] selects only a repository "
+          "named exactly \"library\" (did you mean \"library/**\"?)",
+          "crossdock.toml:11:11: error: flatten = 2 cannot apply to repository \"library\" in "
+          "rule \"a\": it has no path component before its name to drop",
+          "crossdock.toml:11:11: error: flatten = 2 cannot apply to repository \"team/web\" in "
+          "rule \"a\": it has only 1 path component before its name to drop",
+          "crossdock.toml:15:17: warning: repositories = [\"library\"] selects only a repository "
+          "named exactly \"library\" (did you mean \"library/**\"?)",
+      }));
+}
+
+TEST_F(ConfigTest, NewKeysGetSuggestionsToo) {
+  EXPECT_EQ(Problems(std::string("[settings]\nhom = \"src\"\n") + kEndpoints + R"([rules.a]
+source = "src"
+destinaton = "dst"
+exclude_label = "x"
+keep_last = 3
+)"),
+            Lines({
+                "crossdock.toml:2:1: error: unknown key \"hom\" in [settings] (did you mean "
+                "\"home\"?)",
+                "crossdock.toml:8:1: error: rule \"a\" is missing required key \"destination\"",
+                "crossdock.toml:10:1: error: unknown key \"destinaton\" in rule \"a\" (did you "
+                "mean \"destination\"?)",
+                "crossdock.toml:11:1: error: unknown key \"exclude_label\" in rule \"a\" (did you "
+                "mean \"exclude_labels\"?)",
+                "crossdock.toml:12:1: error: unknown key \"keep_last\" in rule \"a\" (did you mean "
+                "\"keep_latest\"?)",
+            }));
 }
 
 TEST_F(ConfigTest, CollectsEveryProblemInFileOrder) {
