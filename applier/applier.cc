@@ -87,7 +87,8 @@ ApplyReport Apply(const planner::Plan& plan,
   std::vector<const planner::Change*> copies;
   std::map<std::pair<std::string, std::string>, DeleteGroup> deletes;
   for (const auto& c : plan.changes) {
-    if (c.action == planner::Action::kCreate || c.action == planner::Action::kUpdate) {
+    if (c.action == planner::Action::kCreate || c.action == planner::Action::kUpdate ||
+        c.action == planner::Action::kAdopt) {
       copies.push_back(&c);
     } else if (c.action == planner::Action::kDelete) {
       auto& g = deletes[{c.destination_endpoint, c.destination_repository}];
@@ -123,10 +124,21 @@ ApplyReport Apply(const planner::Plan& plan,
   core::ParallelFor(copies.size(), options.parallelism, [&](size_t i) {
     ++started;
     const planner::Change& c = *copies[i];
-    Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
-                  ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
-    core::Status st =
-        copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
+    core::Status st;
+    if (c.action == planner::Action::kAdopt) {
+      // Nothing to copy; make sure the tag still holds the digest before owning it.
+      auto h = registries.at(c.destination_endpoint)->HeadManifest(c.destination_repository, c.tag);
+      if (!h.ok()) {
+        st = h.status();
+      } else if (!*h || (*h)->digest != c.source_digest) {
+        st = core::Status::Conflict(c.destination_repository + ":" + c.tag +
+                                    " changed since the plan; it was not adopted. Run plan again.");
+      }
+    } else {
+      Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
+                    ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
+      st = copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
+    }
     if (st.ok()) {
       core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });
       if (!rec.ok()) st = rec.WithContext("copied, but the state could not be saved");

@@ -70,6 +70,7 @@ std::string Verb(planner::Action a) {
     case planner::Action::kUpdate: return "replaced";
     case planner::Action::kDelete: return "deleted";
     case planner::Action::kSkip: return "skipped";
+    case planner::Action::kAdopt: return "adopted";
   }
   return "";
 }
@@ -91,7 +92,7 @@ core::Status CheckSavedPlan(const planner::SavedPlan& saved, Session& s) {
     return core::Status::Conflict("Saved plan is stale: " + s.config.path +
                                   " changed since the plan was made. Run crossdock plan again.");
   for (const auto& c : plan.changes) {
-    if (c.action != planner::Action::kCreate && c.action != planner::Action::kUpdate) continue;
+    if (c.action == planner::Action::kDelete || c.action == planner::Action::kSkip) continue;
     auto it = s.registries->map().find(c.source_endpoint);
     if (it == s.registries->map().end())
       return core::Status::Conflict("Saved plan is stale: endpoint \"" + c.source_endpoint +

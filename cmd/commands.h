@@ -14,6 +14,7 @@ int RunPlan(const Args& args);
 int RunApply(const Args& args);
 int RunState(const Args& args);
 int RunEndpoint(const Args& args);
+int RunRules(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

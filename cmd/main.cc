@@ -20,6 +20,7 @@ std::string Usage() {
          "  apply           Copy and delete to make the destinations match the rules\n"
          "\n"
          "Other commands:\n"
+         "  rules           List the rules with their endpoints, trigger and filters\n"
          "  state list      List the artifacts crossdock manages\n"
          "  state show REF  Show one managed artifact\n"
          "  endpoint test NAME\n"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "apply") return RunApply(args);
   if (command == "state") return RunState(args);
   if (command == "endpoint") return RunEndpoint(args);
+  if (command == "rules") return RunRules(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

@@ -8,6 +8,7 @@ const char* ActionName(Action a) {
     case Action::kUpdate: return "update";
     case Action::kDelete: return "delete";
     case Action::kSkip: return "skip";
+    case Action::kAdopt: return "adopt";
   }
   return "?";
 }
@@ -20,6 +21,7 @@ Summary Plan::summary() const {
       case Action::kUpdate: ++s.update; break;
       case Action::kDelete: ++s.del; break;
       case Action::kSkip: ++s.skip; break;
+      case Action::kAdopt: ++s.adopt; break;
     }
   }
   return s;

@@ -9,9 +9,11 @@
 
 namespace crossdock::planner {
 
-enum class Action { kCreate, kUpdate, kDelete, kSkip };
+// kAdopt: the destination already holds the source digest; the rule has
+// adopt = true, so crossdock records the tag as its own without copying.
+enum class Action { kCreate, kUpdate, kDelete, kSkip, kAdopt };
 
-// "create", "update", "delete", "skip" (the plan JSON's words).
+// "create", "update", "delete", "skip", "adopt" (the plan JSON's words).
 const char* ActionName(Action a);
 
 // One destination tag and what happens to it.
@@ -27,6 +29,7 @@ struct Change {
   std::string tag;
   std::optional<std::string> destination_digest;  // what the destination holds now
   std::string reason;  // why a skip (or a delete) happens
+  std::string accessory_of;  // a signature/attestation/SBOM tag: the tag it belongs to
 };
 
 // A problem confined to one rule or repository; the rest is still planned.
@@ -37,7 +40,7 @@ struct PlanError {
 };
 
 struct Summary {
-  int create = 0, update = 0, del = 0, skip = 0;
+  int create = 0, update = 0, del = 0, skip = 0, adopt = 0;
 };
 
 struct Plan {
@@ -46,6 +49,7 @@ struct Plan {
   std::int64_t state_serial = 0;
   bool refresh_only = false;
   std::vector<std::string> rules;  // the rules planned, in config order
+  std::vector<std::string> disabled_rules;  // enabled = false: shown, never run
   std::vector<Change> changes;
   std::vector<PlanError> errors;
   std::vector<std::string> warnings;

@@ -1,11 +1,14 @@
 #include "planner/planner.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
 #include "core/parallel.h"
 #include "core/pattern.h"
+#include "core/semver.h"
+#include "planner/artifact_info.h"
 #include "planner/naming.h"
 
 namespace crossdock::planner {
@@ -48,20 +51,69 @@ std::vector<std::string> SpecificRepositories(const std::vector<core::Pattern>& 
   return out;
 }
 
+// "sha256-<64 hex>" optionally followed by ".sig", ".att" or ".sbom": cosign's tags
+// for signatures, attestations and SBOMs, and the OCI 1.1 referrers fallback tag.
+// Returns the subject digest ("sha256:<hex>"), or "" for any other tag.
+std::string AccessorySubject(const std::string& tag) {
+  if (tag.size() < 71 || tag.compare(0, 7, "sha256-") != 0) return "";
+  std::string hex = tag.substr(7, 64);
+  if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return "";
+  std::string rest = tag.substr(71);
+  if (!rest.empty() && rest != ".sig" && rest != ".att" && rest != ".sbom") return "";
+  return "sha256:" + hex;
+}
+
+// The tags a rule selects from a repository's TAGS: patterns, then the semver range,
+// then keep_latest.
+std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<std::string>& tags) {
+  auto include = CompileAll(rule.tags);
+  auto exclude = CompileAll(rule.exclude_tags);
+  std::optional<core::VersionRange> range;
+  if (!rule.semver.empty()) {
+    auto r = core::VersionRange::Parse(rule.semver);
+    if (r.ok()) range = *r;
+  }
+  std::vector<std::string> out;
+  for (const auto& t : tags) {
+    if (!Selected(include, exclude, t)) continue;
+    if (range) {
+      auto v = core::ParseVersion(t);
+      if (!v.ok() || !range->Contains(*v)) continue;
+    }
+    out.push_back(t);
+  }
+  if (rule.keep_latest > 0) out = core::KeepLatest(out, rule.keep_latest);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool HasArtifactFilters(const core::Rule& rule) {
+  return !rule.labels.empty() || !rule.exclude_labels.empty() || !rule.resource.empty();
+}
+
+std::vector<std::string> DestinationsOf(const core::Rule& rule) {
+  if (!rule.destinations.empty()) return rule.destinations;
+  return {rule.destination};
+}
+
 struct RepoWork {
   const core::Rule* rule;
   std::string source_repo;
   std::string dest_repo;
-  std::vector<std::string> tags;  // selected
-  bool listed = false;            // tags were listed successfully
+  std::vector<std::string> all_tags;  // as listed
+  std::vector<std::string> tags;      // selected
+  bool listed = false;                // tags were listed successfully
 };
 
+// One source tag to replicate, and what each destination holds.
 struct TagWork {
   const RepoWork* repo;
   std::string tag;
+  std::string accessory_of;  // for signature/attestation/SBOM tags
   std::string source_digest;
-  std::optional<std::string> dest_digest;
   std::string error;
+  std::vector<std::optional<std::string>> dest_digest;  // per destination of the rule
+  std::vector<std::string> dest_error;
 };
 
 }  // namespace
@@ -92,12 +144,17 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   plan.state_lineage = state.serial == 0 ? "" : state.lineage;
   plan.state_serial = state.serial;
   plan.refresh_only = options.refresh_only;
+  auto reg = [&](const std::string& name) { return registries.at(name); };
 
   std::vector<const core::Rule*> rules;
   for (const auto& r : config.rules) {
     bool named = options.rules.empty();
     for (const auto& n : options.rules) named = named || n == r.name;
-    if (!named || !r.enabled) continue;
+    if (!named) continue;
+    if (!r.enabled) {
+      plan.disabled_rules.push_back(r.name);
+      continue;
+    }
     rules.push_back(&r);
     plan.rules.push_back(r.name);
   }
@@ -109,13 +166,12 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   std::vector<core::Status> listing_status(rules.size());
   core::ParallelFor(rules.size(), options.parallelism, [&](size_t i) {
     const core::Rule& rule = *rules[i];
-    auto include = CompileAll(rule.repositories);
-    auto specific = SpecificRepositories(include);
+    auto specific = SpecificRepositories(CompileAll(rule.repositories));
     if (!specific.empty()) {
       listings[i] = specific;
       return;
     }
-    auto list = registries.at(rule.source)->ListRepositories();
+    auto list = reg(rule.source)->ListRepositories();
     if (!list.ok()) {
       listing_status[i] = list.status();
       return;
@@ -148,86 +204,171 @@ Plan MakePlan(const core::Config& config, const state::State& state,
                  "\"; change flatten or dest_namespace, or exclude one of them"});
         continue;
       }
-      repos.push_back({&rule, repo, *dest, {}, false});
+      repos.push_back({&rule, repo, *dest, {}, {}, false});
     }
   }
 
-  // 2. Tags per repository.
+  // 2. Tags per repository, selected by the rule's tag filters.
   std::vector<std::string> repo_errors(repos.size());
   core::ParallelFor(repos.size(), options.parallelism, [&](size_t i) {
     RepoWork& w = repos[i];
-    auto tags = registries.at(w.rule->source)->ListTags(w.source_repo);
+    auto tags = reg(w.rule->source)->ListTags(w.source_repo);
     if (!tags.ok()) {
       repo_errors[i] = tags.status().message();
       return;
     }
-    auto include = CompileAll(w.rule->tags);
-    auto exclude = CompileAll(w.rule->exclude_tags);
-    for (const auto& t : *tags)
-      if (Selected(include, exclude, t)) w.tags.push_back(t);
-    std::sort(w.tags.begin(), w.tags.end());
+    w.all_tags = std::move(*tags);
+    w.tags = SelectTags(*w.rule, w.all_tags);
     w.listed = true;
   }, options.cancel);
   for (size_t i = 0; i < repos.size(); ++i)
     if (!repo_errors[i].empty())
       plan.errors.push_back({repos[i].rule->name, repos[i].source_repo, repo_errors[i]});
 
-  // 3. One manifest HEAD per selected tag at each side.
+  // 3. One manifest HEAD per selected tag at the source.
   std::vector<TagWork> tags;
   for (const auto& r : repos)
-    for (const auto& t : r.tags) tags.push_back({&r, t, "", std::nullopt, ""});
-  core::ParallelFor(tags.size(), options.parallelism, [&](size_t i) {
-    TagWork& w = tags[i];
+    for (const auto& t : r.tags) tags.push_back({&r, t, "", "", "", {}, {}});
+  auto head_sources = [&](size_t from) {
+    core::ParallelFor(tags.size() - from, options.parallelism, [&](size_t k) {
+      TagWork& w = tags[from + k];
+      auto src = reg(w.repo->rule->source)->HeadManifest(w.repo->source_repo, w.tag);
+      if (!src.ok()) {
+        w.error = src.status().message();
+      } else if (*src) {
+        w.source_digest = (*src)->digest;
+      }
+    }, options.cancel);
+  };
+  head_sources(0);
+
+  // 3a. Label and resource filters, by what the artifact itself says.
+  std::map<std::pair<const core::Rule*, std::string>, core::Result<ArtifactInfo>> infos;
+  std::vector<std::pair<const RepoWork*, std::string>> to_inspect;
+  for (const auto& w : tags) {
+    if (!HasArtifactFilters(*w.repo->rule) || w.source_digest.empty()) continue;
+    if (infos.emplace(std::make_pair(w.repo->rule, w.source_digest), ArtifactInfo{}).second)
+      to_inspect.push_back({w.repo, w.source_digest});
+  }
+  std::vector<core::Result<ArtifactInfo>> inspected(to_inspect.size(), ArtifactInfo{});
+  core::ParallelFor(to_inspect.size(), options.parallelism, [&](size_t i) {
+    const auto& [repo, digest] = to_inspect[i];
+    inspected[i] = InspectArtifact(reg(repo->rule->source), repo->source_repo, digest);
+  }, options.cancel);
+  for (size_t i = 0; i < to_inspect.size(); ++i)
+    infos.insert_or_assign({to_inspect[i].first->rule, to_inspect[i].second}, inspected[i]);
+  std::vector<TagWork> kept;
+  for (auto& w : tags) {
     const core::Rule& rule = *w.repo->rule;
-    auto src = registries.at(rule.source)->HeadManifest(w.repo->source_repo, w.tag);
-    if (!src.ok()) {
-      w.error = src.status().message();
-      return;
+    if (HasArtifactFilters(rule) && !w.source_digest.empty()) {
+      const auto& info = infos.at({&rule, w.source_digest});
+      if (!info.ok()) {
+        w.error = info.status().message();
+      } else {
+        if (!rule.resource.empty() && info->resource != rule.resource) continue;
+        if (!HasAllLabels(info->labels, rule.labels)) continue;
+        if (!rule.exclude_labels.empty() && HasAllLabels(info->labels, rule.exclude_labels))
+          continue;
+      }
     }
-    if (!*src) return;  // deleted since the listing
-    w.source_digest = (*src)->digest;
-    auto dst = registries.at(rule.destination)->HeadManifest(w.repo->dest_repo, w.tag);
-    if (!dst.ok()) {
-      w.error = dst.status().message();
-      return;
+    kept.push_back(std::move(w));
+  }
+  tags = std::move(kept);
+
+  // 3b. Signatures, attestations and SBOMs (cosign's sha256-<digest>.sig/.att/.sbom
+  //     tags, and OCI 1.1's sha256-<digest> referrers tag) go with their subject,
+  //     whatever the tag filters say.
+  size_t first_accessory = tags.size();
+  {
+    std::map<const RepoWork*, std::map<std::string, std::string>> subjects;  // digest -> tag
+    for (const auto& w : tags)
+      if (w.repo->rule->include_referrers && !w.source_digest.empty())
+        subjects[w.repo].emplace(w.source_digest, w.tag);
+    for (auto& [repo, by_digest] : subjects) {
+      std::set<std::string> selected(repo->tags.begin(), repo->tags.end());
+      for (const auto& t : repo->all_tags) {
+        std::string subject = AccessorySubject(t);
+        auto it = by_digest.find(subject);
+        if (subject.empty() || selected.count(t) || it == by_digest.end()) continue;
+        tags.push_back({repo, t, it->second, "", "", {}, {}});
+      }
     }
-    if (*dst) w.dest_digest = (*dst)->digest;
+  }
+  head_sources(first_accessory);
+
+  // 4. One manifest HEAD per tag at each destination.
+  for (auto& w : tags) {
+    size_t n = DestinationsOf(*w.repo->rule).size();
+    w.dest_digest.resize(n);
+    w.dest_error.resize(n);
+  }
+  std::vector<std::pair<size_t, size_t>> dest_heads;  // tag index, destination index
+  for (size_t i = 0; i < tags.size(); ++i)
+    if (tags[i].error.empty() && !tags[i].source_digest.empty())
+      for (size_t d = 0; d < tags[i].dest_digest.size(); ++d) dest_heads.push_back({i, d});
+  core::ParallelFor(dest_heads.size(), options.parallelism, [&](size_t k) {
+    TagWork& w = tags[dest_heads[k].first];
+    size_t d = dest_heads[k].second;
+    std::string dest = DestinationsOf(*w.repo->rule)[d];
+    auto h = reg(dest)->HeadManifest(w.repo->dest_repo, w.tag);
+    if (!h.ok()) {
+      w.dest_error[d] = h.status().message();
+    } else if (*h) {
+      w.dest_digest[d] = (*h)->digest;
+    }
   }, options.cancel);
 
-  // 4. Diff.
-  std::set<std::tuple<std::string, std::string, std::string>> desired;  // rule, dest repo, tag
+  // 5. Diff.
+  // rule, destination endpoint, destination repository, tag
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> desired;
   std::set<std::pair<std::string, std::string>> unknown;  // rule, source repo: keep its state
-  for (size_t i = 0; i < repos.size(); ++i)
-    if (!repos[i].listed) unknown.insert({repos[i].rule->name, repos[i].source_repo});
+  for (const auto& r : repos)
+    if (!r.listed) unknown.insert({r.rule->name, r.source_repo});
   for (const auto& w : tags) {
     const core::Rule& rule = *w.repo->rule;
-    desired.insert({rule.name, w.repo->dest_repo, w.tag});
+    auto dests = DestinationsOf(rule);
+    for (const auto& d : dests) desired.insert({rule.name, d, w.repo->dest_repo, w.tag});
     if (!w.error.empty()) {
       plan.errors.push_back({rule.name, w.repo->source_repo, w.error});
       continue;
     }
-    if (w.source_digest.empty()) continue;
-    Change base;
-    base.rule = rule.name;
-    base.source_endpoint = rule.source;
-    base.source_repository = w.repo->source_repo;
-    base.source_digest = w.source_digest;
-    base.destination_endpoint = rule.destination;
-    base.destination_host = config.endpoints.at(rule.destination).host();
-    base.destination_repository = w.repo->dest_repo;
-    base.tag = w.tag;
-    if (options.refresh_only) continue;
-    auto change = DiffTag(rule, base, w.dest_digest);
-    if (change) plan.changes.push_back(*change);
+    if (w.source_digest.empty() || options.refresh_only) continue;
+    for (size_t d = 0; d < dests.size(); ++d) {
+      if (!w.dest_error[d].empty()) {
+        plan.errors.push_back({rule.name, w.repo->source_repo, w.dest_error[d]});
+        continue;
+      }
+      Change base;
+      base.rule = rule.name;
+      base.source_endpoint = rule.source;
+      base.source_repository = w.repo->source_repo;
+      base.source_digest = w.source_digest;
+      base.destination_endpoint = dests[d];
+      base.destination_host = config.endpoints.at(dests[d]).host();
+      base.destination_repository = w.repo->dest_repo;
+      base.tag = w.tag;
+      base.accessory_of = w.accessory_of;
+      auto change = DiffTag(rule, base, w.dest_digest[d]);
+      if (!change && rule.adopt && !state.Find(dests[d], w.repo->dest_repo, w.tag)) {
+        base.action = Action::kAdopt;
+        base.destination_digest = w.dest_digest[d];
+        base.reason = "already holds the source digest; adopt = true takes ownership";
+        change = base;
+      }
+      if (change) plan.changes.push_back(*change);
+    }
   }
 
-  // 5. What crossdock put there before and no longer wants (deletion), and, for
+  // 6. What crossdock put there before and no longer wants (deletion), and, for
   //    --refresh-only, what changed behind its back.
   std::vector<const state::Artifact*> managed;
   for (const auto& a : state.artifacts) {
     const core::Rule* rule = nullptr;
-    for (const auto* r : rules)
-      if (r->name == a.rule && r->destination == a.destination_endpoint) rule = r;
+    for (const auto* r : rules) {
+      auto dests = DestinationsOf(*r);
+      if (r->name == a.rule && std::count(dests.begin(), dests.end(), a.destination_endpoint))
+        rule = r;
+    }
     if (!rule) continue;
     if (options.refresh_only) {
       managed.push_back(&a);
@@ -235,7 +376,8 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     }
     if (failed_rules.count(rule->name) || unknown.count({rule->name, a.source_repository}))
       continue;
-    if (desired.count({rule->name, a.destination_repository, a.tag})) continue;
+    if (desired.count({rule->name, a.destination_endpoint, a.destination_repository, a.tag}))
+      continue;
     if (!rule->delete_missing) continue;
     managed.push_back(&a);
   }
@@ -243,7 +385,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   std::vector<std::string> errs(managed.size());
   core::ParallelFor(managed.size(), options.parallelism, [&](size_t i) {
     const auto& a = *managed[i];
-    auto h = registries.at(a.destination_endpoint)->HeadManifest(a.destination_repository, a.tag);
+    auto h = reg(a.destination_endpoint)->HeadManifest(a.destination_repository, a.tag);
     if (!h.ok()) {
       errs[i] = h.status().message();
       return;
@@ -267,7 +409,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     c.destination_digest = now[i];
     if (options.refresh_only) {
       if (now[i] == a.destination_digest) continue;
-      c.action = Action::kDelete;  // the record is dropped or corrected
+      c.action = Action::kDelete;  // the record is dropped
       c.source_digest = a.source_digest;
       c.reason = now[i] ? "changed outside crossdock" : "deleted outside crossdock";
       plan.drift.push_back(c);
@@ -277,18 +419,17 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       // Already gone: apply only forgets it.
       c.action = Action::kDelete;
       c.reason = "already absent at the destination";
-      plan.changes.push_back(c);
     } else if (*now[i] != a.destination_digest) {
       c.action = Action::kSkip;
       c.reason = "the destination tag was changed outside crossdock since it was copied; it is "
                  "not deleted";
-      plan.changes.push_back(c);
     } else {
       c.action = Action::kDelete;
-      c.reason = a.source_repository.empty() ? "" : "gone from the source or no longer selected";
-      plan.changes.push_back(c);
+      c.reason = "gone from the source or no longer selected";
     }
+    plan.changes.push_back(c);
   }
+
   // One unreachable endpoint fails every tag the same way: say it once per repository.
   std::set<std::tuple<std::string, std::string, std::string>> seen;
   std::vector<PlanError> errors;
@@ -298,10 +439,8 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   std::stable_sort(plan.changes.begin(), plan.changes.end(), [&](const Change& x, const Change& y) {
     auto rx = std::find(plan.rules.begin(), plan.rules.end(), x.rule);
     auto ry = std::find(plan.rules.begin(), plan.rules.end(), y.rule);
-    if (rx != ry) return rx < ry;
-    if (x.destination_repository != y.destination_repository)
-      return x.destination_repository < y.destination_repository;
-    return x.tag < y.tag;
+    return std::tie(rx, x.destination_endpoint, x.destination_repository, x.tag) <
+           std::tie(ry, y.destination_endpoint, y.destination_repository, y.tag);
   });
   return plan;
 }

@@ -5,9 +5,11 @@
 //                "destination_endpoint","destination_repository","tag",
 //                "source_digest","destination_digest","reason"}],
 //    "errors":[{"rule","source_repository","message"}],
-//    "warnings":["…"],
+//    "warnings":["…"], "disabled_rules":["…"] (only when some),
 //    "summary":{"create","update","delete","skip"}}
-// Repositories carry no host; digests absent at a side are null; "reason" is null
+// "action" is create, update, delete, skip or adopt; "accessory_of" (only on
+// signature/attestation/SBOM tags) names the tag they belong to; "summary" has
+// "adopt" only when some. Repositories carry no host; digests absent at a side are null; "reason" is null
 // unless the change has one. --refresh-only plans list their drift as "changes" with
 // action "delete" of the state record and "refresh_only": true.
 #include <nlohmann/json.hpp>
@@ -42,6 +44,7 @@ std::string RenderPlanJson(const Plan& plan) {
     j["source_digest"] = NullIfEmpty(c.source_digest);
     j["destination_digest"] = c.destination_digest ? J(*c.destination_digest) : J(nullptr);
     j["reason"] = NullIfEmpty(c.reason);
+    if (!c.accessory_of.empty()) j["accessory_of"] = c.accessory_of;
     changes.push_back(j);
   }
   out["changes"] = changes;
@@ -53,9 +56,11 @@ std::string RenderPlanJson(const Plan& plan) {
   }
   out["errors"] = errors;
   out["warnings"] = plan.warnings;
+  if (!plan.disabled_rules.empty()) out["disabled_rules"] = plan.disabled_rules;
   Summary s = plan.summary();
   out["summary"] = {{"create", s.create}, {"update", s.update}, {"delete", s.del},
                     {"skip", s.skip}};
+  if (s.adopt) out["summary"]["adopt"] = s.adopt;
   return out.dump();
 }
 

@@ -23,6 +23,7 @@ std::string Ref(const Change& c) {
 
 std::string Line(const Change& c, bool color) {
   std::string src = c.source_repository + ":" + c.tag;
+  if (!c.accessory_of.empty()) src += " (signature/attestation of " + c.accessory_of + ")";
   switch (c.action) {
     case Action::kCreate:
       return fmt::format("  {} {}  {}\n      from {}\n", Paint(color, kGreen, "+"), Ref(c),
@@ -36,6 +37,9 @@ std::string Line(const Change& c, bool color) {
                          c.destination_digest ? core::ShortDigest(*c.destination_digest)
                                               : std::string("(absent)"),
                          c.reason.empty() ? "" : "\n      " + c.reason);
+    case Action::kAdopt:
+      return fmt::format("  {} {}  {}\n      adopted: {}\n", Paint(color, kGreen, "="), Ref(c),
+                         core::ShortDigest(c.source_digest), c.reason);
     case Action::kSkip:
       return fmt::format("  {} {}  {}\n      skipped: {}\n", Paint(color, kYellow, "!"), Ref(c),
                          core::ShortDigest(c.destination_digest.value_or("")), c.reason);
@@ -52,13 +56,14 @@ std::string SummaryLine(const Plan& plan) {
                        plan.drift.size() == 1 ? "" : "s");
   }
   Summary s = plan.summary();
-  if (s.create + s.update + s.del == 0) {
+  if (s.create + s.update + s.del + s.adopt == 0) {
     std::string line = "No changes. Destinations match the desired state.";
     if (s.skip) line += fmt::format(" {} skipped.", s.skip);
     return line;
   }
   std::string line =
       fmt::format("Plan: {} to copy, {} to replace, {} to delete.", s.create, s.update, s.del);
+  if (s.adopt) line += fmt::format(" {} to adopt.", s.adopt);
   if (s.skip) line += fmt::format(" {} skipped.", s.skip);
   return line;
 }
@@ -89,6 +94,8 @@ std::string RenderPlanText(const Plan& plan, bool color) {
     }
     out += "\n";
   }
+  for (const auto& r : plan.disabled_rules)
+    out += fmt::format("Rule \"{}\" is disabled (enabled = false): not planned.\n", r);
   for (const auto& w : plan.warnings) out += Paint(color, kYellow, "Warning: ") + w + "\n";
   if (!plan.errors.empty()) {
     out += Paint(color, kRed, "Errors:") + "\n";

@@ -28,7 +28,7 @@ void serialize(Archive& ar, Change& c) {
      cereal::make_nvp("destination_host", c.destination_host),
      cereal::make_nvp("destination_repository", c.destination_repository),
      cereal::make_nvp("tag", c.tag), cereal::make_nvp("destination_digest", c.destination_digest),
-     cereal::make_nvp("reason", c.reason));
+     cereal::make_nvp("reason", c.reason), cereal::make_nvp("accessory_of", c.accessory_of));
   c.action = static_cast<Action>(action);
 }
 
@@ -43,6 +43,7 @@ void serialize(Archive& ar, Plan& p) {
   ar(cereal::make_nvp("state_lineage", p.state_lineage),
      cereal::make_nvp("state_serial", p.state_serial),
      cereal::make_nvp("refresh_only", p.refresh_only), cereal::make_nvp("rules", p.rules),
+     cereal::make_nvp("disabled_rules", p.disabled_rules),
      cereal::make_nvp("changes", p.changes), cereal::make_nvp("errors", p.errors),
      cereal::make_nvp("warnings", p.warnings), cereal::make_nvp("drift", p.drift));
 }

@@ -21,6 +21,7 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  apply           Copy and delete to make the destinations match the rules\n"
             "\n"
             "Other commands:\n"
+            "  rules           List the rules with their endpoints, trigger and filters\n"
             "  state list      List the artifacts crossdock manages\n"
             "  state show REF  Show one managed artifact\n"
             "  endpoint test NAME\n"

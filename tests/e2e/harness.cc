@@ -629,10 +629,13 @@ BuiltImage WriteImage(const std::string& layout, const ImageSpec& spec) {
                  {"config", {{"Labels", spec.labels}}},
                  {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
   if (!spec.variant.empty()) config["variant"] = spec.variant;
-  Descriptor cfg = WriteJsonBlob(layout,
-                                 spec.docker ? "application/vnd.docker.container.image.v1+json"
-                                             : "application/vnd.oci.image.config.v1+json",
-                                 config);
+  std::string config_type = spec.docker ? "application/vnd.docker.container.image.v1+json"
+                                        : "application/vnd.oci.image.config.v1+json";
+  if (!spec.config_media_type.empty()) {
+    config_type = spec.config_media_type;
+    config = json::parse(spec.config_json.empty() ? "{}" : spec.config_json);
+  }
+  Descriptor cfg = WriteJsonBlob(layout, config_type, config);
   built.config_digest = cfg.digest;
   built.blobs.insert(built.blobs.begin(), cfg.digest);
   built.media_type = spec.docker ? "application/vnd.docker.distribution.manifest.v2+json"
@@ -641,6 +644,7 @@ BuiltImage WriteImage(const std::string& layout, const ImageSpec& spec) {
                    {"mediaType", built.media_type},
                    {"config", cfg.ToJson()},
                    {"layers", layers}};
+  if (!spec.annotations.empty()) manifest["annotations"] = spec.annotations;
   Descriptor m = WriteJsonBlob(layout, built.media_type, manifest);
   built.digest = m.digest;
   built.size = m.size;

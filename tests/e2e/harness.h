@@ -301,6 +301,11 @@ struct ImageSpec {
   // Docker v2 schema 2 media types (manifest, config, gzip layers; an index of
   // such images becomes a Docker manifest list) instead of OCI ones.
   bool docker = false;
+  // An OCI artifact instead of an image: this config media type (e.g. a Helm chart's
+  // "application/vnd.cncf.helm.config.v1+json") with config_json as the config.
+  std::string config_media_type{};
+  std::string config_json{};
+  std::map<std::string, std::string> annotations{};  // on the manifest
 };
 
 struct BuiltImage {

@@ -20,14 +20,32 @@ class FakeRegistry : public providers::Registry {
 
   // Stores a single-layer image manifest under REPO:TAG; returns its digest.
   std::string AddImage(const std::string& repo, const std::string& tag, const std::string& content) {
+    return AddArtifact(repo, tag, content, "application/vnd.oci.image.config.v1+json", "{}", "");
+  }
+
+  // An image whose config carries LABELS_JSON ({"k":"v"}) and whose manifest carries
+  // ANNOTATIONS_JSON (may be empty).
+  std::string AddLabelledImage(const std::string& repo, const std::string& tag,
+                               const std::string& content, const std::string& labels_json,
+                               const std::string& annotations_json = "") {
+    return AddArtifact(repo, tag, content, "application/vnd.oci.image.config.v1+json",
+                       labels_json, annotations_json);
+  }
+
+  // A manifest whose config has CONFIG_MEDIA_TYPE (e.g. a Helm chart's).
+  std::string AddArtifact(const std::string& repo, const std::string& tag, const std::string& content,
+                          const std::string& config_media_type, const std::string& labels_json,
+                          const std::string& annotations_json) {
     std::string layer = "layer:" + content;
-    std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"c\":\"" + content + "\"}";
+    std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"c\":\"" + content +
+                         "\",\"config\":{\"Labels\":" + labels_json + "}}";
     std::string ld = core::Sha256Digest(layer), cd = core::Sha256Digest(config);
     std::string body = "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(providers::kOciManifest) +
-                       "\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+                       "\",\"config\":{\"mediaType\":\"" + config_media_type + "\","
                        "\"digest\":\"" + cd + "\",\"size\":" + std::to_string(config.size()) +
                        "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
-                       "\"digest\":\"" + ld + "\",\"size\":" + std::to_string(layer.size()) + "}]}";
+                       "\"digest\":\"" + ld + "\",\"size\":" + std::to_string(layer.size()) + "}]" +
+                       (annotations_json.empty() ? "" : ",\"annotations\":" + annotations_json) + "}";
     std::lock_guard<std::mutex> g(mu_);
     blobs_[repo][ld] = layer;
     blobs_[repo][cd] = config;

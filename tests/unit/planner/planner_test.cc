@@ -220,3 +220,97 @@ TEST_F(PlannerTest, RefreshOnlyReportsDriftAndProposesNoCopies) {
 
 }  // namespace
 }  // namespace crossdock::planner
+
+namespace crossdock::planner {
+namespace {
+
+class RuleFeaturesTest : public PlannerTest {
+ protected:
+  std::vector<std::string> Tags(const Plan& plan) {
+    std::vector<std::string> out;
+    for (const auto& c : plan.changes) out.push_back(c.destination_endpoint + ":" + c.tag);
+    return out;
+  }
+};
+
+TEST_F(RuleFeaturesTest, SemverRangeSelectsVersionsOnly) {
+  for (const char* t : {"1.19.0", "1.20.1", "v1.25.3", "2.0.0", "latest", "1.21.0-rc1"})
+    src_.AddImage("app", t, t);
+  rule_.semver = ">=1.20 <2";
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:1.20.1", "dst:v1.25.3"}));
+}
+
+TEST_F(RuleFeaturesTest, KeepLatestKeepsHighestVersions) {
+  for (const char* t : {"1.0.0", "1.2.0", "1.10.0", "0.9.0", "latest"}) src_.AddImage("app", t, t);
+  rule_.keep_latest = 2;
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:1.10.0", "dst:1.2.0", "dst:latest"}));
+}
+
+TEST_F(RuleFeaturesTest, FanOutPlansEveryDestination) {
+  testing::FakeRegistry dst2("dst2");
+  registries_["dst2"] = &dst2;
+  core::Endpoint e;
+  e.name = "dst2";
+  e.url = "http://127.0.0.1:5003";
+  config_.endpoints["dst2"] = e;
+  src_.AddImage("app", "v1", "1");
+  dst2.AddImage("app", "v1", "1");  // converged there already
+  rule_.destinations = {"dst", "dst2"};
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:v1"}));
+}
+
+TEST_F(RuleFeaturesTest, SignatureTagsGoWithTheirSubject) {
+  std::string d = src_.AddImage("app", "v1", "1");
+  src_.AddImage("app", "v2", "2");
+  std::string sig = "sha256-" + d.substr(7) + ".sig";
+  src_.AddImage("app", sig, "signature");
+  src_.AddImage("app", "sha256-" + std::string(64, 'a') + ".sig", "orphan");
+  rule_.tags = {"v1"};
+  Plan plan = Make();
+  ASSERT_EQ(Tags(plan), (std::vector<std::string>{"dst:" + sig, "dst:v1"}));
+  EXPECT_EQ(plan.changes[0].accessory_of, "v1");
+  rule_.include_referrers = false;
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:v1"}));
+}
+
+TEST_F(RuleFeaturesTest, LabelFiltersNeedEveryLabel) {
+  src_.AddLabelledImage("app", "a", "a", "{\"team\":\"pay\",\"tier\":\"gold\"}");
+  src_.AddLabelledImage("app", "b", "b", "{\"team\":\"pay\"}");
+  src_.AddLabelledImage("app", "c", "c", "{}", "{\"team\":\"pay\",\"tier\":\"gold\"}");
+  rule_.labels = {"team=pay", "tier"};
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:a", "dst:c"}));
+  rule_.labels = {};
+  rule_.exclude_labels = {"team=pay", "tier=gold"};
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:b"}));
+}
+
+TEST_F(RuleFeaturesTest, ResourceFilterByConfigMediaType) {
+  src_.AddImage("app", "img", "i");
+  src_.AddArtifact("app", "chart", "c", "application/vnd.cncf.helm.config.v1+json", "{}", "");
+  src_.AddArtifact("app", "other", "o", "application/vnd.example.thing", "{}", "");
+  rule_.resource = "image";
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:img"}));
+  rule_.resource = "chart";
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:chart"}));
+  rule_.resource = "artifact";
+  EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:other"}));
+}
+
+TEST_F(RuleFeaturesTest, AdoptTakesOwnershipOfIdenticalTags) {
+  src_.AddImage("app", "v1", "1");
+  dst_.AddImage("app", "v1", "1");
+  rule_.adopt = true;
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].action, Action::kAdopt);
+  state_.artifacts.push_back(Managed("app", "v1", plan.changes[0].source_digest));
+  EXPECT_TRUE(Make().changes.empty());
+}
+
+TEST_F(RuleFeaturesTest, DisabledRulesAreListed) {
+  rule_.enabled = false;
+  EXPECT_EQ(Make().disabled_rules, std::vector<std::string>{"mirror"});
+}
+
+}  // namespace
+}  // namespace crossdock::planner
