@@ -29,8 +29,9 @@ int CompareVersions(const Version& a, const Version& b);
 
 // A range: comparators (=, !=, >, <, >=, <=, ~, ^, wildcards 1.2.x / 1.* / *, hyphen
 // ranges "1.2 - 1.4") separated by spaces or commas (AND), alternatives with "||"
-// (OR). As in Masterminds/semver v3, a pre-release version matches only when a
-// comparator of the same MAJOR.MINOR.PATCH names a pre-release.
+// (OR). As in Masterminds/semver v3.4+, a pre-release version matches only an
+// alternative in which some comparator names a pre-release ("1.2.3-0 - 2" admits
+// "1.5.0-rc1"; ">=1 <2" does not).
 class VersionRange {
  public:
   // InvalidArgument saying what is wrong, e.g. `">=1.x.y": "y" is not a number`.
@@ -42,9 +43,16 @@ class VersionRange {
   struct Comparator {
     enum class Op { kEq, kNe, kGt, kLt, kGe, kLe } op = Op::kEq;
     Version version;
+    // kNe only: how many of MAJOR.MINOR.PATCH must equal for VERSION to be excluded.
+    // "!=1.x" is 1 (any 1.*), "!=1.2.x" is 2 (any 1.2.* with the same pre-release).
+    int parts = 3;
+  };
+  struct Alternative {
+    std::vector<Comparator> comparators;  // all must hold
+    bool admits_prerelease = false;       // some comparator was written with one
   };
   std::string text_;
-  std::vector<std::vector<Comparator>> alternatives_;  // OR of ANDs
+  std::vector<Alternative> alternatives_;  // any may hold
 };
 
 // Of TAGS, the KEEP highest versions (ties: the tag order given), in the order of
