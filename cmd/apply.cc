@@ -213,7 +213,7 @@ int RunApply(const Args& args) {
     ao.on_change_done = [&](const planner::Change& c, const core::Status& st) {
       std::lock_guard<std::mutex> lk(print_mu);
       if (tty) fmt::print(stderr, "\r\033[K");
-      std::string ref = c.destination_host + "/" + c.destination_repository + ":" + c.tag;
+      std::string ref = c.destination_host + "/" + c.destination_repository + core::RefSuffix(c.tag);
       if (st.ok()) {
         fmt::print("{}: {}\n", ref, Verb(c.action));
       } else {
@@ -241,8 +241,8 @@ int RunApply(const Args& args) {
     fmt::print("\nApply finished with errors: {} done, {} failed. {} in {:.1f}s ({}).\n",
                report.succeeded, report.failed, Bytes(report.bytes_copied), secs, blobs);
     for (const auto& f : report.failures)
-      fmt::print(stderr, "Error: {}/{}:{}: {}\n", f.change.destination_endpoint,
-                 f.change.destination_repository, f.change.tag, f.status.message());
+      fmt::print(stderr, "Error: {}/{}{}: {}\n", f.change.destination_endpoint,
+                 f.change.destination_repository, core::RefSuffix(f.change.tag), f.status.message());
     return kExitError;
   }
   fmt::print("\nApply complete! {} change{} applied. {} in {:.1f}s ({}).\n", report.succeeded,

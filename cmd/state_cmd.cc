@@ -5,6 +5,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/common.h"
+#include "core/digest.h"
 #include "state/store.h"
 
 namespace crossdock::cmd {
@@ -14,7 +15,7 @@ namespace po = boost::program_options;
 namespace {
 
 std::string Address(const state::Artifact& a) {
-  return a.destination_endpoint + "/" + a.destination_repository + ":" + a.tag;
+  return a.destination_endpoint + "/" + a.destination_repository + core::RefSuffix(a.tag);
 }
 
 nlohmann::ordered_json ToJson(const state::Artifact& a) {

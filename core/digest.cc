@@ -51,4 +51,8 @@ std::string ShortDigest(std::string_view d) {
   return std::string(d.substr(0, colon + 1 + 12));
 }
 
+std::string RefSuffix(std::string_view ref) {
+  return (IsValidDigest(ref) ? "@" : ":") + std::string(ref);
+}
+
 }  // namespace crossdock::core

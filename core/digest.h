@@ -31,4 +31,8 @@ bool IsValidDigest(std::string_view digest);
 // "sha256:0123456789ab": algorithm and the first 12 hex digits, as plans show them.
 std::string ShortDigest(std::string_view digest);
 
+// ":tag", or "@sha256:…" when REF is a digest (a referrer copied by digest), to
+// append to a repository name.
+std::string RefSuffix(std::string_view ref);
+
 }  // namespace crossdock::core

@@ -296,6 +296,36 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   }
   head_sources(first_accessory);
 
+  // 3c. Referrers the source lists through the OCI 1.1 referrers API (signatures,
+  //     SBOMs, attestations pushed with a "subject"): copied by digest with it.
+  {
+    std::vector<std::tuple<const RepoWork*, std::string, std::string>> subjects;  // repo, digest, tag
+    std::set<std::pair<const RepoWork*, std::string>> asked;
+    for (const auto& w : tags)
+      if (w.repo->rule->include_referrers && !w.source_digest.empty() && w.accessory_of.empty() &&
+          asked.insert({w.repo, w.source_digest}).second)
+        subjects.push_back({w.repo, w.source_digest, w.tag});
+    std::vector<core::Result<std::optional<std::vector<providers::ManifestHead>>>> found(
+        subjects.size(), std::optional<std::vector<providers::ManifestHead>>());
+    core::ParallelFor(subjects.size(), options.parallelism, [&](size_t i) {
+      const auto& [repo, digest, tag] = subjects[i];
+      found[i] = reg(repo->rule->source)->ListReferrers(repo->source_repo, digest);
+    }, options.cancel);
+    std::set<std::pair<const RepoWork*, std::string>> have;  // already planned by digest
+    for (const auto& w : tags) have.insert({w.repo, w.tag});
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      const auto& [repo, digest, tag] = subjects[i];
+      if (!found[i].ok()) {
+        plan.errors.push_back({repo->rule->name, repo->source_repo, found[i].status().message()});
+        continue;
+      }
+      if (!*found[i]) continue;  // no referrers API at the source
+      for (const auto& r : **found[i])
+        if (have.insert({repo, r.digest}).second)
+          tags.push_back({repo, r.digest, tag, r.digest, "", {}, {}});
+    }
+  }
+
   // 4. One manifest HEAD per tag at each destination.
   for (auto& w : tags) {
     size_t n = DestinationsOf(*w.repo->rule).size();

@@ -18,11 +18,11 @@ std::string Paint(bool color, const char* code, const std::string& s) {
 }
 
 std::string Ref(const Change& c) {
-  return c.destination_host + "/" + c.destination_repository + ":" + c.tag;
+  return c.destination_host + "/" + c.destination_repository + core::RefSuffix(c.tag);
 }
 
 std::string Line(const Change& c, bool color) {
-  std::string src = c.source_repository + ":" + c.tag;
+  std::string src = c.source_repository + core::RefSuffix(c.tag);
   if (!c.accessory_of.empty()) src += " (signature/attestation of " + c.accessory_of + ")";
   switch (c.action) {
     case Action::kCreate:

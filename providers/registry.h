@@ -74,6 +74,11 @@ class Registry {
   // DELETE by digest (removes every tag on it at docker-registry). NotFound when absent.
   virtual core::Status DeleteManifest(const std::string& repo, const std::string& digest) = 0;
 
+  // The manifests whose "subject" is DIGEST (the OCI 1.1 referrers API), as
+  // descriptors; nullopt when the registry does not offer the API (it answers 404).
+  virtual core::Result<std::optional<std::vector<ManifestHead>>> ListReferrers(
+      const std::string& repo, const std::string& digest) = 0;
+
   virtual core::Result<bool> BlobExists(const std::string& repo, const std::string& digest) = 0;
 
   // Cross-repository mount; false when the registry started an upload instead

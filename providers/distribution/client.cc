@@ -467,6 +467,44 @@ core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
   return ErrorFor(*r, "DELETE manifest " + repo + "@" + digest);
 }
 
+core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::ListReferrers(
+    const std::string& repo, const std::string& digest) {
+  using Answer = std::optional<std::vector<ManifestHead>>;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (referrers_unsupported_) return Answer();
+  }
+  // OCI distribution spec 1.1 "Listing Referrers": a registry with the API answers
+  // 200 and an image index (empty when nothing refers to DIGEST); one without it 404.
+  HttpRequest req;
+  req.url = Url("/v2/" + repo + "/referrers/" + digest);
+  req.headers.push_back({"Accept", kOciIndex});
+  auto r = Send(req, {PullScope(repo)});
+  if (!r.ok()) return r.status();
+  if (r->status == 404) {
+    std::lock_guard<std::mutex> g(mu_);
+    referrers_unsupported_ = true;
+    return Answer();
+  }
+  if (r->status != 200) return ErrorFor(*r, "listing referrers of " + repo + "@" + digest);
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
+    return core::Status::Internal("endpoint \"" + name_ + "\" answered the referrers of " + repo +
+                                  "@" + digest + " with something that is not an image index");
+  std::vector<ManifestHead> out;
+  for (const auto& d : j["manifests"]) {
+    ManifestHead h;
+    h.digest = d.value("digest", "");
+    h.media_type = d.value("mediaType", "");
+    h.size = d.contains("size") && d["size"].is_number_integer() ? d["size"].get<std::int64_t>() : 0;
+    if (!core::IsValidDigest(h.digest))
+      return core::Status::Internal("endpoint \"" + name_ + "\" listed a referrer of " + repo +
+                                    "@" + digest + " with an invalid digest");
+    out.push_back(h);
+  }
+  return Answer(std::move(out));
+}
+
 core::Result<bool> DistributionRegistry::BlobExists(const std::string& repo,
                                                     const std::string& digest) {
   HttpRequest req;

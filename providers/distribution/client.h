@@ -45,6 +45,8 @@ class DistributionRegistry : public Registry {
   core::Status PutManifest(const std::string& repo, const std::string& ref,
                            const Manifest& manifest) override;
   core::Status DeleteManifest(const std::string& repo, const std::string& digest) override;
+  core::Result<std::optional<std::vector<ManifestHead>>> ListReferrers(
+      const std::string& repo, const std::string& digest) override;
   core::Result<bool> BlobExists(const std::string& repo, const std::string& digest) override;
   core::Result<bool> MountBlob(const std::string& repo, const std::string& digest,
                                const std::string& from_repo) override;
@@ -86,6 +88,7 @@ class DistributionRegistry : public Registry {
   core::Status ping_status_;
   Challenge challenge_;
   std::map<std::string, Token> tokens_;  // by joined scopes
+  bool referrers_unsupported_ = false;   // learnt from a 404: asked no more
   long requests_ = 0;
 };
 

@@ -128,6 +128,21 @@ class FakeRegistry : public providers::Registry {
       it = it->second == digest ? tags_[repo].erase(it) : std::next(it);
     return found ? core::Status::Ok() : core::Status::NotFound("no such manifest");
   }
+  // Referrers API: off until SetReferrers is called for some subject.
+  void SetReferrers(const std::string& repo, const std::string& subject,
+                    std::vector<providers::ManifestHead> referrers) {
+    std::lock_guard<std::mutex> g(mu_);
+    referrers_[repo + "@" + subject] = std::move(referrers);
+  }
+  core::Result<std::optional<std::vector<providers::ManifestHead>>> ListReferrers(
+      const std::string& repo, const std::string& digest) override {
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("ListReferrers " + repo + "@" + digest);
+    if (referrers_.empty()) return std::optional<std::vector<providers::ManifestHead>>();
+    auto it = referrers_.find(repo + "@" + digest);
+    return std::optional<std::vector<providers::ManifestHead>>(
+        it == referrers_.end() ? std::vector<providers::ManifestHead>{} : it->second);
+  }
   core::Result<bool> BlobExists(const std::string& repo, const std::string& digest) override {
     std::lock_guard<std::mutex> g(mu_);
     calls_.push_back("BlobExists " + repo + "@" + digest);
@@ -199,6 +214,7 @@ class FakeRegistry : public providers::Registry {
   std::map<std::string, std::map<std::string, providers::Manifest>> manifests_;
   std::map<std::string, std::map<std::string, std::string>> blobs_;
   std::set<std::string> fail_list_;
+  std::map<std::string, std::vector<providers::ManifestHead>> referrers_;
   bool corrupt_ = false;
 };
 

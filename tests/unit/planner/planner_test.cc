@@ -273,6 +273,22 @@ TEST_F(RuleFeaturesTest, SignatureTagsGoWithTheirSubject) {
   EXPECT_EQ(Tags(Make()), (std::vector<std::string>{"dst:v1"}));
 }
 
+TEST_F(RuleFeaturesTest, ReferrersFromTheApiAreCopiedByDigest) {
+  std::string subject = src_.AddImage("app", "v1", "1");
+  // The referrer exists at the source by digest only (pushed with a "subject").
+  std::string sbom = src_.AddImage("app", "tmp-sbom", "sbom");
+  src_.SetReferrers("app", subject, {{sbom, providers::kOciManifest, 100}});
+  rule_.tags = {"v*"};
+  Plan plan = Make();
+  ASSERT_EQ(Tags(plan), (std::vector<std::string>{"dst:" + sbom, "dst:v1"}));
+  EXPECT_EQ(plan.changes[0].accessory_of, "v1");
+  EXPECT_EQ(plan.changes[0].source_digest, sbom);
+  rule_.include_referrers = false;
+  EXPECT_EQ(src_.count("ListReferrers"), 1);
+  Make();
+  EXPECT_EQ(src_.count("ListReferrers"), 1);  // not asked when referrers are off
+}
+
 TEST_F(RuleFeaturesTest, LabelFiltersNeedEveryLabel) {
   src_.AddLabelledImage("app", "a", "a", "{\"team\":\"pay\",\"tier\":\"gold\"}");
   src_.AddLabelledImage("app", "b", "b", "{\"team\":\"pay\"}");
