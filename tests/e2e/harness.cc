@@ -645,6 +645,11 @@ BuiltImage WriteImage(const std::string& layout, const ImageSpec& spec) {
                    {"config", cfg.ToJson()},
                    {"layers", layers}};
   if (!spec.annotations.empty()) manifest["annotations"] = spec.annotations;
+  if (!spec.subject_digest.empty()) {
+    manifest["subject"] = {{"mediaType", spec.subject_media_type},
+                           {"digest", spec.subject_digest},
+                           {"size", spec.subject_size}};
+  }
   Descriptor m = WriteJsonBlob(layout, built.media_type, manifest);
   built.digest = m.digest;
   built.size = m.size;
@@ -1050,6 +1055,7 @@ CorruptProxy::CorruptProxy(const Registry& upstream, Options options)
     args.push_back(upstream.ca_path());
   }
   if (options.corrupt_blobs && options.only_digests.empty()) args.push_back("--corrupt-blobs");
+  if (options.referrers) args.push_back("--referrers");
   if (options.delay_ms > 0) {
     args.push_back("--delay-ms");
     args.push_back(std::to_string(options.delay_ms));

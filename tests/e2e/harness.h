@@ -267,6 +267,9 @@ class CorruptProxy : public Endpoint {
     bool corrupt_blobs = true;
     std::vector<std::string> only_digests{};  // non-empty: corrupt just these blobs
     int delay_ms = 0;  // a slow link: wait this long before forwarding each request
+    // Serve the OCI 1.1 referrers API for manifests pushed through the proxy with a
+    // "subject" (docker-registry 2.8 has no such API).
+    bool referrers = false;
   };
   explicit CorruptProxy(const Registry& upstream) : CorruptProxy(upstream, Options{}) {}
   CorruptProxy(const Registry& upstream, Options options);
@@ -306,6 +309,10 @@ struct ImageSpec {
   std::string config_media_type{};
   std::string config_json{};
   std::map<std::string, std::string> annotations{};  // on the manifest
+  // A referrer: the manifest's "subject" (OCI 1.1), e.g. an SBOM of another image.
+  std::string subject_digest{};
+  std::string subject_media_type{};
+  uint64_t subject_size = 0;
 };
 
 struct BuiltImage {

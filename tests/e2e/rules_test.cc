@@ -205,3 +205,48 @@ TEST_F(RulesTest, DisabledRuleIsShownAndNeverRun) {
 
 }  // namespace
 }  // namespace crossdock::testing
+
+namespace crossdock::testing {
+namespace {
+
+// The OCI 1.1 referrers API: docker-registry 2.8 has none, so a loopback proxy that
+// follows the spec serves it in front of each real registry (tests/fakes/corrupt_proxy
+// --referrers), recording manifests pushed through it with a "subject".
+TEST(ReferrersApiTest, ReferrersAreCopiedByDigestWithTheirSubject) {
+  TempDir dir;
+  Registry src, dst;
+  CorruptProxy src_api(src, CorruptProxy::Options{.corrupt_blobs = false, .referrers = true});
+  CorruptProxy dst_api(dst, CorruptProxy::Options{.corrupt_blobs = false, .referrers = true});
+  std::string layout = dir.Sub("layout");
+  BuiltImage app = BuildImage(layout, "app", ImageSpec{});
+  Push(layout, "app", src, "app", "v1");
+  ImageSpec sbom;
+  sbom.config_media_type = "application/spdx+json";
+  sbom.config_json = R"({"spdxVersion":"SPDX-2.3"})";
+  sbom.subject_digest = app.digest;
+  sbom.subject_media_type = app.media_type;
+  sbom.subject_size = app.size;
+  BuiltImage built = BuildImage(layout, "sbom", sbom);
+  Push(layout, "sbom", src, "app", "sbom-upload");
+  PushManifestUnderTag(src_api, "app", "sbom-upload", built.digest);  // recorded as a referrer
+  HttpAnswer listed = CurlRequest(src_api, "GET", "/v2/app/referrers/" + app.digest);
+  ASSERT_NE(listed.body.find(built.digest), std::string::npos) << listed.body;
+
+  WriteFile(dir.Sub("crossdock.toml"),
+            "[endpoints.src]\nurl = \"" + src_api.url() + "\"\n[endpoints.dst]\nurl = \"" +
+                dst_api.url() + "\"\n[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n"
+                "tags = [\"v1\"]\n");
+  RunResult plan = RunCrossdock({"plan", "--no-color"}, {}, dir.path());
+  EXPECT_NE(plan.out.find("/app@" + built.digest), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("Plan: 2 to copy"), std::string::npos) << plan.out;
+  RunResult apply = RunCrossdock({"apply", "--auto-approve"}, {}, dir.path());
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(HeadDigest(dst, "app", built.digest), built.digest);
+  EXPECT_EQ(HeadDigest(dst, "app", "v1"), app.digest);
+  HttpAnswer at_dst = CurlRequest(dst_api, "GET", "/v2/app/referrers/" + app.digest);
+  EXPECT_NE(at_dst.body.find(built.digest), std::string::npos) << at_dst.body;
+  EXPECT_EQ(RunCrossdock({"plan", "--detailed-exitcode"}, {}, dir.path()).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace crossdock::testing

@@ -30,9 +30,11 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 #include <thread>
 #include <chrono>
 #include <strings.h>
@@ -46,6 +48,7 @@ struct Flags {
   bool corrupt_blobs = false;
   std::set<std::string> corrupt_digests;  // empty: every blob
   int delay_ms = 0;                        // added before forwarding each request
+  bool referrers = false;                  // serve the OCI 1.1 referrers API
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -70,6 +73,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.upstream_ca = value();
     } else if (arg == "--corrupt-blobs") {
       flags.corrupt_blobs = true;
+    } else if (arg == "--referrers") {
+      flags.referrers = true;
     } else if (arg == "--delay-ms") {
       flags.delay_ms = std::atoi(value().c_str());
     } else if (arg == "--corrupt-digest") {
@@ -110,6 +115,29 @@ std::optional<std::string> BlobDigest(const std::string& path) {
   return "sha256:" + hex;
 }
 
+// "/v2/<name>/<what>/<ref>" split into name and ref, for what = "manifests" or
+// "referrers"; nullopt for other paths.
+std::optional<std::pair<std::string, std::string>> SplitPath(const std::string& path,
+                                                             const std::string& what) {
+  std::string marker = "/" + what + "/";
+  size_t at = path.rfind(marker);
+  if (path.rfind("/v2/", 0) != 0 || at == std::string::npos || at <= 4) return std::nullopt;
+  return std::make_pair(path.substr(4, at - 4), path.substr(at + marker.size()));
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
 class Proxy {
  public:
   explicit Proxy(Flags flags) : flags_(std::move(flags)) {}
@@ -122,6 +150,12 @@ class Proxy {
       std::lock_guard<std::mutex> lock(mu_);
       ++requests_;
       ++by_method_[req.method];
+    }
+    if (flags_.referrers && req.method == "GET") {
+      if (auto rp = SplitPath(req.path, "referrers")) {
+        ServeReferrers(rp->first, rp->second, res);
+        return;
+      }
     }
     httplib::Request out;
     out.method = req.method;
@@ -167,12 +201,48 @@ class Proxy {
       }
     }
     res.body = up.body;
+    if (flags_.referrers && req.method == "PUT" && up.status == 201) RecordReferrer(req);
     if (req.method == "GET" && (up.status == 200 || up.status == 206) && ShouldCorrupt(req.path) &&
         !res.body.empty()) {
       res.body[res.body.size() / 2] = static_cast<char>(~res.body[res.body.size() / 2]);
       std::lock_guard<std::mutex> lock(mu_);
       ++corrupted_;
     }
+  }
+
+  // OCI distribution spec 1.1, "Listing Referrers": an image index of the
+  // descriptors of every manifest pushed (through this proxy) with that subject.
+  void ServeReferrers(const std::string& name, const std::string& digest, httplib::Response& res) {
+    nlohmann::json index = {{"schemaVersion", 2},
+                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                            {"manifests", nlohmann::json::array()}};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& d : referrers_[name + "@" + digest]) index["manifests"].push_back(d);
+    }
+    res.status = 200;
+    res.set_content(index.dump(), "application/vnd.oci.image.index.v1+json");
+  }
+
+  void RecordReferrer(const httplib::Request& req) {
+    auto mp = SplitPath(req.path, "manifests");
+    if (!mp) return;
+    auto m = nlohmann::json::parse(req.body, nullptr, false);
+    if (!m.is_object() || !m.contains("subject") || !m["subject"].is_object()) return;
+    std::string subject = m["subject"].value("digest", "");
+    nlohmann::json d = {{"mediaType", m.value("mediaType", req.get_header_value("Content-Type"))},
+                        {"digest", "sha256:" + Sha256Hex(req.body)},
+                        {"size", req.body.size()}};
+    std::string type = m.value("artifactType", "");
+    if (type.empty() && m.contains("config") && m["config"].is_object())
+      type = m["config"].value("mediaType", "");
+    if (!type.empty()) d["artifactType"] = type;
+    if (m.contains("annotations")) d["annotations"] = m["annotations"];
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = referrers_[mp->first + "@" + subject];
+    for (const auto& e : list)
+      if (e["digest"] == d["digest"]) return;
+    list.push_back(d);
   }
 
   void Stats(httplib::Response& res) {
@@ -201,6 +271,7 @@ class Proxy {
   long blob_gets_ = 0;  // guarded by mu_
   long corrupted_ = 0;  // guarded by mu_
   std::map<std::string, long> by_method_;  // guarded by mu_
+  std::map<std::string, std::vector<nlohmann::json>> referrers_;  // "name@subject"; mu_
 };
 
 }  // namespace
