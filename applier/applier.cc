@@ -85,10 +85,14 @@ ApplyReport Apply(const planner::Plan& plan,
   std::mutex mu;  // guards report and on_change_done
 
   std::vector<const planner::Change*> copies;
+  std::vector<const planner::Change*> written;  // manifests crossdock writes itself
   std::map<std::pair<std::string, std::string>, DeleteGroup> deletes;
   for (const auto& c : plan.changes) {
-    if (c.action == planner::Action::kCreate || c.action == planner::Action::kUpdate ||
-        c.action == planner::Action::kAdopt) {
+    if (!c.manifest_bytes.empty() &&
+        (c.action == planner::Action::kCreate || c.action == planner::Action::kUpdate)) {
+      written.push_back(&c);
+    } else if (c.action == planner::Action::kCreate || c.action == planner::Action::kUpdate ||
+               c.action == planner::Action::kAdopt) {
       copies.push_back(&c);
     } else if (c.action == planner::Action::kDelete) {
       auto& g = deletes[{c.destination_endpoint, c.destination_repository}];
@@ -99,7 +103,8 @@ ApplyReport Apply(const planner::Plan& plan,
   }
   int delete_count = 0;
   for (const auto& [k, g] : deletes) delete_count += static_cast<int>(g.changes.size());
-  progress->changes_total = static_cast<int>(copies.size()) + delete_count;
+  progress->changes_total =
+      static_cast<int>(copies.size() + written.size()) + delete_count;
 
   auto finish = [&](const planner::Change& c, const core::Status& st) {
     std::lock_guard<std::mutex> lk(mu);
@@ -145,6 +150,20 @@ ApplyReport Apply(const planner::Plan& plan,
     }
     finish(c, st);
   }, options.cancel);
+
+  // Written manifests (referrers indexes) name copied ones: they go after the copies.
+  for (const auto* cp : written) {
+    if (options.cancel && options.cancel->load()) break;
+    ++started;
+    const planner::Change& c = *cp;
+    providers::Manifest m{c.manifest_media_type, c.source_digest, c.manifest_bytes};
+    core::Status st = registries.at(c.destination_endpoint)->PutManifest(c.destination_repository, c.tag, m);
+    if (st.ok()) {
+      core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });
+      if (!rec.ok()) st = rec.WithContext("written, but the state could not be saved");
+    }
+    finish(c, st);
+  }
 
   std::vector<const DeleteGroup*> groups;
   for (const auto& [k, g] : deletes) groups.push_back(&g);

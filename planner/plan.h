@@ -30,6 +30,11 @@ struct Change {
   std::optional<std::string> destination_digest;  // what the destination holds now
   std::string reason;  // why a skip (or a delete) happens
   std::string accessory_of;  // a signature/attestation/SBOM tag: the tag it belongs to
+  // A manifest crossdock writes itself rather than copies: the OCI 1.1 referrers
+  // fallback index (tag "sha256-<subject hex>") at a destination without the
+  // referrers API. source_digest is its digest.
+  std::string manifest_bytes;
+  std::string manifest_media_type;
 };
 
 // A problem confined to one rule or repository; the rest is still planned.

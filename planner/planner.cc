@@ -5,6 +5,9 @@
 #include <set>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
+#include "core/digest.h"
 #include "core/parallel.h"
 #include "core/pattern.h"
 #include "core/semver.h"
@@ -96,6 +99,9 @@ std::vector<std::string> DestinationsOf(const core::Rule& rule) {
   return {rule.destination};
 }
 
+// What a source's referrers API listed for one subject.
+struct ReferrerSet;
+
 struct RepoWork {
   const core::Rule* rule;
   std::string source_repo;
@@ -115,6 +121,40 @@ struct TagWork {
   std::vector<std::optional<std::string>> dest_digest;  // per destination of the rule
   std::vector<std::string> dest_error;
 };
+
+struct ReferrerSet {
+  const RepoWork* repo;
+  std::string subject_digest;
+  std::string subject_tag;
+  std::vector<providers::ManifestHead> referrers;
+};
+
+// The OCI 1.1 fallback tag for the referrers of SUBJECT ("sha256:<hex>").
+std::string ReferrersTag(const std::string& subject) { return "sha256-" + subject.substr(7); }
+
+// The referrers index to write under the fallback tag: what EXISTING (the current
+// index at that tag, or "") lists, plus REFERRERS not in it yet. Returns "" when
+// EXISTING already lists them all.
+std::string MergedReferrersIndex(const std::string& existing,
+                                 const std::vector<providers::ManifestHead>& referrers) {
+  nlohmann::json index = nlohmann::json::parse(existing, nullptr, false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
+      !index["manifests"].is_array()) {
+    index = {{"schemaVersion", 2}, {"mediaType", providers::kOciIndex},
+             {"manifests", nlohmann::json::array()}};
+  }
+  std::set<std::string> listed;
+  for (const auto& d : index["manifests"]) listed.insert(d.value("digest", ""));
+  bool added = false;
+  for (const auto& r : referrers) {
+    if (!listed.insert(r.digest).second) continue;
+    nlohmann::json d = {{"mediaType", r.media_type}, {"digest", r.digest}, {"size", r.size}};
+    if (!r.artifact_type.empty()) d["artifactType"] = r.artifact_type;
+    index["manifests"].push_back(d);
+    added = true;
+  }
+  return added ? index.dump() : "";
+}
 
 }  // namespace
 
@@ -298,6 +338,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
 
   // 3c. Referrers the source lists through the OCI 1.1 referrers API (signatures,
   //     SBOMs, attestations pushed with a "subject"): copied by digest with it.
+  std::vector<ReferrerSet> referrer_sets;
   {
     std::vector<std::tuple<const RepoWork*, std::string, std::string>> subjects;  // repo, digest, tag
     std::set<std::pair<const RepoWork*, std::string>> asked;
@@ -320,6 +361,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
         continue;
       }
       if (!*found[i]) continue;  // no referrers API at the source
+      if (!(*found[i])->empty()) referrer_sets.push_back({repo, digest, tag, **found[i]});
       for (const auto& r : **found[i])
         if (have.insert({repo, r.digest}).second)
           tags.push_back({repo, r.digest, tag, r.digest, "", {}, {}});
@@ -348,12 +390,74 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     }
   }, options.cancel);
 
+  // 4b. A destination without the referrers API finds referrers through the OCI 1.1
+  //     fallback tag sha256-<subject hex>, an index crossdock keeps up to date there
+  //     (which also keeps the referrers from being garbage-collected as untagged).
+  std::vector<Change> referrer_indexes;
+  std::vector<std::tuple<std::string, std::string, std::string, std::string>> index_tags;
+  {
+    std::vector<std::pair<const ReferrerSet*, std::string>> work;  // set, destination
+    for (const auto& rs : referrer_sets)
+      for (const auto& d : DestinationsOf(*rs.repo->rule)) work.push_back({&rs, d});
+    std::vector<std::optional<Change>> made(work.size());
+    std::vector<std::string> errs(work.size());
+    core::ParallelFor(work.size(), options.parallelism, [&](size_t i) {
+      const ReferrerSet& rs = *work[i].first;
+      const std::string& dest = work[i].second;
+      providers::Registry* dst = reg(dest);
+      auto api = dst->ListReferrers(rs.repo->dest_repo, rs.subject_digest);
+      if (!api.ok()) {
+        errs[i] = api.status().message();
+        return;
+      }
+      if (*api) return;  // the destination indexes referrers by their subject itself
+      std::string tag = ReferrersTag(rs.subject_digest);
+      std::string existing;
+      std::optional<std::string> existing_digest;
+      auto m = dst->GetManifest(rs.repo->dest_repo, tag);
+      if (m.ok()) {
+        existing = m->bytes;
+        existing_digest = m->digest;
+      } else if (m.status().code() != core::Code::kNotFound) {
+        errs[i] = m.status().message();
+        return;
+      }
+      std::string bytes = MergedReferrersIndex(existing, rs.referrers);
+      if (bytes.empty()) return;
+      Change c;
+      c.rule = rs.repo->rule->name;
+      c.action = existing_digest ? Action::kUpdate : Action::kCreate;
+      c.source_endpoint = rs.repo->rule->source;
+      c.source_repository = rs.repo->source_repo;
+      c.source_digest = core::Sha256Digest(bytes);
+      c.destination_endpoint = dest;
+      c.destination_host = config.endpoints.at(dest).host();
+      c.destination_repository = rs.repo->dest_repo;
+      c.tag = tag;
+      c.destination_digest = existing_digest;
+      c.accessory_of = rs.subject_tag;
+      c.reason = "the destination has no referrers API";
+      c.manifest_bytes = std::move(bytes);
+      c.manifest_media_type = providers::kOciIndex;
+      made[i] = std::move(c);
+    }, options.cancel);
+    for (size_t i = 0; i < work.size(); ++i) {
+      const ReferrerSet& rs = *work[i].first;
+      index_tags.push_back({rs.repo->rule->name, work[i].second, rs.repo->dest_repo,
+                            ReferrersTag(rs.subject_digest)});
+      if (!errs[i].empty()) plan.errors.push_back({rs.repo->rule->name, rs.repo->source_repo, errs[i]});
+      if (made[i] && !options.refresh_only) referrer_indexes.push_back(std::move(*made[i]));
+    }
+  }
+
   // 5. Diff.
   // rule, destination endpoint, destination repository, tag
   std::set<std::tuple<std::string, std::string, std::string, std::string>> desired;
   std::set<std::pair<std::string, std::string>> unknown;  // rule, source repo: keep its state
   for (const auto& r : repos)
     if (!r.listed) unknown.insert({r.rule->name, r.source_repo});
+  desired.insert(index_tags.begin(), index_tags.end());
+  for (auto& c : referrer_indexes) plan.changes.push_back(std::move(c));
   for (const auto& w : tags) {
     const core::Rule& rule = *w.repo->rule;
     auto dests = DestinationsOf(rule);

@@ -45,6 +45,7 @@ std::string RenderPlanJson(const Plan& plan) {
     j["destination_digest"] = c.destination_digest ? J(*c.destination_digest) : J(nullptr);
     j["reason"] = NullIfEmpty(c.reason);
     if (!c.accessory_of.empty()) j["accessory_of"] = c.accessory_of;
+    if (!c.manifest_bytes.empty()) j["referrers_index"] = true;
     changes.push_back(j);
   }
   out["changes"] = changes;

@@ -24,6 +24,8 @@ std::string Ref(const Change& c) {
 std::string Line(const Change& c, bool color) {
   std::string src = c.source_repository + core::RefSuffix(c.tag);
   if (!c.accessory_of.empty()) src += " (signature/attestation of " + c.accessory_of + ")";
+  if (!c.manifest_bytes.empty())
+    src = "referrers index of " + c.accessory_of + ", written by crossdock: " + c.reason;
   switch (c.action) {
     case Action::kCreate:
       return fmt::format("  {} {}  {}\n      from {}\n", Paint(color, kGreen, "+"), Ref(c),

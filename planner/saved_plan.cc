@@ -28,7 +28,9 @@ void serialize(Archive& ar, Change& c) {
      cereal::make_nvp("destination_host", c.destination_host),
      cereal::make_nvp("destination_repository", c.destination_repository),
      cereal::make_nvp("tag", c.tag), cereal::make_nvp("destination_digest", c.destination_digest),
-     cereal::make_nvp("reason", c.reason), cereal::make_nvp("accessory_of", c.accessory_of));
+     cereal::make_nvp("reason", c.reason), cereal::make_nvp("accessory_of", c.accessory_of),
+     cereal::make_nvp("manifest_bytes", c.manifest_bytes),
+     cereal::make_nvp("manifest_media_type", c.manifest_media_type));
   c.action = static_cast<Action>(action);
 }
 

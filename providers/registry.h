@@ -30,6 +30,7 @@ struct ManifestHead {
   std::string digest;
   std::string media_type;
   std::int64_t size = 0;
+  std::string artifact_type;  // referrers only: the referrer's artifactType
 };
 
 struct Manifest {

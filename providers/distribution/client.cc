@@ -497,6 +497,7 @@ core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::Lis
     h.digest = d.value("digest", "");
     h.media_type = d.value("mediaType", "");
     h.size = d.contains("size") && d["size"].is_number_integer() ? d["size"].get<std::int64_t>() : 0;
+    h.artifact_type = d.value("artifactType", "");
     if (!core::IsValidDigest(h.digest))
       return core::Status::Internal("endpoint \"" + name_ + "\" listed a referrer of " + repo +
                                     "@" + digest + " with an invalid digest");

@@ -246,6 +246,23 @@ TEST(ReferrersApiTest, ReferrersAreCopiedByDigestWithTheirSubject) {
   HttpAnswer at_dst = CurlRequest(dst_api, "GET", "/v2/app/referrers/" + app.digest);
   EXPECT_NE(at_dst.body.find(built.digest), std::string::npos) << at_dst.body;
   EXPECT_EQ(RunCrossdock({"plan", "--detailed-exitcode"}, {}, dir.path()).exit_code, 0);
+
+  // A destination without the referrers API (docker-registry itself) gets the OCI 1.1
+  // fallback tag sha256-<subject hex>: an index listing the referrers.
+  Registry plain;
+  WriteFile(dir.Sub("crossdock.toml"),
+            "[endpoints.src]\nurl = \"" + src_api.url() + "\"\n[endpoints.plain]\nurl = \"" +
+                plain.url() + "\"\n[rules.r]\nsource = \"src\"\ndestination = \"plain\"\n"
+                "tags = [\"v1\"]\n");
+  RunResult to_plain = RunCrossdock({"apply", "--auto-approve"}, {}, dir.path());
+  ASSERT_EQ(to_plain.exit_code, 0) << to_plain.out << to_plain.err;
+  std::string fallback = "sha256-" + app.digest.substr(7);
+  EXPECT_EQ(ListTags(plain, "app"), (std::vector<std::string>{fallback, "v1"}));
+  std::string index = SkopeoInspectRaw(plain, "app", fallback);
+  EXPECT_NE(index.find(built.digest), std::string::npos) << index;
+  EXPECT_NE(index.find("\"artifactType\":\"application/spdx+json\""), std::string::npos) << index;
+  EXPECT_EQ(HeadDigest(plain, "app", built.digest), built.digest);
+  EXPECT_EQ(RunCrossdock({"plan", "--detailed-exitcode"}, {}, dir.path()).exit_code, 0);
 }
 
 }  // namespace

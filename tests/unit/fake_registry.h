@@ -104,7 +104,7 @@ class FakeRegistry : public providers::Registry {
     if (!d) return std::optional<providers::ManifestHead>();
     const auto& m = manifests_[repo][*d];
     return std::optional<providers::ManifestHead>(
-        providers::ManifestHead{*d, m.media_type, static_cast<std::int64_t>(m.bytes.size())});
+        providers::ManifestHead{*d, m.media_type, static_cast<std::int64_t>(m.bytes.size()), ""});
   }
   core::Result<providers::Manifest> GetManifest(const std::string& repo, const std::string& ref) override {
     std::lock_guard<std::mutex> g(mu_);

@@ -277,7 +277,8 @@ TEST_F(RuleFeaturesTest, ReferrersFromTheApiAreCopiedByDigest) {
   std::string subject = src_.AddImage("app", "v1", "1");
   // The referrer exists at the source by digest only (pushed with a "subject").
   std::string sbom = src_.AddImage("app", "tmp-sbom", "sbom");
-  src_.SetReferrers("app", subject, {{sbom, providers::kOciManifest, 100}});
+  src_.SetReferrers("app", subject, {{sbom, providers::kOciManifest, 100, "application/spdx+json"}});
+  dst_.SetReferrers("other", "sha256:x", {});  // the destination has the referrers API
   rule_.tags = {"v*"};
   Plan plan = Make();
   ASSERT_EQ(Tags(plan), (std::vector<std::string>{"dst:" + sbom, "dst:v1"}));
@@ -287,6 +288,30 @@ TEST_F(RuleFeaturesTest, ReferrersFromTheApiAreCopiedByDigest) {
   EXPECT_EQ(src_.count("ListReferrers"), 1);
   Make();
   EXPECT_EQ(src_.count("ListReferrers"), 1);  // not asked when referrers are off
+}
+
+TEST_F(RuleFeaturesTest, DestinationWithoutReferrersApiGetsTheFallbackIndexTag) {
+  std::string subject = src_.AddImage("app", "v1", "1");
+  std::string sbom = src_.AddImage("app", "tmp-sbom", "sbom");
+  src_.SetReferrers("app", subject, {{sbom, providers::kOciManifest, 100, "application/spdx+json"}});
+  rule_.tags = {"v*"};
+  Plan plan = Make();
+  std::string tag = "sha256-" + subject.substr(7);
+  ASSERT_EQ(Tags(plan), (std::vector<std::string>{"dst:" + tag, "dst:" + sbom, "dst:v1"}));
+  const Change& index = plan.changes[0];
+  EXPECT_EQ(index.action, Action::kCreate);
+  EXPECT_EQ(index.manifest_media_type, providers::kOciIndex);
+  EXPECT_EQ(index.manifest_bytes,
+            "{\"manifests\":[{\"artifactType\":\"application/spdx+json\",\"digest\":\"" + sbom +
+                "\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":100}],"
+                "\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}");
+  EXPECT_EQ(index.source_digest, core::Sha256Digest(index.manifest_bytes));
+  // Once the destination's index lists the referrer, nothing more is planned for it.
+  ASSERT_TRUE(dst_.PutManifest("app", tag, {providers::kOciIndex, index.source_digest,
+                                             index.manifest_bytes}).ok());
+  ASSERT_TRUE(dst_.PutManifest("app", sbom, *src_.GetManifest("app", sbom)).ok());
+  ASSERT_TRUE(dst_.PutManifest("app", "v1", *src_.GetManifest("app", "v1")).ok());
+  EXPECT_TRUE(Make().changes.empty());
 }
 
 TEST_F(RuleFeaturesTest, LabelFiltersNeedEveryLabel) {
