@@ -106,7 +106,7 @@ ApplyReport Apply(const planner::Plan& plan,
   progress->changes_total =
       static_cast<int>(copies.size() + written.size()) + delete_count;
 
-  auto finish = [&](const planner::Change& c, const core::Status& st) {
+  auto finish = [&](const planner::Change& c, const core::Status& st, std::int64_t bytes = 0) {
     std::lock_guard<std::mutex> lk(mu);
     if (st.ok()) {
       ++report.succeeded;
@@ -116,7 +116,7 @@ ApplyReport Apply(const planner::Plan& plan,
       ++progress->changes_failed;
       report.failures.push_back({c, st});
     }
-    if (options.on_change_done) options.on_change_done(c, st);
+    if (options.on_change_done) options.on_change_done(c, st, bytes);
   };
 
   // One ledger per destination registry, shared by every copy into it.
@@ -130,6 +130,7 @@ ApplyReport Apply(const planner::Plan& plan,
     ++started;
     const planner::Change& c = *copies[i];
     core::Status st;
+    std::int64_t bytes = 0;
     if (c.action == planner::Action::kAdopt) {
       // Nothing to copy; make sure the tag still holds the digest before owning it.
       auto h = registries.at(c.destination_endpoint)->HeadManifest(c.destination_repository, c.tag);
@@ -143,12 +144,13 @@ ApplyReport Apply(const planner::Plan& plan,
       Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
                     ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
       st = copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
+      bytes = copier.bytes_copied();
     }
     if (st.ok()) {
       core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });
       if (!rec.ok()) st = rec.WithContext("copied, but the state could not be saved");
     }
-    finish(c, st);
+    finish(c, st, bytes);
   }, options.cancel);
 
   // Written manifests (referrers indexes) name copied ones: they go after the copies.

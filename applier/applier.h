@@ -56,8 +56,10 @@ struct ApplyOptions {
   const std::atomic<bool>* cancel = nullptr;  // stop starting new changes
   Progress* progress = nullptr;               // optional
   int blob_attempts = 3;                      // per blob, for transient failures
-  // Called when a change finishes (any thread, serialised by the applier).
-  std::function<void(const planner::Change&, const core::Status&)> on_change_done;
+  // Called when a change finishes, with the blob bytes it moved (any thread,
+  // serialised by the applier).
+  std::function<void(const planner::Change&, const core::Status&, std::int64_t bytes)>
+      on_change_done;
 };
 
 struct ChangeFailure {

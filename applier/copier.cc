@@ -234,6 +234,7 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
       return static_cast<long>(take);
     }));
     if (progress_) progress_->bytes_copied += size;
+    bytes_ += size;
     return core::Status::Ok();
   }
 
@@ -250,6 +251,7 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
       h.Update(p, n);
       received += static_cast<std::int64_t>(n);
       if (progress_) progress_->bytes_copied += static_cast<std::int64_t>(n);
+      bytes_ += static_cast<std::int64_t>(n);
       return pipe.Write(p, n);
     });
     got = h.Finish();

@@ -41,6 +41,9 @@ class Copier {
   core::Status CopyTagged(const std::string& src_repo, const std::string& source_digest,
                           const std::string& dst_repo, const std::string& tag);
 
+  // Blob bytes this copier moved (read from the source for an upload).
+  std::int64_t bytes_copied() const { return bytes_; }
+
  private:
   // Makes sure DST_REPO holds manifest DIGEST (by digest), copying what it needs.
   core::Status CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
@@ -57,6 +60,7 @@ class Copier {
   BlobLedger* ledger_;
   Progress* progress_;
   int blob_attempts_;
+  std::int64_t bytes_ = 0;
 };
 
 }  // namespace crossdock::applier

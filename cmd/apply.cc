@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "applier/applier.h"
+#include "applier/history.h"
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/digest.h"
@@ -20,6 +21,9 @@ namespace crossdock::cmd {
 namespace po = boost::program_options;
 
 namespace {
+
+// Executions kept per rule in the history (Harbor keeps 50 per policy).
+constexpr int kExecutionsKept = 50;
 
 std::string Bytes(std::int64_t n) {
   if (n < 1024) return fmt::format("{} B", n);
@@ -199,6 +203,18 @@ int RunApply(const Args& args) {
   applier::StateRecorder recorder(&session->state, [&](state::State* s) {
     return state::WriteState(state_path, s);
   });
+  // The history of this run (crossdock executions / tasks / logs). We hold the state
+  // lock, so an execution still "running" belongs to a run that crashed.
+  state::ExecutionStore history(state_path);
+  if (auto recovered = history.RecoverCrashed(); !recovered.ok()) {
+    PrintWarning("execution history: " + recovered.status().message());
+  }
+  std::unique_ptr<applier::ExecutionRecorder> execution;
+  if (auto e = applier::ExecutionRecorder::Start(&history, plan, "manual"); e.ok()) {
+    execution = std::move(*e);
+  } else {
+    PrintWarning("execution history: " + e.status().message() + "; applying without it");
+  }
   auto start = std::chrono::steady_clock::now();
   applier::ApplyReport report;
   if (plan.refresh_only) {
@@ -211,7 +227,8 @@ int RunApply(const Args& args) {
     ao.progress = &progress;
     std::mutex print_mu;
     const bool tty = IsTerminal(2);
-    ao.on_change_done = [&](const planner::Change& c, const core::Status& st) {
+    ao.on_change_done = [&](const planner::Change& c, const core::Status& st, std::int64_t bytes) {
+      if (execution) execution->ChangeDone(c, st, bytes);
       std::lock_guard<std::mutex> lk(print_mu);
       if (tty) fmt::print(stderr, "\r\033[K");
       std::string ref = c.destination_host + "/" + c.destination_repository + core::RefSuffix(c.tag);
@@ -229,25 +246,37 @@ int RunApply(const Args& args) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   core::Status persisted = recorder.first_error();
   if (!persisted.ok()) PrintError("the state could not be saved: " + persisted.message());
+  std::string execution_line;
+  if (execution) {
+    std::string problem = !persisted.ok()          ? persisted.message()
+                          : !plan.errors.empty()   ? "the plan had errors"
+                                                   : "";
+    core::Status st = execution->Finish(g_interrupted, problem, kExecutionsKept);
+    if (!st.ok()) PrintWarning("execution history: " + st.message());
+    execution_line = fmt::format(" Execution {}: see `crossdock tasks {}`.", execution->id(),
+                                 execution->id());
+  }
 
   if (g_interrupted) {
     fmt::print("\nApply interrupted: {} done, {} failed, {} not started. The state records "
-               "everything that finished.\n",
-               report.succeeded, report.failed, report.not_started);
+               "everything that finished.{}\n",
+               report.succeeded, report.failed, report.not_started, execution_line);
     return kExitInterrupted;
   }
   std::string blobs = fmt::format("blobs: {} copied, {} mounted, {} already present",
                                   report.blobs_copied, report.blobs_mounted, report.blobs_present);
   if (report.failed > 0 || !persisted.ok() || !plan.errors.empty()) {
-    fmt::print("\nApply finished with errors: {} done, {} failed. {} in {:.1f}s ({}).\n",
-               report.succeeded, report.failed, Bytes(report.bytes_copied), secs, blobs);
+    fmt::print("\nApply finished with errors: {} done, {} failed. {} in {:.1f}s ({}).{}\n",
+               report.succeeded, report.failed, Bytes(report.bytes_copied), secs, blobs,
+               execution_line);
     for (const auto& f : report.failures)
       fmt::print(stderr, "Error: {}/{}{}: {}\n", f.change.destination_endpoint,
                  f.change.destination_repository, core::RefSuffix(f.change.tag), f.status.message());
     return kExitError;
   }
-  fmt::print("\nApply complete! {} change{} applied. {} in {:.1f}s ({}).\n", report.succeeded,
-             report.succeeded == 1 ? "" : "s", Bytes(report.bytes_copied), secs, blobs);
+  fmt::print("\nApply complete! {} change{} applied. {} in {:.1f}s ({}).{}\n", report.succeeded,
+             report.succeeded == 1 ? "" : "s", Bytes(report.bytes_copied), secs, blobs,
+             execution_line);
   return kExitOk;
 }
 

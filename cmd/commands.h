@@ -15,6 +15,9 @@ int RunApply(const Args& args);
 int RunState(const Args& args);
 int RunEndpoint(const Args& args);
 int RunRules(const Args& args);
+int RunExecutions(const Args& args);
+int RunTasks(const Args& args);
+int RunLogs(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

@@ -21,6 +21,9 @@ std::string Usage() {
          "\n"
          "Other commands:\n"
          "  rules           List the rules with their endpoints, trigger and filters\n"
+         "  executions      List past and running applies (newest first)\n"
+         "  tasks EXEC      List the tasks of an execution\n"
+         "  logs TASK       Print the log of a task (EXEC.TASK)\n"
          "  state list      List the artifacts crossdock manages\n"
          "  state show REF  Show one managed artifact\n"
          "  endpoint test NAME\n"
@@ -54,6 +57,9 @@ int main(int argc, char** argv) {
   if (command == "state") return RunState(args);
   if (command == "endpoint") return RunEndpoint(args);
   if (command == "rules") return RunRules(args);
+  if (command == "executions") return RunExecutions(args);
+  if (command == "tasks") return RunTasks(args);
+  if (command == "logs") return RunLogs(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

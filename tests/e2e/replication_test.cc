@@ -92,6 +92,34 @@ TEST_F(ReplicationTest, CopiesSingleAndMultiArchWithIdenticalDigestsThenConverge
   EXPECT_EQ(apply.out.find("s3cret-pw"), std::string::npos);
 }
 
+TEST_F(ReplicationTest, ExecutionsTasksAndLogsRecordEachApply) {
+  Seed("app", "v1", 1);
+  Seed("web", "v1", 2);
+  CorruptProxy proxy(src_, CorruptProxy::Options{.corrupt_blobs = true,
+                                                 .only_digests = {}});
+  WriteConfig("repositories = [\"app\"]\n", proxy.url());
+  EXPECT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 1);  // corrupted: fails
+  WriteConfig("");
+  RunResult ok = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("Execution 2: see `crossdock tasks 2`."), std::string::npos) << ok.out;
+  RunResult list = Crossdock({"executions"});
+  EXPECT_NE(list.out.find("2      succeeded  manual"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("1      failed     manual"), std::string::npos) << list.out;
+  RunResult failed = Crossdock({"tasks", "1", "--status", "failed", "--json"});
+  EXPECT_NE(failed.out.find("\"id\":\"1.1\""), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("refusing to upload corrupted content"), std::string::npos) << failed.out;
+  RunResult tasks = Crossdock({"tasks", "2"});
+  EXPECT_NE(tasks.out.find("2.1      succeeded  copy"), std::string::npos) << tasks.out;
+  EXPECT_NE(tasks.out.find("2.2      succeeded  copy"), std::string::npos) << tasks.out;
+  RunResult log = Crossdock({"logs", "2.1"});
+  EXPECT_EQ(log.exit_code, 0);
+  EXPECT_NE(log.out.find("create app:v1 sha256:"), std::string::npos) << log.out;
+  RunResult unknown = Crossdock({"logs", "9.1"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no execution 9"), std::string::npos) << unknown.err;
+}
+
 TEST_F(ReplicationTest, TagMovedAtSourceBecomesUpdate) {
   Seed("app", "v1", 1);
   WriteConfig("");
@@ -169,6 +197,12 @@ TEST_F(ReplicationTest, ApplyKilledWithSigkillConvergesOnRerun) {
   ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
   for (int i = 0; i < 12; ++i) EXPECT_TRUE(HeadDigest(dst_, "app" + std::to_string(i), "v1")) << i;
   EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
+  // The killed run's execution shows as failed, the re-run's as succeeded.
+  RunResult history = Crossdock({"executions", "--json"});
+  EXPECT_NE(history.out.find("\"id\":2,\"rules\":[\"mirror\"],\"trigger\":\"manual\",\"status\":\"succeeded\""),
+            std::string::npos) << history.out;
+  EXPECT_NE(history.out.find("\"id\":1,\"rules\":[\"mirror\"],\"trigger\":\"manual\",\"status\":\"failed\""),
+            std::string::npos) << history.out;
 }
 
 TEST_F(ReplicationTest, SavedPlanIsRefusedOnceStale) {

@@ -1,0 +1,115 @@
+#include "applier/history.h"
+
+#include <ctime>
+
+#include "core/digest.h"
+
+namespace crossdock::applier {
+
+namespace {
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool Executable(const planner::Change& c) { return c.action != planner::Action::kSkip; }
+
+}  // namespace
+
+ExecutionRecorder::TaskKey ExecutionRecorder::KeyOf(const planner::Change& c) {
+  return {c.rule, c.destination_endpoint, c.destination_repository,
+          c.action == planner::Action::kDelete ? "delete" : "copy"};
+}
+
+ExecutionRecorder::ExecutionRecorder(state::ExecutionStore* store, state::Execution e,
+                                     std::map<TaskKey, size_t> index)
+    : store_(store), execution_(std::move(e)), index_(std::move(index)) {
+  for (const auto& t : execution_.tasks)
+    remaining_[static_cast<size_t>(t.id - 1)] = static_cast<int>(t.references.size());
+  execution_.total = 0;
+  for (const auto& [k, n] : remaining_) execution_.total += n;
+}
+
+core::Result<std::unique_ptr<ExecutionRecorder>> ExecutionRecorder::Start(
+    state::ExecutionStore* store, const planner::Plan& plan, const std::string& trigger) {
+  std::vector<state::Task> tasks;
+  std::map<TaskKey, size_t> index;
+  for (const auto& c : plan.changes) {
+    if (!Executable(c)) continue;
+    auto [it, inserted] = index.emplace(KeyOf(c), tasks.size());
+    if (inserted) {
+      state::Task t;
+      t.rule = c.rule;
+      t.operation = std::get<3>(it->first);
+      t.destination_endpoint = c.destination_endpoint;
+      t.destination_repository = c.destination_repository;
+      tasks.push_back(t);
+    }
+    tasks[it->second].references.push_back(c.tag);
+  }
+  auto e = store->Start(plan.rules, trigger, std::move(tasks));
+  if (!e.ok()) return e.status();
+  return std::unique_ptr<ExecutionRecorder>(new ExecutionRecorder(store, std::move(*e), std::move(index)));
+}
+
+void ExecutionRecorder::ChangeDone(const planner::Change& c, const core::Status& st,
+                                   std::int64_t bytes) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = index_.find(KeyOf(c));
+  if (it == index_.end()) return;
+  size_t i = it->second;
+  state::Task& t = execution_.tasks[i];
+  auto now = std::chrono::steady_clock::now();
+  if (t.status == "pending") {
+    t.status = "running";
+    t.attempts = 1;
+    started_[i] = now;
+  }
+  t.bytes += bytes;
+  std::string ref = c.destination_repository + core::RefSuffix(c.tag);
+  std::string line = st.ok() ? std::string(planner::ActionName(c.action)) + " " + ref + " " +
+                                   (c.source_digest.empty() ? "" : c.source_digest) + ": done"
+                             : std::string(planner::ActionName(c.action)) + " " + ref + ": failed: " +
+                                   st.message();
+  core::Status log = store_->AppendLog(execution_.id, t.id, line);
+  if (!log.ok() && first_error_.ok()) first_error_ = log;
+  if (st.ok()) {
+    ++execution_.succeeded;
+  } else {
+    ++execution_.failed;
+    if (t.error.empty()) t.error = st.message();
+  }
+  execution_.bytes += bytes;
+  if (--remaining_[i] > 0) return;
+  t.status = t.error.empty() ? "succeeded" : "failed";
+  t.duration_seconds = std::chrono::duration<double>(now - started_[i]).count();
+  core::Status saved = store_->Save(execution_);
+  if (!saved.ok() && first_error_.ok()) first_error_ = saved;
+}
+
+core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& problem, int keep) {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& t : execution_.tasks)
+    if (t.status == "pending" || t.status == "running") t.status = interrupted ? "stopped" : "failed";
+  execution_.ended_at = Now();
+  if (interrupted) {
+    execution_.status = "stopped";
+    execution_.message = "interrupted; the changes not started were left for the next run";
+  } else if (execution_.failed > 0 || !problem.empty()) {
+    execution_.status = "failed";
+    execution_.message = problem.empty() ? std::to_string(execution_.failed) + " change(s) failed"
+                                         : problem;
+  } else {
+    execution_.status = "succeeded";
+  }
+  CROSSDOCK_RETURN_IF_ERROR(store_->Save(execution_));
+  CROSSDOCK_RETURN_IF_ERROR(store_->Prune(keep));
+  return first_error_;
+}
+
+}  // namespace crossdock::applier

@@ -1,0 +1,51 @@
+// ExecutionRecorder: turns one apply into an Execution with tasks (one per rule,
+// destination repository and operation) and per-task logs, as Harbor's replication
+// history shows them. Used by cmd/apply; state/executions.h stores the records.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "applier/applier.h"
+#include "planner/plan.h"
+#include "state/executions.h"
+
+namespace crossdock::applier {
+
+class ExecutionRecorder {
+ public:
+  // Groups PLAN's executable changes into tasks and saves a running execution.
+  static core::Result<std::unique_ptr<ExecutionRecorder>> Start(state::ExecutionStore* store,
+                                                                const planner::Plan& plan,
+                                                                const std::string& trigger);
+
+  // Records one finished change (thread-safe): its task's log, and the task's status
+  // once all its changes are done.
+  void ChangeDone(const planner::Change& c, const core::Status& st, std::int64_t bytes);
+
+  // Ends the execution: stopped when INTERRUPTED, failed when anything failed, else
+  // succeeded; then prunes history to KEEP executions per rule.
+  core::Status Finish(bool interrupted, const std::string& problem, int keep);
+
+  std::int64_t id() const { return execution_.id; }
+
+ private:
+  using TaskKey = std::tuple<std::string, std::string, std::string, std::string>;
+  ExecutionRecorder(state::ExecutionStore* store, state::Execution e,
+                    std::map<TaskKey, size_t> index);
+  static TaskKey KeyOf(const planner::Change& c);
+
+  state::ExecutionStore* store_;
+  std::mutex mu_;  // guards everything below
+  state::Execution execution_;
+  std::map<TaskKey, size_t> index_;  // task key -> position in execution_.tasks
+  std::map<size_t, int> remaining_;  // changes left per task
+  std::map<size_t, std::chrono::steady_clock::time_point> started_;
+  core::Status first_error_;
+};
+
+}  // namespace crossdock::applier

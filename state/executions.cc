@@ -1,0 +1,234 @@
+// Execution files: "<state>.executions/<id>.json", one per execution, rewritten
+// atomically as its tasks finish; task logs in "<state>.executions/<id>/<task>.log",
+// appended line by line. JSON (nlohmann) rather than cereal: files are read by people
+// and by `crossdock executions --json` consumers, and absent fields take defaults, so
+// a newer crossdock can add fields without breaking older history.
+#include "state/executions.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/file.h"
+
+namespace crossdock::state {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json ToJson(const Task& t) {
+  return {{"id", t.id},
+          {"rule", t.rule},
+          {"operation", t.operation},
+          {"destination_endpoint", t.destination_endpoint},
+          {"destination_repository", t.destination_repository},
+          {"references", t.references},
+          {"status", t.status},
+          {"attempts", t.attempts},
+          {"bytes", t.bytes},
+          {"duration_seconds", t.duration_seconds},
+          {"error", t.error}};
+}
+
+json ToJson(const Execution& e) {
+  json tasks = json::array();
+  for (const auto& t : e.tasks) tasks.push_back(ToJson(t));
+  return {{"id", e.id},         {"rules", e.rules},         {"trigger", e.trigger},
+          {"status", e.status}, {"started_at", e.started_at}, {"ended_at", e.ended_at},
+          {"pid", e.pid},       {"succeeded", e.succeeded}, {"failed", e.failed},
+          {"total", e.total},   {"bytes", e.bytes},         {"message", e.message},
+          {"tasks", tasks}};
+}
+
+Execution FromJson(const json& j) {
+  Execution e;
+  e.id = j.value("id", std::int64_t{0});
+  e.rules = j.value("rules", std::vector<std::string>{});
+  e.trigger = j.value("trigger", std::string("manual"));
+  e.status = j.value("status", std::string("failed"));
+  e.started_at = j.value("started_at", std::string());
+  e.ended_at = j.value("ended_at", std::string());
+  e.pid = j.value("pid", 0);
+  e.succeeded = j.value("succeeded", 0);
+  e.failed = j.value("failed", 0);
+  e.total = j.value("total", 0);
+  e.bytes = j.value("bytes", std::int64_t{0});
+  e.message = j.value("message", std::string());
+  if (j.contains("tasks") && j["tasks"].is_array()) {
+    for (const auto& tj : j["tasks"]) {
+      Task t;
+      t.id = tj.value("id", 0);
+      t.rule = tj.value("rule", std::string());
+      t.operation = tj.value("operation", std::string());
+      t.destination_endpoint = tj.value("destination_endpoint", std::string());
+      t.destination_repository = tj.value("destination_repository", std::string());
+      t.references = tj.value("references", std::vector<std::string>{});
+      t.status = tj.value("status", std::string());
+      t.attempts = tj.value("attempts", 0);
+      t.bytes = tj.value("bytes", std::int64_t{0});
+      t.duration_seconds = tj.value("duration_seconds", 0.0);
+      t.error = tj.value("error", std::string());
+      e.tasks.push_back(t);
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::int64_t, int>> ParseTaskId(const std::string& text) {
+  auto dot = text.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == text.size()) return std::nullopt;
+  std::string a = text.substr(0, dot), b = text.substr(dot + 1);
+  if (a.size() > 15 || b.size() > 9 || a.find_first_not_of("0123456789") != std::string::npos ||
+      b.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::make_pair(std::stoll(a), std::stoi(b));
+}
+
+ExecutionStore::ExecutionStore(const std::string& state_path) : dir_(state_path + ".executions") {}
+
+core::Status ExecutionStore::Save(const Execution& e) const {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return core::Status::Unavailable("cannot create " + dir_ + ": " + ec.message());
+  return core::WriteFileAtomically(dir_ + "/" + std::to_string(e.id) + ".json",
+                                   ToJson(e).dump(2) + "\n");
+}
+
+core::Result<Execution> ExecutionStore::Get(std::int64_t id) const {
+  std::string path = dir_ + "/" + std::to_string(id) + ".json";
+  core::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT)
+      return core::Status::NotFound("no execution " + std::to_string(id) +
+                                    "; see `crossdock executions`");
+    return core::ErrnoStatus("cannot read " + path, errno);
+  }
+  auto text = core::ReadWholeFile(fd.get(), path);
+  if (!text.ok()) return text.status();
+  auto j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return core::Status::DataLoss("execution file " + path + " is corrupt; move it away");
+  return FromJson(j);
+}
+
+core::Result<std::vector<Execution>> ExecutionStore::List(const std::string& rule) const {
+  std::vector<Execution> out;
+  std::error_code ec;
+  if (!fs::exists(dir_, ec)) return out;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".json") continue;
+    std::string stem = entry.path().stem().string();
+    if (stem.empty() || stem.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto e = Get(std::stoll(stem));
+    if (!e.ok()) return e.status();
+    if (!rule.empty() && std::find(e->rules.begin(), e->rules.end(), rule) == e->rules.end())
+      continue;
+    out.push_back(std::move(*e));
+  }
+  if (ec) return core::Status::Unavailable("cannot list " + dir_ + ": " + ec.message());
+  std::sort(out.begin(), out.end(), [](const Execution& a, const Execution& b) { return a.id > b.id; });
+  return out;
+}
+
+core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, std::string trigger,
+                                              std::vector<Task> tasks) {
+  auto all = List();
+  if (!all.ok()) return all.status();
+  Execution e;
+  e.id = all->empty() ? 1 : all->front().id + 1;
+  e.rules = std::move(rules);
+  e.trigger = std::move(trigger);
+  e.status = "running";
+  e.started_at = Now();
+  e.pid = static_cast<int>(::getpid());
+  e.tasks = std::move(tasks);
+  for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
+  CROSSDOCK_RETURN_IF_ERROR(Save(e));
+  return e;
+}
+
+core::Status ExecutionStore::AppendLog(std::int64_t execution, int task,
+                                       const std::string& line) const {
+  std::string folder = dir_ + "/" + std::to_string(execution);
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return core::Status::Unavailable("cannot create " + folder + ": " + ec.message());
+  std::string path = folder + "/" + std::to_string(task) + ".log";
+  core::FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return core::ErrnoStatus("cannot open " + path, errno);
+  std::string text = Now() + " " + line + "\n";
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return core::ErrnoStatus("cannot write " + path, errno);
+  return core::Status::Ok();
+}
+
+core::Result<std::string> ExecutionStore::ReadLog(std::int64_t execution, int task) const {
+  auto e = Get(execution);
+  if (!e.ok()) return e.status();
+  if (task < 1 || task > static_cast<int>(e->tasks.size()))
+    return core::Status::NotFound("execution " + std::to_string(execution) + " has no task " +
+                                  std::to_string(task) + "; see `crossdock tasks " +
+                                  std::to_string(execution) + "`");
+  std::string path = dir_ + "/" + std::to_string(execution) + "/" + std::to_string(task) + ".log";
+  core::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return std::string();  // the task never logged anything
+  return core::ReadWholeFile(fd.get(), path);
+}
+
+core::Result<int> ExecutionStore::RecoverCrashed() const {
+  auto all = List();
+  if (!all.ok()) return all.status();
+  int n = 0;
+  for (auto& e : *all) {
+    if (e.status != "running") continue;
+    e.status = "failed";
+    e.ended_at = Now();
+    e.message = "crossdock (pid " + std::to_string(e.pid) +
+                ") ended without finishing this execution: crashed or killed";
+    for (auto& t : e.tasks)
+      if (t.status == "running" || t.status == "pending") t.status = "failed";
+    CROSSDOCK_RETURN_IF_ERROR(Save(e));
+    ++n;
+  }
+  return n;
+}
+
+core::Status ExecutionStore::Prune(int keep) const {
+  auto all = List();  // newest first
+  if (!all.ok()) return all.status();
+  std::map<std::string, int> seen;
+  for (const auto& e : *all) {
+    bool kept = e.rules.empty() || e.status == "running";
+    for (const auto& r : e.rules) kept = ++seen[r] <= keep || kept;
+    if (kept) continue;
+    std::error_code ec;
+    fs::remove(dir_ + "/" + std::to_string(e.id) + ".json", ec);
+    fs::remove_all(dir_ + "/" + std::to_string(e.id), ec);
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace crossdock::state

@@ -1,0 +1,80 @@
+// Executions and tasks: the history of every apply (Harbor's executions → tasks →
+// logs), kept beside the state file in "<state>.executions/" so it survives crashes.
+// Used by cmd/apply (recording) and cmd/executions (executions, tasks, logs).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace crossdock::state {
+
+// One destination repository and operation within an execution.
+struct Task {
+  int id = 0;  // 1-based within its execution; shown as EXEC.TASK ("12.3")
+  std::string rule;
+  std::string operation;  // "copy" or "delete"
+  std::string destination_endpoint;
+  std::string destination_repository;
+  std::vector<std::string> references;  // tags (or digests) it handles
+  std::string status = "pending";       // pending, running, succeeded, failed, stopped
+  int attempts = 0;
+  std::int64_t bytes = 0;
+  double duration_seconds = 0;
+  std::string error;  // first failure, for `tasks`
+};
+
+struct Execution {
+  std::int64_t id = 0;
+  std::vector<std::string> rules;
+  std::string trigger = "manual";  // manual, scheduled, event
+  std::string status = "running";  // running, succeeded, failed, stopped
+  std::string started_at, ended_at;  // RFC 3339 UTC; ended_at empty while running
+  int pid = 0;
+  int succeeded = 0, failed = 0, total = 0;  // changes
+  std::int64_t bytes = 0;
+  std::string message;  // why it failed or stopped, when it did
+  std::vector<Task> tasks;
+};
+
+// The executions folder of one state file. Not thread-safe: one owner per process.
+class ExecutionStore {
+ public:
+  // STATE_PATH: the state file; executions live in STATE_PATH + ".executions".
+  explicit ExecutionStore(const std::string& state_path);
+
+  const std::string& dir() const { return dir_; }
+
+  // Starts a new execution (id = highest so far + 1) and saves it. REQUIRES: the
+  // caller holds the state lock, so ids are not handed out twice.
+  core::Result<Execution> Start(std::vector<std::string> rules, std::string trigger,
+                                std::vector<Task> tasks);
+  // Writes E atomically (E.id names the file).
+  core::Status Save(const Execution& e) const;
+  core::Result<Execution> Get(std::int64_t id) const;
+  // Every execution, newest first; only those touching RULE when it is not empty.
+  core::Result<std::vector<Execution>> List(const std::string& rule = "") const;
+
+  // Appends one line (a timestamp is prepended) to the log of task EXEC.TASK.
+  core::Status AppendLog(std::int64_t execution, int task, const std::string& line) const;
+  core::Result<std::string> ReadLog(std::int64_t execution, int task) const;
+
+  // Marks every execution still "running" as failed: its process is gone (the caller
+  // holds the state lock, so no other run can be in progress). Returns how many.
+  core::Result<int> RecoverCrashed() const;
+
+  // Keeps the newest KEEP executions of each rule (an execution is kept while any of
+  // its rules keeps it) and deletes the others with their logs.
+  core::Status Prune(int keep) const;
+
+ private:
+  std::string dir_;
+};
+
+// "12.3" -> {12, 3}; nullopt when malformed.
+std::optional<std::pair<std::int64_t, int>> ParseTaskId(const std::string& text);
+
+}  // namespace crossdock::state
