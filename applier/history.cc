@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/cron.h"
 #include "core/digest.h"
 
 namespace crossdock::applier {
@@ -110,6 +111,36 @@ core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& prob
   CROSSDOCK_RETURN_IF_ERROR(store_->Save(execution_));
   CROSSDOCK_RETURN_IF_ERROR(store_->Prune(keep));
   return first_error_;
+}
+
+core::Result<std::vector<std::string>> DueRules(const core::Config& config,
+                                                const state::ExecutionStore& history,
+                                                std::chrono::system_clock::time_point now) {
+  auto all = history.List();
+  if (!all.ok()) return all.status();
+  std::vector<std::string> due;
+  for (const auto& rule : config.rules) {
+    if (!rule.enabled || rule.schedule.empty()) continue;
+    auto schedule = core::Schedule::Parse(rule.schedule, rule.timezone);
+    if (!schedule.ok()) return schedule.status();
+    std::optional<std::chrono::system_clock::time_point> last;
+    for (const auto& e : *all) {  // newest first
+      if (e.trigger != "scheduled" ||
+          std::find(e.rules.begin(), e.rules.end(), rule.name) == e.rules.end())
+        continue;
+      std::tm tm{};
+      if (strptime(e.started_at.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) continue;
+      last = std::chrono::system_clock::from_time_t(timegm(&tm));
+      break;
+    }
+    if (!last) {
+      due.push_back(rule.name);
+      continue;
+    }
+    auto next = schedule->Next(*last);
+    if (next && *next <= now) due.push_back(rule.name);
+  }
+  return due;
 }
 
 }  // namespace crossdock::applier

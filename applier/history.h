@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "applier/applier.h"
+#include "core/config.h"
 #include "planner/plan.h"
 #include "state/executions.h"
 
@@ -47,5 +48,12 @@ class ExecutionRecorder {
   std::map<size_t, std::chrono::steady_clock::time_point> started_;
   core::Status first_error_;
 };
+
+// The enabled scheduled rules of CONFIG that are due at NOW: a fire time of their
+// schedule has passed since their last scheduled execution started (or they never
+// ran on schedule). For `apply --due` under cron, CI or a Kubernetes CronJob.
+core::Result<std::vector<std::string>> DueRules(const core::Config& config,
+                                                const state::ExecutionStore& history,
+                                                std::chrono::system_clock::time_point now);
 
 }  // namespace crossdock::applier

@@ -131,6 +131,9 @@ int RunApply(const Args& args) {
   AddConfigOptions(&desc);
   AddPlanningOptions(&desc);
   desc.add_options()("auto-approve", "Apply without asking (required when not run in a terminal)")(
+      "due",
+      "Run only the scheduled rules whose fire time passed since their last scheduled run "
+      "(for cron, CI schedules and Kubernetes CronJobs)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
       "How long to wait for the state lock (e.g. 30s, 5m)")(
       "plan-file", po::value<std::string>(), "A plan saved by `crossdock plan --out`");
@@ -167,6 +170,28 @@ int RunApply(const Args& args) {
 
   auto options = PlanOptionsFrom(vm, session->config);
   if (!options) return kExitError;
+  state::ExecutionStore history(session->state_path);
+  std::string trigger = "manual";
+  if (vm.count("due")) {
+    if (saved || vm.count("rule")) {
+      PrintError("--due chooses the rules itself; it cannot be combined with --rule or a plan file");
+      return kExitError;
+    }
+    auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
+    if (!due.ok()) {
+      PrintError(due.status().message());
+      return kExitError;
+    }
+    if (due->empty()) {
+      fmt::print("No scheduled rule is due.\n");
+      return kExitOk;
+    }
+    std::string names;
+    for (const auto& r : *due) names += (names.empty() ? "" : ", ") + r;
+    fmt::print("Due on schedule: {}\n\n", names);
+    options->rules = *due;
+    trigger = "scheduled";
+  }
   planner::Plan plan;
   if (saved) {
     core::Status st = CheckSavedPlan(*saved, *session);
@@ -183,7 +208,19 @@ int RunApply(const Args& args) {
     }
   }
   fmt::print("{}", planner::RenderPlanText(plan, color));
-  if (!plan.has_changes()) return plan.errors.empty() ? kExitOk : kExitError;
+  if (!plan.has_changes()) {
+    // Recorded all the same (as Harbor's "no resources need to be replicated"): a
+    // scheduled rule's last run is what --due measures from.
+    auto e = applier::ExecutionRecorder::Start(&history, plan, trigger);
+    if (e.ok()) {
+      core::Status st = (*e)->Finish(false, plan.errors.empty() ? "" : "the plan had errors",
+                                     kExecutionsKept);
+      if (!st.ok()) PrintWarning("execution history: " + st.message());
+    } else {
+      PrintWarning("execution history: " + e.status().message());
+    }
+    return plan.errors.empty() ? kExitOk : kExitError;
+  }
 
   if (!saved) {
     bool interactive = IsTerminal(0) && IsTerminal(1);
@@ -205,12 +242,11 @@ int RunApply(const Args& args) {
   });
   // The history of this run (crossdock executions / tasks / logs). We hold the state
   // lock, so an execution still "running" belongs to a run that crashed.
-  state::ExecutionStore history(state_path);
   if (auto recovered = history.RecoverCrashed(); !recovered.ok()) {
     PrintWarning("execution history: " + recovered.status().message());
   }
   std::unique_ptr<applier::ExecutionRecorder> execution;
-  if (auto e = applier::ExecutionRecorder::Start(&history, plan, "manual"); e.ok()) {
+  if (auto e = applier::ExecutionRecorder::Start(&history, plan, trigger); e.ok()) {
     execution = std::move(*e);
   } else {
     PrintWarning("execution history: " + e.status().message() + "; applying without it");

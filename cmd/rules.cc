@@ -4,8 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include "cmd/commands.h"
 #include "cmd/common.h"
+#include "core/cron.h"
 
 namespace crossdock::cmd {
 
@@ -41,6 +44,30 @@ std::string FilterSummary(const core::Rule& r) {
   return out;
 }
 
+// "manual", "schedule 0 0 3 * * * (Europe/Berlin)", "events", or both.
+std::string Trigger(const core::Rule& r) {
+  std::vector<std::string> parts;
+  if (!r.schedule.empty())
+    parts.push_back("schedule " + r.schedule + (r.timezone.empty() ? "" : " (" + r.timezone + ")"));
+  if (r.events) parts.push_back("events");
+  return parts.empty() ? "manual" : Join(parts);
+}
+
+// The next COUNT fire times of R's schedule, in RFC 3339 in the rule's time zone.
+std::vector<std::string> NextFires(const core::Rule& r, int count) {
+  std::vector<std::string> out;
+  auto s = core::Schedule::Parse(r.schedule, r.timezone);
+  if (!s.ok()) return out;
+  auto t = std::chrono::system_clock::now();
+  for (int i = 0; i < count; ++i) {
+    auto next = s->Next(t);
+    if (!next) break;
+    out.push_back(s->FormatLocal(*next));
+    t = *next;
+  }
+  return out;
+}
+
 std::string Naming(const core::Rule& r) {
   if (r.dest_namespace.empty()) return "same path";
   std::string flatten = r.flatten < 0 ? "all" : r.flatten == 0 ? "none" : std::to_string(r.flatten);
@@ -52,7 +79,7 @@ std::string Naming(const core::Rule& r) {
 int RunRules(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
-  desc.add_options()("json", "Print JSON");
+  desc.add_options()("json", "Print JSON")("next", "Show the next three fire times of scheduled rules");
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock rules [options]", &vm)) return *rc;
   auto config = LoadConfigOrReport(vm["config"].as<std::string>());
@@ -64,7 +91,9 @@ int RunRules(const Args& args) {
                      {"enabled", r.enabled},
                      {"source", r.source},
                      {"destinations", r.destinations},
-                     {"trigger", "manual"},
+                     {"trigger", Trigger(r)},
+                     {"next", vm.count("next") && !r.schedule.empty() ? NextFires(r, 3)
+                                                                      : std::vector<std::string>{}},
                      {"filters", FilterSummary(r)},
                      {"naming", Naming(r)},
                      {"override", r.override_tags},
@@ -74,10 +103,12 @@ int RunRules(const Args& args) {
     return kExitOk;
   }
   for (const auto& r : config->rules) {
-    fmt::print("{}{}\n  {} -> {}  trigger: manual  {}{}{}\n  {}\n", r.name,
-               r.enabled ? "" : "  (disabled)", r.source, Join(r.destinations), Naming(r),
-               r.override_tags ? "" : ", no override", r.delete_missing ? ", deletes" : "",
-               FilterSummary(r));
+    fmt::print("{}{}\n  {} -> {}  trigger: {}  {}{}{}\n  {}\n", r.name,
+               r.enabled ? "" : "  (disabled)", r.source, Join(r.destinations), Trigger(r),
+               Naming(r), r.override_tags ? "" : ", no override",
+               r.delete_missing ? ", deletes" : "", FilterSummary(r));
+    if (vm.count("next") && !r.schedule.empty())
+      fmt::print("  next: {}\n", Join(NextFires(r, 3)));
   }
   return kExitOk;
 }

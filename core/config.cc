@@ -14,6 +14,7 @@
 #include <set>
 
 #include "core/config_check.h"
+#include "core/cron.h"
 #include "core/pattern.h"
 #include "core/semver.h"
 
@@ -39,7 +40,8 @@ const std::vector<std::string> kRuleKeys = {
     "tags",        "exclude_tags",   "labels",       "exclude_labels",
     "resource",    "semver",         "keep_latest",  "include_referrers",
     "adopt",       "dest_namespace", "flatten",      "override",
-    "delete",      "enabled"};
+    "delete",      "enabled",        "schedule",     "timezone",
+    "events"};
 // Harbor's replication directions, relative to [settings] home.
 const std::vector<std::string> kModes = {"push", "pull"};
 // Artifact kinds by config media type: image configs, Helm chart configs, anything.
@@ -90,6 +92,7 @@ class Loader {
                                       const std::string& what);
   void ReadTagSelection(const TableReader& reader, const std::string& what, Rule* rule);
   void ReadFlatten(const TableReader& reader, Rule* rule);
+  void ReadTriggers(const TableReader& reader, const std::string& what, Rule* rule);
   void CheckFlattenApplies(const TableReader& reader, const std::string& what, const Rule& rule);
   void WarnAboutLoops();
 
@@ -332,6 +335,7 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   rule.override_tags = reader.Bool("override").value_or(true);
   rule.delete_missing = reader.Bool("delete").value_or(false);
   rule.enabled = reader.Bool("enabled").value_or(true);
+  ReadTriggers(reader, what, &rule);
 
   // With no namespace Harbor keeps the source path whatever the flatten count
   // (src/controller/replication/flow/stage.go replaceNamespace).
@@ -519,6 +523,39 @@ void Loader::ReadTagSelection(const TableReader& reader, const std::string& what
     } else {
       rule->keep_latest = static_cast<int>(*keep);
     }
+  }
+}
+
+void Loader::ReadTriggers(const TableReader& reader, const std::string& what, Rule* rule) {
+  rule->events = reader.Bool("events").value_or(false);
+  if (rule->events) {
+    diags_->Warning(reader.ValuePos("events"),
+                    "events = true in " + what +
+                        ": this crossdock has no webhook receiver yet (crossdock serve), so "
+                        "registry events do not trigger the rule; it runs on apply and on its "
+                        "schedule");
+  }
+  bool zone_ok = true;
+  if (auto tz = reader.String("timezone")) {
+    rule->timezone = *tz;
+    if (core::Status st = ValidateTimeZone(*tz); !st.ok()) {
+      diags_->Error(reader.ValuePos("timezone"), st.message() + " in " + what +
+                                                     "; use an IANA name such as \"Europe/Berlin\"");
+      zone_ok = false;
+    }
+  }
+  if (auto schedule = reader.String("schedule")) {
+    rule->schedule = *schedule;
+    {  // with a bad zone, the expression is still checked (in UTC)
+      if (auto parsed = Schedule::Parse(*schedule, zone_ok ? rule->timezone : "");
+          !parsed.ok()) {
+        diags_->Error(reader.ValuePos("schedule"),
+                      "invalid schedule in " + what + ": " + parsed.status().message());
+      }
+    }
+  } else if (!rule->timezone.empty()) {
+    diags_->Warning(reader.ValuePos("timezone"),
+                    "\"timezone\" has no effect in " + what + " without \"schedule\"");
   }
 }
 

@@ -64,6 +64,11 @@ struct Rule {
   bool override_tags = true;   // key "override"
   bool delete_missing = false; // key "delete"
   bool enabled = true;
+  // Triggers: manual always (apply runs the rule); scheduled when `schedule` is set
+  // (cron in `timezone`, UTC by default; `apply --due` runs it when due); events.
+  std::string schedule;
+  std::string timezone;
+  bool events = false;
   SourcePos pos;
 };
 

@@ -120,6 +120,27 @@ TEST_F(ReplicationTest, ExecutionsTasksAndLogsRecordEachApply) {
   EXPECT_NE(unknown.err.find("no execution 9"), std::string::npos) << unknown.err;
 }
 
+TEST_F(ReplicationTest, ApplyDueRunsOnlyScheduledRulesWhenDue) {
+  Seed("app", "v1", 1);
+  Seed("web", "v1", 2);
+  WriteConfig("repositories = [\"app\"]\nschedule = \"@every 1h\"\ntimezone = \"Europe/Berlin\"\n"
+              "[rules.manual]\nsource = \"src\"\ndestination = \"dst\"\nrepositories = [\"web\"]\n");
+  RunResult first = Crossdock({"apply", "--due", "--auto-approve"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("Due on schedule: mirror"), std::string::npos) << first.out;
+  EXPECT_TRUE(HeadDigest(dst_, "app", "v1"));
+  EXPECT_FALSE(HeadDigest(dst_, "web", "v1"));  // not scheduled: --due leaves it
+  RunResult history = Crossdock({"executions", "--json"});
+  EXPECT_NE(history.out.find("\"rules\":[\"mirror\"],\"trigger\":\"scheduled\",\"status\":\"succeeded\""),
+            std::string::npos) << history.out;
+  RunResult again = Crossdock({"apply", "--due", "--auto-approve"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_EQ(again.out, "No scheduled rule is due.\n");
+  RunResult rules = Crossdock({"rules", "--next"});
+  EXPECT_NE(rules.out.find("trigger: schedule @every 1h (Europe/Berlin)"), std::string::npos) << rules.out;
+  EXPECT_NE(rules.out.find("  next: "), std::string::npos) << rules.out;
+}
+
 TEST_F(ReplicationTest, TagMovedAtSourceBecomesUpdate) {
   Seed("app", "v1", 1);
   WriteConfig("");

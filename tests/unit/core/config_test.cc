@@ -1132,5 +1132,33 @@ TEST_F(SecretTest, ErrorsNeverContainTheValue) {
   }
 }
 
+TEST_F(ConfigTest, TriggersParseAndValidateSchedulesAndZones) {
+  Diagnostics diags;
+  Config c = ParseConfig(std::string(kEndpoints) +
+                             "[rules.nightly]\nsource = \"src\"\ndestination = \"dst\"\n"
+                             "schedule = \"0 0 3 * * *\"\ntimezone = \"Europe/Berlin\"\nevents = true\n",
+                         "crossdock.toml", &diags);
+  ASSERT_FALSE(diags.has_errors()) << Format(diags)[0];
+  EXPECT_EQ(Format(diags),
+            (Lines{"crossdock.toml:11:10: warning: events = true in rule \"nightly\": this crossdock has "
+                   "no webhook receiver yet (crossdock serve), so registry events do not trigger the "
+                   "rule; it runs on apply and on its schedule"}));
+  EXPECT_EQ(c.rules[0].schedule, "0 0 3 * * *");
+  EXPECT_EQ(c.rules[0].timezone, "Europe/Berlin");
+  EXPECT_TRUE(c.rules[0].events);
+
+  EXPECT_EQ(Problems(std::string(kEndpoints) +
+                     "[rules.bad]\nsource = \"src\"\ndestination = \"dst\"\n"
+                     "schedule = \"0 61 * * * *\"\ntimezone = \"Europe/Berln\"\n"),
+            (Lines{"crossdock.toml:9:12: error: invalid schedule in rule \"bad\": cron \"0 61 * * * *\": "
+                   "minute 61 is out of range (0-59)",
+                   "crossdock.toml:10:12: error: unknown time zone \"Europe/Berln\" in rule \"bad\"; "
+                   "use an IANA name such as \"Europe/Berlin\""}));
+  EXPECT_EQ(Problems(std::string(kEndpoints) +
+                     "[rules.z]\nsource = \"src\"\ndestination = \"dst\"\ntimezone = \"UTC\"\n"),
+            (Lines{"crossdock.toml:9:12: warning: \"timezone\" has no effect in rule \"z\" without "
+                   "\"schedule\""}));
+}
+
 }  // namespace
 }  // namespace crossdock::core
