@@ -93,14 +93,16 @@ void ExecutionRecorder::ChangeDone(const planner::Change& c, const core::Status&
   if (!saved.ok() && first_error_.ok()) first_error_ = saved;
 }
 
-core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& problem, int keep) {
+core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& problem, int keep,
+                                       const std::string& stop_message) {
   std::lock_guard<std::mutex> lk(mu_);
   for (auto& t : execution_.tasks)
     if (t.status == "pending" || t.status == "running") t.status = interrupted ? "stopped" : "failed";
   execution_.ended_at = Now();
   if (interrupted) {
     execution_.status = "stopped";
-    execution_.message = "interrupted; the changes not started were left for the next run";
+    execution_.message = (stop_message.empty() ? "interrupted" : stop_message) +
+                         "; the changes not started were left for the next run";
   } else if (execution_.failed > 0 || !problem.empty()) {
     execution_.status = "failed";
     execution_.message = problem.empty() ? std::to_string(execution_.failed) + " change(s) failed"
@@ -109,6 +111,7 @@ core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& prob
     execution_.status = "succeeded";
   }
   CROSSDOCK_RETURN_IF_ERROR(store_->Save(execution_));
+  store_->ClearStopRequest(execution_.id);
   CROSSDOCK_RETURN_IF_ERROR(store_->Prune(keep));
   return first_error_;
 }

@@ -30,7 +30,9 @@ class ExecutionRecorder {
 
   // Ends the execution: stopped when INTERRUPTED, failed when anything failed, else
   // succeeded; then prunes history to KEEP executions per rule.
-  core::Status Finish(bool interrupted, const std::string& problem, int keep);
+  // STOP_MESSAGE, when given, says why an interrupted execution stopped.
+  core::Status Finish(bool interrupted, const std::string& problem, int keep,
+                      const std::string& stop_message = "");
 
   std::int64_t id() const { return execution_.id; }
 

@@ -22,63 +22,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Executions kept per rule in the history (Harbor keeps 50 per policy).
-constexpr int kExecutionsKept = 50;
-
-std::string Bytes(std::int64_t n) {
-  if (n < 1024) return fmt::format("{} B", n);
-  if (n < (1 << 20)) return fmt::format("{:.1f} KiB", n / 1024.0);
-  if (n < (1ll << 30)) return fmt::format("{:.1f} MiB", n / 1048576.0);
-  return fmt::format("{:.2f} GiB", n / 1073741824.0);
-}
-
-// Shows "tags done/total, bytes, rate" on one refreshed stderr line while it lives.
-class ProgressLine {
- public:
-  explicit ProgressLine(const applier::Progress* p) : p_(p) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~ProgressLine() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    fmt::print(stderr, "\r\033[K");
-  }
-
- private:
-  void Loop() {
-    auto start = std::chrono::steady_clock::now();
-    std::unique_lock<std::mutex> lk(mu_);
-    while (!cv_.wait_for(lk, std::chrono::milliseconds(250), [&] { return stop_; })) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::int64_t bytes = p_->bytes_copied;
-      fmt::print(stderr, "\r\033[K[{}/{} done{}] {} copied, {}/s", p_->changes_done.load(),
-                 p_->changes_total.load(),
-                 p_->changes_failed ? fmt::format(", {} failed", p_->changes_failed.load()) : "",
-                 Bytes(bytes), Bytes(secs > 0 ? static_cast<std::int64_t>(bytes / secs) : 0));
-    }
-  }
-  const applier::Progress* p_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-std::string Verb(planner::Action a) {
-  switch (a) {
-    case planner::Action::kCreate: return "copied";
-    case planner::Action::kUpdate: return "replaced";
-    case planner::Action::kDelete: return "deleted";
-    case planner::Action::kSkip: return "skipped";
-    case planner::Action::kAdopt: return "adopted";
-  }
-  return "";
-}
-
 // A saved plan is applied only against the state and sources it was made from.
 core::Status CheckSavedPlan(const planner::SavedPlan& saved, Session& s) {
   const planner::Plan& plan = saved.plan;
@@ -111,17 +54,6 @@ core::Status CheckSavedPlan(const planner::SavedPlan& saved, Session& s) {
           ", the plan copies " + c.source_digest + ". Run crossdock plan again.");
   }
   return core::Status::Ok();
-}
-
-bool Approve(bool auto_approve) {
-  if (auto_approve) return true;
-  fmt::print("\nDo you want to perform these actions?\n"
-             "  crossdock will perform the actions described above.\n"
-             "  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
-  std::fflush(stdout);
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer == "yes";
 }
 
 }  // namespace
@@ -207,113 +139,13 @@ int RunApply(const Args& args) {
       return kExitInterrupted;
     }
   }
-  fmt::print("{}", planner::RenderPlanText(plan, color));
-  if (!plan.has_changes()) {
-    // Recorded all the same (as Harbor's "no resources need to be replicated"): a
-    // scheduled rule's last run is what --due measures from.
-    auto e = applier::ExecutionRecorder::Start(&history, plan, trigger);
-    if (e.ok()) {
-      core::Status st = (*e)->Finish(false, plan.errors.empty() ? "" : "the plan had errors",
-                                     kExecutionsKept);
-      if (!st.ok()) PrintWarning("execution history: " + st.message());
-    } else {
-      PrintWarning("execution history: " + e.status().message());
-    }
-    return plan.errors.empty() ? kExitOk : kExitError;
-  }
-
-  if (!saved) {
-    bool interactive = IsTerminal(0) && IsTerminal(1);
-    if (!vm.count("auto-approve") && !interactive) {
-      PrintError("apply needs approval: run it in a terminal, pass --auto-approve, or apply a "
-                 "saved plan (crossdock plan --out FILE; crossdock apply FILE)");
-      return kExitError;
-    }
-    if (!Approve(vm.count("auto-approve") > 0)) {
-      fmt::print("\nApply cancelled.\n");
-      return kExitError;
-    }
-  }
-  fmt::print("\n");
-
-  std::string state_path = session->state_path;
-  applier::StateRecorder recorder(&session->state, [&](state::State* s) {
-    return state::WriteState(state_path, s);
-  });
-  // The history of this run (crossdock executions / tasks / logs). We hold the state
-  // lock, so an execution still "running" belongs to a run that crashed.
-  if (auto recovered = history.RecoverCrashed(); !recovered.ok()) {
-    PrintWarning("execution history: " + recovered.status().message());
-  }
-  std::unique_ptr<applier::ExecutionRecorder> execution;
-  if (auto e = applier::ExecutionRecorder::Start(&history, plan, trigger); e.ok()) {
-    execution = std::move(*e);
-  } else {
-    PrintWarning("execution history: " + e.status().message() + "; applying without it");
-  }
-  auto start = std::chrono::steady_clock::now();
-  applier::ApplyReport report;
-  if (plan.refresh_only) {
-    report = applier::ApplyRefresh(plan, &recorder);
-  } else {
-    applier::Progress progress;
-    applier::ApplyOptions ao;
-    ao.parallelism = options->parallelism;
-    ao.cancel = &g_interrupted;
-    ao.progress = &progress;
-    std::mutex print_mu;
-    const bool tty = IsTerminal(2);
-    ao.on_change_done = [&](const planner::Change& c, const core::Status& st, std::int64_t bytes) {
-      if (execution) execution->ChangeDone(c, st, bytes);
-      std::lock_guard<std::mutex> lk(print_mu);
-      if (tty) fmt::print(stderr, "\r\033[K");
-      std::string ref = c.destination_host + "/" + c.destination_repository + core::RefSuffix(c.tag);
-      if (st.ok()) {
-        fmt::print("{}: {}\n", ref, Verb(c.action));
-      } else {
-        fmt::print("{}: failed: {}\n", ref, st.message());
-      }
-      std::fflush(stdout);
-    };
-    std::optional<ProgressLine> line;
-    if (tty) line.emplace(&progress);
-    report = applier::Apply(plan, session->registries->map(), &recorder, ao);
-  }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  core::Status persisted = recorder.first_error();
-  if (!persisted.ok()) PrintError("the state could not be saved: " + persisted.message());
-  std::string execution_line;
-  if (execution) {
-    std::string problem = !persisted.ok()          ? persisted.message()
-                          : !plan.errors.empty()   ? "the plan had errors"
-                                                   : "";
-    core::Status st = execution->Finish(g_interrupted, problem, kExecutionsKept);
-    if (!st.ok()) PrintWarning("execution history: " + st.message());
-    execution_line = fmt::format(" Execution {}: see `crossdock tasks {}`.", execution->id(),
-                                 execution->id());
-  }
-
-  if (g_interrupted) {
-    fmt::print("\nApply interrupted: {} done, {} failed, {} not started. The state records "
-               "everything that finished.{}\n",
-               report.succeeded, report.failed, report.not_started, execution_line);
-    return kExitInterrupted;
-  }
-  std::string blobs = fmt::format("blobs: {} copied, {} mounted, {} already present",
-                                  report.blobs_copied, report.blobs_mounted, report.blobs_present);
-  if (report.failed > 0 || !persisted.ok() || !plan.errors.empty()) {
-    fmt::print("\nApply finished with errors: {} done, {} failed. {} in {:.1f}s ({}).{}\n",
-               report.succeeded, report.failed, Bytes(report.bytes_copied), secs, blobs,
-               execution_line);
-    for (const auto& f : report.failures)
-      fmt::print(stderr, "Error: {}/{}{}: {}\n", f.change.destination_endpoint,
-                 f.change.destination_repository, core::RefSuffix(f.change.tag), f.status.message());
-    return kExitError;
-  }
-  fmt::print("\nApply complete! {} change{} applied. {} in {:.1f}s ({}).{}\n", report.succeeded,
-             report.succeeded == 1 ? "" : "s", Bytes(report.bytes_copied), secs, blobs,
-             execution_line);
-  return kExitOk;
+  ExecuteOptions eo;
+  eo.trigger = trigger;
+  eo.ask = !saved;
+  eo.auto_approve = vm.count("auto-approve") > 0;
+  eo.color = color;
+  eo.parallelism = options->parallelism;
+  return ExecutePlan(*session, plan, eo);
 }
 
 }  // namespace crossdock::cmd

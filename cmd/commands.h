@@ -18,6 +18,8 @@ int RunRules(const Args& args);
 int RunExecutions(const Args& args);
 int RunTasks(const Args& args);
 int RunLogs(const Args& args);
+int RunStop(const Args& args);
+int RunRetry(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

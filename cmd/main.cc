@@ -24,6 +24,8 @@ std::string Usage() {
          "  executions      List past and running applies (newest first)\n"
          "  tasks EXEC      List the tasks of an execution\n"
          "  logs TASK       Print the log of a task (EXEC.TASK)\n"
+         "  stop EXEC       Stop a running execution (from another terminal)\n"
+         "  retry EXEC      Re-run the failed tasks of an execution\n"
          "  state list      List the artifacts crossdock manages\n"
          "  state show REF  Show one managed artifact\n"
          "  endpoint test NAME\n"
@@ -60,6 +62,8 @@ int main(int argc, char** argv) {
   if (command == "executions") return RunExecutions(args);
   if (command == "tasks") return RunTasks(args);
   if (command == "logs") return RunLogs(args);
+  if (command == "stop") return RunStop(args);
+  if (command == "retry") return RunRetry(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

@@ -43,6 +43,19 @@ void AddPlanningOptions(boost::program_options::options_description* desc);
 std::optional<planner::PlanOptions> PlanOptionsFrom(const boost::program_options::variables_map& vm,
                                                     const core::Config& config);
 
+struct ExecuteOptions {
+  std::string trigger = "manual";  // recorded in the execution
+  bool ask = true;                 // ask for approval (false for saved plans)
+  bool auto_approve = false;
+  bool color = false;
+  int parallelism = 10;
+};
+
+// Prints PLAN, asks for approval (when it has changes), applies it under an execution record (stoppable with
+// `crossdock stop`), reports, and returns the exit code. REQUIRES: SESSION holds the
+// state lock.
+int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& options);
+
 // A saved plan for PLAN, carrying the config file's digest.
 planner::SavedPlan MakeSavedPlan(const core::Config& config, planner::Plan plan);
 // False when the config file changed since SAVED was made.

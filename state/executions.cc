@@ -231,4 +231,16 @@ core::Status ExecutionStore::Prune(int keep) const {
   return core::Status::Ok();
 }
 
+core::Status ExecutionStore::RequestStop(std::int64_t id) const {
+  return core::WriteFileAtomically(dir_ + "/" + std::to_string(id) + ".stop", Now() + "\n");
+}
+
+bool ExecutionStore::StopRequested(std::int64_t id) const {
+  return ::access((dir_ + "/" + std::to_string(id) + ".stop").c_str(), F_OK) == 0;
+}
+
+void ExecutionStore::ClearStopRequest(std::int64_t id) const {
+  ::unlink((dir_ + "/" + std::to_string(id) + ".stop").c_str());
+}
+
 }  // namespace crossdock::state

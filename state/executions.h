@@ -66,6 +66,12 @@ class ExecutionStore {
   // holds the state lock, so no other run can be in progress). Returns how many.
   core::Result<int> RecoverCrashed() const;
 
+  // Asks the process running execution ID to stop (`crossdock stop`): a request
+  // file it polls for. The running process clears it when it finishes.
+  core::Status RequestStop(std::int64_t id) const;
+  bool StopRequested(std::int64_t id) const;
+  void ClearStopRequest(std::int64_t id) const;
+
   // Keeps the newest KEEP executions of each rule (an execution is kept while any of
   // its rules keeps it) and deletes the others with their logs.
   core::Status Prune(int keep) const;

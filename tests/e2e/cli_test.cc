@@ -25,6 +25,8 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  executions      List past and running applies (newest first)\n"
             "  tasks EXEC      List the tasks of an execution\n"
             "  logs TASK       Print the log of a task (EXEC.TASK)\n"
+            "  stop EXEC       Stop a running execution (from another terminal)\n"
+            "  retry EXEC      Re-run the failed tasks of an execution\n"
             "  state list      List the artifacts crossdock manages\n"
             "  state show REF  Show one managed artifact\n"
             "  endpoint test NAME\n"

@@ -141,6 +141,59 @@ TEST_F(ReplicationTest, ApplyDueRunsOnlyScheduledRulesWhenDue) {
   EXPECT_NE(rules.out.find("  next: "), std::string::npos) << rules.out;
 }
 
+TEST_F(ReplicationTest, StopFromAnotherTerminalStopsARunningApply) {
+  for (int i = 0; i < 8; ++i) Seed("app" + std::to_string(i), "v1", 400 + i);
+  CorruptProxy slow(src_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 150});
+  WriteConfig("", slow.url());
+  Process apply({CrossdockBin(), "apply", "--auto-approve", "--parallelism", "1", "-c", config_},
+                dir_.Sub("apply.log"), {}, dir_.path());
+  ASSERT_TRUE(apply.WaitForLog(": copied", std::chrono::seconds(30))) << apply.log();
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult stop = Crossdock({"stop", "1"});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(stop.exit_code, 0) << stop.out << stop.err;
+  EXPECT_NE(stop.out.find("Execution 1 stopped"), std::string::npos) << stop.out;
+  EXPECT_LT(secs, 5.0);
+  EXPECT_EQ(apply.Wait(), 130) << apply.log();
+  EXPECT_NE(apply.log().find("Apply stopped"), std::string::npos) << apply.log();
+  RunResult tasks = Crossdock({"tasks", "1", "--json"});
+  EXPECT_NE(tasks.out.find("\"status\":\"stopped\""), std::string::npos) << tasks.out;
+  RunResult again = Crossdock({"stop", "1"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("execution 1 is not running: it stopped"), std::string::npos) << again.err;
+
+  // retry re-runs what the stop left.
+  WriteConfig("");
+  RunResult retry = Crossdock({"retry", "1", "--auto-approve"});
+  ASSERT_EQ(retry.exit_code, 0) << retry.out << retry.err;
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(HeadDigest(dst_, "app" + std::to_string(i), "v1")) << i;
+}
+
+TEST_F(ReplicationTest, RetryRerunsOnlyTheFailedTasks) {
+  BuiltImage bad = Seed("app", "v1", 1);
+  Seed("web", "v1", 2);
+  CorruptProxy proxy(src_, CorruptProxy::Options{.corrupt_blobs = true,
+                                                 .only_digests = {bad.blobs.back()}});
+  WriteConfig("", proxy.url());
+  RunResult first = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(first.exit_code, 1) << first.out;
+  EXPECT_TRUE(HeadDigest(dst_, "web", "v1"));
+  EXPECT_FALSE(HeadDigest(dst_, "app", "v1"));
+  WriteConfig("");  // the link is healthy again
+  RunResult retry = Crossdock({"retry", "1", "--auto-approve"});
+  ASSERT_EQ(retry.exit_code, 0) << retry.out << retry.err;
+  EXPECT_NE(retry.out.find("Retrying the 1 failed or stopped task of execution 1"), std::string::npos)
+      << retry.out;
+  EXPECT_NE(retry.out.find("Plan: 1 to copy"), std::string::npos) << retry.out;
+  EXPECT_EQ(HeadDigest(dst_, "app", "v1"), bad.digest);
+  RunResult history = Crossdock({"executions"});
+  EXPECT_NE(history.out.find("2      succeeded  retry"), std::string::npos) << history.out;
+  RunResult nothing = Crossdock({"retry", "2", "--auto-approve"});
+  EXPECT_EQ(nothing.exit_code, 0);
+  EXPECT_NE(nothing.out.find("has no failed or stopped tasks"), std::string::npos);
+  EXPECT_EQ(Crossdock({"retry", "99"}).exit_code, 1);
+}
+
 TEST_F(ReplicationTest, TagMovedAtSourceBecomesUpdate) {
   Seed("app", "v1", 1);
   WriteConfig("");
