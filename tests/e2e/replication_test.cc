@@ -428,7 +428,7 @@ TEST_F(ReplicationTest, EndpointTestReportsVerdicts) {
   EXPECT_NE(bad.out.find("credentials: REJECTED"), std::string::npos) << bad.out;
 }
 
-// Token auth with tokens the registry stops accepting after a second: crossdock
+// Token auth with tokens the registry stops accepting after a second or two: crossdock
 // must fetch new ones (from expires_in, and after a 401 invalid_token when
 // expires_in lies) and go on. The source sits behind a slow link so that the run
 // outlives several tokens.
@@ -450,7 +450,8 @@ TEST(TokenAuthTest, CopyOutlivingItsTokensGoesOn) {
       BuildImage(layout, "img" + std::to_string(i), spec);
       Push(layout, "img" + std::to_string(i), src, "app", "v" + std::to_string(i));
     }
-    tokens.SetLifetime(1, honest_expiry ? 1 : 300);
+    // The fake's exp has one-second granularity, so a 2 s lifetime lives 1-2 s.
+    tokens.SetLifetime(2, honest_expiry ? 2 : 300);
     WriteFile(dir.Sub("crossdock.toml"),
               "[endpoints.src]\nurl = \"" + slow_src.url() + "\"\n[endpoints.dst]\nurl = \"" +
                   dst.url() +
