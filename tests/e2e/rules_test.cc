@@ -193,6 +193,31 @@ TEST_F(RulesTest, AdoptTakesOwnershipThenDeleteRemovesIt) {
   EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
 }
 
+TEST_F(RulesTest, OverrideFalseNeverReplacesAnotherDigest) {
+  // The destination holds test1:latest with another digest (test12's image).
+  RunResult copy = RunCommand({"skopeo", "copy", "-q", "--all", "--preserve-digests",
+                               "--src-tls-verify=false", "--dest-tls-verify=false",
+                               "docker://" + src_->host() + "/test12:latest",
+                               "docker://" + dst_->host() + "/test1:latest"});
+  ASSERT_EQ(copy.exit_code, 0) << copy.err;
+  auto theirs = HeadDigest(*dst_, "test1", "latest");
+  WriteConfig("[rules.keep]\nsource = \"src\"\ndestination = \"dst\"\nrepositories = [\"test1\"]\n"
+              "tags = [\"latest\", \"v1.0.0\"]\noverride = false\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_NE(plan.out.find("skipped: the destination holds another digest and override = false"),
+            std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("Plan: 1 to copy, 0 to replace, 0 to delete. 1 skipped."),
+            std::string::npos) << plan.out;
+  Apply();
+  EXPECT_EQ(HeadDigest(*dst_, "test1", "latest"), theirs);
+  EXPECT_EQ(HeadDigest(*dst_, "test1", "v1.0.0"), HeadDigest(*src_, "test1", "v1.0.0"));
+  // With override (the default) the same rule replaces it.
+  WriteConfig("[rules.keep]\nsource = \"src\"\ndestination = \"dst\"\nrepositories = [\"test1\"]\n"
+              "tags = [\"latest\"]\n");
+  Apply();
+  EXPECT_EQ(HeadDigest(*dst_, "test1", "latest"), HeadDigest(*src_, "test1", "latest"));
+}
+
 TEST_F(RulesTest, DisabledRuleIsShownAndNeverRun) {
   WriteConfig("[rules.off]\nsource = \"src\"\ndestination = \"dst\"\nenabled = false\n");
   RunResult plan = Crossdock({"plan"});
