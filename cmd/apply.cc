@@ -63,6 +63,7 @@ int RunApply(const Args& args) {
   AddConfigOptions(&desc);
   AddPlanningOptions(&desc);
   desc.add_options()("auto-approve", "Apply without asking (required when not run in a terminal)")(
+      "json", "Stream JSON lines on stdout: the plan, each change completed or failed, a report")(
       "due",
       "Run only the scheduled rules whose fire time passed since their last scheduled run "
       "(for cron, CI schedules and Kubernetes CronJobs)")(
@@ -114,13 +115,15 @@ int RunApply(const Args& args) {
       PrintError(due.status().message());
       return kExitError;
     }
+    // With --json, stdout carries JSON only: say this on stderr.
+    std::FILE* out = vm.count("json") ? stderr : stdout;
     if (due->empty()) {
-      fmt::print("No scheduled rule is due.\n");
+      fmt::print(out, "No scheduled rule is due.\n");
       return kExitOk;
     }
     std::string names;
     for (const auto& r : *due) names += (names.empty() ? "" : ", ") + r;
-    fmt::print("Due on schedule: {}\n\n", names);
+    fmt::print(out, "Due on schedule: {}\n\n", names);
     options->rules = *due;
     trigger = "scheduled";
   }
@@ -145,6 +148,7 @@ int RunApply(const Args& args) {
   eo.auto_approve = vm.count("auto-approve") > 0;
   eo.color = color;
   eo.parallelism = options->parallelism;
+  eo.json = vm.count("json") > 0;
   return ExecutePlan(*session, plan, eo);
 }
 

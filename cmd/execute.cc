@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -128,7 +130,16 @@ bool Approve(bool auto_approve) {
 
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& eo) {
   state::ExecutionStore history(session.state_path);
-  fmt::print("{}", planner::RenderPlanText(plan, eo.color));
+  // --json: stdout carries only JSON lines (documented in the README, "apply --json").
+  auto emit = [](const nlohmann::ordered_json& j) {
+    fmt::print("{}\n", j.dump());
+    std::fflush(stdout);
+  };
+  if (eo.json) {
+    emit({{"type", "plan"}, {"plan", nlohmann::ordered_json::parse(planner::RenderPlanJson(plan))}});
+  } else {
+    fmt::print("{}", planner::RenderPlanText(plan, eo.color));
+  }
   if (!plan.has_changes()) {
     // Recorded all the same (as Harbor's "no resources need to be replicated"): a
     // scheduled rule's last run is what --due measures from.
@@ -140,9 +151,18 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
     } else {
       PrintWarning("execution history: " + e.status().message());
     }
+    if (eo.json) {
+      emit({{"type", "report"}, {"status", plan.errors.empty() ? "succeeded" : "failed"},
+            {"succeeded", 0}, {"failed", 0}, {"not_started", 0}, {"bytes", 0},
+            {"duration_seconds", 0}, {"failures", nlohmann::ordered_json::array()}});
+    }
     return plan.errors.empty() ? kExitOk : kExitError;
   }
 
+  if (eo.ask && eo.json && !eo.auto_approve) {
+    PrintError("apply --json cannot ask for approval: pass --auto-approve, or apply a saved plan");
+    return kExitError;
+  }
   if (eo.ask) {
     bool interactive = IsTerminal(0) && IsTerminal(1);
     if (!eo.auto_approve && !interactive) {
@@ -155,7 +175,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
       return kExitError;
     }
   }
-  fmt::print("\n");
+  if (!eo.json) fmt::print("\n");
 
   std::string state_path = session.state_path;
   applier::StateRecorder recorder(&session.state, [&](state::State* s) {
@@ -176,6 +196,11 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   std::optional<StopWatcher> watcher;
   if (execution) watcher.emplace(&history, execution->id());
   auto start = std::chrono::steady_clock::now();
+  if (eo.json) {
+    emit({{"type", "apply_start"},
+          {"execution", execution ? nlohmann::ordered_json(execution->id()) : nullptr},
+          {"changes", plan.changes.size()}});
+  }
   applier::ApplyReport report;
   if (plan.refresh_only) {
     report = applier::ApplyRefresh(plan, &recorder);
@@ -186,10 +211,25 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
     ao.cancel = &g_interrupted;
     ao.progress = &progress;
     std::mutex print_mu;
-    const bool tty = IsTerminal(2);
+    const bool tty = IsTerminal(2) && !eo.json;
     ao.on_change_done = [&](const planner::Change& c, const core::Status& st, std::int64_t bytes) {
       if (execution) execution->ChangeDone(c, st, bytes);
       std::lock_guard<std::mutex> lk(print_mu);
+      if (eo.json) {
+        nlohmann::ordered_json j = {
+            {"type", st.ok() ? "change_complete" : "change_errored"},
+            {"rule", c.rule},
+            {"action", planner::ActionName(c.action)},
+            {"destination_endpoint", c.destination_endpoint},
+            {"destination_repository", c.destination_repository},
+            {"tag", c.tag},
+            {"bytes", bytes},
+            {"done", progress.changes_done.load() + progress.changes_failed.load()},
+            {"total", progress.changes_total.load()}};
+        if (!st.ok()) j["message"] = st.message();
+        emit(j);
+        return;
+      }
       if (tty) fmt::print(stderr, "\r\033[K");
       std::string ref = c.destination_host + "/" + c.destination_repository + core::RefSuffix(c.tag);
       if (st.ok()) {
@@ -222,6 +262,30 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
                                  execution->id());
   }
 
+  if (eo.json) {
+    nlohmann::ordered_json failures = nlohmann::ordered_json::array();
+    for (const auto& f : report.failures) {
+      failures.push_back({{"rule", f.change.rule},
+                          {"destination_endpoint", f.change.destination_endpoint},
+                          {"destination_repository", f.change.destination_repository},
+                          {"tag", f.change.tag},
+                          {"message", f.status.message()}});
+    }
+    bool failed = report.failed > 0 || !persisted.ok() || !plan.errors.empty();
+    emit({{"type", "report"},
+          {"status", g_interrupted ? "stopped" : failed ? "failed" : "succeeded"},
+          {"execution", execution ? nlohmann::ordered_json(execution->id()) : nullptr},
+          {"succeeded", report.succeeded},
+          {"failed", report.failed},
+          {"not_started", report.not_started},
+          {"bytes", report.bytes_copied},
+          {"duration_seconds", secs},
+          {"blobs", {{"copied", report.blobs_copied},
+                     {"mounted", report.blobs_mounted},
+                     {"present", report.blobs_present}}},
+          {"failures", failures}});
+    return g_interrupted ? kExitInterrupted : failed ? kExitError : kExitOk;
+  }
   if (g_interrupted) {
     fmt::print("\nApply {}: {} done, {} failed, {} not started. The state records "
                "everything that finished.{}\n",

@@ -49,6 +49,7 @@ struct ExecuteOptions {
   bool auto_approve = false;
   bool color = false;
   int parallelism = 10;
+  bool json = false;  // JSON lines on stdout instead of text
 };
 
 // Prints PLAN, asks for approval (when it has changes), applies it under an execution record (stoppable with

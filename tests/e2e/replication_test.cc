@@ -194,6 +194,28 @@ TEST_F(ReplicationTest, RetryRerunsOnlyTheFailedTasks) {
   EXPECT_EQ(Crossdock({"retry", "99"}).exit_code, 1);
 }
 
+TEST_F(ReplicationTest, ApplyJsonStreamsOneObjectPerLine) {
+  Seed("app", "v1", 1);
+  Seed("web", "v1", 2);
+  WriteConfig("");
+  RunResult refused = Crossdock({"apply", "--json"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("apply --json cannot ask for approval"), std::string::npos);
+  RunResult r = Crossdock({"apply", "--json", "--auto-approve"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = r.out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(r.out.substr(at, nl - at));
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_EQ(lines[0].rfind("{\"type\":\"plan\",\"plan\":{\"format_version\":\"1\"", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind("{\"type\":\"apply_start\",\"execution\":1,\"changes\":2}", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("{\"type\":\"change_complete\",\"rule\":\"mirror\",\"action\":\"create\"", 0), 0u);
+  EXPECT_EQ(lines[3].rfind("{\"type\":\"change_complete\"", 0), 0u);
+  EXPECT_EQ(lines[4].rfind("{\"type\":\"report\",\"status\":\"succeeded\",\"execution\":1,"
+                           "\"succeeded\":2,\"failed\":0,\"not_started\":0,", 0), 0u) << lines[4];
+  EXPECT_NE(lines[4].find("\"failures\":[]"), std::string::npos);
+}
+
 TEST_F(ReplicationTest, TagMovedAtSourceBecomesUpdate) {
   Seed("app", "v1", 1);
   WriteConfig("");
