@@ -20,6 +20,7 @@ int RunTasks(const Args& args);
 int RunLogs(const Args& args);
 int RunStop(const Args& args);
 int RunRetry(const Args& args);
+int RunScheduler(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

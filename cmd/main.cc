@@ -18,6 +18,7 @@ std::string Usage() {
          "  validate        Check the configuration and report every problem\n"
          "  plan            Show what apply would copy, replace or delete\n"
          "  apply           Copy and delete to make the destinations match the rules\n"
+         "  run             Run scheduled rules when due, until stopped (SIGHUP reloads)\n"
          "\n"
          "Other commands:\n"
          "  rules           List the rules with their endpoints, trigger and filters\n"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   if (command == "logs") return RunLogs(args);
   if (command == "stop") return RunStop(args);
   if (command == "retry") return RunRetry(args);
+  if (command == "run") return RunScheduler(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

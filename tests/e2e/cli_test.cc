@@ -19,6 +19,7 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  validate        Check the configuration and report every problem\n"
             "  plan            Show what apply would copy, replace or delete\n"
             "  apply           Copy and delete to make the destinations match the rules\n"
+            "  run             Run scheduled rules when due, until stopped (SIGHUP reloads)\n"
             "\n"
             "Other commands:\n"
             "  rules           List the rules with their endpoints, trigger and filters\n"

@@ -216,6 +216,40 @@ TEST_F(ReplicationTest, ApplyJsonStreamsOneObjectPerLine) {
   EXPECT_NE(lines[4].find("\"failures\":[]"), std::string::npos);
 }
 
+TEST_F(ReplicationTest, RunConvergesOnScheduleReloadsAndStopsGracefully) {
+  Seed("app", "v1", 1);
+  WriteConfig("schedule = \"@every 2s\"\n");
+  Process run({CrossdockBin(), "run", "-c", config_}, dir_.Sub("run.log"), {}, dir_.path());
+  ASSERT_TRUE(run.WaitForLog("Apply complete!", std::chrono::seconds(30))) << run.log();
+  EXPECT_TRUE(HeadDigest(dst_, "app", "v1"));
+  // A tag pushed now arrives on the next fire, within a few seconds.
+  BuiltImage v2 = Seed("app", "v2", 2);
+  auto t0 = std::chrono::steady_clock::now();
+  while (!HeadDigest(dst_, "app", "v2") &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15))
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(HeadDigest(dst_, "app", "v2"), v2.digest) << run.log();
+  // A second run on the same state is refused by the lock.
+  RunResult second = Crossdock({"run"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("state is locked by pid " + std::to_string(run.pid())), std::string::npos)
+      << second.err;
+  // SIGHUP with a broken config: reported, and the old one keeps running.
+  WriteFile(config_, "[rules.x\n");
+  kill(run.pid(), SIGHUP);
+  ASSERT_TRUE(run.WaitForLog("the previous one keeps running", std::chrono::seconds(10))) << run.log();
+  EXPECT_TRUE(run.Running());
+  kill(run.pid(), SIGTERM);
+  EXPECT_EQ(run.Wait(), 0) << run.log();
+  EXPECT_NE(run.log().find("crossdock run: stopped"), std::string::npos);
+  // Every execution was scheduled and none ran at once with another.
+  WriteConfig("schedule = \"@every 2s\"\n");
+  RunResult history = Crossdock({"executions", "--json"});
+  EXPECT_EQ(history.out.find("\"trigger\":\"manual\""), std::string::npos) << history.out;
+  EXPECT_EQ(history.out.find("\"status\":\"running\""), std::string::npos) << history.out;
+  EXPECT_NE(history.out.find("\"id\":2,"), std::string::npos) << history.out;
+}
+
 TEST_F(ReplicationTest, TagMovedAtSourceBecomesUpdate) {
   Seed("app", "v1", 1);
   WriteConfig("");

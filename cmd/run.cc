@@ -1,0 +1,148 @@
+// crossdock run: the long-running scheduler. Holds the state lock for its lifetime
+// (a second run on the same state is refused), fires scheduled rules when due, one
+// execution at a time, reloads the config on SIGHUP and stops gracefully on SIGTERM
+// or Ctrl-C.
+#include <fmt/format.h>
+
+#include <csignal>
+#include <thread>
+
+#include "applier/history.h"
+#include "cmd/commands.h"
+#include "cmd/session.h"
+#include "core/cron.h"
+
+namespace crossdock::cmd {
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::atomic<bool> g_stop_run{false};    // SIGTERM / SIGINT: leave after the current execution
+std::atomic<bool> g_reload{false};      // SIGHUP: read the config again
+
+void OnStop(int) {
+  g_stop_run = true;
+  g_interrupted = true;  // the execution in progress stops starting new work
+}
+void OnReload(int) { g_reload = true; }
+
+void InstallRunHandlers() {
+  struct sigaction sa{};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = OnStop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = OnReload;
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+// The earliest next fire time of CONFIG's enabled scheduled rules after NOW.
+std::optional<std::chrono::system_clock::time_point> NextFire(
+    const core::Config& config, std::chrono::system_clock::time_point now) {
+  std::optional<std::chrono::system_clock::time_point> best;
+  for (const auto& r : config.rules) {
+    if (!r.enabled || r.schedule.empty()) continue;
+    auto s = core::Schedule::Parse(r.schedule, r.timezone);
+    if (!s.ok()) continue;
+    auto next = s->Next(now);
+    if (next && (!best || *next < *best)) best = next;
+  }
+  return best;
+}
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+int RunScheduler(const Args& args) {
+  po::options_description desc("Options");
+  AddConfigOptions(&desc);
+  desc.add_options()("state", po::value<std::string>()->default_value(""),
+                     "State file (default: [settings] state)")(
+      "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)");
+  po::variables_map vm;
+  if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock run [options]", &vm)) return *rc;
+  SessionOptions so;
+  so.config_path = vm["config"].as<std::string>();
+  so.state_flag = vm["state"].as<std::string>();
+  so.lock = true;  // held while crossdock run lives
+  auto session = OpenSession(so);
+  if (!session) return kExitError;
+  InstallRunHandlers();
+  state::ExecutionStore history(session->state_path);
+  (void)history.RecoverCrashed();
+  fmt::print("{} crossdock run: watching {} rule(s) of {}; state {}\n", Now(),
+             session->config.rules.size(), session->config.path, session->state_path);
+  std::fflush(stdout);
+
+  while (!g_stop_run) {
+    if (g_reload.exchange(false)) {
+      fmt::print("{} SIGHUP: reading {} again\n", Now(), so.config_path);
+      auto config = LoadConfigOrReport(so.config_path);
+      std::unique_ptr<Registries> regs;
+      if (config) {
+        auto built = Registries::Build(*config);
+        if (built.ok()) {
+          regs = std::move(*built);
+        } else {
+          PrintError(built.status().message());
+        }
+      }
+      if (config && regs) {
+        session->config = std::move(*config);
+        session->registries = std::move(regs);
+        fmt::print("{} configuration reloaded: {} rule(s)\n", Now(), session->config.rules.size());
+      } else {
+        fmt::print("{} the new configuration is invalid; the previous one keeps running\n", Now());
+      }
+      std::fflush(stdout);
+    }
+    auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
+    if (!due.ok()) {
+      PrintError(due.status().message());
+    } else if (!due->empty()) {
+      // One execution at a time: a rule whose fire times pass while it runs is run once
+      // afterwards, never queued once per missed fire (Harbor #17269).
+      planner::PlanOptions po_;
+      po_.rules = *due;
+      po_.parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
+                                                : session->config.settings.parallelism;
+      po_.cancel = &g_interrupted;
+      planner::Plan plan =
+          planner::MakePlan(session->config, session->state, session->registries->map(), po_);
+      ExecuteOptions eo;
+      eo.trigger = "scheduled";
+      eo.ask = false;
+      eo.parallelism = po_.parallelism;
+      fmt::print("{} due: ", Now());
+      for (const auto& r : *due) fmt::print("{} ", r);
+      fmt::print("\n");
+      auto started = std::chrono::steady_clock::now();
+      (void)ExecutePlan(*session, plan, eo);
+      std::fflush(stdout);
+      // Should the history be unwritable, the same rules stay due: pace them.
+      while (!g_stop_run && std::chrono::steady_clock::now() - started < std::chrono::seconds(1))
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // A `crossdock stop` ends that execution only; a signal ends the run.
+      if (!g_stop_run) g_interrupted = false;
+      continue;
+    }
+    // Sleep until the next fire time, waking every 200 ms for signals.
+    auto next = NextFire(session->config, std::chrono::system_clock::now());
+    auto until = next ? *next : std::chrono::system_clock::now() + std::chrono::seconds(60);
+    while (!g_stop_run && !g_reload && std::chrono::system_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  fmt::print("{} crossdock run: stopped\n", Now());
+  return kExitOk;
+}
+
+}  // namespace crossdock::cmd
