@@ -44,7 +44,7 @@ $(1)/libcrossdock.a: $$(LIB_SRCS:%.cc=$(1)/obj/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(1)/crossdock: $$(CMD_SRCS:%.cc=$(1)/obj/%.o) $(1)/libcrossdock.a
-	$$(CXX) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(CXX) $(2) -o $$@ $$^ $$(LDLIBS) -lcpp-httplib
 endef
 $(eval $(call build_tree,$(REL),$(REL_CXXFLAGS)))
 $(eval $(call build_tree,$(SAN),$(SAN_CXXFLAGS)))

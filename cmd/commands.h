@@ -21,6 +21,7 @@ int RunLogs(const Args& args);
 int RunStop(const Args& args);
 int RunRetry(const Args& args);
 int RunScheduler(const Args& args);
+int RunServe(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

@@ -19,6 +19,7 @@ std::string Usage() {
          "  plan            Show what apply would copy, replace or delete\n"
          "  apply           Copy and delete to make the destinations match the rules\n"
          "  run             Run scheduled rules when due, until stopped (SIGHUP reloads)\n"
+         "  serve           Receive registry webhooks and replicate pushes and deletes\n"
          "\n"
          "Other commands:\n"
          "  rules           List the rules with their endpoints, trigger and filters\n"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   if (command == "stop") return RunStop(args);
   if (command == "retry") return RunRetry(args);
   if (command == "run") return RunScheduler(args);
+  if (command == "serve") return RunServe(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

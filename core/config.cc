@@ -31,7 +31,8 @@ using config_check::StringItem;
 using config_check::TableReader;
 
 const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
-const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home"};
+const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", "webhook"};
+const std::vector<std::string> kWebhookKeys = {"token"};
 const std::vector<std::string> kEndpointKeys = {"type",     "url",     "description", "username",
                                                 "password", "ca_cert", "insecure"};
 const std::vector<std::string> kRuleKeys = {
@@ -72,6 +73,7 @@ class Loader {
 
  private:
   void ReadSettings(const toml::table& table);
+  void ReadWebhook(const toml::table& settings);
   void ReadEndpoint(const toml::key& key, const toml::node& node);
   void ReadPassword(const TableReader& reader, Endpoint* endpoint);
   void ReadCaCert(const TableReader& reader, Endpoint* endpoint);
@@ -187,6 +189,38 @@ void Loader::ReadSettings(const toml::table& table) {
       config_->settings.home = *home;
     }
   }
+  ReadWebhook(table);
+}
+
+void Loader::ReadWebhook(const toml::table& settings) {
+  const toml::table* table = SubTable(settings, "webhook", "a table ([settings.webhook])");
+  if (table == nullptr) return;
+  TableReader reader(*table, table->source(), file_, "in [settings.webhook]", "", diags_);
+  reader.RejectUnknownKeys(kWebhookKeys);
+  auto token = reader.String("token");
+  if (!token) return;
+  const SourcePos pos = reader.ValuePos("token");
+  std::string spec = *token;
+  if (spec.empty()) {
+    diags_->Error(pos, "\"token\" in [settings.webhook] must not be empty; remove it to accept "
+                       "unauthenticated webhooks");
+    return;
+  }
+  if (spec.starts_with("env:")) {
+    if (!config_check::IsEnvironmentName(spec.substr(4))) {
+      diags_->Error(pos, "webhook token must name an environment variable after \"env:\" "
+                         "(letters, digits and '_')");
+    }
+  } else if (spec.starts_with("file:")) {
+    if (spec.size() == 5) {
+      diags_->Error(pos, "webhook token must name a file after \"file:\"");
+    } else {
+      spec = "file:" + Resolve(spec.substr(5));
+    }
+  } else {
+    diags_->Warning(pos, "the webhook token is written in the config; use env:NAME or file:PATH");
+  }
+  config_->settings.webhook_token = {spec, pos};
 }
 
 void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {

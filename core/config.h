@@ -76,6 +76,9 @@ struct Settings {
   std::string state_path;  // absolute; default "<config dir>/crossdock.state.json"
   int parallelism = 10;
   std::string home;  // the endpoint push/pull rules are relative to (Harbor style)
+  // [settings.webhook] token: the bearer token `crossdock serve` requires of webhook
+  // requests; empty: none is required.
+  SecretRef webhook_token;
 };
 
 struct Config {

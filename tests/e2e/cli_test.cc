@@ -20,6 +20,7 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  plan            Show what apply would copy, replace or delete\n"
             "  apply           Copy and delete to make the destinations match the rules\n"
             "  run             Run scheduled rules when due, until stopped (SIGHUP reloads)\n"
+            "  serve           Receive registry webhooks and replicate pushes and deletes\n"
             "\n"
             "Other commands:\n"
             "  rules           List the rules with their endpoints, trigger and filters\n"

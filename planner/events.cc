@@ -1,0 +1,294 @@
+// Distribution notifications into Changes. The envelope is documented at
+// https://distribution.github.io/distribution/about/notifications/ (2.8): a manifest
+// push is notified before the tag is linked, so a push is copied by target.digest;
+// a manifest delete by digest is notified twice, once with the digest and once with
+// only the tag (registry-facts.md), so deletes match the state by either.
+#include "planner/events.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <optional>
+
+#include "core/pattern.h"
+#include "core/semver.h"
+#include "planner/naming.h"
+#include "planner/planner.h"
+
+namespace crossdock::planner {
+
+namespace {
+
+using nlohmann::json;
+
+// Manifest media types distribution notifies about; everything else is a blob.
+const std::vector<std::string> kManifestMediaTypes = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+};
+
+bool IsManifestMediaType(const std::string& t) {
+  return std::find(kManifestMediaTypes.begin(), kManifestMediaTypes.end(), t) !=
+         kManifestMediaTypes.end();
+}
+
+// OBJ[KEY] as a string; "" when absent; false when present but not a string.
+bool StringField(const json& obj, const char* key, std::string* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return true;
+  if (!it->is_string()) return false;
+  *out = it->get<std::string>();
+  return true;
+}
+
+// "http://h:p/v2/..." -> "h:p"; "" when URL has no scheme.
+std::string HostOfUrl(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string rest = url.substr(scheme + 3);
+  return rest.substr(0, rest.find('/'));
+}
+
+bool AnyMatches(const std::vector<std::string>& patterns, const std::string& s) {
+  for (const auto& p : patterns) {
+    auto c = core::Pattern::Compile(p);
+    if (c.ok() && c->Matches(s)) return true;
+  }
+  return false;
+}
+
+// The planner's selection: no include patterns selects everything; excludes win.
+bool Selected(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
+              const std::string& s) {
+  return (include.empty() || AnyMatches(include, s)) && !AnyMatches(exclude, s);
+}
+
+bool TagSelected(const core::Rule& rule, const std::string& tag) {
+  if (!Selected(rule.tags, rule.exclude_tags, tag)) return false;
+  if (rule.semver.empty()) return true;
+  auto range = core::VersionRange::Parse(rule.semver);
+  auto v = core::ParseVersion(tag);
+  return range.ok() && v.ok() && range->Contains(*v);
+}
+
+std::vector<std::string> DestinationsOf(const core::Rule& rule) {
+  if (!rule.destinations.empty()) return rule.destinations;
+  return {rule.destination};
+}
+
+// What one event asks of one destination tag, before coalescing.
+struct Intent {
+  const core::Rule* rule = nullptr;
+  bool push = true;
+  std::string source_endpoint, source_repository, digest;
+  std::string destination_endpoint, destination_repository, tag;
+  std::string recorded_digest;  // delete: the digest the state recorded there
+};
+
+}  // namespace
+
+core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body) {
+  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return core::Status::InvalidArgument("the body is not JSON");
+  }
+  if (!doc.is_object() || !doc.contains("events") || !doc["events"].is_array()) {
+    return core::Status::InvalidArgument(
+        "the body is not a distribution notification envelope: it needs an \"events\" array");
+  }
+  std::vector<RegistryEvent> out;
+  size_t i = 0;
+  for (const auto& e : doc["events"]) {
+    const std::string where = "event " + std::to_string(i++);
+    if (!e.is_object()) return core::Status::InvalidArgument(where + " is not an object");
+    RegistryEvent ev;
+    if (!StringField(e, "action", &ev.action) || ev.action.empty()) {
+      return core::Status::InvalidArgument(where + " has no \"action\" string");
+    }
+    auto target = e.find("target");
+    if (target == e.end() || !target->is_object()) {
+      return core::Status::InvalidArgument(where + " has no \"target\" object");
+    }
+    if (!StringField(*target, "mediaType", &ev.media_type) ||
+        !StringField(*target, "digest", &ev.digest) ||
+        !StringField(*target, "repository", &ev.repository) ||
+        !StringField(*target, "tag", &ev.tag) || !StringField(*target, "url", &ev.url)) {
+      return core::Status::InvalidArgument(where + " has a target field that is not a string");
+    }
+    auto request = e.find("request");
+    if (request != e.end() && request->is_object() &&
+        !StringField(*request, "host", &ev.request_host)) {
+      return core::Status::InvalidArgument(where + " has a request.host that is not a string");
+    }
+    if (ev.action != "push" && ev.action != "delete") continue;  // pulls, mounts
+    if (ev.repository.empty()) {
+      return core::Status::InvalidArgument(where + " has no target.repository");
+    }
+    if (ev.action == "push" && !IsManifestMediaType(ev.media_type)) continue;  // a blob
+    if (ev.action == "delete" && !ev.media_type.empty() && !IsManifestMediaType(ev.media_type))
+      continue;
+    if (ev.digest.empty() && ev.tag.empty()) {
+      return core::Status::InvalidArgument(where + " has neither target.digest nor target.tag");
+    }
+    if (ev.action == "push" && ev.digest.empty()) {
+      return core::Status::InvalidArgument(where + " is a push without target.digest");
+    }
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
+core::Result<std::string> MatchEndpoint(const core::Config& config, const RegistryEvent& event,
+                                        const std::string& path_endpoint) {
+  if (!path_endpoint.empty()) {
+    if (config.FindEndpoint(path_endpoint) == nullptr) {
+      return core::Status::NotFound("no endpoint named \"" + path_endpoint +
+                                    "\" in the configuration");
+    }
+    return path_endpoint;
+  }
+  std::vector<std::string> hosts;
+  if (std::string h = HostOfUrl(event.url); !h.empty()) hosts.push_back(h);
+  if (!event.request_host.empty()) hosts.push_back(event.request_host);
+  for (const auto& h : hosts)
+    for (const auto& [name, endpoint] : config.endpoints)
+      if (endpoint.host() == h) return name;
+  if (hosts.empty()) {
+    return core::Status::NotFound(
+        "the event names no host (target.url, request.host); post to "
+        "/webhooks/distribution/<endpoint> instead");
+  }
+  return core::Status::NotFound("no endpoint has host \"" + hosts.front() +
+                                "\"; post to /webhooks/distribution/<endpoint> instead");
+}
+
+std::vector<const core::Rule*> MatchRules(const core::Config& config, const std::string& endpoint,
+                                          const RegistryEvent& event) {
+  std::vector<const core::Rule*> out;
+  for (const auto& r : config.rules) {
+    if (!r.enabled || !r.events || r.source != endpoint) continue;
+    if (r.keep_latest > 0 || !r.labels.empty() || !r.exclude_labels.empty() ||
+        !r.resource.empty())
+      continue;
+    if (!Selected(r.repositories, r.exclude_repositories, event.repository)) continue;
+    if (!event.tag.empty() && !TagSelected(r, event.tag)) continue;
+    out.push_back(&r);
+  }
+  return out;
+}
+
+std::string JournalLine(const JournaledEvent& e) {
+  json j = {{"endpoint", e.endpoint},          {"action", e.event.action},
+            {"repository", e.event.repository}, {"tag", e.event.tag},
+            {"digest", e.event.digest},         {"media_type", e.event.media_type}};
+  return j.dump() + "\n";
+}
+
+core::Result<JournaledEvent> ParseJournalLine(std::string_view line) {
+  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  JournaledEvent e;
+  if (j.is_discarded() || !j.is_object() || !StringField(j, "endpoint", &e.endpoint) ||
+      !StringField(j, "action", &e.event.action) ||
+      !StringField(j, "repository", &e.event.repository) ||
+      !StringField(j, "tag", &e.event.tag) || !StringField(j, "digest", &e.event.digest) ||
+      !StringField(j, "media_type", &e.event.media_type) || e.endpoint.empty() ||
+      e.event.repository.empty()) {
+    return core::Status::DataLoss("unreadable journal line: " + std::string(line.substr(0, 200)));
+  }
+  return e;
+}
+
+std::vector<Change> EventChanges(const core::Config& config, const state::State& state,
+                                 const std::map<std::string, providers::Registry*>& registries,
+                                 const std::vector<JournaledEvent>& events,
+                                 std::vector<PlanError>* errors) {
+  // 1. Intents, coalesced: the last event per destination tag wins.
+  std::vector<Intent> intents;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, size_t> index;
+  auto add = [&](Intent in) {
+    auto key = std::make_tuple(in.rule->name, in.destination_endpoint, in.destination_repository,
+                               in.tag);
+    auto [it, inserted] = index.emplace(key, intents.size());
+    if (inserted) {
+      intents.push_back(std::move(in));
+    } else {
+      intents[it->second] = std::move(in);
+    }
+  };
+  for (const auto& je : events) {
+    const RegistryEvent& ev = je.event;
+    for (const core::Rule* rule : MatchRules(config, je.endpoint, ev)) {
+      if (ev.action == "push") {
+        if (ev.tag.empty()) continue;  // a push by digest names no tag to copy
+        auto dest = DestinationRepository(ev.repository, rule->dest_namespace, rule->flatten);
+        if (!dest.ok()) {
+          errors->push_back({rule->name, ev.repository, dest.status().message()});
+          continue;
+        }
+        for (const auto& d : DestinationsOf(*rule)) {
+          add({rule, true, je.endpoint, ev.repository, ev.digest, d, *dest, ev.tag, ""});
+        }
+      } else if (rule->delete_missing) {
+        for (const auto& a : state.artifacts) {
+          if (a.rule != rule->name || a.source_endpoint != je.endpoint ||
+              a.source_repository != ev.repository)
+            continue;
+          bool match = ev.digest.empty()
+                           ? a.tag == ev.tag
+                           : (a.source_digest == ev.digest || a.destination_digest == ev.digest) &&
+                                 (ev.tag.empty() || a.tag == ev.tag);
+          if (!match) continue;
+          add({rule, false, je.endpoint, ev.repository, "", a.destination_endpoint,
+               a.destination_repository, a.tag, a.destination_digest});
+        }
+      }
+    }
+  }
+
+  // 2. What each destination holds now, then the Change.
+  std::vector<Change> out;
+  for (const auto& in : intents) {
+    auto reg = registries.find(in.destination_endpoint);
+    if (reg == registries.end()) continue;  // a state record of an endpoint since removed
+    auto head = reg->second->HeadManifest(in.destination_repository, in.tag);
+    if (!head.ok()) {
+      errors->push_back({in.rule->name, in.source_repository, head.status().message()});
+      continue;
+    }
+    std::optional<std::string> now;
+    if (*head) now = (*head)->digest;
+    Change c;
+    c.rule = in.rule->name;
+    c.source_endpoint = in.source_endpoint;
+    c.source_repository = in.source_repository;
+    c.destination_endpoint = in.destination_endpoint;
+    c.destination_host = config.endpoints.at(in.destination_endpoint).host();
+    c.destination_repository = in.destination_repository;
+    c.tag = in.tag;
+    if (in.push) {
+      c.source_digest = in.digest;
+      if (auto diffed = DiffTag(*in.rule, c, now)) out.push_back(std::move(*diffed));
+      continue;
+    }
+    c.destination_digest = now;
+    if (!now) {
+      c.action = Action::kDelete;  // already gone: apply only forgets it
+      c.reason = "already absent at the destination";
+    } else if (*now != in.recorded_digest) {
+      c.action = Action::kSkip;
+      c.reason = "the destination tag was changed outside crossdock since it was copied; it is "
+                 "not deleted";
+    } else {
+      c.action = Action::kDelete;
+      c.reason = "deleted at the source";
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace crossdock::planner

@@ -1,0 +1,79 @@
+// Registry events: Docker distribution notifications parsed into RegistryEvents,
+// matched to their source endpoint and to the event-based rules, and turned into the
+// Changes of a Plan. Also the format of serve's event journal. Used by cmd/serve.cc.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "planner/plan.h"
+#include "providers/registry.h"
+#include "state/state.h"
+
+namespace crossdock::planner {
+
+// One manifest event of a distribution notification envelope.
+struct RegistryEvent {
+  std::string action;  // "push" or "delete"
+  std::string media_type;
+  std::string digest;      // may be empty for a delete that names only the tag
+  std::string repository;  // without host
+  std::string tag;         // may be empty (a push or delete by digest)
+  std::string url;         // target.url, may be empty
+  std::string request_host;
+  friend bool operator==(const RegistryEvent&, const RegistryEvent&) = default;
+};
+
+// Parses distribution's envelope, {"events":[{action, target:{mediaType, digest,
+// repository, tag, url}, request:{host}}]}. Keeps push and delete events of manifests
+// (by media type; a delete carries none and is kept); blob pushes and pulls are
+// dropped. Returns InvalidArgument with a one-line reason when BODY is not such an
+// envelope.
+core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body);
+
+// The endpoint EVENT came from: PATH_ENDPOINT when not empty (NotFound when the config
+// has no such endpoint), else the endpoint whose host() is the host of target.url,
+// else of request.host. NotFound naming the host when none matches.
+core::Result<std::string> MatchEndpoint(const core::Config& config, const RegistryEvent& event,
+                                        const std::string& path_endpoint);
+
+// The enabled rules with events = true whose source is ENDPOINT and whose repository
+// and tag filters (patterns and the semver range) select EVENT's repository and tag.
+// Rules whose selection needs the whole repository or the artifact itself
+// (keep_latest, labels, exclude_labels, resource) are never event-triggered.
+// A delete names no tag sometimes: then only the repository filters apply.
+std::vector<const core::Rule*> MatchRules(const core::Config& config, const std::string& endpoint,
+                                          const RegistryEvent& event);
+
+// An event as serve journals it, with the endpoint it was matched to.
+struct JournaledEvent {
+  std::string endpoint;
+  RegistryEvent event;
+  friend bool operator==(const JournaledEvent&, const JournaledEvent&) = default;
+};
+
+// One JSON object and a '\n': {"endpoint", "action", "repository", "tag", "digest",
+// "media_type"}. JSON lines, so that an append is one write and a torn last line
+// (a crash mid-write) is recognisable and skipped.
+std::string JournalLine(const JournaledEvent& e);
+core::Result<JournaledEvent> ParseJournalLine(std::string_view line);
+
+// The Changes for EVENTS, in order, coalesced per (rule, destination endpoint,
+// destination repository, tag): the last event wins. A push copies the tag by the
+// event's digest (distribution notifies before it links the tag, so the tag is never
+// resolved) after a HEAD at the destination (create, update, skip under
+// override = false, nothing when it holds the digest already). A delete removes, for
+// rules with delete = true, the artifacts STATE records for that source repository
+// whose digest (or, for a tag-only event, tag) matches, unless changed at the
+// destination since. Problems (a HEAD failing, a naming conflict) go to *ERRORS.
+// REGISTRIES maps every endpoint of CONFIG to a client.
+std::vector<Change> EventChanges(const core::Config& config, const state::State& state,
+                                 const std::map<std::string, providers::Registry*>& registries,
+                                 const std::vector<JournaledEvent>& events,
+                                 std::vector<PlanError>* errors);
+
+}  // namespace crossdock::planner

@@ -1,0 +1,273 @@
+#include "planner/events.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/fake_registry.h"
+
+namespace crossdock::planner {
+namespace {
+
+using testing::FakeRegistry;
+
+constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+
+std::string Envelope(const std::string& events) { return "{\"events\":[" + events + "]}"; }
+
+std::string PushEvent(const std::string& repo, const std::string& tag, const std::string& digest,
+                      const std::string& media_type = kOciManifest) {
+  return "{\"action\":\"push\",\"target\":{\"mediaType\":\"" + media_type + "\",\"digest\":\"" +
+         digest + "\",\"repository\":\"" + repo + "\",\"tag\":\"" + tag +
+         "\",\"url\":\"http://127.0.0.1:5001/v2/" + repo + "/manifests/" + digest +
+         "\"},\"request\":{\"host\":\"127.0.0.1:5001\"}}";
+}
+
+TEST(ParseEnvelopeTest, KeepsManifestPushesAndDeletesAndDropsBlobsAndPulls) {
+  auto events = ParseEnvelope(Envelope(
+      PushEvent("lib/app", "v1", "sha256:aa") + "," +
+      PushEvent("lib/app", "", "sha256:bb", "application/vnd.oci.image.layer.v1.tar+gzip") + "," +
+      "{\"action\":\"pull\",\"target\":{\"mediaType\":\"" + kOciManifest +
+      "\",\"digest\":\"sha256:aa\",\"repository\":\"lib/app\"}}," +
+      "{\"action\":\"delete\",\"target\":{\"digest\":\"sha256:aa\",\"repository\":\"lib/app\"}}," +
+      "{\"action\":\"delete\",\"target\":{\"tag\":\"v1\",\"repository\":\"lib/app\"}}"));
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].action, "push");
+  EXPECT_EQ((*events)[0].tag, "v1");
+  EXPECT_EQ((*events)[0].digest, "sha256:aa");
+  EXPECT_EQ((*events)[0].request_host, "127.0.0.1:5001");
+  EXPECT_EQ((*events)[1].action, "delete");
+  EXPECT_EQ((*events)[1].digest, "sha256:aa");
+  EXPECT_EQ((*events)[2].tag, "v1");
+  EXPECT_EQ((*events)[2].digest, "");
+}
+
+TEST(ParseEnvelopeTest, BadBodiesAreRefusedWithOneLineReasons) {
+  EXPECT_EQ(ParseEnvelope("not json").status().message(), "the body is not JSON");
+  EXPECT_EQ(ParseEnvelope("{\"event\":[]}").status().message(),
+            "the body is not a distribution notification envelope: it needs an \"events\" array");
+  EXPECT_EQ(ParseEnvelope("[1]").status().message(),
+            "the body is not a distribution notification envelope: it needs an \"events\" array");
+  EXPECT_EQ(ParseEnvelope(Envelope("3")).status().message(), "event 0 is not an object");
+  EXPECT_EQ(ParseEnvelope(Envelope("{\"target\":{}}")).status().message(),
+            "event 0 has no \"action\" string");
+  EXPECT_EQ(ParseEnvelope(Envelope("{\"action\":\"push\"}")).status().message(),
+            "event 0 has no \"target\" object");
+  EXPECT_EQ(ParseEnvelope(Envelope(PushEvent("a", "v1", "sha256:aa") +
+                                   ",{\"action\":\"push\",\"target\":{\"repository\":7}}"))
+                .status()
+                .message(),
+            "event 1 has a target field that is not a string");
+  EXPECT_EQ(ParseEnvelope(Envelope("{\"action\":\"push\",\"target\":{\"mediaType\":\"" +
+                                   std::string(kOciManifest) + "\",\"digest\":\"sha256:aa\"}}"))
+                .status()
+                .message(),
+            "event 0 has no target.repository");
+  EXPECT_EQ(ParseEnvelope(Envelope("{\"action\":\"push\",\"target\":{\"mediaType\":\"" +
+                                   std::string(kOciManifest) + "\",\"repository\":\"a\",\"tag\":\"v\"}}"))
+                .status()
+                .message(),
+            "event 0 is a push without target.digest");
+  EXPECT_EQ(ParseEnvelope(Envelope("{\"action\":\"delete\",\"target\":{\"repository\":\"a\"}}"))
+                .status()
+                .message(),
+            "event 0 has neither target.digest nor target.tag");
+  EXPECT_EQ(ParseEnvelope(Envelope("")).value().size(), 0u);
+}
+
+class EventsTest : public ::testing::Test {
+ protected:
+  EventsTest() : src_("src"), dst_("dst") {
+    core::Endpoint s;
+    s.name = "src";
+    s.url = "http://127.0.0.1:5001";
+    core::Endpoint d;
+    d.name = "dst";
+    d.url = "https://127.0.0.1:5002";
+    config_.endpoints["src"] = s;
+    config_.endpoints["dst"] = d;
+    rule_.name = "mirror";
+    rule_.source = "src";
+    rule_.destination = "dst";
+    rule_.events = true;
+    registries_ = {{"src", &src_}, {"dst", &dst_}};
+  }
+
+  RegistryEvent Push(const std::string& repo, const std::string& tag, const std::string& digest) {
+    return {"push", kOciManifest, digest, repo, tag, "", ""};
+  }
+
+  std::vector<Change> Changes(const std::vector<RegistryEvent>& events) {
+    config_.rules = {rule_};
+    std::vector<JournaledEvent> journaled;
+    for (const auto& e : events) journaled.push_back({"src", e});
+    return EventChanges(config_, state_, registries_, journaled, &errors_);
+  }
+
+  state::Artifact Managed(const std::string& repo, const std::string& tag,
+                          const std::string& digest) {
+    return {"mirror", "src", repo, digest, "dst", repo, tag, digest, "2024-01-01T00:00:00Z"};
+  }
+
+  FakeRegistry src_, dst_;
+  core::Config config_;
+  core::Rule rule_;
+  state::State state_;
+  std::vector<PlanError> errors_;
+  std::map<std::string, providers::Registry*> registries_;
+};
+
+TEST_F(EventsTest, EndpointIsMatchedByPathThenUrlHostThenRequestHost) {
+  RegistryEvent e = Push("a", "v1", "sha256:aa");
+  e.url = "https://127.0.0.1:5002/v2/a/manifests/sha256:aa";
+  e.request_host = "127.0.0.1:5001";
+  EXPECT_EQ(MatchEndpoint(config_, e, "").value(), "dst");
+  EXPECT_EQ(MatchEndpoint(config_, e, "src").value(), "src");
+  e.url = "";
+  EXPECT_EQ(MatchEndpoint(config_, e, "").value(), "src");
+  e.url = "http://registry.example:5000/v2/a/manifests/sha256:aa";
+  e.request_host = "";
+  EXPECT_EQ(MatchEndpoint(config_, e, "").status().message(),
+            "no endpoint has host \"registry.example:5000\"; post to "
+            "/webhooks/distribution/<endpoint> instead");
+  EXPECT_EQ(MatchEndpoint(config_, e, "harbr").status().message(),
+            "no endpoint named \"harbr\" in the configuration");
+  e.url = "";
+  EXPECT_EQ(MatchEndpoint(config_, e, "").status().message(),
+            "the event names no host (target.url, request.host); post to "
+            "/webhooks/distribution/<endpoint> instead");
+}
+
+TEST_F(EventsTest, RulesMatchOnlyWithEventsEnabledSourceAndFilters) {
+  rule_.repositories = {"lib/**"};
+  rule_.exclude_tags = {"*-rc*"};
+  core::Rule manual = rule_;
+  manual.name = "manual";
+  manual.events = false;
+  core::Rule disabled = rule_;
+  disabled.name = "off";
+  disabled.enabled = false;
+  core::Rule semver = rule_;
+  semver.name = "stable";
+  semver.semver = ">=2";
+  core::Rule latest = rule_;
+  latest.name = "latest";
+  latest.keep_latest = 3;
+  config_.rules = {rule_, manual, disabled, semver, latest};
+  auto names = [&](const RegistryEvent& e, const std::string& endpoint = "src") {
+    std::vector<std::string> out;
+    for (const auto* r : MatchRules(config_, endpoint, e)) out.push_back(r->name);
+    return out;
+  };
+  EXPECT_EQ(names(Push("lib/app", "v1.0", "sha256:aa")), std::vector<std::string>{"mirror"});
+  EXPECT_EQ(names(Push("lib/app", "v2.1", "sha256:aa")),
+            (std::vector<std::string>{"mirror", "stable"}));
+  EXPECT_TRUE(names(Push("lib/app", "v2.1-rc1", "sha256:aa")).empty());
+  EXPECT_TRUE(names(Push("other/app", "v2.1", "sha256:aa")).empty());
+  EXPECT_TRUE(names(Push("lib/app", "v2.1", "sha256:aa"), "dst").empty());
+  // A delete naming only the digest passes the tag filters.
+  RegistryEvent del{"delete", "", "sha256:aa", "lib/app", "", "", ""};
+  EXPECT_EQ(names(del), (std::vector<std::string>{"mirror", "stable"}));
+}
+
+TEST_F(EventsTest, PushCopiesByTheEventDigestWithoutResolvingTheTag) {
+  rule_.dest_namespace = "mirror";
+  rule_.flatten = 1;
+  auto changes = Changes({Push("lib/app", "v1", "sha256:aa")});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].action, Action::kCreate);
+  EXPECT_EQ(changes[0].source_digest, "sha256:aa");
+  EXPECT_EQ(changes[0].destination_repository, "mirror/app");
+  EXPECT_EQ(changes[0].destination_host, "127.0.0.1:5002");
+  EXPECT_EQ(src_.calls(), std::vector<std::string>{});
+  EXPECT_EQ(dst_.calls(), std::vector<std::string>{"HeadManifest mirror/app:v1"});
+  EXPECT_TRUE(errors_.empty());
+}
+
+TEST_F(EventsTest, BurstsAreCoalescedPerDestinationTagAndTheLastPushWins) {
+  auto changes = Changes({Push("a", "v1", "sha256:aa"), Push("a", "v2", "sha256:bb"),
+                          Push("a", "v1", "sha256:cc")});
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].tag, "v1");
+  EXPECT_EQ(changes[0].source_digest, "sha256:cc");
+  EXPECT_EQ(changes[1].tag, "v2");
+}
+
+TEST_F(EventsTest, PushOfAnExistingTagHonoursOverrideAndSkipsTheSameDigest) {
+  std::string held = dst_.AddImage("a", "v1", "one");
+  EXPECT_TRUE(Changes({Push("a", "v1", held)}).empty());
+  auto update = Changes({Push("a", "v1", "sha256:other")});
+  ASSERT_EQ(update.size(), 1u);
+  EXPECT_EQ(update[0].action, Action::kUpdate);
+  rule_.override_tags = false;
+  auto skip = Changes({Push("a", "v1", "sha256:other")});
+  ASSERT_EQ(skip.size(), 1u);
+  EXPECT_EQ(skip[0].action, Action::kSkip);
+}
+
+TEST_F(EventsTest, DeleteRemovesManagedArtifactsOnlyUnderDeleteTrue) {
+  std::string d = dst_.AddImage("a", "v1", "one");
+  dst_.AddImage("a", "v2", "one");  // same digest, another tag
+  state_.artifacts = {Managed("a", "v1", d), Managed("a", "v2", d), Managed("a", "v3", "sha256:x")};
+  RegistryEvent by_digest{"delete", "", d, "a", "", "", ""};
+  EXPECT_TRUE(Changes({by_digest}).empty());
+  rule_.delete_missing = true;
+  auto changes = Changes({by_digest});
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].action, Action::kDelete);
+  EXPECT_EQ(changes[0].tag, "v1");
+  EXPECT_EQ(changes[0].reason, "deleted at the source");
+  EXPECT_EQ(changes[1].tag, "v2");
+  // The tag-only event distribution also sends.
+  RegistryEvent by_tag{"delete", "", "", "a", "v3", "", ""};
+  auto tagged = Changes({by_tag});
+  ASSERT_EQ(tagged.size(), 1u);
+  EXPECT_EQ(tagged[0].tag, "v3");
+  EXPECT_EQ(tagged[0].reason, "already absent at the destination");
+}
+
+TEST_F(EventsTest, DeleteLeavesADestinationTagChangedOutsideCrossdock) {
+  rule_.delete_missing = true;
+  dst_.AddImage("a", "v1", "changed");
+  state_.artifacts = {Managed("a", "v1", "sha256:recorded")};
+  auto changes = Changes({RegistryEvent{"delete", "", "sha256:recorded", "a", "", "", ""}});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].action, Action::kSkip);
+}
+
+TEST_F(EventsTest, UnmanagedDeletesAndUnselectedRepositoriesChangeNothing) {
+  rule_.delete_missing = true;
+  rule_.repositories = {"lib/*"};
+  EXPECT_TRUE(Changes({RegistryEvent{"delete", "", "sha256:aa", "lib/a", "", "", ""},
+                       Push("other", "v1", "sha256:aa")})
+                  .empty());
+  EXPECT_TRUE(dst_.calls().empty());
+}
+
+TEST(JournalTest, LinesRoundTripAndTornLinesAreRefused) {
+  JournaledEvent e{"src", {"push", kOciManifest, "sha256:aa", "lib/app", "v1", "", ""}};
+  std::string line = JournalLine(e);
+  ASSERT_EQ(line.back(), '\n');
+  auto back = ParseJournalLine(line.substr(0, line.size() - 1));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, e);
+  EXPECT_EQ(ParseJournalLine("{\"endpoint\":\"src\",\"act").status().message(),
+            "unreadable journal line: {\"endpoint\":\"src\",\"act");
+}
+
+TEST(WebhookConfigTest, TokenIsASecretRefAndUnknownKeysAreErrors) {
+  core::Diagnostics diags;
+  core::Config c = core::ParseConfig(
+      "[settings.webhook]\ntoken = \"env:HOOK_TOKEN\"\n", "/tmp/x/crossdock.toml", &diags);
+  EXPECT_FALSE(diags.has_errors());
+  EXPECT_EQ(c.settings.webhook_token.spec, "env:HOOK_TOKEN");
+
+  core::Diagnostics bad;
+  (void)core::ParseConfig("[settings.webhook]\ntokn = \"env:X\"\n", "/tmp/x/crossdock.toml", &bad);
+  ASSERT_TRUE(bad.has_errors());
+  std::string all;
+  for (const auto& d : bad.items()) all += d.message + "\n";
+  EXPECT_NE(all.find("unknown key \"tokn\" in [settings.webhook]"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace crossdock::planner
