@@ -1,9 +1,11 @@
 #include "applier/applier.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "applier/copier.h"
 #include "core/parallel.h"
@@ -33,6 +35,41 @@ state::Artifact ArtifactOf(const planner::Change& c) {
   a.destination_digest = c.source_digest;
   a.replicated_at = NowRfc3339();
   return a;
+}
+
+}  // namespace
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  long long ms = d.count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  std::string out;
+  if (ms >= 3600000) {
+    out += std::to_string(ms / 3600000) + "h";
+    ms %= 3600000;
+  }
+  if (ms >= 60000) {
+    out += std::to_string(ms / 60000) + "m";
+    ms %= 60000;
+  }
+  if (ms > 0 || out.empty()) {
+    std::string frac = ms % 1000 ? std::to_string(1000 + ms % 1000).substr(1) : "";
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    out += std::to_string(ms / 1000) + (frac.empty() ? "" : "." + frac) + "s";
+  }
+  return out;
+}
+
+namespace {
+
+// Sleeps for D, or until *CANCEL becomes true or DEADLINE passes.
+void SleepUnlessStopped(std::chrono::milliseconds d, const std::atomic<bool>* cancel,
+                        std::optional<std::chrono::steady_clock::time_point> deadline) {
+  auto wake = std::chrono::steady_clock::now() + d;
+  if (deadline) wake = std::min(wake, *deadline);
+  while (std::chrono::steady_clock::now() < wake && !(cancel && cancel->load())) {
+    std::this_thread::sleep_until(
+        std::min(wake, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
+  }
 }
 
 // The deletes of one destination repository, executed together because a registry
@@ -125,26 +162,61 @@ ApplyReport Apply(const planner::Plan& plan,
     if (!ledgers.count(c->destination_endpoint))
       ledgers[c->destination_endpoint] = std::make_unique<BlobLedger>();
 
+  // One attempt at a copy (or adoption) change; adds the blob bytes it moved to *BYTES.
+  auto copy_once = [&](const planner::Change& c,
+                       std::optional<std::chrono::steady_clock::time_point> deadline,
+                       const std::string& timed_out, std::int64_t* bytes) -> core::Status {
+    if (c.action == planner::Action::kAdopt) {
+      // Nothing to copy; make sure the tag still holds the digest before owning it.
+      auto h = registries.at(c.destination_endpoint)->HeadManifest(c.destination_repository, c.tag);
+      if (!h.ok()) return h.status();
+      if (!*h || (*h)->digest != c.source_digest)
+        return core::Status::Conflict(c.destination_repository + ":" + c.tag +
+                                      " changed since the plan; it was not adopted. Run plan again.");
+      return core::Status::Ok();
+    }
+    Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
+                  ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
+    if (deadline) copier.SetDeadline(*deadline, timed_out);
+    core::Status st =
+        copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
+    *bytes += copier.bytes_copied();
+    return st;
+  };
+
   std::atomic<int> started{0};
   core::ParallelFor(copies.size(), options.parallelism, [&](size_t i) {
     ++started;
     const planner::Change& c = *copies[i];
+    const int retries = options.retries_for ? std::clamp(options.retries_for(c.rule), 0, 10) : 0;
+    std::optional<std::chrono::milliseconds> timeout;
+    if (options.timeout_for) timeout = options.timeout_for(c.rule);
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    std::string timed_out;
+    if (timeout && timeout->count() > 0) {
+      deadline = std::chrono::steady_clock::now() + *timeout;
+      timed_out = "timed out after " + FormatDuration(*timeout);
+    }
     core::Status st;
     std::int64_t bytes = 0;
-    if (c.action == planner::Action::kAdopt) {
-      // Nothing to copy; make sure the tag still holds the digest before owning it.
-      auto h = registries.at(c.destination_endpoint)->HeadManifest(c.destination_repository, c.tag);
-      if (!h.ok()) {
-        st = h.status();
-      } else if (!*h || (*h)->digest != c.source_digest) {
-        st = core::Status::Conflict(c.destination_repository + ":" + c.tag +
-                                    " changed since the plan; it was not adopted. Run plan again.");
+    for (int attempt = 1;; ++attempt) {
+      st = copy_once(c, deadline, timed_out, &bytes);
+      // Only a transient failure is worth repeating: the client maps transport errors,
+      // 5xx, 429 and a token that expired mid-upload to Unavailable.
+      if (st.ok() || st.code() != core::Code::kUnavailable || attempt > retries) break;
+      if (options.cancel && options.cancel->load()) break;
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        if (options.on_retry) options.on_retry(c, attempt, st);
       }
-    } else {
-      Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
-                    ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
-      st = copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
-      bytes = copier.bytes_copied();
+      SleepUnlessStopped(options.change_retry.Delay(attempt + 1, core::Jitter(), std::nullopt),
+                         options.cancel, deadline);
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+        st = core::Status::Cancelled(timed_out + "; attempt " + std::to_string(attempt) +
+                                     " had failed: " + st.message());
+        break;
+      }
+      if (options.cancel && options.cancel->load()) break;
     }
     if (st.ok()) {
       core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });
@@ -255,6 +327,25 @@ ApplyReport Apply(const planner::Plan& plan,
   report.blobs_mounted = progress->blobs_mounted;
   report.blobs_present = progress->blobs_present;
   return report;
+}
+
+void UseRuleRetriesAndTimeouts(const core::Config& config, ApplyOptions* options) {
+  std::map<std::string, int> retries;
+  std::map<std::string, std::chrono::milliseconds> timeouts;
+  for (const core::Rule& rule : config.rules) {
+    retries[rule.name] = rule.retries;
+    if (rule.timeout.count() > 0) timeouts[rule.name] = rule.timeout;
+  }
+  options->retries_for = [retries](const std::string& rule) {
+    auto it = retries.find(rule);
+    return it == retries.end() ? 0 : it->second;
+  };
+  options->timeout_for =
+      [timeouts](const std::string& rule) -> std::optional<std::chrono::milliseconds> {
+    auto it = timeouts.find(rule);
+    if (it == timeouts.end()) return std::nullopt;
+    return it->second;
+  };
 }
 
 ApplyReport ApplyRefresh(const planner::Plan& plan, StateRecorder* recorder) {

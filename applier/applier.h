@@ -1,16 +1,20 @@
 // Apply: executes a Plan against the registries with bounded concurrency, blob
-// de-duplication and mounting, and records each finished change in the state as it
-// happens. Used by cmd/apply.
+// de-duplication and mounting, per-rule retries and timeouts, and records each
+// finished change in the state as it happens. Used by cmd/apply.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+#include "core/retry.h"
 #include "core/status.h"
 #include "planner/plan.h"
 #include "providers/registry.h"
@@ -60,7 +64,28 @@ struct ApplyOptions {
   // serialised by the applier).
   std::function<void(const planner::Change&, const core::Status&, std::int64_t bytes)>
       on_change_done;
+
+  // Per rule (by name): how many more times a copy that failed with Unavailable is
+  // tried (clamped to 0..10; unset: never), and the longest a copy may run, retries
+  // and waits included (nullopt or unset: no limit). A copy past its timeout is
+  // abandoned, nothing tagged, and fails with Cancelled "timed out after 30m".
+  std::function<int(const std::string& rule)> retries_for;
+  std::function<std::optional<std::chrono::milliseconds>(const std::string& rule)> timeout_for;
+  // The wait before each such retry: exponential from 1 s, capped at 30 s, jittered.
+  core::RetryPolicy change_retry{.base_delay = std::chrono::seconds(1),
+                                 .max_delay = std::chrono::seconds(30)};
+  // Called before a copy is tried again: ATTEMPT is the attempt that just failed (1
+  // for the first), STATUS its failure. Same threading as on_change_done.
+  std::function<void(const planner::Change&, int attempt, const core::Status&)> on_retry;
 };
+
+// D as a rule's timeout is named in "timed out after …", Go style without zero
+// units: "30m", "1h30m", "1m30s", "1.5s", "150ms".
+std::string FormatDuration(std::chrono::milliseconds d);
+
+// Fills OPTIONS' retries_for and timeout_for from the `retries` and `timeout` of
+// CONFIG's rules.
+void UseRuleRetriesAndTimeouts(const core::Config& config, ApplyOptions* options);
 
 struct ChangeFailure {
   planner::Change change;

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <deque>
+#include <memory>
 #include <thread>
 
 #include "core/digest.h"
@@ -22,16 +24,23 @@ struct BlobRef {
   std::int64_t size = -1;
 };
 
-// A bounded byte pipe between the downloading thread and the uploading one.
+// A bounded byte pipe between the downloading thread and the uploading one. Both
+// ends give up once the deadline (if any) passes.
 class BytePipe {
  public:
-  explicit BytePipe(size_t capacity) : capacity_(capacity) {}
+  BytePipe(size_t capacity, std::optional<std::chrono::steady_clock::time_point> deadline)
+      : capacity_(capacity),
+        deadline_(deadline.value_or(std::chrono::steady_clock::time_point::max())) {}
 
-  // Blocks while full. Returns false when the reader has gone away.
+  // Blocks while full. Returns false when the reader has gone away or the deadline
+  // passed.
   bool Write(const char* data, size_t n) {
     std::unique_lock<std::mutex> lk(mu_);
+    writer_started_ = true;
+    cv_.notify_all();
     while (n > 0) {
-      cv_.wait(lk, [&] { return reader_gone_ || buf_.size() < capacity_; });
+      if (!cv_.wait_until(lk, deadline_, [&] { return reader_gone_ || buf_.size() < capacity_; }))
+        return false;
       if (reader_gone_) return false;
       size_t take = std::min(n, capacity_ - buf_.size());
       buf_.insert(buf_.end(), data, data + take);
@@ -44,14 +53,20 @@ class BytePipe {
   // Ends the stream: OK delivers EOF to the reader, FAILED makes it abort.
   void Finish(bool ok) {
     std::lock_guard<std::mutex> lk(mu_);
+    writer_started_ = true;
     finished_ = true;
     failed_ = !ok;
     cv_.notify_all();
   }
-  // As an HttpRequest body_source: bytes, 0 at the end, -1 to abort.
+  // As an HttpRequest body_source: bytes, 0 at the end, -1 to abort (a failed
+  // download, or the deadline passed).
   long Read(char* out, size_t n) {
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return !buf_.empty() || finished_; });
+    if (!reader_started_) {
+      reader_started_ = true;
+      cv_.notify_all();
+    }
+    if (!cv_.wait_until(lk, deadline_, [&] { return !buf_.empty() || finished_; })) return -1;
     if (failed_) return -1;
     if (buf_.empty()) return 0;
     size_t take = std::min(n, buf_.size());
@@ -59,6 +74,19 @@ class BytePipe {
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(take));
     cv_.notify_all();
     return static_cast<long>(take);
+  }
+  // Blocks until the writer first writes or finishes. False when the deadline passed
+  // first.
+  bool WaitForWriter() {
+    std::unique_lock<std::mutex> lk(mu_);
+    return cv_.wait_until(lk, deadline_, [&] { return writer_started_; });
+  }
+  // Blocks until the reader first reads. False when it went away first or the
+  // deadline passed.
+  bool WaitForReader() {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait_until(lk, deadline_, [&] { return reader_started_ || reader_gone_; });
+    return reader_started_;
   }
   void CloseReader() {
     std::lock_guard<std::mutex> lk(mu_);
@@ -68,10 +96,12 @@ class BytePipe {
 
  private:
   size_t capacity_;
+  std::chrono::steady_clock::time_point deadline_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<char> buf_;
   bool finished_ = false, failed_ = false, reader_gone_ = false;
+  bool writer_started_ = false, reader_started_ = false;
 };
 
 bool IsForeignLayer(const nlohmann::json& d) {
@@ -80,14 +110,25 @@ bool IsForeignLayer(const nlohmann::json& d) {
          mt.find("nondistributable") != std::string::npos;
 }
 
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
 }  // namespace
+
+core::Status Copier::CheckDeadline() const {
+  return Expired() ? core::Status::Cancelled(deadline_message_) : core::Status::Ok();
+}
 
 core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& source_digest,
                                 const std::string& dst_repo, const std::string& tag) {
   // By digest: apply copies exactly what the plan showed, even if the tag moved since.
+  CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
   auto m = src_->GetManifest(src_repo, source_digest);
   if (!m.ok()) return m.status();
   CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *m, dst_repo, 0));
+  // The tag goes last, and only within the deadline.
+  CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
   return dst_->PutManifest(dst_repo, tag, *m);
 }
 
@@ -110,12 +151,14 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
       if (!core::IsValidDigest(digest))
         return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
                                              " names an invalid child digest");
+      CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
       auto have = dst_->HeadManifest(dst_repo, digest);
       if (!have.ok()) return have.status();
       if (*have) continue;  // the child is there already
       auto child = src_->GetManifest(src_repo, digest);
       if (!child.ok()) return child.status();
       CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *child, dst_repo, depth + 1));
+      CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
       CROSSDOCK_RETURN_IF_ERROR(dst_->PutManifest(dst_repo, digest, *child));
     }
     return core::Status::Ok();
@@ -139,7 +182,10 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
       CROSSDOCK_RETURN_IF_ERROR(add(d));
     }
   }
-  for (const auto& b : blobs) CROSSDOCK_RETURN_IF_ERROR(EnsureBlob(src_repo, dst_repo, b.digest, b.size));
+  for (const auto& b : blobs) {
+    CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+    CROSSDOCK_RETURN_IF_ERROR(EnsureBlob(src_repo, dst_repo, b.digest, b.size));
+  }
   return core::Status::Ok();
 }
 
@@ -156,7 +202,13 @@ core::Status Copier::EnsureBlob(const std::string& src_repo, const std::string& 
         if (!e.repos.empty()) mount_from = e.repos.front();
         break;
       }
-      ledger_->cv.wait(lk);
+      // Another copy is moving this blob; wait for it, but not past the deadline.
+      if (deadline_) {
+        ledger_->cv.wait_until(lk, *deadline_);
+        CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+      } else {
+        ledger_->cv.wait(lk);
+      }
     }
   }
   core::Status st;
@@ -194,24 +246,34 @@ core::Status Copier::TransferBlob(const std::string& src_repo, const std::string
   core::Status st;
   for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
     st = StreamBlob(src_repo, dst_repo, digest, size);
+    // Whatever failed, a transfer cut short by the deadline reports the timeout.
+    if (!st.ok() && Expired()) return CheckDeadline();
     // Transport trouble is worth another try, and so is a 401 on a streamed upload:
     // the client has fetched a new token by then (a token can expire mid-copy). A
     // digest mismatch is not.
     bool transient = st.code() == core::Code::kUnavailable || st.code() == core::Code::kUnauthenticated;
     if (st.ok() || !transient) return st;
-    if (attempt < blob_attempts_)
-      std::this_thread::sleep_for(policy.Delay(attempt + 1, 0.5, std::nullopt));
+    if (attempt < blob_attempts_) {
+      auto wake = std::chrono::steady_clock::now() + policy.Delay(attempt + 1, 0.5, std::nullopt);
+      std::this_thread::sleep_until(deadline_ ? std::min(wake, *deadline_) : wake);
+      CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+    }
   }
   return st;
+}
+
+core::Status Copier::Mismatch(const std::string& src_repo, const std::string& digest,
+                              const std::string& got, std::int64_t got_size) const {
+  return core::Status::DataLoss("blob " + digest + " of " + src_repo + " from endpoint \"" +
+                                src_->name() + "\" arrived as " + got + " (" +
+                                std::to_string(got_size) +
+                                " bytes); refusing to upload corrupted content");
 }
 
 core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& dst_repo,
                                 const std::string& digest, std::int64_t size) {
   auto mismatch = [&](const std::string& got, std::int64_t got_size) {
-    return core::Status::DataLoss(
-        "blob " + digest + " of " + src_repo + " from endpoint \"" + src_->name() +
-        "\" arrived as " + got + " (" + std::to_string(got_size) +
-        " bytes); refusing to upload corrupted content");
+    return Mismatch(src_repo, digest, got, got_size);
   };
   if (size >= 0 && size <= kBufferedBlobMax) {
     std::string data;
@@ -219,6 +281,7 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
     core::Sha256 h;
     CROSSDOCK_RETURN_IF_ERROR(src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
       if (data.size() + n > static_cast<size_t>(size)) return false;  // longer than declared
+      if (Expired()) return false;
       data.append(p, n);
       h.Update(p, n);
       return true;
@@ -226,8 +289,10 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
     std::string got = h.Finish();
     if (got != digest || static_cast<std::int64_t>(data.size()) != size)
       return mismatch(got, static_cast<std::int64_t>(data.size()));
+    CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
     size_t off = 0;
     CROSSDOCK_RETURN_IF_ERROR(dst_->PutBlob(dst_repo, digest, size, [&](char* buf, size_t n) {
+      if (Expired()) return -1L;  // aborts the upload, which the client then cancels
       size_t take = std::min(n, data.size() - off);
       std::copy_n(data.data() + off, take, buf);
       off += take;
@@ -238,14 +303,27 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
     return core::Status::Ok();
   }
 
+  if (src_ == dst_) return SpoolBlob(src_repo, dst_repo, digest, size);
+
   // Large blob: GET on a helper thread into the pipe; the upload reads from it. The
   // digest is checked before the pipe signals end-of-stream, so a corrupted blob
   // aborts the upload instead of completing it.
-  BytePipe pipe(kPipeCapacity);
-  core::Status download;
+  //
+  // The download and the upload each hold one of their endpoint's connections
+  // (max_connections) while waiting for the other. Two copies in opposite directions
+  // (X to Y and Y to X) could each hold one and wait forever for the second, so every
+  // copy opens its two requests in one order: the endpoint whose name sorts first
+  // first, and the second only once the first is open: the upload's first read of
+  // the pipe shows that its request is, the download's first write that its is.
+  BytePipe pipe(kPipeCapacity, deadline_);
+  const bool upload_first = dst_->name() < src_->name();
+  core::Status download = core::Status::Cancelled("the download did not start");
+  bool download_started = false;
   std::int64_t received = 0;
   std::string got;
   std::thread producer([&] {
+    if (upload_first && !pipe.WaitForReader()) return;
+    download_started = true;
     core::Sha256 h;
     download = src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
       h.Update(p, n);
@@ -257,13 +335,59 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
     got = h.Finish();
     pipe.Finish(download.ok() && got == digest && (size < 0 || received == size));
   });
-  core::Status upload =
-      dst_->PutBlob(dst_repo, digest, size, [&](char* buf, size_t n) { return pipe.Read(buf, n); });
+  core::Status upload = core::Status::Cancelled("the upload did not start");
+  if (upload_first || pipe.WaitForWriter()) {
+    upload = dst_->PutBlob(dst_repo, digest, size,
+                           [&](char* buf, size_t n) { return pipe.Read(buf, n); });
+  }
   pipe.CloseReader();
   producer.join();
+  if (!download_started) return upload.ok() ? download : upload;
   if (!download.ok()) return download;
   if (got != digest || (size >= 0 && received != size)) return mismatch(got, received);
   return upload;
+}
+
+core::Status Copier::SpoolBlob(const std::string& src_repo, const std::string& dst_repo,
+                               const std::string& digest, std::int64_t size) {
+  // Streaming through the pipe holds a download and an upload open at once, which an
+  // endpoint with max_connections = 1 can never grant to the same copy.
+  std::unique_ptr<std::FILE, FileCloser> file(std::tmpfile());
+  if (!file) {
+    return core::Status::Internal("cannot create a temporary file for blob " + digest +
+                                  " of " + src_repo);
+  }
+  core::Sha256 h;
+  std::int64_t received = 0;
+  bool write_failed = false;
+  core::Status download = src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
+    if (Expired()) return false;
+    if (std::fwrite(p, 1, n, file.get()) != n) {
+      write_failed = true;
+      return false;
+    }
+    h.Update(p, n);
+    received += static_cast<std::int64_t>(n);
+    return true;
+  });
+  if (write_failed) {
+    return core::Status::Internal("cannot write blob " + digest + " of " + src_repo +
+                                  " to a temporary file");
+  }
+  CROSSDOCK_RETURN_IF_ERROR(download);
+  std::string got = h.Finish();
+  if (got != digest || (size >= 0 && received != size)) return Mismatch(src_repo, digest, got, received);
+  CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+  std::rewind(file.get());
+  CROSSDOCK_RETURN_IF_ERROR(dst_->PutBlob(dst_repo, digest, received, [&](char* buf, size_t n) {
+    if (Expired()) return -1L;
+    size_t got_bytes = std::fread(buf, 1, n, file.get());
+    if (got_bytes == 0 && std::ferror(file.get())) return -1L;
+    return static_cast<long>(got_bytes);
+  }));
+  if (progress_) progress_->bytes_copied += received;
+  bytes_ += received;
+  return core::Status::Ok();
 }
 
 }  // namespace crossdock::applier

@@ -1,11 +1,14 @@
 // Copier: copies one manifest tree (index, children, blobs) from a source to a
 // destination registry, digests preserved. Blobs are verified while they stream,
 // never uploaded twice at once, and cross each destination registry at most once
-// (later repositories mount them). Used by applier.cc.
+// (later repositories mount them). A copy may have a deadline, checked before each
+// step and while bytes stream. Used by applier.cc.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -44,6 +47,14 @@ class Copier {
   // Blob bytes this copier moved (read from the source for an upload).
   std::int64_t bytes_copied() const { return bytes_; }
 
+  // Abandons the copy once DEADLINE passes: no further step starts, a transfer in
+  // progress is aborted (its upload cancelled), nothing is tagged, and the copy
+  // returns Cancelled with MESSAGE ("timed out after 30m").
+  void SetDeadline(std::chrono::steady_clock::time_point deadline, std::string message) {
+    deadline_ = deadline;
+    deadline_message_ = std::move(message);
+  }
+
  private:
   // Makes sure DST_REPO holds manifest DIGEST (by digest), copying what it needs.
   core::Status CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
@@ -54,6 +65,18 @@ class Copier {
                             const std::string& digest, std::int64_t size);
   core::Status StreamBlob(const std::string& src_repo, const std::string& dst_repo,
                           const std::string& digest, std::int64_t size);
+  // A large blob copied within one registry: downloaded to a temporary file, then
+  // uploaded, so the copy never needs two of the endpoint's connections at once.
+  core::Status SpoolBlob(const std::string& src_repo, const std::string& dst_repo,
+                         const std::string& digest, std::int64_t size);
+  // The DataLoss error for blob DIGEST that arrived as GOT (GOT_SIZE bytes).
+  core::Status Mismatch(const std::string& src_repo, const std::string& digest,
+                        const std::string& got, std::int64_t got_size) const;
+  bool Expired() const {
+    return deadline_ && std::chrono::steady_clock::now() >= *deadline_;
+  }
+  // Cancelled with the deadline's message once it has passed; OK before.
+  core::Status CheckDeadline() const;
 
   providers::Registry* src_;
   providers::Registry* dst_;
@@ -61,6 +84,8 @@ class Copier {
   Progress* progress_;
   int blob_attempts_;
   std::int64_t bytes_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::string deadline_message_;
 };
 
 }  // namespace crossdock::applier

@@ -62,8 +62,11 @@ core::Result<std::unique_ptr<Registries>> Registries::Build(const core::Config& 
     tls.ca_file = ep.ca_cert;
     tls.insecure = ep.insecure;
     out->http_.push_back(providers::NewCurlHttpClient(tls));
+    providers::DistributionOptions options;
+    options.rate_limit_per_second = ep.rate_limit_per_second;
+    options.max_connections = ep.max_connections;
     out->owned_.push_back(std::make_unique<providers::DistributionRegistry>(
-        name, ep.url, creds, out->http_.back().get()));
+        name, ep.url, creds, out->http_.back().get(), options));
     out->view_[name] = out->owned_.back().get();
   }
   return out;

@@ -33,8 +33,9 @@ using config_check::TableReader;
 const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
 const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", "webhook"};
 const std::vector<std::string> kWebhookKeys = {"token"};
-const std::vector<std::string> kEndpointKeys = {"type",     "url",     "description", "username",
-                                                "password", "ca_cert", "insecure"};
+const std::vector<std::string> kEndpointKeys = {"type",     "url",      "description",
+                                                "username", "password", "ca_cert",
+                                                "insecure", "rate_limit", "max_connections"};
 const std::vector<std::string> kRuleKeys = {
     "description", "source",         "destination",  "destinations",
     "mode",        "remote",         "repositories", "exclude_repositories",
@@ -42,7 +43,7 @@ const std::vector<std::string> kRuleKeys = {
     "resource",    "semver",         "keep_latest",  "include_referrers",
     "adopt",       "dest_namespace", "flatten",      "override",
     "delete",      "enabled",        "schedule",     "timezone",
-    "events"};
+    "events",      "retries",        "timeout"};
 // Harbor's replication directions, relative to [settings] home.
 const std::vector<std::string> kModes = {"push", "pull"};
 // Artifact kinds by config media type: image configs, Helm chart configs, anything.
@@ -57,6 +58,8 @@ const std::vector<std::string> kKnownTypes = {
 
 constexpr int kMinParallelism = 1;
 constexpr int kMaxParallelism = 256;
+constexpr int kMaxConnections = 256;
+constexpr int kMaxRetries = 10;
 
 // Walks a parsed document into a Config.
 class Loader {
@@ -77,6 +80,7 @@ class Loader {
   void ReadEndpoint(const toml::key& key, const toml::node& node);
   void ReadPassword(const TableReader& reader, Endpoint* endpoint);
   void ReadCaCert(const TableReader& reader, Endpoint* endpoint);
+  void ReadEndpointLimits(const TableReader& reader, Endpoint* endpoint);
   void ReadRule(const toml::key& key, const toml::node& node);
   // Fills RULE's source and destinations, from source and destination(s) or from mode
   // and remote. Returns each destination as written, for checks at its position
@@ -95,6 +99,7 @@ class Loader {
   void ReadTagSelection(const TableReader& reader, const std::string& what, Rule* rule);
   void ReadFlatten(const TableReader& reader, Rule* rule);
   void ReadTriggers(const TableReader& reader, const std::string& what, Rule* rule);
+  void ReadRetriesAndTimeout(const TableReader& reader, const std::string& what, Rule* rule);
   void CheckFlattenApplies(const TableReader& reader, const std::string& what, const Rule& rule);
   void WarnAboutLoops();
 
@@ -264,6 +269,7 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   endpoint.username = reader.String("username").value_or("");
   ReadPassword(reader, &endpoint);
   ReadCaCert(reader, &endpoint);
+  ReadEndpointLimits(reader, &endpoint);
   if (auto insecure = reader.Bool("insecure")) {
     endpoint.insecure = *insecure;
     if (*insecure && endpoint.url.starts_with("http://")) {
@@ -324,6 +330,27 @@ void Loader::ReadCaCert(const TableReader& reader, Endpoint* endpoint) {
   }
 }
 
+void Loader::ReadEndpointLimits(const TableReader& reader, Endpoint* endpoint) {
+  const std::string what = "endpoint " + Quoted(endpoint->name);
+  if (auto rate_limit = reader.String("rate_limit")) {
+    if (Result<double> per_second = config_check::CheckRateLimit(*rate_limit, what);
+        per_second.ok()) {
+      endpoint->rate_limit_per_second = *per_second;
+    } else {
+      diags_->Error(reader.ValuePos("rate_limit"), per_second.status().message());
+    }
+  }
+  if (auto connections = reader.Integer("max_connections")) {
+    if (*connections < 1 || *connections > kMaxConnections) {
+      diags_->Error(reader.ValuePos("max_connections"),
+                    "\"max_connections\" in " + what + " must be between 1 and " +
+                        std::to_string(kMaxConnections));
+    } else {
+      endpoint->max_connections = static_cast<int>(*connections);
+    }
+  }
+}
+
 void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   const std::string name(key.str());
   const std::string what = "rule " + Quoted(name);
@@ -370,6 +397,7 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   rule.delete_missing = reader.Bool("delete").value_or(false);
   rule.enabled = reader.Bool("enabled").value_or(true);
   ReadTriggers(reader, what, &rule);
+  ReadRetriesAndTimeout(reader, what, &rule);
 
   // With no namespace Harbor keeps the source path whatever the flatten count
   // (src/controller/replication/flow/stage.go replaceNamespace).
@@ -590,6 +618,33 @@ void Loader::ReadTriggers(const TableReader& reader, const std::string& what, Ru
   } else if (!rule->timezone.empty()) {
     diags_->Warning(reader.ValuePos("timezone"),
                     "\"timezone\" has no effect in " + what + " without \"schedule\"");
+  }
+}
+
+void Loader::ReadRetriesAndTimeout(const TableReader& reader, const std::string& what,
+                                   Rule* rule) {
+  if (auto retries = reader.Integer("retries")) {
+    if (*retries < 0 || *retries > kMaxRetries) {
+      diags_->Error(reader.ValuePos("retries"), "\"retries\" in " + what +
+                                                    " must be between 0 and " +
+                                                    std::to_string(kMaxRetries));
+    } else {
+      rule->retries = static_cast<int>(*retries);
+    }
+  }
+  if (auto timeout = reader.String("timeout")) {
+    const auto parsed = config_check::ParseGoDuration(*timeout);
+    if (!parsed) {
+      diags_->Error(reader.ValuePos("timeout"),
+                    "timeout " + Quoted(*timeout) + " in " + what +
+                        ": use a duration such as \"90s\", \"30m\" or \"1h30m\"");
+    } else if (*parsed < std::chrono::seconds(1)) {
+      diags_->Error(reader.ValuePos("timeout"), "timeout " + Quoted(*timeout) + " in " + what +
+                                                    " must be at least 1s; leave it out for "
+                                                    "no limit");
+    } else {
+      rule->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // planner/.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct Endpoint {
   SecretRef password;
   std::string ca_cert;  // absolute path, resolved against the config's folder
   bool insecure = false;
+  // rate_limit = "N/s" or "N/m": requests a second to this endpoint, token requests
+  // included; 0: unlimited.
+  double rate_limit_per_second = 0;
+  int max_connections = 0;  // requests in flight at once; 0: unlimited
   SourcePos pos;
 
   // "127.0.0.1:5002": scheme stripped, as it appears in image references.
@@ -69,6 +74,10 @@ struct Rule {
   std::string schedule;
   std::string timezone;
   bool events = false;
+  // A copy that fails transiently is tried again up to `retries` times, with
+  // exponential backoff; one running longer than `timeout` (0: no limit) is abandoned.
+  int retries = 3;
+  std::chrono::milliseconds timeout{0};
   SourcePos pos;
 };
 

@@ -1,11 +1,12 @@
 // Helpers behind LoadConfig (core/config.cc): reading toml++ tables key by key with
 // every problem turned into a Diagnostic, "did you mean" suggestions, the checks on
-// URLs, namespaces, labels and flatten counts, and reading small local files (also
-// used by core/secret.cc).
+// URLs, namespaces, labels, flatten counts and rate limits, Go durations, and reading
+// small local files (also used by core/secret.cc).
 #pragma once
 
 #include <toml++/toml.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -122,5 +123,14 @@ std::optional<std::string> CheckLabel(std::string_view label);
 // naming WHAT ("rule \"x\""), or nullopt.
 std::optional<std::string> CheckFlattenDepth(std::string_view repository, int flatten,
                                              const std::string& what);
+
+// Checks a rate_limit ("10/s", "600/m") and returns its requests a second, or the
+// problem, naming WHAT ("endpoint \"hub\"").
+Result<double> CheckRateLimit(std::string_view text, const std::string& what);
+
+// Parses a Go duration as time.ParseDuration does, without a sign: one or more
+// <number><unit> ("30m", "1h30m", "1.5s"), unit ns, us (or µs), ms, s, m or h; or "0".
+// nullopt when malformed or beyond about 290 years.
+std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
 }  // namespace crossdock::core::config_check

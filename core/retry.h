@@ -1,9 +1,14 @@
 // RetryPolicy: exponential backoff with jitter for transient registry failures
-// (connection errors, 5xx, 429 honouring Retry-After). Used by providers/ and applier/.
+// (connection errors, 5xx, 429 honouring Retry-After). RateLimit and TokenBucket: an
+// endpoint's request budget (rate_limit = "10/s"). Clock: the time source they wait
+// on, which tests replace. Used by providers/, applier/ and config loading.
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace crossdock::core {
 
@@ -25,5 +30,56 @@ bool IsRetryableHttpStatus(long status);
 
 // Parses Retry-After as delta-seconds (HTTP dates are treated as absent).
 std::optional<std::chrono::seconds> ParseRetryAfter(const std::string& value);
+
+// A uniformly distributed number in [0,1) for RetryPolicy::Delay. Thread-safe.
+double Jitter();
+
+// Where rate limiting, pauses and backoff read the time and wait.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::steady_clock::time_point Now() = 0;
+  // Returns at T or later; at once when T has passed.
+  virtual void SleepUntil(std::chrono::steady_clock::time_point t) = 0;
+  void SleepFor(std::chrono::milliseconds d) { SleepUntil(Now() + d); }
+
+  // std::chrono::steady_clock and std::this_thread::sleep_until. Never null; never
+  // destroyed; thread-safe.
+  static Clock* Real();
+};
+
+// An endpoint's rate_limit: REQUESTS per PERIOD (a second or a minute).
+struct RateLimit {
+  long requests = 0;
+  std::chrono::seconds period{1};
+  double per_second() const { return static_cast<double>(requests) / period.count(); }
+};
+
+// Parses "N/s" or "N/m" (N: up to 9 decimal digits, 0 included; no spaces); nullopt
+// for anything else. The caller decides which N are acceptable.
+std::optional<RateLimit> ParseRateLimit(std::string_view text);
+
+// A token bucket: RATE tokens a second, holding at most BURST, full at the start.
+// Each Take() reserves the next token, so concurrent callers are served in turn and
+// never more than BURST + RATE*t requests start in any span t. Thread-safe.
+class TokenBucket {
+ public:
+  // REQUIRES: rate_per_second > 0, burst >= 1, CLOCK outlives the bucket.
+  TokenBucket(double rate_per_second, double burst, Clock* clock);
+
+  // Takes one token, sleeping on the clock until it is there.
+  void Take() { clock_->SleepUntil(Reserve()); }
+  // Takes one token and returns when it may be used (now, or later when the bucket
+  // is empty); the caller waits itself.
+  std::chrono::steady_clock::time_point Reserve();
+
+ private:
+  const double rate_;
+  const double burst_;
+  Clock* const clock_;
+  std::mutex mu_;
+  double tokens_;  // may go negative: tokens promised to callers still waiting
+  std::chrono::steady_clock::time_point last_;
+};
 
 }  // namespace crossdock::core

@@ -6,8 +6,6 @@
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
-#include <random>
-#include <thread>
 
 #include "core/digest.h"
 
@@ -75,16 +73,36 @@ std::string NextPage(const HttpResponse& resp) {
   return link.substr(lt + 1, gt - lt - 1);
 }
 
-void SleepFor(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+// Gives a connection slot back when it goes out of scope.
+class SlotGuard {
+ public:
+  explicit SlotGuard(std::counting_semaphore<>* slots) : slots_(slots) {
+    if (slots_) slots_->acquire();
+  }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+  ~SlotGuard() {
+    if (slots_) slots_->release();
+  }
 
-double Jitter() {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
+ private:
+  std::counting_semaphore<>* slots_;
+};
 
 }  // namespace
 
 bool IsIndexMediaType(const std::string& t) { return t == kOciIndex || t == kDockerManifestList; }
+
+std::optional<long> ParseRateLimitHeader(const std::string& value) {
+  size_t i = 0;
+  while (i < value.size() && value[i] == ' ') ++i;
+  size_t start = i;
+  while (i < value.size() && i - start < 18 && std::isdigit(static_cast<unsigned char>(value[i])))
+    ++i;
+  if (i == start || (i < value.size() && value[i] != ';' && value[i] != ' ' && value[i] != ','))
+    return std::nullopt;
+  return std::stol(value.substr(start, i - start));
+}
 
 Challenge ParseChallenge(const std::string& header) {
   Challenge c;
@@ -123,16 +141,77 @@ Challenge ParseChallenge(const std::string& header) {
 
 DistributionRegistry::DistributionRegistry(std::string name, std::string base_url,
                                            Credentials creds, HttpClient* http,
-                                           core::RetryPolicy retry)
+                                           DistributionOptions options)
     : name_(std::move(name)),
       base_url_(std::move(base_url)),
       creds_(std::move(creds)),
       http_(http),
-      retry_(retry) {}
+      retry_(options.retry),
+      clock_(options.clock ? options.clock : core::Clock::Real()) {
+  if (options.rate_limit_per_second > 0)
+    bucket_ = std::make_unique<core::TokenBucket>(options.rate_limit_per_second, 1.0, clock_);
+  if (options.max_connections > 0)
+    connections_ = std::make_unique<std::counting_semaphore<>>(options.max_connections);
+}
 
 long DistributionRegistry::requests() const {
   std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
   return requests_;
+}
+
+std::optional<long> DistributionRegistry::rate_limit_remaining() const {
+  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  return rate_limit_remaining_;
+}
+
+std::optional<long> DistributionRegistry::rate_limit_limit() const {
+  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  return rate_limit_limit_;
+}
+
+std::chrono::steady_clock::time_point DistributionRegistry::paused_until() const {
+  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  return paused_until_;
+}
+
+core::Result<HttpResponse> DistributionRegistry::DoLimited(const HttpRequest& req) {
+  SlotGuard slot(connections_.get());
+  for (;;) {
+    std::chrono::steady_clock::time_point until;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      until = paused_until_;
+    }
+    if (clock_->Now() < until) {
+      clock_->SleepUntil(until);
+      continue;  // the pause may have been extended meanwhile
+    }
+    if (bucket_) bucket_->Take();
+    // A pause that began while this request waited for its token applies to it too.
+    std::lock_guard<std::mutex> g(mu_);
+    if (clock_->Now() >= paused_until_) break;
+  }
+  auto r = http_->Do(req);
+  std::lock_guard<std::mutex> g(mu_);
+  ++requests_;
+  if (r.ok()) ObserveLimitsLocked(*r);
+  return r;
+}
+
+void DistributionRegistry::ObserveLimitsLocked(const HttpResponse& answer) {
+  // Docker Hub (docs.docker.com/docker-hub/download-rate-limit): "RateLimit-Remaining:
+  // 76;w=21600". Concurrent answers arrive out of order: the lowest count is the latest.
+  if (auto remaining = ParseRateLimitHeader(answer.Header("ratelimit-remaining"))) {
+    rate_limit_remaining_ = std::min(*remaining, rate_limit_remaining_.value_or(*remaining));
+  }
+  if (auto limit = ParseRateLimitHeader(answer.Header("ratelimit-limit"))) rate_limit_limit_ = limit;
+  if (answer.status != 429 && answer.status != 503) return;
+  auto retry_after = core::ParseRetryAfter(answer.Header("retry-after"));
+  if (!retry_after || retry_after->count() == 0) return;
+  // The server asked the whole client to wait: every request to the endpoint does.
+  auto until = clock_->Now() + std::min<std::chrono::milliseconds>(*retry_after,
+                                                                    retry_.max_retry_after);
+  paused_until_ = std::max(paused_until_, until);
 }
 
 std::string DistributionRegistry::ResolveLocation(const std::string& location) const {
@@ -173,7 +252,7 @@ core::Status DistributionRegistry::EnsurePinged() {
   }
   HttpRequest req;
   req.url = Url("/v2/");
-  auto r = http_->Do(req);
+  auto r = DoLimited(req);
   core::Status st;
   Challenge ch;
   if (!r.ok()) {
@@ -193,7 +272,6 @@ core::Status DistributionRegistry::EnsurePinged() {
     st = ErrorFor(*r, "GET /v2/");
   }
   std::lock_guard<std::mutex> g(mu_);
-  ++requests_;
   if (!pinged_) {
     pinged_ = true;
     ping_status_ = st;
@@ -220,15 +298,10 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
         {"Authorization", "Basic " + Base64(creds_.username + ":" + creds_.password)});
   core::Result<HttpResponse> r = core::Status::Internal("no attempt");
   for (int attempt = 1;; ++attempt) {
-    r = http_->Do(req);
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      ++requests_;
-    }
+    r = DoLimited(req);
     bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
     if (!transient || attempt >= retry_.max_attempts) break;
-    SleepFor(retry_.Delay(attempt + 1, Jitter(),
-                          r.ok() ? core::ParseRetryAfter(r->Header("retry-after")) : std::nullopt));
+    BackOff(attempt, r);
   }
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
   if (!r.ok()) return r.status().WithContext(what);
@@ -284,10 +357,20 @@ core::Result<std::string> DistributionRegistry::AuthorizationFor(
   return "Bearer " + t->value;
 }
 
+void DistributionRegistry::BackOff(int attempt, const core::Result<HttpResponse>& r) {
+  auto retry_after = r.ok() ? core::ParseRetryAfter(r->Header("retry-after")) : std::nullopt;
+  // A Retry-After on a 429 or 503 paused the whole endpoint (DoLimited waits it out).
+  if (retry_after && retry_after->count() > 0 && (r->status == 429 || r->status == 503)) return;
+  clock_->SleepFor(retry_.Delay(attempt + 1, core::Jitter(), retry_after));
+}
+
 core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
                                                       const std::vector<std::string>& scopes) {
   CROSSDOCK_RETURN_IF_ERROR(EnsurePinged());
+  // An HTTP error answer never reaches body_sink, so only an upload's body (or a
+  // download cut off by the transport) rules out sending the request again.
   const bool replayable = !req.body_source && !req.body_sink;
+  const bool replayable_answer = !req.body_source;
   const size_t base_headers = req.headers.size();
   bool refreshed = false;
   for (int attempt = 1;; ++attempt) {
@@ -295,11 +378,7 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
     if (!auth.ok()) return auth.status();
     req.headers.resize(base_headers);
     if (!auth->empty()) req.headers.push_back({"Authorization", *auth});
-    auto r = http_->Do(req);
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      ++requests_;
-    }
+    auto r = DoLimited(req);
     if (r.ok() && r->status == 401 && !refreshed) {
       Challenge ch = ParseChallenge(r->Header("www-authenticate"));
       if (ch.scheme == "bearer" && ch.params["error"] != "insufficient_scope") {
@@ -307,17 +386,22 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
         refreshed = true;
         auto fresh = AuthorizationFor(scopes, true);
         if (!fresh.ok()) return fresh.status();
-        if (replayable) {
+        if (replayable_answer) {
           --attempt;
           continue;
         }
+        // The upload's body is spent: the caller starts it over, with the new token.
+        return core::Status::Unavailable(
+            req.method + " " + req.url + " at endpoint \"" + name_ +
+            "\": HTTP 401, the token expired during the request; a new one was fetched for "
+            "the next attempt");
       }
       return r;
     }
     bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
-    if (!transient || !replayable || attempt >= retry_.max_attempts) return r;
-    SleepFor(retry_.Delay(attempt + 1, Jitter(),
-                          r.ok() ? core::ParseRetryAfter(r->Header("retry-after")) : std::nullopt));
+    bool may_repeat = r.ok() ? replayable_answer : replayable;
+    if (!transient || !may_repeat || attempt >= retry_.max_attempts) return r;
+    BackOff(attempt, r);
   }
 }
 

@@ -1,5 +1,6 @@
 // DistributionRegistry: the generic OCI distribution API client (docker-registry,
-// Docker Hub, Harbor…) over HttpClient, with anonymous, basic and bearer-token auth.
+// Docker Hub, Harbor…) over HttpClient, with anonymous, basic and bearer-token auth,
+// and the endpoint's request limits (rate, connections, server-requested pauses).
 // Constructed by cmd/ from a config Endpoint; used through providers::Registry.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -29,11 +31,26 @@ struct Challenge {
 };
 Challenge ParseChallenge(const std::string& header);
 
+// The count in a RateLimit-Limit or RateLimit-Remaining header as Docker Hub sends
+// them ("100;w=21600": 100 pulls per 21,600 s window); nullopt when absent or malformed.
+std::optional<long> ParseRateLimitHeader(const std::string& value);
+
+// How a DistributionRegistry paces its requests (the endpoint's rate_limit and
+// max_connections) and retries them.
+struct DistributionOptions {
+  core::RetryPolicy retry;
+  // Requests a second to the endpoint, token requests included, spaced evenly (a
+  // bucket of one token); 0: unlimited.
+  double rate_limit_per_second = 0;
+  int max_connections = 0;        // requests in flight at once; 0: unlimited
+  core::Clock* clock = nullptr;   // null: core::Clock::Real(); must outlive the registry
+};
+
 class DistributionRegistry : public Registry {
  public:
   // BASE_URL: "scheme://host[:port]". HTTP must outlive this object.
   DistributionRegistry(std::string name, std::string base_url, Credentials creds,
-                       HttpClient* http, core::RetryPolicy retry = {});
+                       HttpClient* http, DistributionOptions options = {});
 
   const std::string& name() const override { return name_; }
   core::Status Ping() override;
@@ -58,6 +75,15 @@ class DistributionRegistry : public Registry {
   // Requests sent so far (every HTTP exchange, auth included), for reports.
   long requests() const;
 
+  // Docker Hub's pull budget: the lowest RateLimit-Remaining and the last
+  // RateLimit-Limit seen in any answer; nullopt until a registry sends them.
+  std::optional<long> rate_limit_remaining() const;
+  std::optional<long> rate_limit_limit() const;
+
+  // Until when a 429 or 503 with Retry-After paused every request to this endpoint
+  // (a time point of the options' clock); a default time point when never paused.
+  std::chrono::steady_clock::time_point paused_until() const;
+
  private:
   struct Token {
     std::string value;
@@ -65,9 +91,19 @@ class DistributionRegistry : public Registry {
   };
 
   // Sends REQ with auth for SCOPES. Retries transport failures, 5xx and 429 when
-  // the body can be replayed (no body_source/body_sink); fetches a new token after a
-  // 401 invalid_token once.
+  // the request can be replayed (no body_source; with a body_sink, only HTTP answers,
+  // which never reach the sink); fetches a new token after a 401 invalid_token once.
+  // A request that cannot be replayed and meets that 401 returns Unavailable: the new
+  // token is there for the caller's next attempt.
   core::Result<HttpResponse> Send(HttpRequest req, const std::vector<std::string>& scopes);
+  // Every request to the endpoint goes through here: waits out a pause, holds a
+  // connection slot, takes a rate token, then learns pauses and Docker Hub's budget
+  // from the answer.
+  core::Result<HttpResponse> DoLimited(const HttpRequest& req);
+  // Records what ANSWER says about the endpoint's limits. REQUIRES: mu_ held.
+  void ObserveLimitsLocked(const HttpResponse& answer);
+  // Waits before attempt ATTEMPT + 1 of a request whose attempt ATTEMPT got R.
+  void BackOff(int attempt, const core::Result<HttpResponse>& r);
   core::Status EnsurePinged();
   core::Result<std::string> AuthorizationFor(const std::vector<std::string>& scopes,
                                              bool force_refresh);
@@ -82,6 +118,9 @@ class DistributionRegistry : public Registry {
   Credentials creds_;
   HttpClient* http_;
   core::RetryPolicy retry_;
+  core::Clock* clock_;
+  std::unique_ptr<core::TokenBucket> bucket_;                 // null: no rate limit
+  std::unique_ptr<std::counting_semaphore<>> connections_;    // null: no limit
 
   std::mutex mu_;  // guards everything below
   bool pinged_ = false;
@@ -90,6 +129,8 @@ class DistributionRegistry : public Registry {
   std::map<std::string, Token> tokens_;  // by joined scopes
   bool referrers_unsupported_ = false;   // learnt from a 404: asked no more
   long requests_ = 0;
+  std::chrono::steady_clock::time_point paused_until_{};
+  std::optional<long> rate_limit_remaining_, rate_limit_limit_;
 };
 
 }  // namespace crossdock::providers

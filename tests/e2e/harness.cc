@@ -1060,6 +1060,10 @@ CorruptProxy::CorruptProxy(const Registry& upstream, Options options)
     args.push_back("--delay-ms");
     args.push_back(std::to_string(options.delay_ms));
   }
+  if (options.fail_429 > 0) {
+    args.push_back("--fail-429");
+    args.push_back(std::to_string(options.fail_429));
+  }
   for (const std::string& d : options.only_digests) {
     args.push_back("--corrupt-digest");
     args.push_back(d);

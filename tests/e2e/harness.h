@@ -270,6 +270,8 @@ class CorruptProxy : public Endpoint {
     // Serve the OCI 1.1 referrers API for manifests pushed through the proxy with a
     // "subject" (docker-registry 2.8 has no such API).
     bool referrers = false;
+    // Answer the first N requests to blob or manifest paths 429 with Retry-After: 1.
+    int fail_429 = 0;
   };
   explicit CorruptProxy(const Registry& upstream) : CorruptProxy(upstream, Options{}) {}
   CorruptProxy(const Registry& upstream, Options options);

@@ -10,13 +10,20 @@
 //     unchanged), so only a client that checks the sha256 notices. With one or
 //     more --corrupt-digest sha256:… only those blobs are damaged.
 // Manifests, HEAD requests and everything else pass untouched.
-//   GET /__stats  {"requests":N,"blob_gets":N,"corrupted":N,"by_method":{"GET":N,…}}
-//     (requests to /__stats are not counted).
+//   - with --fail-429 N, the first N requests to a blob (/v2/<name>/blobs/<digest>)
+//     or manifest path are answered 429 with "Retry-After: 1" and a distribution
+//     TOOMANYREQUESTS error body, without reaching the upstream (Docker Hub's
+//     answer once its pull budget is spent).
+//   GET /__stats  {"requests":N,"blob_gets":N,"corrupted":N,"throttled":N,
+//                  "min_gap_ms":X,"by_method":{"GET":N,…}}  (requests to /__stats are
+//     not counted; min_gap_ms is the shortest time between two requests arriving,
+//     null before the second, to see a client's pacing).
 //
 // Bodies are buffered whole (test blobs are a few MiB). Each request opens its own
 // upstream connection. Flags: --port P (0: any; the port is printed), --upstream
 // http(s)://127.0.0.1:X, --upstream-ca PATH (for an https upstream),
-// --corrupt-blobs, --corrupt-digest D (repeatable). Prints "listening on
+// --corrupt-blobs, --corrupt-digest D (repeatable), --delay-ms MS, --referrers,
+// --fail-429 N. Prints "listening on
 // 127.0.0.1:P" then "ready" on stdout once it accepts connections.
 
 // Debian builds libcpp-httplib with these three; the header's class layouts depend
@@ -49,6 +56,7 @@ struct Flags {
   std::set<std::string> corrupt_digests;  // empty: every blob
   int delay_ms = 0;                        // added before forwarding each request
   bool referrers = false;                  // serve the OCI 1.1 referrers API
+  int fail_429 = 0;                        // answer this many blob/manifest requests 429
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -75,6 +83,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.corrupt_blobs = true;
     } else if (arg == "--referrers") {
       flags.referrers = true;
+    } else if (arg == "--fail-429") {
+      flags.fail_429 = std::atoi(value().c_str());
     } else if (arg == "--delay-ms") {
       flags.delay_ms = std::atoi(value().c_str());
     } else if (arg == "--corrupt-digest") {
@@ -150,6 +160,21 @@ class Proxy {
       std::lock_guard<std::mutex> lock(mu_);
       ++requests_;
       ++by_method_[req.method];
+      auto now = std::chrono::steady_clock::now();
+      if (last_arrival_) {
+        double gap = std::chrono::duration<double, std::milli>(now - *last_arrival_).count();
+        if (!min_gap_ms_ || gap < *min_gap_ms_) min_gap_ms_ = gap;
+      }
+      last_arrival_ = now;
+    }
+    if (Throttle(req.path)) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content(
+          "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"corrupt_proxy: too many "
+          "requests\"}]}\n",
+          "application/json");
+      return;
     }
     if (flags_.referrers && req.method == "GET") {
       if (auto rp = SplitPath(req.path, "referrers")) {
@@ -250,11 +275,22 @@ class Proxy {
     nlohmann::json body = {{"requests", requests_},
                            {"blob_gets", blob_gets_},
                            {"corrupted", corrupted_},
+                           {"throttled", throttled_},
+                           {"min_gap_ms", min_gap_ms_ ? nlohmann::json(*min_gap_ms_) : nullptr},
                            {"by_method", by_method_}};
     res.set_content(body.dump(), "application/json");
   }
 
  private:
+  // True for the first --fail-429 requests to blob or manifest paths.
+  bool Throttle(const std::string& path) {
+    if (!BlobDigest(path) && !SplitPath(path, "manifests")) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (throttled_ >= flags_.fail_429) return false;
+    ++throttled_;
+    return true;
+  }
+
   bool ShouldCorrupt(const std::string& path) {
     std::optional<std::string> digest = BlobDigest(path);
     if (!digest) return false;
@@ -270,6 +306,9 @@ class Proxy {
   long requests_ = 0;   // guarded by mu_
   long blob_gets_ = 0;  // guarded by mu_
   long corrupted_ = 0;  // guarded by mu_
+  long throttled_ = 0;  // guarded by mu_
+  std::optional<std::chrono::steady_clock::time_point> last_arrival_;  // guarded by mu_
+  std::optional<double> min_gap_ms_;                                   // guarded by mu_
   std::map<std::string, long> by_method_;  // guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> referrers_;  // "name@subject"; mu_
 };

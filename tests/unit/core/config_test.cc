@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_check.h"
 #include "core/diagnostics.h"
 #include "core/secret.h"
 #include "core/semver.h"
@@ -1129,6 +1130,114 @@ TEST_F(SecretTest, ErrorsNeverContainTheValue) {
   for (const Status& status : errors) {
     ASSERT_FALSE(status.ok());
     EXPECT_EQ(status.message().find(value), std::string::npos) << status.message();
+  }
+}
+
+TEST_F(ConfigTest, RateLimitsRetriesAndTimeouts) {
+  Diagnostics diags;
+  Config c = ParseConfig(R"([endpoints.hub]
+url = "https://registry-1.docker.io"
+rate_limit = "600/m"
+max_connections = 4
+
+[endpoints.dst]
+url = "http://127.0.0.1:5002"
+rate_limit = "10/s"
+
+[rules.r]
+source = "hub"
+destination = "dst"
+retries = 5
+timeout = "1h30m"
+
+[rules.plain]
+source = "hub"
+destination = "dst"
+)",
+                         "crossdock.toml", &diags);
+  ASSERT_FALSE(diags.has_errors()) << Format(diags)[0];
+  EXPECT_EQ(c.endpoints.at("hub").rate_limit_per_second, 10.0);
+  EXPECT_EQ(c.endpoints.at("hub").max_connections, 4);
+  EXPECT_EQ(c.endpoints.at("dst").rate_limit_per_second, 10.0);
+  EXPECT_EQ(c.endpoints.at("dst").max_connections, 0);
+  EXPECT_EQ(c.rules[0].retries, 5);
+  EXPECT_EQ(c.rules[0].timeout, std::chrono::minutes(90));
+  EXPECT_EQ(c.rules[1].retries, 3);
+  EXPECT_EQ(c.rules[1].timeout, std::chrono::milliseconds(0));
+}
+
+TEST_F(ConfigTest, BadRateLimitsRetriesAndTimeoutsAreExplained) {
+  EXPECT_EQ(Problems(R"([endpoints.hub]
+url = "http://127.0.0.1:5001"
+rate_limit = "10/x"
+max_connections = 0
+
+[endpoints.dst]
+url = "http://127.0.0.1:5002"
+rate_limit = "0/s"
+max_connections = 1000
+
+[endpoints.big]
+url = "http://127.0.0.1:5003"
+rate_limit = "2000000/s"
+
+[endpoints.num]
+url = "http://127.0.0.1:5004"
+rate_limit = 10
+rate_limits = "10/s"
+
+[rules.r]
+source = "hub"
+destination = "dst"
+retries = 11
+timeout = "30x"
+
+[rules.q]
+source = "hub"
+destination = "dst"
+retries = -1
+timeout = "500ms"
+retires = 2
+)"),
+            Lines({
+                "crossdock.toml:3:14: error: rate_limit \"10/x\" of endpoint \"hub\": use "
+                "REQUESTS/s or REQUESTS/m, e.g. \"10/s\"",
+                "crossdock.toml:4:19: error: \"max_connections\" in endpoint \"hub\" must be "
+                "between 1 and 256",
+                "crossdock.toml:8:14: error: rate_limit \"0/s\" of endpoint \"dst\" allows no "
+                "requests; use at least 1, or leave rate_limit out",
+                "crossdock.toml:9:19: error: \"max_connections\" in endpoint \"dst\" must be "
+                "between 1 and 256",
+                "crossdock.toml:13:14: error: rate_limit \"2000000/s\" of endpoint \"big\" is "
+                "more than 1000000 requests; leave rate_limit out for no limit",
+                "crossdock.toml:17:14: error: \"rate_limit\" in endpoint \"num\" must be a string",
+                "crossdock.toml:18:1: error: unknown key \"rate_limits\" in endpoint \"num\" (did "
+                "you mean \"rate_limit\"?)",
+                "crossdock.toml:23:11: error: \"retries\" in rule \"r\" must be between 0 and 10",
+                "crossdock.toml:24:11: error: timeout \"30x\" in rule \"r\": use a duration such "
+                "as \"90s\", \"30m\" or \"1h30m\"",
+                "crossdock.toml:29:11: error: \"retries\" in rule \"q\" must be between 0 and 10",
+                "crossdock.toml:30:11: error: timeout \"500ms\" in rule \"q\" must be at least 1s; "
+                "leave it out for no limit",
+                "crossdock.toml:31:1: error: unknown key \"retires\" in rule \"q\" (did you mean "
+                "\"retries\"?)",
+            }));
+}
+
+TEST(GoDurationTest, ParsesAsTimeParseDurationDoes) {
+  using std::chrono::milliseconds;
+  using config_check::ParseGoDuration;
+  EXPECT_EQ(ParseGoDuration("30m"), std::chrono::minutes(30));
+  EXPECT_EQ(ParseGoDuration("1h30m"), std::chrono::minutes(90));
+  EXPECT_EQ(ParseGoDuration("90s"), std::chrono::seconds(90));
+  EXPECT_EQ(ParseGoDuration("1.5s"), milliseconds(1500));
+  EXPECT_EQ(ParseGoDuration(".5h"), std::chrono::minutes(30));
+  EXPECT_EQ(ParseGoDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(ParseGoDuration("2us"), std::chrono::microseconds(2));
+  EXPECT_EQ(ParseGoDuration("0"), std::chrono::nanoseconds(0));
+  for (const char* bad : {"", "30", "30x", "m", "1..5s", "-1s", "1h 30m", "30M", "1e3s",
+                          "999999999999h"}) {
+    EXPECT_EQ(ParseGoDuration(bad), std::nullopt) << bad;
   }
 }
 
