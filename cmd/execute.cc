@@ -207,6 +207,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   } else {
     applier::Progress progress;
     applier::ApplyOptions ao;
+    applier::UseRuleRetriesAndTimeouts(session.config, &ao);  // per-rule retries and timeout
     ao.parallelism = eo.parallelism;
     ao.cancel = &g_interrupted;
     ao.progress = &progress;

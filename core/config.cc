@@ -590,13 +590,6 @@ void Loader::ReadTagSelection(const TableReader& reader, const std::string& what
 
 void Loader::ReadTriggers(const TableReader& reader, const std::string& what, Rule* rule) {
   rule->events = reader.Bool("events").value_or(false);
-  if (rule->events) {
-    diags_->Warning(reader.ValuePos("events"),
-                    "events = true in " + what +
-                        ": this crossdock has no webhook receiver yet (crossdock serve), so "
-                        "registry events do not trigger the rule; it runs on apply and on its "
-                        "schedule");
-  }
   bool zone_ok = true;
   if (auto tz = reader.String("timezone")) {
     rule->timezone = *tz;
