@@ -2,26 +2,18 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <memory>
 #include <set>
 #include <thread>
 
 #include "applier/copier.h"
+#include "core/clock.h"
 #include "core/parallel.h"
 
 namespace crossdock::applier {
 
 namespace {
 
-std::string NowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 state::Artifact ArtifactOf(const planner::Change& c) {
   state::Artifact a;
@@ -33,7 +25,7 @@ state::Artifact ArtifactOf(const planner::Change& c) {
   a.destination_repository = c.destination_repository;
   a.tag = c.tag;
   a.destination_digest = c.source_digest;
-  a.replicated_at = NowRfc3339();
+  a.replicated_at = core::NowRfc3339();
   return a;
 }
 

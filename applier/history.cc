@@ -1,5 +1,6 @@
 #include "applier/history.h"
 
+#include "core/clock.h"
 #include <ctime>
 
 #include "core/cron.h"
@@ -9,14 +10,6 @@ namespace crossdock::applier {
 
 namespace {
 
-std::string Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool Executable(const planner::Change& c) { return c.action != planner::Action::kSkip; }
 
@@ -98,7 +91,7 @@ core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& prob
   std::lock_guard<std::mutex> lk(mu_);
   for (auto& t : execution_.tasks)
     if (t.status == "pending" || t.status == "running") t.status = interrupted ? "stopped" : "failed";
-  execution_.ended_at = Now();
+  execution_.ended_at = core::NowRfc3339();
   if (interrupted) {
     execution_.status = "stopped";
     execution_.message = (stop_message.empty() ? "interrupted" : stop_message) +

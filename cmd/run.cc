@@ -10,6 +10,7 @@
 #include "applier/history.h"
 #include "cmd/commands.h"
 #include "cmd/session.h"
+#include "core/clock.h"
 #include "core/cron.h"
 
 namespace crossdock::cmd {
@@ -51,14 +52,6 @@ std::optional<std::chrono::system_clock::time_point> NextFire(
   return best;
 }
 
-std::string Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -79,13 +72,13 @@ int RunScheduler(const Args& args) {
   InstallRunHandlers();
   state::ExecutionStore history(session->state_path);
   (void)history.RecoverCrashed();
-  fmt::print("{} crossdock run: watching {} rule(s) of {}; state {}\n", Now(),
+  fmt::print("{} crossdock run: watching {} rule(s) of {}; state {}\n", core::NowRfc3339(),
              session->config.rules.size(), session->config.path, session->state_path);
   std::fflush(stdout);
 
   while (!g_stop_run) {
     if (g_reload.exchange(false)) {
-      fmt::print("{} SIGHUP: reading {} again\n", Now(), so.config_path);
+      fmt::print("{} SIGHUP: reading {} again\n", core::NowRfc3339(), so.config_path);
       auto config = LoadConfigOrReport(so.config_path);
       std::unique_ptr<Registries> regs;
       if (config) {
@@ -99,9 +92,9 @@ int RunScheduler(const Args& args) {
       if (config && regs) {
         session->config = std::move(*config);
         session->registries = std::move(regs);
-        fmt::print("{} configuration reloaded: {} rule(s)\n", Now(), session->config.rules.size());
+        fmt::print("{} configuration reloaded: {} rule(s)\n", core::NowRfc3339(), session->config.rules.size());
       } else {
-        fmt::print("{} the new configuration is invalid; the previous one keeps running\n", Now());
+        fmt::print("{} the new configuration is invalid; the previous one keeps running\n", core::NowRfc3339());
       }
       std::fflush(stdout);
     }
@@ -122,7 +115,7 @@ int RunScheduler(const Args& args) {
       eo.trigger = "scheduled";
       eo.ask = false;
       eo.parallelism = po_.parallelism;
-      fmt::print("{} due: ", Now());
+      fmt::print("{} due: ", core::NowRfc3339());
       for (const auto& r : *due) fmt::print("{} ", r);
       fmt::print("\n");
       auto started = std::chrono::steady_clock::now();
@@ -141,7 +134,7 @@ int RunScheduler(const Args& args) {
     while (!g_stop_run && !g_reload && std::chrono::system_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  fmt::print("{} crossdock run: stopped\n", Now());
+  fmt::print("{} crossdock run: stopped\n", core::NowRfc3339());
   return kExitOk;
 }
 

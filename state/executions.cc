@@ -12,13 +12,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/file.h"
+#include "core/clock.h"
 
 namespace crossdock::state {
 
@@ -27,14 +27,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 json ToJson(const Task& t) {
   return {{"id", t.id},
@@ -162,7 +154,7 @@ core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, st
   e.rules = std::move(rules);
   e.trigger = std::move(trigger);
   e.status = "running";
-  e.started_at = Now();
+  e.started_at = core::NowRfc3339();
   e.pid = static_cast<int>(::getpid());
   e.tasks = std::move(tasks);
   for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
@@ -179,7 +171,7 @@ core::Status ExecutionStore::AppendLog(std::int64_t execution, int task,
   std::string path = folder + "/" + std::to_string(task) + ".log";
   core::FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (fd.get() < 0) return core::ErrnoStatus("cannot open " + path, errno);
-  std::string text = Now() + " " + line + "\n";
+  std::string text = core::NowRfc3339() + " " + line + "\n";
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
     return core::ErrnoStatus("cannot write " + path, errno);
   return core::Status::Ok();
@@ -205,7 +197,7 @@ core::Result<int> ExecutionStore::RecoverCrashed() const {
   for (auto& e : *all) {
     if (e.status != "running") continue;
     e.status = "failed";
-    e.ended_at = Now();
+    e.ended_at = core::NowRfc3339();
     e.message = "crossdock (pid " + std::to_string(e.pid) +
                 ") ended without finishing this execution: crashed or killed";
     for (auto& t : e.tasks)
@@ -232,7 +224,7 @@ core::Status ExecutionStore::Prune(int keep) const {
 }
 
 core::Status ExecutionStore::RequestStop(std::int64_t id) const {
-  return core::WriteFileAtomically(dir_ + "/" + std::to_string(id) + ".stop", Now() + "\n");
+  return core::WriteFileAtomically(dir_ + "/" + std::to_string(id) + ".stop", core::NowRfc3339() + "\n");
 }
 
 bool ExecutionStore::StopRequested(std::int64_t id) const {

@@ -68,6 +68,7 @@
 #include <openssl/rand.h>
 
 #include "core/file.h"
+#include "core/clock.h"
 
 namespace crossdock::state {
 
@@ -172,14 +173,6 @@ core::Result<std::string> NewLineage() {
   return out;
 }
 
-std::string NowRfc3339Utc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm;
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Checks the fields of a format 1 document (an object) before cereal reads it, so
 // problems are named precisely. Returns "" when it is well-formed, else what is wrong.
@@ -359,7 +352,7 @@ core::Result<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string& p
         std::min<Clock::duration>(std::chrono::milliseconds(150), deadline - now));
   }
 
-  std::string info = "pid " + std::to_string(::getpid()) + "\nsince " + NowRfc3339Utc() + "\n";
+  std::string info = "pid " + std::to_string(::getpid()) + "\nsince " + core::NowRfc3339() + "\n";
   int err = 0;
   if (::ftruncate(fd.get(), 0) != 0) err = errno;
   if (err == 0) {
