@@ -75,12 +75,6 @@ int RunApply(const Args& args) {
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, pos, "Usage: crossdock apply [options] [PLANFILE]", &vm))
     return *rc;
-  auto lock_timeout = ParseDurationSeconds(vm["lock-timeout"].as<std::string>());
-  if (!lock_timeout) {
-    PrintError("--lock-timeout \"" + vm["lock-timeout"].as<std::string>() +
-               "\" is not a duration; use e.g. 30s, 5m or 1h");
-    return kExitError;
-  }
   std::optional<planner::SavedPlan> saved;
   if (vm.count("plan-file")) {
     auto r = planner::ReadPlanFile(vm["plan-file"].as<std::string>());
@@ -91,12 +85,7 @@ int RunApply(const Args& args) {
     saved = std::move(*r);
   }
 
-  SessionOptions so;
-  so.config_path = vm["config"].as<std::string>();
-  so.state_flag = vm["state"].as<std::string>();
-  so.lock = true;
-  so.lock_timeout_seconds = *lock_timeout;
-  auto session = OpenSession(so);
+  auto session = OpenLockedSession(vm);
   if (!session) return kExitError;
   const bool color = !vm.count("no-color") && IsTerminal(1);
   InstallInterruptHandler();

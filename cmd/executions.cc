@@ -16,17 +16,9 @@ namespace po = boost::program_options;
 namespace {
 
 nlohmann::ordered_json TaskJson(std::int64_t exec, const state::Task& t) {
-  return {{"id", fmt::format("{}.{}", exec, t.id)},
-          {"rule", t.rule},
-          {"operation", t.operation},
-          {"destination_endpoint", t.destination_endpoint},
-          {"destination_repository", t.destination_repository},
-          {"references", t.references},
-          {"status", t.status},
-          {"attempts", t.attempts},
-          {"bytes", t.bytes},
-          {"duration_seconds", t.duration_seconds},
-          {"error", t.error}};
+  nlohmann::ordered_json j = state::TaskToJson(t);
+  j["id"] = fmt::format("{}.{}", exec, t.id);  // keeps its place, first
+  return j;
 }
 
 nlohmann::ordered_json ExecutionJson(const state::Execution& e) {

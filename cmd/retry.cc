@@ -113,17 +113,7 @@ int RunRetry(const Args& args) {
     return *rc;
   auto id = ExecutionArg(vm, "retry");
   if (!id) return kExitError;
-  auto lock_timeout = ParseDurationSeconds(vm["lock-timeout"].as<std::string>());
-  if (!lock_timeout) {
-    PrintError("--lock-timeout \"" + vm["lock-timeout"].as<std::string>() + "\" is not a duration");
-    return kExitError;
-  }
-  SessionOptions so;
-  so.config_path = vm["config"].as<std::string>();
-  so.state_flag = vm["state"].as<std::string>();
-  so.lock = true;
-  so.lock_timeout_seconds = *lock_timeout;
-  auto session = OpenSession(so);
+  auto session = OpenLockedSession(vm);
   if (!session) return kExitError;
   state::ExecutionStore store(session->state_path);
   (void)store.RecoverCrashed();  // we hold the lock

@@ -35,6 +35,21 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
 
 namespace po = boost::program_options;
 
+std::optional<Session> OpenLockedSession(const po::variables_map& vm) {
+  const std::string& text = vm["lock-timeout"].as<std::string>();
+  auto lock_timeout = ParseDurationSeconds(text);
+  if (!lock_timeout) {
+    PrintError("--lock-timeout \"" + text + "\" is not a duration; use e.g. 30s, 5m or 1h");
+    return std::nullopt;
+  }
+  SessionOptions so;
+  so.config_path = vm["config"].as<std::string>();
+  so.state_flag = vm["state"].as<std::string>();
+  so.lock = true;
+  so.lock_timeout_seconds = *lock_timeout;
+  return OpenSession(so);
+}
+
 void AddPlanningOptions(po::options_description* desc) {
   desc->add_options()("state", po::value<std::string>()->default_value(""),
                       "State file (default: [settings] state)")(

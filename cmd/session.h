@@ -57,6 +57,11 @@ struct ExecuteOptions {
 // state lock.
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& options);
 
+// OpenSession for the commands that write the state (apply, retry): the config and
+// state from -c/--state, locked, waiting --lock-timeout. Prints what failed and
+// returns nullopt.
+std::optional<Session> OpenLockedSession(const boost::program_options::variables_map& vm);
+
 // A saved plan for PLAN, carrying the config file's digest.
 planner::SavedPlan MakeSavedPlan(const core::Config& config, planner::Plan plan);
 // False when the config file changed since SAVED was made.

@@ -25,10 +25,7 @@ namespace crossdock::state {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-
-json ToJson(const Task& t) {
+nlohmann::ordered_json TaskToJson(const Task& t) {
   return {{"id", t.id},
           {"rule", t.rule},
           {"operation", t.operation},
@@ -42,9 +39,11 @@ json ToJson(const Task& t) {
           {"error", t.error}};
 }
 
+namespace {
+
 json ToJson(const Execution& e) {
   json tasks = json::array();
-  for (const auto& t : e.tasks) tasks.push_back(ToJson(t));
+  for (const auto& t : e.tasks) tasks.push_back(json(TaskToJson(t)));
   return {{"id", e.id},         {"rules", e.rules},         {"trigger", e.trigger},
           {"status", e.status}, {"started_at", e.started_at}, {"ended_at", e.ended_at},
           {"pid", e.pid},       {"succeeded", e.succeeded}, {"failed", e.failed},

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 
 namespace crossdock::state {
@@ -79,6 +81,10 @@ class ExecutionStore {
  private:
   std::string dir_;
 };
+
+// The JSON form of a task, as the execution files store it (field order kept);
+// `crossdock tasks --json` prints the same with "id" as "EXEC.TASK".
+nlohmann::ordered_json TaskToJson(const Task& t);
 
 // "12.3" -> {12, 3}; nullopt when malformed.
 std::optional<std::pair<std::int64_t, int>> ParseTaskId(const std::string& text);
