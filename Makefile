@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   libboost-program-options-dev libtomlplusplus-dev libcurl4-openssl-dev libfmt-dev \
   libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
   libcpp-httplib-dev docker-registry skopeo umoci apache2-utils jq \
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev tzdata prometheus-cpp-dev
 
 LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*.cc) \
              $(wildcard providers/*/*.cc) $(wildcard planner/*.cc) $(wildcard applier/*.cc)
@@ -44,7 +44,7 @@ $(1)/libcrossdock.a: $$(LIB_SRCS:%.cc=$(1)/obj/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(1)/crossdock: $$(CMD_SRCS:%.cc=$(1)/obj/%.o) $(1)/libcrossdock.a
-	$$(CXX) $(2) -o $$@ $$^ $$(LDLIBS) -lcpp-httplib
+	$$(CXX) $(2) -o $$@ $$^ $$(LDLIBS) -lcpp-httplib -lprometheus-cpp-core
 endef
 $(eval $(call build_tree,$(REL),$(REL_CXXFLAGS)))
 $(eval $(call build_tree,$(SAN),$(SAN_CXXFLAGS)))

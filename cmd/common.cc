@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/secret.h"
 #include "providers/distribution/client.h"
 
@@ -38,6 +40,13 @@ void InstallInterruptHandler() {
 
 void PrintError(const std::string& message) { fmt::print(stderr, "Error: {}\n", message); }
 void PrintWarning(const std::string& message) { fmt::print(stderr, "Warning: {}\n", message); }
+
+void LogLine(const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lk(mu);
+  fmt::print("{} {}\n", core::NowRfc3339(), line);
+  std::fflush(stdout);
+}
 
 std::optional<core::Config> LoadConfigOrReport(const std::string& config_path) {
   core::Diagnostics diags;

@@ -33,6 +33,9 @@ std::optional<core::Config> LoadConfigOrReport(const std::string& config_path);
 // Prints "Error: MESSAGE" to stderr.
 void PrintError(const std::string& message);
 void PrintWarning(const std::string& message);
+// Prints "<RFC 3339 time> LINE" to stdout and flushes; thread-safe. The log of the
+// long-running commands (run, serve).
+void LogLine(const std::string& line);
 
 // Clients for every endpoint the config defines; keeps the HTTP clients alive.
 class Registries {

@@ -130,6 +130,10 @@ bool Approve(bool auto_approve) {
 
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& eo) {
   state::ExecutionStore history(session.state_path);
+  auto finished = [&](std::int64_t id) {
+    if (!eo.on_finished) return;
+    if (auto e = history.Get(id); e.ok()) eo.on_finished(*e);
+  };
   // --json: stdout carries only JSON lines (documented in the README, "apply --json").
   auto emit = [](const nlohmann::ordered_json& j) {
     fmt::print("{}\n", j.dump());
@@ -139,6 +143,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
     emit({{"type", "plan"}, {"plan", nlohmann::ordered_json::parse(planner::RenderPlanJson(plan))}});
   } else {
     fmt::print("{}", planner::RenderPlanText(plan, eo.color));
+    std::fflush(stdout);  // run and serve logs are read as they grow
   }
   if (!plan.has_changes()) {
     // Recorded all the same (as Harbor's "no resources need to be replicated"): a
@@ -148,6 +153,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
       core::Status st = (*e)->Finish(false, plan.errors.empty() ? "" : "the plan had errors",
                                      kExecutionsKept);
       if (!st.ok()) PrintWarning("execution history: " + st.message());
+      finished((*e)->id());
     } else {
       PrintWarning("execution history: " + e.status().message());
     }
@@ -259,6 +265,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
     core::Status st = execution->Finish(g_interrupted, problem, kExecutionsKept,
                                         by_request ? "stopped by `crossdock stop`" : "");
     if (!st.ok()) PrintWarning("execution history: " + st.message());
+    finished(execution->id());
     execution_line = fmt::format(" Execution {}: see `crossdock tasks {}`.", execution->id(),
                                  execution->id());
   }

@@ -1,7 +1,8 @@
 // crossdock run: the long-running scheduler. Holds the state lock for its lifetime
 // (a second run on the same state is refused), fires scheduled rules when due, one
 // execution at a time, reloads the config on SIGHUP and stops gracefully on SIGTERM
-// or Ctrl-C.
+// or Ctrl-C. With --listen it also receives registry webhooks as crossdock serve
+// does; their events run between scheduled executions, never beside one.
 #include <fmt/format.h>
 
 #include <csignal>
@@ -10,6 +11,7 @@
 #include "applier/history.h"
 #include "cmd/commands.h"
 #include "cmd/session.h"
+#include "cmd/webhooks.h"
 #include "core/clock.h"
 #include "core/cron.h"
 
@@ -60,25 +62,46 @@ int RunScheduler(const Args& args) {
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
                      "State file (default: [settings] state)")(
-      "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)");
+      "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
+      "listen", po::value<std::string>(),
+      "Also receive registry webhooks on HOST:PORT, as crossdock serve does");
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock run [options]", &vm)) return *rc;
+  std::string listen, host;
+  int port = 0;
+  if (vm.count("listen")) {
+    listen = vm["listen"].as<std::string>();
+    if (!ParseListen(listen, &host, &port)) return kExitError;
+  }
   SessionOptions so;
   so.config_path = vm["config"].as<std::string>();
   so.state_flag = vm["state"].as<std::string>();
   so.lock = true;  // held while crossdock run lives
   auto session = OpenSession(so);
   if (!session) return kExitError;
+  const auto parallelism = [&] {
+    return vm.count("parallelism") ? vm["parallelism"].as<int>()
+                                   : session->config.settings.parallelism;
+  };
+  Metrics metrics;
+  std::unique_ptr<WebhookServer> webhooks;
+  if (!listen.empty()) {
+    auto token = WebhookToken(session->config, listen);
+    if (!token) return kExitError;
+    webhooks = std::make_unique<WebhookServer>(session->config, *token, session->state_path,
+                                               &metrics);
+  }
   InstallRunHandlers();
   state::ExecutionStore history(session->state_path);
   (void)history.RecoverCrashed();
-  fmt::print("{} crossdock run: watching {} rule(s) of {}; state {}\n", core::NowRfc3339(),
-             session->config.rules.size(), session->config.path, session->state_path);
-  std::fflush(stdout);
+  if (webhooks && !webhooks->Start(host, port)) return kExitError;
+  LogLine(fmt::format("crossdock run: watching {} rule(s) of {}; state {}{}",
+                      session->config.rules.size(), session->config.path, session->state_path,
+                      webhooks ? "; webhooks on " + listen : ""));
 
   while (!g_stop_run) {
     if (g_reload.exchange(false)) {
-      fmt::print("{} SIGHUP: reading {} again\n", core::NowRfc3339(), so.config_path);
+      LogLine("SIGHUP: reading " + so.config_path + " again");
       auto config = LoadConfigOrReport(so.config_path);
       std::unique_ptr<Registries> regs;
       if (config) {
@@ -92,11 +115,17 @@ int RunScheduler(const Args& args) {
       if (config && regs) {
         session->config = std::move(*config);
         session->registries = std::move(regs);
-        fmt::print("{} configuration reloaded: {} rule(s)\n", core::NowRfc3339(), session->config.rules.size());
+        if (webhooks) webhooks->SetConfig(session->config);
+        LogLine(fmt::format("configuration reloaded: {} rule(s)", session->config.rules.size()));
       } else {
-        fmt::print("{} the new configuration is invalid; the previous one keeps running\n", core::NowRfc3339());
+        LogLine("the new configuration is invalid; the previous one keeps running");
       }
-      std::fflush(stdout);
+    }
+    if (webhooks && webhooks->HasPending()) {
+      if (webhooks->Drain(*session, parallelism(), g_stop_run) == kExitInterrupted && g_stop_run)
+        break;
+      if (!g_stop_run) g_interrupted = false;
+      continue;
     }
     auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
     if (!due.ok()) {
@@ -106,8 +135,7 @@ int RunScheduler(const Args& args) {
       // afterwards, never queued once per missed fire (Harbor #17269).
       planner::PlanOptions po_;
       po_.rules = *due;
-      po_.parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
-                                                : session->config.settings.parallelism;
+      po_.parallelism = parallelism();
       po_.cancel = &g_interrupted;
       planner::Plan plan =
           planner::MakePlan(session->config, session->state, session->registries->map(), po_);
@@ -115,9 +143,10 @@ int RunScheduler(const Args& args) {
       eo.trigger = "scheduled";
       eo.ask = false;
       eo.parallelism = po_.parallelism;
-      fmt::print("{} due: ", core::NowRfc3339());
-      for (const auto& r : *due) fmt::print("{} ", r);
-      fmt::print("\n");
+      eo.on_finished = [&](const state::Execution& e) { metrics.ExecutionFinished(e); };
+      std::string names;
+      for (const auto& r : *due) names += " " + r;
+      LogLine("due:" + names);
       auto started = std::chrono::steady_clock::now();
       (void)ExecutePlan(*session, plan, eo);
       std::fflush(stdout);
@@ -128,13 +157,20 @@ int RunScheduler(const Args& args) {
       if (!g_stop_run) g_interrupted = false;
       continue;
     }
-    // Sleep until the next fire time, waking every 200 ms for signals.
+    // Sleep until the next fire time or event, waking every 200 ms for signals.
     auto next = NextFire(session->config, std::chrono::system_clock::now());
     auto until = next ? *next : std::chrono::system_clock::now() + std::chrono::seconds(60);
-    while (!g_stop_run && !g_reload && std::chrono::system_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    while (!g_stop_run && !g_reload && std::chrono::system_clock::now() < until) {
+      if (!webhooks) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      if (webhooks->HasPending()) break;
+      webhooks->WaitForEvents(std::chrono::milliseconds(200));
+    }
   }
-  fmt::print("{} crossdock run: stopped\n", core::NowRfc3339());
+  if (webhooks) webhooks->Stop();
+  LogLine("crossdock run: stopped");
   return kExitOk;
 }
 

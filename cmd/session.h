@@ -3,6 +3,7 @@
 // Used by cmd/plan.cc and cmd/apply.cc.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "planner/plan.h"
 #include "planner/planner.h"
 #include "planner/saved_plan.h"
+#include "state/executions.h"
 #include "state/store.h"
 
 namespace crossdock::cmd {
@@ -50,6 +52,9 @@ struct ExecuteOptions {
   bool color = false;
   int parallelism = 10;
   bool json = false;  // JSON lines on stdout instead of text
+  // Called with the execution as recorded once it has finished (crossdock serve and
+  // run count it in /metrics).
+  std::function<void(const state::Execution&)> on_finished;
 };
 
 // Prints PLAN, asks for approval (when it has changes), applies it under an execution record (stoppable with

@@ -142,6 +142,74 @@ core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body) {
   return out;
 }
 
+core::Result<std::vector<RegistryEvent>> ParseHarborPayload(std::string_view body) {
+  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return core::Status::InvalidArgument("the body is not JSON");
+  if (!doc.is_object()) {
+    return core::Status::InvalidArgument("the body is not a Harbor webhook payload: not an object");
+  }
+  std::string type;
+  if (!StringField(doc, "type", &type) || type.empty()) {
+    return core::Status::InvalidArgument(
+        "the body is not a Harbor webhook payload: it needs a \"type\" string");
+  }
+  // The Default format's event types and their CloudEvents names
+  // (goharbor/harbor src/pkg/notifier/formats/cloudevents.go).
+  static const std::map<std::string, std::string> kActions = {
+      {"PUSH_ARTIFACT", "push"},           {"harbor.artifact.pushed", "push"},
+      {"CREATE_TAG", "push"},              {"harbor.tag.created", "push"},
+      {"DELETE_ARTIFACT", "delete"},       {"harbor.artifact.deleted", "delete"},
+      {"DELETE_TAG", "delete"},            {"harbor.tag.deleted", "delete"},
+  };
+  const bool cloud = doc.contains("specversion");
+  const char* data_key = cloud ? "data" : "event_data";
+  auto data = doc.find(data_key);
+  if (data == doc.end() || !data->is_object()) {
+    return core::Status::InvalidArgument(std::string("the Harbor payload has no \"") + data_key +
+                                         "\" object");
+  }
+  auto action = kActions.find(type);
+  if (action == kActions.end()) return std::vector<RegistryEvent>{};  // pulls, scans, quotas
+  std::string repository;
+  auto repo = data->find("repository");
+  if (repo == data->end() || !repo->is_object() ||
+      !StringField(*repo, "repo_full_name", &repository) || repository.empty()) {
+    return core::Status::InvalidArgument("the Harbor payload has no " + std::string(data_key) +
+                                         ".repository.repo_full_name");
+  }
+  auto resources = data->find("resources");
+  if (resources == data->end() || !resources->is_array()) {
+    return core::Status::InvalidArgument("the Harbor payload has no " + std::string(data_key) +
+                                         ".resources array");
+  }
+  std::vector<RegistryEvent> out;
+  size_t i = 0;
+  for (const auto& r : *resources) {
+    const std::string where = "resource " + std::to_string(i++);
+    if (!r.is_object()) return core::Status::InvalidArgument(where + " is not an object");
+    RegistryEvent ev;
+    ev.action = action->second;
+    ev.repository = repository;
+    std::string resource_url;
+    if (!StringField(r, "digest", &ev.digest) || !StringField(r, "tag", &ev.tag) ||
+        !StringField(r, "resource_url", &resource_url)) {
+      return core::Status::InvalidArgument(where + " has a field that is not a string");
+    }
+    if (ev.tag.rfind("sha256:", 0) == 0) ev.tag.clear();  // an untagged artifact
+    if (ev.digest.empty() && ev.tag.empty()) {
+      return core::Status::InvalidArgument(where + " has neither digest nor tag");
+    }
+    if (ev.action == "push" && ev.digest.empty()) {
+      return core::Status::InvalidArgument(where + " is a push without a digest");
+    }
+    // "harbor.example.com/library/nginx:v1", without a scheme.
+    ev.request_host = resource_url.substr(0, resource_url.find('/'));
+    if (ev.request_host == resource_url) ev.request_host.clear();
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
 core::Result<std::string> MatchEndpoint(const core::Config& config, const RegistryEvent& event,
                                         const std::string& path_endpoint) {
   if (!path_endpoint.empty()) {
@@ -159,11 +227,12 @@ core::Result<std::string> MatchEndpoint(const core::Config& config, const Regist
       if (endpoint.host() == h) return name;
   if (hosts.empty()) {
     return core::Status::NotFound(
-        "the event names no host (target.url, request.host); post to "
-        "/webhooks/distribution/<endpoint> instead");
+        "the event names no host; append /<endpoint> to the webhook path, e.g. "
+        "/webhooks/distribution/<endpoint>");
   }
   return core::Status::NotFound("no endpoint has host \"" + hosts.front() +
-                                "\"; post to /webhooks/distribution/<endpoint> instead");
+                                "\"; append /<endpoint> to the webhook path, e.g. "
+                                "/webhooks/distribution/<endpoint>");
 }
 
 std::vector<const core::Rule*> MatchRules(const core::Config& config, const std::string& endpoint,

@@ -35,9 +35,20 @@ struct RegistryEvent {
 // envelope.
 core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body);
 
+// Parses a Harbor webhook payload, in Harbor's "Default" format ({"type",
+// "event_data":{"resources":[{digest, tag, resource_url}], "repository":{repo_full_name}}})
+// or its "CloudEvents" format ({"specversion", "type":"harbor.artifact.pushed", "data":
+// {the same event_data}}). PUSH_ARTIFACT and CREATE_TAG become pushes, DELETE_ARTIFACT
+// and DELETE_TAG deletes; other types (pulls, scans, quotas, replication) give no
+// events. Harbor puts the digest in "tag" when an artifact has no tag: such a tag is
+// dropped. The host of resource_url goes to request_host. InvalidArgument with a
+// one-line reason when BODY is not such a payload.
+core::Result<std::vector<RegistryEvent>> ParseHarborPayload(std::string_view body);
+
 // The endpoint EVENT came from: PATH_ENDPOINT when not empty (NotFound when the config
 // has no such endpoint), else the endpoint whose host() is the host of target.url,
-// else of request.host. NotFound naming the host when none matches.
+// else of request.host. NotFound naming the host when none matches; the message
+// suggests appending /<endpoint> to the webhook path.
 core::Result<std::string> MatchEndpoint(const core::Config& config, const RegistryEvent& event,
                                         const std::string& path_endpoint);
 

@@ -66,23 +66,46 @@ class ServeTest : public ::testing::Test {
                        "repositories = [\"prune/**\"]\nevents = true\ndelete = true\n");
   }
 
-  std::unique_ptr<Process> StartServe() {
+  // crossdock serve, or with COMMAND = "run", crossdock run --listen.
+  std::unique_ptr<Process> StartServe(const std::string& command = "serve") {
     auto p = std::make_unique<Process>(
-        std::vector<std::string>{CrossdockBin(), "serve", "--listen",
+        std::vector<std::string>{CrossdockBin(), command, "--listen",
                                  "127.0.0.1:" + std::to_string(port_), "-c", config_},
-        dir_.Sub("serve.log"), std::map<std::string, std::string>{{"CROSSDOCK_E2E_HOOK", kToken}},
-        dir_.path());
-    if (!p->WaitForLog("listening on")) throw HarnessError("serve did not start:\n" + p->log());
+        dir_.Sub(command + ".log"),
+        std::map<std::string, std::string>{{"CROSSDOCK_E2E_HOOK", kToken}}, dir_.path());
+    const std::string ready = command == "serve" ? "listening on" : "webhooks on";
+    if (!p->WaitForLog(ready)) throw HarnessError(command + " did not start:\n" + p->log());
     return p;
   }
 
+  // A Harbor webhook payload (Default format, as goharbor/harbor's
+  // src/controller/event/handler/webhook/artifact/artifact.go builds it) for an
+  // artifact of REGISTRY; Harbor sends its policy's auth header verbatim.
+  Answer PostHarbor(const Registry& registry, const std::string& type, const std::string& repo,
+                    const std::string& tag, const std::string& digest) {
+    std::string body =
+        R"({"type":")" + type + R"(","occur_at":1737446601,"operator":"admin","event_data":)"
+        R"({"resources":[{"digest":")" + digest + R"(","tag":")" + tag +
+        R"(","resource_url":")" + registry.host() + "/" + repo + ":" + tag +
+        R"("}],"repository":{"date_created":1737446600,"name":"app","namespace":")" +
+        repo.substr(0, repo.find('/')) + R"(","repo_full_name":")" + repo +
+        R"(","repo_type":"private"}}})";
+    return Curl("POST", Url("/webhooks/harbor"),
+                {"-H", "Content-Type: application/json", "-H", std::string("Authorization: ") + kToken,
+                 "--data-binary", body});
+  }
+
   std::string Seed(const std::string& repo, const std::string& tag, uint64_t seed) {
+    return SeedInto(src_, repo, tag, seed);
+  }
+  std::string SeedInto(const Registry& registry, const std::string& repo, const std::string& tag,
+                       uint64_t seed) {
     ImageSpec spec;
     spec.layers = {LayerSpec{.size = 2048, .seed = seed}};
     spec.labels = {{"seed", std::to_string(seed)}};
     std::string name = "img" + std::to_string(seed);
     BuiltImage img = BuildImage(layout_, name, spec);
-    Push(layout_, name, src_, repo, tag);
+    Push(layout_, name, registry, repo, tag);
     return img.digest;
   }
 
@@ -115,10 +138,9 @@ TEST_F(ServeTest, PushesReplicateAndDeletesFollowOnlyUnderDeleteTrue) {
 
   EXPECT_EQ(serve->Stop(), 0) << serve->log();
   EXPECT_NE(serve->log().find("crossdock serve: stopped"), std::string::npos) << serve->log();
-  // Everything journaled was executed and its offset recorded.
-  std::string journal = ReadFile(dir_.Sub("crossdock.state.json.events.jsonl"));
-  EXPECT_EQ(ReadFile(dir_.Sub("crossdock.state.json.events.offset")),
-            std::to_string(journal.size()) + "\n");
+  // Everything journaled was executed, so the journal was emptied.
+  EXPECT_EQ(ReadFile(dir_.Sub("crossdock.state.json.events.jsonl")), "");
+  EXPECT_EQ(ReadFile(dir_.Sub("crossdock.state.json.events.offset")), "0\n");
 }
 
 TEST_F(ServeTest, RefusesUnauthenticatedOversizedAndMalformedBodiesAndStartsWithSourcesDown) {
@@ -166,6 +188,92 @@ TEST_F(ServeTest, RefusesUnauthenticatedOversizedAndMalformedBodiesAndStartsWith
   EXPECT_EQ(second.exit_code, 1) << second.out << second.err;
 
   EXPECT_EQ(serve->Stop(), 0) << serve->log();
+}
+
+TEST_F(ServeTest, HarborPayloadsReplicatePushesAndDeletesAndShowInMetrics) {
+  // A registry that notifies nobody stands in for Harbor's data plane; the test posts
+  // the webhooks Harbor would send for it.
+  Registry harbor;
+  WriteConfig(harbor.url(), dst_.url());
+  auto serve = StartServe();
+
+  std::string keep = SeedInto(harbor, "keep/app", "v1", 41);
+  std::string prune = SeedInto(harbor, "prune/app", "v1", 42);
+  Answer pushed = PostHarbor(harbor, "PUSH_ARTIFACT", "keep/app", "v1", keep);
+  EXPECT_EQ(pushed.status, 202);
+  EXPECT_EQ(pushed.body, "{\"accepted\":1,\"ignored\":0}\n");
+  EXPECT_EQ(PostHarbor(harbor, "PUSH_ARTIFACT", "prune/app", "v1", prune).status, 202);
+  EXPECT_TRUE(Eventually([&] { return HeadDigest(dst_, "keep/app", "v1") == keep; }))
+      << serve->log();
+  EXPECT_TRUE(Eventually([&] { return HeadDigest(dst_, "prune/app", "v1") == prune; }))
+      << serve->log();
+
+  // Pulls start nothing; an unknown repository is ignored, not an error.
+  EXPECT_EQ(PostHarbor(harbor, "PULL_ARTIFACT", "keep/app", "v1", keep).body,
+            "{\"accepted\":0,\"ignored\":0}\n");
+  EXPECT_EQ(PostHarbor(harbor, "PUSH_ARTIFACT", "other/app", "v1", keep).body,
+            "{\"accepted\":0,\"ignored\":1}\n");
+  // Harbor's token check: the raw secret and "Bearer <secret>" pass, others do not.
+  Answer wrong = Curl("POST", Url("/webhooks/harbor"),
+                      {"-H", "Authorization: Basic eDp5", "--data-binary", "{}"});
+  EXPECT_EQ(wrong.status, 401);
+
+  DeleteTag(harbor, "keep/app", "v1");
+  DeleteTag(harbor, "prune/app", "v1");
+  EXPECT_EQ(PostHarbor(harbor, "DELETE_ARTIFACT", "keep/app", "v1", keep).status, 202);
+  EXPECT_EQ(PostHarbor(harbor, "DELETE_ARTIFACT", "prune/app", "v1", prune).status, 202);
+  EXPECT_TRUE(Eventually([&] { return !HeadDigest(dst_, "prune/app", "v1").has_value(); }))
+      << serve->log();
+  EXPECT_EQ(HeadDigest(dst_, "keep/app", "v1"), keep) << serve->log();
+
+  Answer metrics = Curl("GET", Url("/metrics"));
+  EXPECT_EQ(metrics.status, 200);
+  for (const char* line : {
+           "crossdock_webhook_requests_total{code=\"202\",source=\"harbor\"} 6",
+           "crossdock_webhook_requests_total{code=\"401\",source=\"harbor\"} 1",
+           "crossdock_webhook_events_total{outcome=\"ignored\"} 1",
+           "crossdock_event_queue_depth 0",
+           "crossdock_tasks_total{operation=\"delete\",status=\"succeeded\"} 1",
+       }) {
+    EXPECT_NE(metrics.body.find(line), std::string::npos) << line << "\n" << metrics.body;
+  }
+  EXPECT_NE(metrics.body.find("crossdock_executions_total{status=\"succeeded\",trigger=\"event\"}"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("crossdock_rule_last_success_timestamp_seconds{rule=\"prune\"}"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(serve->Stop(), 0) << serve->log();
+}
+
+TEST_F(ServeTest, AcceptedEventsSurviveACrashAndRunOnTheNextStart) {
+  // The destination answers slowly, so serve is killed while executing the push.
+  CorruptProxy slow(dst_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 1500});
+  WriteConfig(src_.url(), slow.url());
+  auto serve = StartServe();
+  std::string keep = Seed("keep/app", "v1", 51);
+  ASSERT_TRUE(serve->WaitForLog("to copy")) << serve->log();  // the plan is printed
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the execution is recorded
+  serve->Kill9();
+  EXPECT_FALSE(HeadDigest(dst_, "keep/app", "v1").has_value());
+  EXPECT_NE(ReadFile(dir_.Sub("crossdock.state.json.events.jsonl")).find("keep/app"),
+            std::string::npos);
+
+  // The next start (here crossdock run --listen, which embeds the receiver) executes
+  // the journaled event without any new notification.
+  WriteConfig(src_.url(), dst_.url());
+  auto run = StartServe("run");
+  EXPECT_TRUE(Eventually([&] { return HeadDigest(dst_, "keep/app", "v1") == keep; }))
+      << run->log();
+  // A crashed execution shows as failed.
+  RunResult executions = RunCrossdock({"executions", "-c", config_}, {}, dir_.path(), 30);
+  EXPECT_NE(executions.out.find("failed"), std::string::npos) << executions.out;
+  // run --listen receives new pushes too.
+  std::string prune = Seed("prune/app", "v1", 52);
+  EXPECT_TRUE(Eventually([&] { return HeadDigest(dst_, "prune/app", "v1") == prune; }))
+      << run->log();
+  EXPECT_EQ(Curl("GET", Url("/healthz")).status, 200);
+  EXPECT_EQ(run->Stop(), 0) << run->log();
 }
 
 }  // namespace

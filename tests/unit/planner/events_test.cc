@@ -74,6 +74,98 @@ TEST(ParseEnvelopeTest, BadBodiesAreRefusedWithOneLineReasons) {
   EXPECT_EQ(ParseEnvelope(Envelope("")).value().size(), 0u);
 }
 
+// Harbor's Default payload as goharbor/harbor builds it
+// (src/controller/event/handler/webhook/artifact/artifact.go).
+std::string HarborPayload(const std::string& type, const std::string& resources) {
+  return R"({"type":")" + type +
+         R"(","occur_at":1737446601,"operator":"admin","event_data":{"resources":[)" +
+         resources +
+         R"(],"repository":{"date_created":1737446600,"name":"app","namespace":"lib",)"
+         R"("repo_full_name":"lib/app","repo_type":"private"}}})";
+}
+
+std::string HarborResource(const std::string& tag, const std::string& digest) {
+  return R"({"digest":")" + digest + R"(","tag":")" + tag +
+         R"(","resource_url":"harbor.example:8443/lib/app:)" + tag + R"("})";
+}
+
+TEST(ParseHarborPayloadTest, ArtifactAndTagEventsInBothFormats) {
+  auto push = ParseHarborPayload(HarborPayload("PUSH_ARTIFACT", HarborResource("v1", "sha256:aa")));
+  ASSERT_TRUE(push.ok()) << push.status().message();
+  ASSERT_EQ(push->size(), 1u);
+  RegistryEvent want;
+  want.action = "push";
+  want.digest = "sha256:aa";
+  want.repository = "lib/app";
+  want.tag = "v1";
+  want.request_host = "harbor.example:8443";
+  EXPECT_EQ((*push)[0], want);
+
+  // Untagged: Harbor repeats the digest in "tag".
+  auto untagged =
+      ParseHarborPayload(HarborPayload("DELETE_ARTIFACT", HarborResource("sha256:bb", "sha256:bb")));
+  ASSERT_TRUE(untagged.ok());
+  ASSERT_EQ(untagged->size(), 1u);
+  EXPECT_EQ((*untagged)[0].action, "delete");
+  EXPECT_EQ((*untagged)[0].tag, "");
+  EXPECT_EQ((*untagged)[0].digest, "sha256:bb");
+
+  auto retag = ParseHarborPayload(HarborPayload("CREATE_TAG", HarborResource("v2", "sha256:aa")));
+  ASSERT_TRUE(retag.ok());
+  EXPECT_EQ((*retag)[0].action, "push");
+  auto untag = ParseHarborPayload(HarborPayload("DELETE_TAG", HarborResource("v2", "")));
+  ASSERT_TRUE(untag.ok());
+  EXPECT_EQ((*untag)[0].action, "delete");
+  EXPECT_EQ((*untag)[0].tag, "v2");
+
+  // CloudEvents (Harbor 2.8+): the same data under "data".
+  auto cloud = ParseHarborPayload(
+      R"({"specversion":"1.0","id":"4b2f","source":"/projects/1/webhook/policies/3",)"
+      R"("type":"harbor.artifact.pushed","datacontenttype":"application/json",)"
+      R"("time":"2023-03-06T06:08:43Z","data":{"resources":[)" +
+      HarborResource("v3", "sha256:cc") +
+      R"(],"repository":{"name":"app","namespace":"lib","repo_full_name":"lib/app"}},)"
+      R"("operator":"admin"})");
+  ASSERT_TRUE(cloud.ok()) << cloud.status().message();
+  ASSERT_EQ(cloud->size(), 1u);
+  EXPECT_EQ((*cloud)[0].tag, "v3");
+  EXPECT_EQ((*cloud)[0].digest, "sha256:cc");
+  EXPECT_EQ((*cloud)[0].request_host, "harbor.example:8443");
+
+  // Pulls, scans and quota warnings start nothing.
+  for (const char* type : {"PULL_ARTIFACT", "SCANNING_COMPLETED", "QUOTA_WARNING",
+                           "harbor.artifact.pulled"}) {
+    auto none = ParseHarborPayload(HarborPayload(type, HarborResource("v1", "sha256:aa")));
+    ASSERT_TRUE(none.ok()) << type;
+    EXPECT_TRUE(none->empty()) << type;
+  }
+}
+
+TEST(ParseHarborPayloadTest, BadPayloadsAreRefusedWithOneLineReasons) {
+  EXPECT_EQ(ParseHarborPayload("{").status().message(), "the body is not JSON");
+  EXPECT_EQ(ParseHarborPayload("[]").status().message(),
+            "the body is not a Harbor webhook payload: not an object");
+  EXPECT_EQ(ParseHarborPayload(R"({"events":[]})").status().message(),
+            "the body is not a Harbor webhook payload: it needs a \"type\" string");
+  EXPECT_EQ(ParseHarborPayload(R"({"type":"PUSH_ARTIFACT"})").status().message(),
+            "the Harbor payload has no \"event_data\" object");
+  EXPECT_EQ(ParseHarborPayload(R"({"type":"PUSH_ARTIFACT","event_data":{"resources":[]}})")
+                .status()
+                .message(),
+            "the Harbor payload has no event_data.repository.repo_full_name");
+  EXPECT_EQ(ParseHarborPayload(
+                R"({"type":"PUSH_ARTIFACT","event_data":{"repository":{"repo_full_name":"a"}}})")
+                .status()
+                .message(),
+            "the Harbor payload has no event_data.resources array");
+  EXPECT_EQ(ParseHarborPayload(HarborPayload("PUSH_ARTIFACT", HarborResource("v1", "")))
+                .status()
+                .message(),
+            "resource 0 is a push without a digest");
+  EXPECT_EQ(ParseHarborPayload(HarborPayload("PUSH_ARTIFACT", R"({"digest":7})")).status().message(),
+            "resource 0 has a field that is not a string");
+}
+
 class EventsTest : public ::testing::Test {
  protected:
   EventsTest() : src_("src"), dst_("dst") {
@@ -127,14 +219,14 @@ TEST_F(EventsTest, EndpointIsMatchedByPathThenUrlHostThenRequestHost) {
   e.url = "http://registry.example:5000/v2/a/manifests/sha256:aa";
   e.request_host = "";
   EXPECT_EQ(MatchEndpoint(config_, e, "").status().message(),
-            "no endpoint has host \"registry.example:5000\"; post to "
-            "/webhooks/distribution/<endpoint> instead");
+            "no endpoint has host \"registry.example:5000\"; append /<endpoint> to the "
+            "webhook path, e.g. /webhooks/distribution/<endpoint>");
   EXPECT_EQ(MatchEndpoint(config_, e, "harbr").status().message(),
             "no endpoint named \"harbr\" in the configuration");
   e.url = "";
   EXPECT_EQ(MatchEndpoint(config_, e, "").status().message(),
-            "the event names no host (target.url, request.host); post to "
-            "/webhooks/distribution/<endpoint> instead");
+            "the event names no host; append /<endpoint> to the webhook path, e.g. "
+            "/webhooks/distribution/<endpoint>");
 }
 
 TEST_F(EventsTest, RulesMatchOnlyWithEventsEnabledSourceAndFilters) {
