@@ -175,6 +175,32 @@ std::optional<Change> DiffTag(const core::Rule& rule, Change base,
   return base;
 }
 
+namespace {
+
+// Docker Hub counts every manifest GET as a pull and says how many remain in the
+// window (RateLimit-Remaining; docs.docker.com/docker-hub/usage/pulls/). A copy GETs at
+// least one manifest at its source (an index, one per platform more).
+void WarnAboutPullLimits(const std::map<std::string, providers::Registry*>& registries,
+                         Plan* plan) {
+  std::map<std::string, long> pulls;
+  for (const auto& c : plan->changes)
+    if (c.action == Action::kCreate || c.action == Action::kUpdate) ++pulls[c.source_endpoint];
+  for (const auto& [endpoint, n] : pulls) {
+    auto it = registries.find(endpoint);
+    if (it == registries.end() || it->second == nullptr) continue;
+    std::optional<long> remaining = it->second->rate_limit_remaining();
+    if (!remaining || n <= *remaining) continue;
+    plan->warnings.push_back(
+        "endpoint \"" + endpoint + "\" allows " + std::to_string(*remaining) +
+        " more pulls in its rate-limit window (RateLimit-Remaining) and this plan pulls at "
+        "least " + std::to_string(n) +
+        " manifests from it: the apply would be refused (HTTP 429) partway; copy fewer tags "
+        "(--rule, keep_latest), log in for a higher limit, or wait for the window to reset");
+  }
+}
+
+}  // namespace
+
 Plan MakePlan(const core::Config& config, const state::State& state,
               const std::map<std::string, providers::Registry*>& registries,
               const PlanOptions& options) {
@@ -576,6 +602,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     return std::tie(rx, x.destination_endpoint, x.destination_repository, x.tag) <
            std::tie(ry, y.destination_endpoint, y.destination_repository, y.tag);
   });
+  WarnAboutPullLimits(registries, &plan);
   return plan;
 }
 

@@ -95,6 +95,10 @@ class Registry {
   // registry verifies the digest too. SOURCE returning -1 abandons the upload.
   virtual core::Status PutBlob(const std::string& repo, const std::string& digest,
                                std::int64_t size, const BlobSource& source) = 0;
+
+  // How many pulls the registry says remain in its rate-limit window (Docker Hub's
+  // RateLimit-Remaining), as last seen; nullopt when it never said.
+  virtual std::optional<long> rate_limit_remaining() const { return std::nullopt; }
 };
 
 }  // namespace crossdock::providers

@@ -77,7 +77,7 @@ class DistributionRegistry : public Registry {
 
   // Docker Hub's pull budget: the lowest RateLimit-Remaining and the last
   // RateLimit-Limit seen in any answer; nullopt until a registry sends them.
-  std::optional<long> rate_limit_remaining() const;
+  std::optional<long> rate_limit_remaining() const override;
   std::optional<long> rate_limit_limit() const;
 
   // Until when a 429 or 503 with Retry-After paused every request to this endpoint

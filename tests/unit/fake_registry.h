@@ -77,6 +77,10 @@ class FakeRegistry : public providers::Registry {
     return r != blobs_.end() && r->second.count(digest);
   }
 
+  // What rate_limit_remaining() answers, as Docker Hub's RateLimit-Remaining would.
+  std::optional<long> remaining_pulls;
+  std::optional<long> rate_limit_remaining() const override { return remaining_pulls; }
+
   const std::string& name() const override { return name_; }
   core::Status Ping() override { return Log("Ping"), core::Status::Ok(); }
   core::Result<std::vector<std::string>> ListRepositories() override {

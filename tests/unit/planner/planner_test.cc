@@ -102,6 +102,20 @@ TEST_F(PlannerTest, NewTagsAreCreatedUnderTheNamespace) {
   EXPECT_TRUE(plan.errors.empty());
 }
 
+TEST_F(PlannerTest, PlanWarnsWhenItWouldPullMoreThanTheSourceAllows) {
+  for (const char* tag : {"v1", "v2", "v3"}) src_.AddImage("lib/app", tag, tag);
+  src_.remaining_pulls = 3;
+  EXPECT_TRUE(Make().warnings.empty());
+  src_.remaining_pulls = 2;
+  Plan plan = Make();
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_EQ(plan.warnings[0],
+            "endpoint \"src\" allows 2 more pulls in its rate-limit window (RateLimit-Remaining) "
+            "and this plan pulls at least 3 manifests from it: the apply would be refused (HTTP "
+            "429) partway; copy fewer tags (--rule, keep_latest), log in for a higher limit, or "
+            "wait for the window to reset");
+}
+
 TEST_F(PlannerTest, ConvergedDestinationHasNoChanges) {
   src_.AddImage("app", "v1", "one");
   dst_.AddImage("app", "v1", "one");
