@@ -77,9 +77,21 @@ demo: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock
 	@examples/demo.sh $(CURDIR)/$(REL)/crossdock
 
+# The benchmark against skopeo (bench/README.md): bench/*.cc plus the e2e harness
+# (for its hand-written OCI layouts and processes), release flags, under build/bench/.
+# Arguments through BENCH_ARGS, e.g. make bench BENCH_ARGS="--datasets fleet,no-op --reps 5".
+BENCH := build/bench
+BENCH_SRCS := $(wildcard bench/*.cc) tests/e2e/harness.cc
+BENCH_ARGS ?=
+$(BENCH)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(REL_CXXFLAGS) -c $< -o $@
+$(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o)
+	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib -lboost_program_options -lcrypto -lssl -pthread
+
 bench: deps
-	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock
-	@bench/run.sh $(CURDIR)/$(REL)/crossdock
+	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench
+	@$(BENCH)/crossdock_bench --crossdock $(CURDIR)/$(REL)/crossdock $(BENCH_ARGS)
 
 fmt:
 	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h')

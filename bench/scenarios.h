@@ -1,0 +1,75 @@
+// The bench's runs: for each data set, crossdock and skopeo alternating on the same
+// work, each run into a fresh destination registry, measured and checked; plus the
+// plan timings against a curl floor and the immutable_tags request counts.
+// Results are plain data for bench/report.cc.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/counting_proxy.h"
+
+namespace crossdock::bench {
+
+// One measured run of one tool.
+struct Measurement {
+  double wall_s = 0;
+  double tool_cpu_s = 0;      // user + system of the tool (wait4)
+  double registry_cpu_s = 0;  // user + system of both registries during the run
+  std::int64_t max_rss_bytes = 0;
+  Traffic src{}, dst{};
+};
+
+// A data set's runs, by tool ("crossdock", "skopeo"), in the order they ran.
+struct DatasetResult {
+  std::string name;   // "fleet", "no-op", "big", "many-tags", "many-tags no-op", "fleet-tls"
+  std::string title;  // one line: what was copied, into what
+  std::int64_t unique_blob_bytes = 0;
+  int tags = 0;
+  std::map<std::string, std::vector<Measurement>> runs;
+};
+
+// crossdock plan over one repository of `tags` tags, destination converged.
+struct PlanResult {
+  int tags = 0;
+  std::vector<double> crossdock_s, floor_s;
+  std::string plan_summary;  // the plan's last line
+  Traffic crossdock_src{}, crossdock_dst{};  // of the last plan
+  std::int64_t floor_requests = 0;
+};
+
+// No-op fleet runs of crossdock with and without immutable_tags = ["*"].
+struct ImmutableResult {
+  bool implemented = false;
+  std::string validate_error;  // when not implemented: what `crossdock validate` said
+  std::vector<Measurement> without, with;
+};
+
+struct Results {
+  int reps = 0;
+  std::vector<DatasetResult> datasets;
+  std::vector<PlanResult> plans;
+  std::optional<ImmutableResult> immutable;
+};
+
+struct BenchOptions {
+  std::string crossdock;  // the binary under test
+  std::string cache_dir, work_dir;
+  int reps = 3;
+  // Any of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable.
+  std::vector<std::string> parts;
+  bool quick = false;  // many-tags on 1k tags, plan at 1k and 5k only
+};
+
+// Every part of the issue, in this order; the default selection.
+const std::vector<std::string>& AllParts();
+
+// Runs the selected parts. Progress goes to stderr. Throws BenchError on anything
+// that keeps a figure from being measured: a registry that does not start, a tool
+// that fails, a copy whose digests differ.
+Results RunBench(const BenchOptions& options);
+
+}  // namespace crossdock::bench
