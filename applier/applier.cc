@@ -64,6 +64,13 @@ void SleepUnlessStopped(std::chrono::milliseconds d, const std::atomic<bool>* ca
   }
 }
 
+// A copy stopped while it waited to try again after ATTEMPT failed with FAILURE:
+// Cancelled "stopped: …", as a copy stopped in flight (Copier::CheckAbandoned).
+core::Status StoppedAfter(int attempt, const core::Status& failure) {
+  return core::Status::Cancelled("stopped: the copy was abandoned after attempt " +
+                                 std::to_string(attempt) + " had failed: " + failure.message());
+}
+
 // The deletes of one destination repository, executed together because a registry
 // that deletes by digest removes every tag sharing it.
 struct DeleteGroup {
@@ -170,6 +177,7 @@ ApplyReport Apply(const planner::Plan& plan,
     Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
                   ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
     if (deadline) copier.SetDeadline(*deadline, timed_out);
+    copier.SetCancel(options.cancel);  // a stop abandons the copy in flight
     core::Status st =
         copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
     *bytes += copier.bytes_copied();
@@ -196,7 +204,10 @@ ApplyReport Apply(const planner::Plan& plan,
       // Only a transient failure is worth repeating: the client maps transport errors,
       // 5xx, 429 and a token that expired mid-upload to Unavailable.
       if (st.ok() || st.code() != core::Code::kUnavailable || attempt > retries) break;
-      if (options.cancel && options.cancel->load()) break;
+      if (options.cancel && options.cancel->load()) {
+        st = StoppedAfter(attempt, st);
+        break;
+      }
       {
         std::lock_guard<std::mutex> lk(mu);
         if (options.on_retry) options.on_retry(c, attempt, st);
@@ -208,7 +219,10 @@ ApplyReport Apply(const planner::Plan& plan,
                                      " had failed: " + st.message());
         break;
       }
-      if (options.cancel && options.cancel->load()) break;
+      if (options.cancel && options.cancel->load()) {
+        st = StoppedAfter(attempt, st);
+        break;
+      }
     }
     if (st.ok()) {
       core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });

@@ -57,7 +57,9 @@ class StateRecorder {
 
 struct ApplyOptions {
   int parallelism = 10;
-  const std::atomic<bool>* cancel = nullptr;  // stop starting new changes
+  // Once true: no new change starts, and copies in flight are abandoned within
+  // Copier::kWakeInterval, nothing tagged; they fail with Cancelled "stopped: …".
+  const std::atomic<bool>* cancel = nullptr;
   Progress* progress = nullptr;               // optional
   int blob_attempts = 3;                      // per blob, for transient failures
   // Called when a change finishes, with the blob bytes it moved (any thread,

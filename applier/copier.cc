@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -25,22 +26,21 @@ struct BlobRef {
 };
 
 // A bounded byte pipe between the downloading thread and the uploading one. Both
-// ends give up once the deadline (if any) passes.
+// ends give up once the copy is abandoned (stopped or past its deadline), which
+// every wait looks at least every Copier::kWakeInterval.
 class BytePipe {
  public:
-  BytePipe(size_t capacity, std::optional<std::chrono::steady_clock::time_point> deadline)
-      : capacity_(capacity),
-        deadline_(deadline.value_or(std::chrono::steady_clock::time_point::max())) {}
+  BytePipe(size_t capacity, std::function<bool()> abandoned)
+      : capacity_(capacity), abandoned_(std::move(abandoned)) {}
 
-  // Blocks while full. Returns false when the reader has gone away or the deadline
-  // passed.
+  // Blocks while full. Returns false when the reader has gone away or the copy was
+  // abandoned.
   bool Write(const char* data, size_t n) {
     std::unique_lock<std::mutex> lk(mu_);
     writer_started_ = true;
     cv_.notify_all();
     while (n > 0) {
-      if (!cv_.wait_until(lk, deadline_, [&] { return reader_gone_ || buf_.size() < capacity_; }))
-        return false;
+      if (!WaitUntil(lk, [&] { return reader_gone_ || buf_.size() < capacity_; })) return false;
       if (reader_gone_) return false;
       size_t take = std::min(n, capacity_ - buf_.size());
       buf_.insert(buf_.end(), data, data + take);
@@ -59,14 +59,14 @@ class BytePipe {
     cv_.notify_all();
   }
   // As an HttpRequest body_source: bytes, 0 at the end, -1 to abort (a failed
-  // download, or the deadline passed).
+  // download, or the copy was abandoned).
   long Read(char* out, size_t n) {
     std::unique_lock<std::mutex> lk(mu_);
     if (!reader_started_) {
       reader_started_ = true;
       cv_.notify_all();
     }
-    if (!cv_.wait_until(lk, deadline_, [&] { return !buf_.empty() || finished_; })) return -1;
+    if (!WaitUntil(lk, [&] { return !buf_.empty() || finished_; })) return -1;
     if (failed_) return -1;
     if (buf_.empty()) return 0;
     size_t take = std::min(n, buf_.size());
@@ -75,17 +75,17 @@ class BytePipe {
     cv_.notify_all();
     return static_cast<long>(take);
   }
-  // Blocks until the writer first writes or finishes. False when the deadline passed
-  // first.
+  // Blocks until the writer first writes or finishes. False when the copy was
+  // abandoned first.
   bool WaitForWriter() {
     std::unique_lock<std::mutex> lk(mu_);
-    return cv_.wait_until(lk, deadline_, [&] { return writer_started_; });
+    return WaitUntil(lk, [&] { return writer_started_; });
   }
-  // Blocks until the reader first reads. False when it went away first or the
-  // deadline passed.
+  // Blocks until the reader first reads. False when it went away first or the copy
+  // was abandoned.
   bool WaitForReader() {
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait_until(lk, deadline_, [&] { return reader_started_ || reader_gone_; });
+    WaitUntil(lk, [&] { return reader_started_ || reader_gone_; });
     return reader_started_;
   }
   void CloseReader() {
@@ -95,8 +95,18 @@ class BytePipe {
   }
 
  private:
+  // Waits until READY holds (true) or the copy is abandoned (false, even if READY
+  // holds by then). REQUIRES: LK holds mu_.
+  template <typename Ready>
+  bool WaitUntil(std::unique_lock<std::mutex>& lk, Ready ready) {
+    while (!abandoned_()) {
+      if (cv_.wait_for(lk, Copier::kWakeInterval, ready)) return true;
+    }
+    return false;
+  }
+
   size_t capacity_;
-  std::chrono::steady_clock::time_point deadline_;
+  std::function<bool()> abandoned_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<char> buf_;
@@ -116,19 +126,27 @@ struct FileCloser {
 
 }  // namespace
 
-core::Status Copier::CheckDeadline() const {
-  return Expired() ? core::Status::Cancelled(deadline_message_) : core::Status::Ok();
+core::Status Copier::CheckAbandoned() const {
+  // A stop explains the end of a copy better than a deadline that passed meanwhile.
+  if (cancel_ && cancel_->load()) {
+    return core::Status::Cancelled("stopped: the copy was abandoned before it finished; "
+                                   "nothing was tagged");
+  }
+  if (deadline_ && std::chrono::steady_clock::now() >= *deadline_) {
+    return core::Status::Cancelled(deadline_message_);
+  }
+  return core::Status::Ok();
 }
 
 core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& source_digest,
                                 const std::string& dst_repo, const std::string& tag) {
   // By digest: apply copies exactly what the plan showed, even if the tag moved since.
-  CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+  CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
   auto m = src_->GetManifest(src_repo, source_digest);
   if (!m.ok()) return m.status();
   CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *m, dst_repo, 0));
-  // The tag goes last, and only within the deadline.
-  CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+  // The tag goes last, and only if the copy was neither stopped nor past its deadline.
+  CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
   return dst_->PutManifest(dst_repo, tag, *m);
 }
 
@@ -151,14 +169,14 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
       if (!core::IsValidDigest(digest))
         return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
                                              " names an invalid child digest");
-      CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+      CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
       auto have = dst_->HeadManifest(dst_repo, digest);
       if (!have.ok()) return have.status();
       if (*have) continue;  // the child is there already
       auto child = src_->GetManifest(src_repo, digest);
       if (!child.ok()) return child.status();
       CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *child, dst_repo, depth + 1));
-      CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+      CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
       CROSSDOCK_RETURN_IF_ERROR(dst_->PutManifest(dst_repo, digest, *child));
     }
     return core::Status::Ok();
@@ -183,7 +201,7 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
     }
   }
   for (const auto& b : blobs) {
-    CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+    CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
     CROSSDOCK_RETURN_IF_ERROR(EnsureBlob(src_repo, dst_repo, b.digest, b.size));
   }
   return core::Status::Ok();
@@ -202,13 +220,9 @@ core::Status Copier::EnsureBlob(const std::string& src_repo, const std::string& 
         if (!e.repos.empty()) mount_from = e.repos.front();
         break;
       }
-      // Another copy is moving this blob; wait for it, but not past the deadline.
-      if (deadline_) {
-        ledger_->cv.wait_until(lk, *deadline_);
-        CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
-      } else {
-        ledger_->cv.wait(lk);
-      }
+      // Another copy is moving this blob; wait for it, unless this one is abandoned.
+      ledger_->cv.wait_for(lk, kWakeInterval);
+      CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
     }
   }
   core::Status st;
@@ -246,8 +260,8 @@ core::Status Copier::TransferBlob(const std::string& src_repo, const std::string
   core::Status st;
   for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
     st = StreamBlob(src_repo, dst_repo, digest, size);
-    // Whatever failed, a transfer cut short by the deadline reports the timeout.
-    if (!st.ok() && Expired()) return CheckDeadline();
+    // Whatever failed, a transfer cut short by a stop or the deadline reports that.
+    if (!st.ok() && Abandoned()) return CheckAbandoned();
     // Transport trouble is worth another try, and so is a 401 on a streamed upload:
     // the client has fetched a new token by then (a token can expire mid-copy). A
     // digest mismatch is not.
@@ -255,8 +269,11 @@ core::Status Copier::TransferBlob(const std::string& src_repo, const std::string
     if (st.ok() || !transient) return st;
     if (attempt < blob_attempts_) {
       auto wake = std::chrono::steady_clock::now() + policy.Delay(attempt + 1, 0.5, std::nullopt);
-      std::this_thread::sleep_until(deadline_ ? std::min(wake, *deadline_) : wake);
-      CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+      while (!Abandoned() && std::chrono::steady_clock::now() < wake) {
+        std::this_thread::sleep_until(
+            std::min(wake, std::chrono::steady_clock::now() + kWakeInterval));
+      }
+      CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
     }
   }
   return st;
@@ -281,7 +298,7 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
     core::Sha256 h;
     CROSSDOCK_RETURN_IF_ERROR(src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
       if (data.size() + n > static_cast<size_t>(size)) return false;  // longer than declared
-      if (Expired()) return false;
+      if (Abandoned()) return false;
       data.append(p, n);
       h.Update(p, n);
       return true;
@@ -289,10 +306,10 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
     std::string got = h.Finish();
     if (got != digest || static_cast<std::int64_t>(data.size()) != size)
       return mismatch(got, static_cast<std::int64_t>(data.size()));
-    CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+    CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
     size_t off = 0;
     CROSSDOCK_RETURN_IF_ERROR(dst_->PutBlob(dst_repo, digest, size, [&](char* buf, size_t n) {
-      if (Expired()) return -1L;  // aborts the upload, which the client then cancels
+      if (Abandoned()) return -1L;  // aborts the upload, which the client then cancels
       size_t take = std::min(n, data.size() - off);
       std::copy_n(data.data() + off, take, buf);
       off += take;
@@ -315,7 +332,7 @@ core::Status Copier::StreamBlob(const std::string& src_repo, const std::string& 
   // copy opens its two requests in one order: the endpoint whose name sorts first
   // first, and the second only once the first is open: the upload's first read of
   // the pipe shows that its request is, the download's first write that its is.
-  BytePipe pipe(kPipeCapacity, deadline_);
+  BytePipe pipe(kPipeCapacity, [this] { return Abandoned(); });
   const bool upload_first = dst_->name() < src_->name();
   core::Status download = core::Status::Cancelled("the download did not start");
   bool download_started = false;
@@ -361,7 +378,7 @@ core::Status Copier::SpoolBlob(const std::string& src_repo, const std::string& d
   std::int64_t received = 0;
   bool write_failed = false;
   core::Status download = src_->GetBlob(src_repo, digest, [&](const char* p, size_t n) {
-    if (Expired()) return false;
+    if (Abandoned()) return false;
     if (std::fwrite(p, 1, n, file.get()) != n) {
       write_failed = true;
       return false;
@@ -377,10 +394,10 @@ core::Status Copier::SpoolBlob(const std::string& src_repo, const std::string& d
   CROSSDOCK_RETURN_IF_ERROR(download);
   std::string got = h.Finish();
   if (got != digest || (size >= 0 && received != size)) return Mismatch(src_repo, digest, got, received);
-  CROSSDOCK_RETURN_IF_ERROR(CheckDeadline());
+  CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
   std::rewind(file.get());
   CROSSDOCK_RETURN_IF_ERROR(dst_->PutBlob(dst_repo, digest, received, [&](char* buf, size_t n) {
-    if (Expired()) return -1L;
+    if (Abandoned()) return -1L;
     size_t got_bytes = std::fread(buf, 1, n, file.get());
     if (got_bytes == 0 && std::ferror(file.get())) return -1L;
     return static_cast<long>(got_bytes);

@@ -1,10 +1,11 @@
 // Copier: copies one manifest tree (index, children, blobs) from a source to a
 // destination registry, digests preserved. Blobs are verified while they stream,
 // never uploaded twice at once, and cross each destination registry at most once
-// (later repositories mount them). A copy may have a deadline, checked before each
-// step and while bytes stream. Used by applier.cc.
+// (later repositories mount them). A copy may have a deadline and a stop flag, checked
+// before each step and while bytes stream. Used by applier.cc.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -55,6 +56,16 @@ class Copier {
     deadline_message_ = std::move(message);
   }
 
+  // Abandons the copy as at a deadline once *CANCEL becomes true (`crossdock stop`,
+  // Ctrl-C), noticed within kWakeInterval even while a transfer waits on the other
+  // end; the copy returns Cancelled "stopped: …". CANCEL (may be null) must outlive
+  // the copy.
+  void SetCancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+
+  // The longest a copy blocked on a transfer or on another copy of the same blob goes
+  // without looking at its stop flag and deadline.
+  static constexpr std::chrono::milliseconds kWakeInterval{100};
+
  private:
   // Makes sure DST_REPO holds manifest DIGEST (by digest), copying what it needs.
   core::Status CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
@@ -72,11 +83,14 @@ class Copier {
   // The DataLoss error for blob DIGEST that arrived as GOT (GOT_SIZE bytes).
   core::Status Mismatch(const std::string& src_repo, const std::string& digest,
                         const std::string& got, std::int64_t got_size) const;
-  bool Expired() const {
-    return deadline_ && std::chrono::steady_clock::now() >= *deadline_;
+  // True once the copy must be given up: stopped, or past its deadline. Thread-safe.
+  bool Abandoned() const {
+    return (cancel_ && cancel_->load()) ||
+           (deadline_ && std::chrono::steady_clock::now() >= *deadline_);
   }
-  // Cancelled with the deadline's message once it has passed; OK before.
-  core::Status CheckDeadline() const;
+  // Cancelled once the copy is abandoned ("stopped: …", or the deadline's message);
+  // OK before.
+  core::Status CheckAbandoned() const;
 
   providers::Registry* src_;
   providers::Registry* dst_;
@@ -86,6 +100,7 @@ class Copier {
   std::int64_t bytes_ = 0;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::string deadline_message_;
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace crossdock::applier

@@ -1064,6 +1064,10 @@ CorruptProxy::CorruptProxy(const Registry& upstream, Options options)
     args.push_back("--fail-429");
     args.push_back(std::to_string(options.fail_429));
   }
+  if (options.bytes_per_second > 0) {
+    args.push_back("--bytes-per-second");
+    args.push_back(std::to_string(options.bytes_per_second));
+  }
   for (const std::string& d : options.only_digests) {
     args.push_back("--corrupt-digest");
     args.push_back(d);
@@ -1082,6 +1086,8 @@ CorruptProxy::Stats CorruptProxy::GetStats() const {
   stats.blob_gets = j.at("blob_gets").get<int>();
   stats.corrupted = j.at("corrupted").get<int>();
   stats.by_method = j.at("by_method").get<std::map<std::string, int>>();
+  stats.paced_bytes = j.at("paced_bytes").get<std::int64_t>();
+  stats.paced_cut_short = j.at("paced_cut_short").get<int>();
   return stats;
 }
 

@@ -272,6 +272,9 @@ class CorruptProxy : public Endpoint {
     bool referrers = false;
     // Answer the first N requests to blob or manifest paths 429 with Retry-After: 1.
     int fail_429 = 0;
+    // A slow link for blob downloads: pace each blob GET body to this many bytes per
+    // second, streamed (0: no pacing).
+    std::int64_t bytes_per_second = 0;
   };
   explicit CorruptProxy(const Registry& upstream) : CorruptProxy(upstream, Options{}) {}
   CorruptProxy(const Registry& upstream, Options options);
@@ -279,6 +282,8 @@ class CorruptProxy : public Endpoint {
   struct Stats {
     int requests = 0, blob_gets = 0, corrupted = 0;
     std::map<std::string, int> by_method{};
+    std::int64_t paced_bytes = 0;  // blob body bytes sent under bytes_per_second
+    int paced_cut_short = 0;       // paced bodies that ended early (client gone…)
   };
   Stats GetStats() const;
   std::string log() const { return fake_->log(); }

@@ -14,16 +14,25 @@
 //     or manifest path are answered 429 with "Retry-After: 1" and a distribution
 //     TOOMANYREQUESTS error body, without reaching the upstream (Docker Hub's
 //     answer once its pull budget is spent).
+//   - with --bytes-per-second N, the body of a GET of a blob without a Range header
+//     is paced to N bytes per second (a slow link): once a HEAD of the blob upstream
+//     answers 200, the answer carries that HEAD's headers and a body streamed from
+//     an upstream GET in slices of N/20 bytes, so memory stays flat whatever the
+//     size. A client that goes away ends the upstream GET too. Corruption applies
+//     as above.
 //   GET /__stats  {"requests":N,"blob_gets":N,"corrupted":N,"throttled":N,
-//                  "min_gap_ms":X,"by_method":{"GET":N,…}}  (requests to /__stats are
-//     not counted; min_gap_ms is the shortest time between two requests arriving,
-//     null before the second, to see a client's pacing).
+//                  "paced_bytes":N,"paced_cut_short":N,"min_gap_ms":X,
+//                  "by_method":{"GET":N,…}}  (requests to /__stats are not counted;
+//     paced_bytes counts the paced body bytes sent so far, paced_cut_short the paced
+//     bodies that ended early (client gone, upstream failed); min_gap_ms is the
+//     shortest time between two requests arriving, null before the second, to see
+//     a client's pacing).
 //
-// Bodies are buffered whole (test blobs are a few MiB). Each request opens its own
-// upstream connection. Flags: --port P (0: any; the port is printed), --upstream
+// Other bodies are buffered whole (test blobs are a few MiB). Each request opens its
+// own upstream connection. Flags: --port P (0: any; the port is printed), --upstream
 // http(s)://127.0.0.1:X, --upstream-ca PATH (for an https upstream),
 // --corrupt-blobs, --corrupt-digest D (repeatable), --delay-ms MS, --referrers,
-// --fail-429 N. Prints "listening on
+// --fail-429 N, --bytes-per-second N. Prints "listening on
 // 127.0.0.1:P" then "ready" on stdout once it accepts connections.
 
 // Debian builds libcpp-httplib with these three; the header's class layouts depend
@@ -33,7 +42,10 @@
 #define CPPHTTPLIB_BROTLI_SUPPORT
 #include <httplib.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -57,6 +69,7 @@ struct Flags {
   int delay_ms = 0;                        // added before forwarding each request
   bool referrers = false;                  // serve the OCI 1.1 referrers API
   int fail_429 = 0;                        // answer this many blob/manifest requests 429
+  std::int64_t bytes_per_second = 0;       // pace blob GET bodies; 0: as fast as possible
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -85,6 +98,9 @@ Flags ParseFlags(int argc, char** argv) {
       flags.referrers = true;
     } else if (arg == "--fail-429") {
       flags.fail_429 = std::atoi(value().c_str());
+    } else if (arg == "--bytes-per-second") {
+      flags.bytes_per_second = std::atoll(value().c_str());
+      if (flags.bytes_per_second < 0) Die("--bytes-per-second must not be negative");
     } else if (arg == "--delay-ms") {
       flags.delay_ms = std::atoi(value().c_str());
     } else if (arg == "--corrupt-digest") {
@@ -189,6 +205,10 @@ class Proxy {
       if (Forwardable(name)) out.headers.emplace(name, value);
     }
     out.body = req.body;
+    if (flags_.bytes_per_second > 0 && req.method == "GET" && BlobDigest(req.path) &&
+        !req.has_header("Range") && ForwardPaced(req, out, res)) {
+      return;
+    }
 
     // httplib's server would apply a Range header a second time to the partial
     // answer and gzip JSON answers itself: the upstream already did the one and we
@@ -199,14 +219,7 @@ class Proxy {
     mutable_req.headers.erase("Accept-Encoding");
 
     httplib::Client client(flags_.upstream);
-    client.set_decompress(false);
-    client.set_url_encode(false);
-    client.set_follow_location(false);
-    client.set_keep_alive(false);
-    client.set_connection_timeout(10);
-    client.set_read_timeout(120);
-    client.set_write_timeout(120);
-    if (!flags_.upstream_ca.empty()) client.set_ca_cert_path(flags_.upstream_ca.c_str());
+    Configure(client);
     httplib::Result result = client.send(out);
     if (!result) {
       res.status = 502;
@@ -233,6 +246,75 @@ class Proxy {
       std::lock_guard<std::mutex> lock(mu_);
       ++corrupted_;
     }
+  }
+
+  // --bytes-per-second: answers the blob GET OUT (headers already filtered) with the
+  // headers of an upstream HEAD and a paced body from a second, upstream GET made
+  // by the content provider. False, with RES untouched, when the HEAD does not
+  // answer 200: the caller forwards the request as usual then.
+  bool ForwardPaced(const httplib::Request& req, const httplib::Request& out,
+                    httplib::Response& res) {
+    httplib::Client head_client(flags_.upstream);
+    Configure(head_client);
+    httplib::Result head = head_client.Head(out.path.c_str(), out.headers);
+    if (!head || head->status != 200 || !head->has_header("Content-Length")) return false;
+    const size_t length =
+        std::strtoull(head->get_header_value("Content-Length").c_str(), nullptr, 10);
+    for (const auto& [name, value] : head->headers) {
+      if (Forwardable(name) && !IEquals(name, "Content-Type")) res.headers.emplace(name, value);
+    }
+    res.status = 200;
+    const bool corrupt = ShouldCorrupt(req.path);
+    const std::string target = out.path;
+    const httplib::Headers headers = out.headers;
+    res.set_content_provider(
+        length, head->get_header_value("Content-Type", 0),
+        [this, target, headers, length, corrupt](size_t offset, size_t, httplib::DataSink& sink) {
+          if (offset != 0) return false;  // everything is written in the first call
+          return StreamPaced(target, headers, length, corrupt, sink);
+        });
+    return true;
+  }
+
+  // Copies the upstream GET of TARGET into SINK at --bytes-per-second, in slices of
+  // a twentieth of a second. True once all LENGTH bytes went out.
+  bool StreamPaced(const std::string& target, const httplib::Headers& headers, size_t length,
+                   bool corrupt, httplib::DataSink& sink) {
+    const auto rate = static_cast<double>(flags_.bytes_per_second);
+    const size_t slice = std::max<size_t>(1, static_cast<size_t>(flags_.bytes_per_second / 20));
+    const auto start = std::chrono::steady_clock::now();
+    size_t sent = 0;
+    std::string piece;
+    httplib::Client client(flags_.upstream);
+    Configure(client);
+    httplib::Result got = client.Get(
+        target.c_str(), headers, [](const httplib::Response& r) { return r.status == 200; },
+        [&](const char* data, size_t n) {
+          while (n > 0) {
+            size_t take = std::min({n, slice, length - std::min(length, sent)});
+            if (take == 0) return false;  // longer than the HEAD said
+            std::this_thread::sleep_until(
+                start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(static_cast<double>(sent) / rate)));
+            piece.assign(data, take);
+            if (corrupt && sent <= length / 2 && length / 2 < sent + take) {
+              piece[length / 2 - sent] = static_cast<char>(~piece[length / 2 - sent]);
+              std::lock_guard<std::mutex> lock(mu_);
+              ++corrupted_;
+            }
+            if (!sink.is_writable() || !sink.write(piece.data(), piece.size())) return false;
+            sent += take;
+            data += take;
+            n -= take;
+            std::lock_guard<std::mutex> lock(mu_);
+            paced_bytes_ += static_cast<std::int64_t>(take);
+          }
+          return true;
+        });
+    if (got && got->status == 200 && sent == length) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++paced_cut_short_;
+    return false;
   }
 
   // OCI distribution spec 1.1, "Listing Referrers": an image index of the
@@ -276,6 +358,8 @@ class Proxy {
                            {"blob_gets", blob_gets_},
                            {"corrupted", corrupted_},
                            {"throttled", throttled_},
+                           {"paced_bytes", paced_bytes_},
+                           {"paced_cut_short", paced_cut_short_},
                            {"min_gap_ms", min_gap_ms_ ? nlohmann::json(*min_gap_ms_) : nullptr},
                            {"by_method", by_method_}};
     res.set_content(body.dump(), "application/json");
@@ -289,6 +373,19 @@ class Proxy {
     if (throttled_ >= flags_.fail_429) return false;
     ++throttled_;
     return true;
+  }
+
+  // Every upstream client: no decompression, the target as the client sent it, no
+  // redirects followed, one connection per request.
+  void Configure(httplib::Client& client) const {
+    client.set_decompress(false);
+    client.set_url_encode(false);
+    client.set_follow_location(false);
+    client.set_keep_alive(false);
+    client.set_connection_timeout(10);
+    client.set_read_timeout(120);
+    client.set_write_timeout(120);
+    if (!flags_.upstream_ca.empty()) client.set_ca_cert_path(flags_.upstream_ca.c_str());
   }
 
   bool ShouldCorrupt(const std::string& path) {
@@ -307,6 +404,8 @@ class Proxy {
   long blob_gets_ = 0;  // guarded by mu_
   long corrupted_ = 0;  // guarded by mu_
   long throttled_ = 0;  // guarded by mu_
+  std::int64_t paced_bytes_ = 0;  // guarded by mu_
+  long paced_cut_short_ = 0;      // guarded by mu_
   std::optional<std::chrono::steady_clock::time_point> last_arrival_;  // guarded by mu_
   std::optional<double> min_gap_ms_;                                   // guarded by mu_
   std::map<std::string, long> by_method_;  // guarded by mu_
