@@ -72,15 +72,18 @@ void ExecutionRecorder::ChangeDone(const planner::Change& c, const core::Status&
                                    st.message();
   core::Status log = store_->AppendLog(execution_.id, t.id, line);
   if (!log.ok() && first_error_.ok()) first_error_ = log;
+  // A copy abandoned by a stop fails with Cancelled "stopped: …" (applier.h).
+  const bool stopped = st.code() == core::Code::kCancelled && st.message().rfind("stopped", 0) == 0;
   if (st.ok()) {
     ++execution_.succeeded;
   } else {
     ++execution_.failed;
     if (t.error.empty()) t.error = st.message();
+    if (!stopped) failed_tasks_.insert(i);
   }
   execution_.bytes += bytes;
   if (--remaining_[i] > 0) return;
-  t.status = t.error.empty() ? "succeeded" : "failed";
+  t.status = t.error.empty() ? "succeeded" : failed_tasks_.count(i) ? "failed" : "stopped";
   t.duration_seconds = std::chrono::duration<double>(now - started_[i]).count();
   core::Status saved = store_->Save(execution_);
   if (!saved.ok() && first_error_.ok()) first_error_ = saved;

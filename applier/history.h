@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -47,6 +48,7 @@ class ExecutionRecorder {
   state::Execution execution_;
   std::map<TaskKey, size_t> index_;  // task key -> position in execution_.tasks
   std::map<size_t, int> remaining_;  // changes left per task
+  std::set<size_t> failed_tasks_;    // tasks with a change that failed other than by a stop
   std::map<size_t, std::chrono::steady_clock::time_point> started_;
   core::Status first_error_;
 };

@@ -24,7 +24,8 @@ void OnInterrupt(int) {
     _exit(kExitInterrupted);
   }
   const char msg[] =
-      "\nInterrupt received: finishing transfers in flight and saving the state. Press "
+      "\nInterrupt received: abandoning transfers in flight (nothing half-copied is tagged) and "
+      "saving the state. Press "
       "Ctrl-C again to stop at once.\n";
   (void)!write(2, msg, sizeof msg - 1);
 }

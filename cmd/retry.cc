@@ -79,7 +79,7 @@ int RunStop(const Args& args) {
     PrintError(st.message());
     return kExitError;
   }
-  fmt::print("Asked execution {} (pid {}) to stop; waiting for transfers in flight…\n", *id, e->pid);
+  fmt::print("Asked execution {} (pid {}) to stop; waiting for it to abandon its transfers in flight…\n", *id, e->pid);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(*wait * 1000));
   while (std::chrono::steady_clock::now() < deadline) {
     auto now = store.Get(*id);
@@ -90,9 +90,9 @@ int RunStop(const Args& args) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  PrintError(fmt::format("execution {} did not stop within {}; it stops once its transfers in "
-                         "flight end",
-                         *id, vm["wait"].as<std::string>()));
+  PrintError(fmt::format("execution {} did not stop within {}; is its process (pid {}) still "
+                         "alive? `crossdock executions` shows it as failed once it is gone",
+                         *id, vm["wait"].as<std::string>(), e->pid));
   return kExitError;
 }
 

@@ -57,6 +57,7 @@ void AddPlanningOptions(po::options_description* desc) {
       "Only this rule (repeatable)")(
       "parallelism", po::value<int>(),
       "Concurrent registry requests and transfers (default: [settings] parallelism)")(
+      "refresh", "Check immutable_tags too, as if none were declared")(
       "refresh-only",
       "Only compare the state with what the destinations hold; copy and delete nothing");
 }
@@ -80,6 +81,7 @@ std::optional<planner::PlanOptions> PlanOptionsFrom(const po::variables_map& vm,
     return std::nullopt;
   }
   o.refresh_only = vm.count("refresh-only") > 0;
+  o.refresh = vm.count("refresh") > 0 || o.refresh_only;
   o.cancel = &g_interrupted;
   return o;
 }

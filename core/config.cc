@@ -43,7 +43,7 @@ const std::vector<std::string> kRuleKeys = {
     "resource",    "semver",         "keep_latest",  "include_referrers",
     "adopt",       "dest_namespace", "flatten",      "override",
     "delete",      "enabled",        "schedule",     "timezone",
-    "events",      "retries",        "timeout"};
+    "events",      "retries",        "timeout",      "immutable_tags"};
 // Harbor's replication directions, relative to [settings] home.
 const std::vector<std::string> kModes = {"push", "pull"};
 // Artifact kinds by config media type: image configs, Helm chart configs, anything.
@@ -373,6 +373,7 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   rule.exclude_repositories = ReadPatterns(reader, "exclude_repositories", what);
   rule.tags = ReadPatterns(reader, "tags", what);
   rule.exclude_tags = ReadPatterns(reader, "exclude_tags", what);
+  rule.immutable_tags = ReadPatterns(reader, "immutable_tags", what);
   rule.labels = ReadLabels(reader, "labels", what);
   rule.exclude_labels = ReadLabels(reader, "exclude_labels", what);
   if (auto resource = reader.String("resource")) {

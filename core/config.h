@@ -54,6 +54,10 @@ struct Rule {
   std::vector<std::string> exclude_repositories;  // none
   std::vector<std::string> tags;                  // empty: all
   std::vector<std::string> exclude_tags;
+  // Tags that never move (releases): once the state records one at a destination,
+  // plan spends no request on it (no HEAD at either side, no referrers lookup);
+  // `--refresh` checks them all the same.
+  std::vector<std::string> immutable_tags;
   // Artifact filters (all ANDed): every listed label must be present; one of
   // exclude_labels' entries all present drops the artifact. "key" or "key=value",
   // matched against OCI manifest annotations and image config labels.

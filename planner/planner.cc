@@ -120,7 +120,13 @@ struct TagWork {
   std::string error;
   std::vector<std::optional<std::string>> dest_digest;  // per destination of the rule
   std::vector<std::string> dest_error;
+  // An immutable tag the state records at every destination: no request is spent
+  // on it; source_digest comes from the state.
+  bool pinned = false;
 };
+
+// State records by destination (endpoint, repository, tag).
+using RecordKey = std::tuple<std::string, std::string, std::string>;
 
 struct ReferrerSet {
   const RepoWork* repo;
@@ -291,13 +297,41 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     if (!repo_errors[i].empty())
       plan.errors.push_back({repos[i].rule->name, repos[i].source_repo, repo_errors[i]});
 
-  // 3. One manifest HEAD per selected tag at the source.
+  // 3. One manifest HEAD per selected tag at the source, except for immutable tags
+  //    the state already records at every destination.
+  std::map<RecordKey, const state::Artifact*> recorded;
+  for (const auto& a : state.artifacts)
+    recorded.emplace(RecordKey{a.destination_endpoint, a.destination_repository, a.tag}, &a);
+  auto record_of = [&](const std::string& dest, const std::string& repo,
+                       const std::string& tag) -> const state::Artifact* {
+    auto it = recorded.find(RecordKey{dest, repo, tag});
+    return it == recorded.end() ? nullptr : it->second;
+  };
   std::vector<TagWork> tags;
-  for (const auto& r : repos)
-    for (const auto& t : r.tags) tags.push_back({&r, t, "", "", "", {}, {}});
+  for (const auto& r : repos) {
+    auto immutable = CompileAll(r.rule->immutable_tags);
+    for (const auto& t : r.tags) {
+      tags.push_back({&r, t, "", "", "", {}, {}});
+      if (options.refresh || !AnyMatches(immutable, t)) continue;
+      std::optional<std::string> digest;
+      bool pinned = true;
+      for (const auto& d : DestinationsOf(*r.rule)) {
+        const state::Artifact* a = record_of(d, r.dest_repo, t);
+        pinned = pinned && a && a->rule == r.rule->name && a->source_repository == r.source_repo &&
+                 a->source_digest == a->destination_digest &&
+                 (!digest || *digest == a->source_digest);
+        if (pinned) digest = a->source_digest;
+      }
+      if (pinned && digest) {
+        tags.back().pinned = true;
+        tags.back().source_digest = *digest;
+      }
+    }
+  }
   auto head_sources = [&](size_t from) {
     core::ParallelFor(tags.size() - from, options.parallelism, [&](size_t k) {
       TagWork& w = tags[from + k];
+      if (w.pinned) return;
       auto src = reg(w.repo->rule->source)->HeadManifest(w.repo->source_repo, w.tag);
       if (!src.ok()) {
         w.error = src.status().message();
@@ -370,7 +404,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     std::set<std::pair<const RepoWork*, std::string>> asked;
     for (const auto& w : tags)
       if (w.repo->rule->include_referrers && !w.source_digest.empty() && w.accessory_of.empty() &&
-          asked.insert({w.repo, w.source_digest}).second)
+          !w.pinned && asked.insert({w.repo, w.source_digest}).second)
         subjects.push_back({w.repo, w.source_digest, w.tag});
     std::vector<core::Result<std::optional<std::vector<providers::ManifestHead>>>> found(
         subjects.size(), std::optional<std::vector<providers::ManifestHead>>());
@@ -396,13 +430,16 @@ Plan MakePlan(const core::Config& config, const state::State& state,
 
   // 4. One manifest HEAD per tag at each destination.
   for (auto& w : tags) {
-    size_t n = DestinationsOf(*w.repo->rule).size();
-    w.dest_digest.resize(n);
-    w.dest_error.resize(n);
+    auto dests = DestinationsOf(*w.repo->rule);
+    w.dest_digest.resize(dests.size());
+    w.dest_error.resize(dests.size());
+    if (!w.pinned) continue;
+    for (size_t d = 0; d < dests.size(); ++d)
+      w.dest_digest[d] = record_of(dests[d], w.repo->dest_repo, w.tag)->destination_digest;
   }
   std::vector<std::pair<size_t, size_t>> dest_heads;  // tag index, destination index
   for (size_t i = 0; i < tags.size(); ++i)
-    if (tags[i].error.empty() && !tags[i].source_digest.empty())
+    if (tags[i].error.empty() && !tags[i].source_digest.empty() && !tags[i].pinned)
       for (size_t d = 0; d < tags[i].dest_digest.size(); ++d) dest_heads.push_back({i, d});
   core::ParallelFor(dest_heads.size(), options.parallelism, [&](size_t k) {
     TagWork& w = tags[dest_heads[k].first];
@@ -509,7 +546,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       base.tag = w.tag;
       base.accessory_of = w.accessory_of;
       auto change = DiffTag(rule, base, w.dest_digest[d]);
-      if (!change && rule.adopt && !state.Find(dests[d], w.repo->dest_repo, w.tag)) {
+      if (!change && rule.adopt && !record_of(dests[d], w.repo->dest_repo, w.tag)) {
         base.action = Action::kAdopt;
         base.destination_digest = w.dest_digest[d];
         base.reason = "already holds the source digest; adopt = true takes ownership";

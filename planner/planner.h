@@ -18,6 +18,9 @@ struct PlanOptions {
   std::vector<std::string> rules;  // empty: every enabled rule
   int parallelism = 10;
   bool refresh_only = false;
+  // Check the tags a rule declares immutable_tags as well, instead of trusting the
+  // state's record of them.
+  bool refresh = false;
   const std::atomic<bool>* cancel = nullptr;
 };
 

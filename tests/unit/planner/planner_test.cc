@@ -124,6 +124,36 @@ TEST_F(PlannerTest, ConvergedDestinationHasNoChanges) {
   EXPECT_FALSE(plan.has_changes());
 }
 
+TEST_F(PlannerTest, ImmutableTagsRecordedInTheStateCostNoRequest) {
+  std::string v1 = src_.AddImage("app", "v1.0.0", "one");
+  dst_.AddImage("app", "v1.0.0", "one");
+  src_.AddImage("app", "latest", "two");
+  dst_.AddImage("app", "latest", "two");
+  src_.AddImage("app", "v2.0.0", "three");  // immutable but never copied: checked
+  state_.artifacts = {Managed("app", "v1.0.0", v1)};
+  rule_.immutable_tags = {"v*.*.*"};
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].tag, "v2.0.0");
+  EXPECT_EQ(src_.count("HeadManifest app:v1.0.0"), 0);
+  EXPECT_EQ(dst_.count("HeadManifest app:v1.0.0"), 0);
+  EXPECT_EQ(src_.count("HeadManifest app:latest"), 1);  // not immutable
+  EXPECT_EQ(src_.count("HeadManifest app:v2.0.0"), 1);
+  // Still desired: never planned for deletion.
+  for (const auto& c : plan.changes) EXPECT_NE(c.action, Action::kDelete) << c.tag;
+
+  // --refresh checks everything; so does a record of another rule.
+  PlanOptions refresh;
+  refresh.refresh = true;
+  config_.rules = {rule_};
+  (void)MakePlan(config_, state_, registries_, refresh);
+  EXPECT_EQ(src_.count("HeadManifest app:v1.0.0"), 1);
+  EXPECT_EQ(dst_.count("HeadManifest app:v1.0.0"), 1);
+  state_.artifacts[0].rule = "other";
+  (void)Make();
+  EXPECT_EQ(src_.count("HeadManifest app:v1.0.0"), 2);
+}
+
 TEST_F(PlannerTest, TagFiltersIncludeAndExclude) {
   src_.AddImage("app", "v1", "1");
   src_.AddImage("app", "v2-rc1", "2");
