@@ -1068,6 +1068,10 @@ CorruptProxy::CorruptProxy(const Registry& upstream, Options options)
     args.push_back("--bytes-per-second");
     args.push_back(std::to_string(options.bytes_per_second));
   }
+  if (options.pull_limit > 0) {
+    args.push_back("--pull-limit");
+    args.push_back(std::to_string(options.pull_limit));
+  }
   for (const std::string& d : options.only_digests) {
     args.push_back("--corrupt-digest");
     args.push_back(d);

@@ -275,6 +275,9 @@ class CorruptProxy : public Endpoint {
     // A slow link for blob downloads: pace each blob GET body to this many bytes per
     // second, streamed (0: no pacing).
     std::int64_t bytes_per_second = 0;
+    // Docker Hub's pull budget: manifest answers carry RateLimit-Limit: N and
+    // RateLimit-Remaining: N less the manifest GETs so far (0: no such headers).
+    int pull_limit = 0;
   };
   explicit CorruptProxy(const Registry& upstream) : CorruptProxy(upstream, Options{}) {}
   CorruptProxy(const Registry& upstream, Options options);

@@ -60,6 +60,30 @@ class RateLimitTest : public ::testing::Test {
   std::string layout_, config_;
 };
 
+TEST_F(RateLimitTest, PlanWarnsWhenTheSourcesPullBudgetIsTooSmall) {
+  Seed("app", "v1", 1);
+  Seed("app", "v2", 2);
+  Seed("web", "v1", 3);
+  // Docker Hub's headers, with two pulls left: the plan needs three.
+  CorruptProxy proxy(src_, CorruptProxy::Options{.corrupt_blobs = false, .pull_limit = 2});
+  WriteConfig(proxy.url());
+  RunResult plan = Crossdock({"plan"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("Warning: endpoint \"src\" allows 2 more pulls in its rate-limit window "
+                          "(RateLimit-Remaining) and this plan pulls at least 3 manifests from it"),
+            std::string::npos)
+      << plan.out;
+  RunResult json = Crossdock({"plan", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto warnings = nlohmann::json::parse(json.out).at("warnings");
+  ASSERT_EQ(warnings.size(), 1u) << json.out;
+  // With budget enough, no warning.
+  CorruptProxy roomy(src_, CorruptProxy::Options{.corrupt_blobs = false, .pull_limit = 100});
+  WriteConfig(roomy.url());
+  RunResult quiet = Crossdock({"plan"});
+  EXPECT_EQ(quiet.out.find("Warning:"), std::string::npos) << quiet.out;
+}
+
 TEST_F(RateLimitTest, TooManyRequestsWithRetryAfterIsWaitedOutThenTheCopySucceeds) {
   BuiltImage app = Seed("app", "v1", 1);
   BuiltImage web = Seed("web", "v1", 2);

@@ -20,6 +20,10 @@
 //     an upstream GET in slices of N/20 bytes, so memory stays flat whatever the
 //     size. A client that goes away ends the upstream GET too. Corruption applies
 //     as above.
+//   - with --pull-limit N, manifest answers carry Docker Hub's rate-limit headers
+//     (docs.docker.com/docker-hub/usage/pulls/): "RateLimit-Limit: N;w=21600" and
+//     "RateLimit-Remaining: R;w=21600", where R is N less the manifest GETs so far
+//     (a HEAD is not a pull).
 //   GET /__stats  {"requests":N,"blob_gets":N,"corrupted":N,"throttled":N,
 //                  "paced_bytes":N,"paced_cut_short":N,"min_gap_ms":X,
 //                  "by_method":{"GET":N,…}}  (requests to /__stats are not counted;
@@ -32,7 +36,7 @@
 // own upstream connection. Flags: --port P (0: any; the port is printed), --upstream
 // http(s)://127.0.0.1:X, --upstream-ca PATH (for an https upstream),
 // --corrupt-blobs, --corrupt-digest D (repeatable), --delay-ms MS, --referrers,
-// --fail-429 N, --bytes-per-second N. Prints "listening on
+// --fail-429 N, --bytes-per-second N, --pull-limit N. Prints "listening on
 // 127.0.0.1:P" then "ready" on stdout once it accepts connections.
 
 // Debian builds libcpp-httplib with these three; the header's class layouts depend
@@ -67,6 +71,7 @@ struct Flags {
   bool corrupt_blobs = false;
   std::set<std::string> corrupt_digests;  // empty: every blob
   int delay_ms = 0;                        // added before forwarding each request
+  int pull_limit = 0;                      // > 0: Docker Hub's RateLimit headers
   bool referrers = false;                  // serve the OCI 1.1 referrers API
   int fail_429 = 0;                        // answer this many blob/manifest requests 429
   std::int64_t bytes_per_second = 0;       // pace blob GET bodies; 0: as fast as possible
@@ -101,6 +106,8 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (arg == "--bytes-per-second") {
       flags.bytes_per_second = std::atoll(value().c_str());
       if (flags.bytes_per_second < 0) Die("--bytes-per-second must not be negative");
+    } else if (arg == "--pull-limit") {
+      flags.pull_limit = std::atoi(value().c_str());
     } else if (arg == "--delay-ms") {
       flags.delay_ms = std::atoi(value().c_str());
     } else if (arg == "--corrupt-digest") {
@@ -239,6 +246,18 @@ class Proxy {
       }
     }
     res.body = up.body;
+    if (flags_.pull_limit > 0 && SplitPath(req.path, "manifests")) {
+      int pulls = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (req.method == "GET") ++manifest_gets_;
+        pulls = manifest_gets_;
+      }
+      const std::string window = ";w=21600";
+      res.set_header("RateLimit-Limit", std::to_string(flags_.pull_limit) + window);
+      res.set_header("RateLimit-Remaining",
+                     std::to_string(std::max(0, flags_.pull_limit - pulls)) + window);
+    }
     if (flags_.referrers && req.method == "PUT" && up.status == 201) RecordReferrer(req);
     if (req.method == "GET" && (up.status == 200 || up.status == 206) && ShouldCorrupt(req.path) &&
         !res.body.empty()) {
@@ -404,6 +423,7 @@ class Proxy {
   long blob_gets_ = 0;  // guarded by mu_
   long corrupted_ = 0;  // guarded by mu_
   long throttled_ = 0;  // guarded by mu_
+  int manifest_gets_ = 0;  // guarded by mu_; with --pull-limit
   std::int64_t paced_bytes_ = 0;  // guarded by mu_
   long paced_cut_short_ = 0;      // guarded by mu_
   std::optional<std::chrono::steady_clock::time_point> last_arrival_;  // guarded by mu_
