@@ -26,9 +26,11 @@ FAKE_SRCS := $(wildcard tests/fakes/*.cc)
 # Release build.
 REL := build
 REL_CXXFLAGS := $(CXXFLAGS_COMMON) -O2
-# Sanitizer build, used by `make test`.
+# Sanitizer build, used by `make test`. -O0 -g1 (line tables: sanitizer reports keep
+# file:line) compiles about 2.5x faster than -O1 -g on 2 cores, which is most of the
+# suite's time; the tests wait on registries, not on the CPU.
 SAN := build/asan
-SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
+SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O0 -g1 -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all deps test unit e2e demo bench fmt clean
