@@ -160,6 +160,7 @@ ApplyReport Apply(const planner::Plan& plan,
   for (const auto* c : copies)
     if (!ledgers.count(c->destination_endpoint))
       ledgers[c->destination_endpoint] = std::make_unique<BlobLedger>();
+  ManifestCache manifests;  // many tags of one digest: fetched once
 
   // One attempt at a copy (or adoption) change; adds the blob bytes it moved to *BYTES.
   auto copy_once = [&](const planner::Change& c,
@@ -178,6 +179,7 @@ ApplyReport Apply(const planner::Plan& plan,
                   ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
     if (deadline) copier.SetDeadline(*deadline, timed_out);
     copier.SetCancel(options.cancel);  // a stop abandons the copy in flight
+    copier.SetManifestCache(&manifests);
     core::Status st =
         copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
     *bytes += copier.bytes_copied();

@@ -126,6 +126,30 @@ struct FileCloser {
 
 }  // namespace
 
+std::optional<providers::Manifest> ManifestCache::Find(const std::string& endpoint,
+                                                       const std::string& digest) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = manifests_.find({endpoint, digest});
+  if (it == manifests_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ManifestCache::Add(const std::string& endpoint, const providers::Manifest& m) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (bytes_ + m.bytes.size() > kMaxBytes) return;
+  if (manifests_.emplace(std::make_pair(endpoint, m.digest), m).second) bytes_ += m.bytes.size();
+}
+
+core::Result<providers::Manifest> Copier::SourceManifest(const std::string& src_repo,
+                                                         const std::string& digest) {
+  if (manifests_) {
+    if (auto m = manifests_->Find(src_->name(), digest)) return *m;
+  }
+  auto m = src_->GetManifest(src_repo, digest);
+  if (m.ok() && manifests_) manifests_->Add(src_->name(), *m);
+  return m;
+}
+
 core::Status Copier::CheckAbandoned() const {
   // A stop explains the end of a copy better than a deadline that passed meanwhile.
   if (cancel_ && cancel_->load()) {
@@ -142,7 +166,7 @@ core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& 
                                 const std::string& dst_repo, const std::string& tag) {
   // By digest: apply copies exactly what the plan showed, even if the tag moved since.
   CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
-  auto m = src_->GetManifest(src_repo, source_digest);
+  auto m = SourceManifest(src_repo, source_digest);
   if (!m.ok()) return m.status();
   CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *m, dst_repo, 0));
   // The tag goes last, and only if the copy was neither stopped nor past its deadline.
@@ -170,14 +194,25 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
         return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
                                              " names an invalid child digest");
       CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
+      auto known = [&] {
+        std::lock_guard<std::mutex> lk(ledger_->mu);
+        return ledger_->manifests.count({dst_repo, digest}) > 0;
+      };
+      auto remember = [&] {
+        std::lock_guard<std::mutex> lk(ledger_->mu);
+        ledger_->manifests.insert({dst_repo, digest});
+      };
+      if (known()) continue;  // put or seen there earlier in this apply
       auto have = dst_->HeadManifest(dst_repo, digest);
       if (!have.ok()) return have.status();
-      if (*have) continue;  // the child is there already
-      auto child = src_->GetManifest(src_repo, digest);
-      if (!child.ok()) return child.status();
-      CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *child, dst_repo, depth + 1));
-      CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
-      CROSSDOCK_RETURN_IF_ERROR(dst_->PutManifest(dst_repo, digest, *child));
+      if (!*have) {
+        auto child = SourceManifest(src_repo, digest);
+        if (!child.ok()) return child.status();
+        CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *child, dst_repo, depth + 1));
+        CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
+        CROSSDOCK_RETURN_IF_ERROR(dst_->PutManifest(dst_repo, digest, *child));
+      }
+      remember();
     }
     return core::Status::Ok();
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,23 @@ class BlobLedger {
   std::mutex mu;
   std::condition_variable cv;
   std::map<std::string, Entry> entries;
+  // (repository, digest) of the index children known to be there (put or seen).
+  std::set<std::pair<std::string, std::string>> manifests;
+};
+
+// Manifests read from the sources in this apply, by (endpoint, digest): a digest
+// names the bytes, so many tags of one manifest (or one index child under many
+// indexes) are fetched once. Bounded: past kMaxBytes nothing more is kept.
+class ManifestCache {
+ public:
+  static constexpr size_t kMaxBytes = 32 << 20;
+  std::optional<providers::Manifest> Find(const std::string& endpoint, const std::string& digest);
+  void Add(const std::string& endpoint, const providers::Manifest& m);
+
+ private:
+  std::mutex mu_;
+  size_t bytes_ = 0;
+  std::map<std::pair<std::string, std::string>, providers::Manifest> manifests_;
 };
 
 class Copier {
@@ -62,6 +80,9 @@ class Copier {
   // the copy.
   void SetCancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
 
+  // Source manifests are looked up in CACHE (may be null) before they are fetched.
+  void SetManifestCache(ManifestCache* cache) { manifests_ = cache; }
+
   // The longest a copy blocked on a transfer or on another copy of the same blob goes
   // without looking at its stop flag and deadline.
   static constexpr std::chrono::milliseconds kWakeInterval{100};
@@ -70,6 +91,9 @@ class Copier {
   // Makes sure DST_REPO holds manifest DIGEST (by digest), copying what it needs.
   core::Status CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
                                 const std::string& dst_repo, int depth);
+  // GET of manifest DIGEST of SRC_REPO at the source, through the manifest cache.
+  core::Result<providers::Manifest> SourceManifest(const std::string& src_repo,
+                                                   const std::string& digest);
   core::Status EnsureBlob(const std::string& src_repo, const std::string& dst_repo,
                           const std::string& digest, std::int64_t size);
   core::Status TransferBlob(const std::string& src_repo, const std::string& dst_repo,
@@ -101,6 +125,7 @@ class Copier {
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::string deadline_message_;
   const std::atomic<bool>* cancel_ = nullptr;
+  ManifestCache* manifests_ = nullptr;
 };
 
 }  // namespace crossdock::applier

@@ -70,6 +70,17 @@ TEST_F(ApplierTest, SharedBlobCrossesOnceThenIsMounted) {
   EXPECT_EQ(r.blobs_mounted, 2);
 }
 
+TEST_F(ApplierTest, ManyTagsOfOneManifestFetchItAndCheckItsBlobsOnce) {
+  std::string d = src_.AddImage("app", "v1", "same");
+  planner::Plan plan;
+  for (int i = 0; i < 20; ++i) plan.changes.push_back(Copy("app", "app", "t" + std::to_string(i), d));
+  ApplyReport r = Apply(plan, registries_, &recorder_, ApplyOptions{});
+  EXPECT_EQ(r.succeeded, 20);
+  EXPECT_EQ(src_.count("GetManifest"), 1);
+  EXPECT_EQ(dst_.count("BlobExists") + dst_.count("PutBlob"), 4);  // config + layer: once each
+  EXPECT_EQ(dst_.count("PutManifest"), 20);                          // one upload per tag
+}
+
 TEST_F(ApplierTest, CorruptedBlobIsRefusedAndNothingIsTagged) {
   std::string d = src_.AddImage("app", "v1", "one");
   src_.CorruptBlobs();
