@@ -36,8 +36,9 @@ using testing::BuiltImage;
 using testing::ImageSpec;
 using testing::LayerSpec;
 
-// Bump when a generator changes what it writes: every cache entry regenerates.
-constexpr int kGeneratorVersion = 1;
+// Bump a data set's version when its generator changes what it writes: its cache
+// entry regenerates.
+int GeneratorVersion(const std::string& name) { return name == "many-tags" ? 3 : 1; }
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
@@ -185,50 +186,83 @@ std::string TagName(int i) {
   return tag;
 }
 
+// many/tags-10k through the API, then the smaller repositories as hard-linked
+// copies of its storage directory with only their first tags: a repository's
+// directory holds nothing that names it, and a tag is just its directory under
+// _manifests/tags (registry/storage/tagstore.go). PUTting all 18,000 tags would
+// take minutes.
 void GenerateManyTags(Pusher& pusher, const std::string& layout, int port, Dataset& ds) {
   std::vector<BuiltImage> images;
   for (int k = 0; k < 4; ++k) {
     images.push_back(testing::BuildImage(layout, "small-" + std::to_string(k),
                                          Image({{4096, 500 + static_cast<std::uint64_t>(k), false}})));
   }
-  for (int n : {1000, 2000, 5000, 10000}) {
-    std::string repo = "many/tags-" + std::to_string(n / 1000) + "k";
-    ds.repositories.push_back(repo);
-    for (int k = 0; k < 4; ++k) pusher.PushImage(repo, TagName(k), images[static_cast<size_t>(k)]);
-    std::vector<std::string> bodies;
-    for (const BuiltImage& img : images) bodies.push_back(testing::ReadFile(BlobFile(layout, img.digest)));
-    // The remaining tags: manifests only, from 4 connections at once.
-    std::atomic<int> next{4};
-    std::string error;
-    std::mutex error_mu;
-    std::vector<std::thread> workers;
-    for (int w = 0; w < 4; ++w) {
-      workers.emplace_back([&] {
-        auto cli = Pusher::NewClient(port);
-        for (int i = next++; i < n; i = next++) {
-          const BuiltImage& img = images[static_cast<size_t>(i % 4)];
-          try {
-            Pusher::PutManifest(*cli, repo, TagName(i), bodies[static_cast<size_t>(i % 4)],
-                                img.media_type);
-          } catch (const BenchError& e) {
-            std::lock_guard lock(error_mu);
-            error = e.what();
-            next = n;
-          }
+  const int n = 10000;
+  const std::string repo = "many/tags-10k";
+  for (int k = 0; k < 4; ++k) pusher.PushImage(repo, TagName(k), images[static_cast<size_t>(k)]);
+  std::vector<std::string> bodies;
+  for (const BuiltImage& img : images) bodies.push_back(testing::ReadFile(BlobFile(layout, img.digest)));
+  // The remaining tags: manifests only, from 4 connections at once.
+  std::atomic<int> next{4};
+  std::string error;
+  std::mutex error_mu;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      auto cli = Pusher::NewClient(port);
+      for (int i = next++; i < n; i = next++) {
+        try {
+          Pusher::PutManifest(*cli, repo, TagName(i), bodies[static_cast<size_t>(i % 4)],
+                              images[static_cast<size_t>(i % 4)].media_type);
+        } catch (const BenchError& e) {
+          std::lock_guard lock(error_mu);
+          error = e.what();
+          next = n;
         }
-      });
+      }
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  if (!error.empty()) throw BenchError(error);
+  for (int size : {1000, 2000, 5000, 10000}) {
+    std::string name = "many/tags-" + std::to_string(size / 1000) + "k";
+    ds.repositories.push_back(name);
+    for (int i = 0; i < size; ++i) {
+      ds.images.push_back({name, TagName(i), images[static_cast<size_t>(i % 4)].digest});
     }
-    for (std::thread& t : workers) t.join();
-    if (!error.empty()) throw BenchError(error);
-    for (int i = 0; i < n; ++i) ds.images.push_back({repo, TagName(i), images[static_cast<size_t>(i % 4)].digest});
-    std::cerr << "bench:   " << repo << ": " << n << " tags\n";
   }
   ds.description = "repositories of 1k, 2k, 5k and 10k tags over 4 distinct small images each";
 }
 
+// Recreates the directory tree `from` at `to` with hard links to its files.
+void LinkTree(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  for (const fs::directory_entry& e : fs::directory_iterator(from)) {
+    if (e.is_directory()) {
+      LinkTree(e.path(), to / e.path().filename());
+    } else {
+      fs::create_hard_link(e.path(), to / e.path().filename());
+    }
+  }
+}
+
+// After the registry stopped: many/tags-{1,2,5}k from many/tags-10k (see above).
+void DeriveManyTags(const std::string& storage) {
+  const fs::path repos = storage + "/docker/registry/v2/repositories/many";
+  const fs::path full = repos / "tags-10k";
+  for (int size : {1000, 2000, 5000}) {
+    fs::path to = repos / ("tags-" + std::to_string(size / 1000) + "k");
+    LinkTree(full / "_layers", to / "_layers");
+    LinkTree(full / "_manifests" / "revisions", to / "_manifests" / "revisions");
+    for (int i = 0; i < size; ++i) {
+      LinkTree(full / "_manifests" / "tags" / TagName(i), to / "_manifests" / "tags" / TagName(i));
+    }
+  }
+}
+
 std::string Stamp(const std::string& name) {
   return "crossdock bench data set \"" + name + "\", generator version " +
-         std::to_string(kGeneratorVersion) + "\n";
+         std::to_string(GeneratorVersion(name)) + "\n";
 }
 
 json ToJson(const Dataset& ds) {
@@ -303,6 +337,7 @@ Dataset LoadDataset(const std::string& cache_dir, const std::string& name,
     ds.unique_blob_bytes = pusher.unique_bytes();
     ds.unique_blobs = pusher.unique_blobs();
     registry.Stop();
+    if (name == "many-tags") DeriveManyTags(registry.storage_dir());
     fs::create_directories(entry);
     fs::rename(registry.storage_dir(), entry + "/storage");
   }

@@ -9,8 +9,9 @@
 //   big        big/blob:v1, one image with one 1 GiB layer of PRNG bytes
 //              (incompressible).
 //   many-tags  many/tags-1k, -2k, -5k, -10k: that many tags t00000… over 4 small
-//              images per repository (tag i holds image i % 4), put by PUTting the
-//              same manifest under each tag.
+//              images per repository (tag i holds image i % 4): the 10k one by
+//              PUTting the same manifests under each tag, the others derived from
+//              its storage directory.
 #pragma once
 
 #include <cstdint>

@@ -76,14 +76,6 @@ Certificates MakeCertificates(const std::string& dir) {
   return c;
 }
 
-void SeedStorage(const std::string& from, const std::string& to) {
-  fs::remove_all(to);
-  RunResult r = RunCommand({"cp", "-al", from, to}, {}, "", 600);
-  if (r.exit_code == 0) return;
-  fs::remove_all(to);
-  MustRun({"cp", "-a", from, to}, 1200);
-}
-
 double ProcessCpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -103,14 +95,12 @@ double ProcessCpuSeconds(pid_t pid) {
 }
 
 BenchRegistry::BenchRegistry(std::string dir, Options options)
-    : dir_(std::move(dir)), storage_(dir_ + "/storage"), options_(std::move(options)) {
+    : dir_(std::move(dir)), options_(std::move(options)) {
   if (fs::exists(dir_)) throw BenchError("registry directory " + dir_ + " already exists");
   fs::create_directories(dir_);
-  if (!options_.seed_storage.empty()) {
-    SeedStorage(options_.seed_storage, storage_);
-  } else {
-    fs::create_directories(storage_);
-  }
+  const bool read_only = !options_.read_only_storage.empty();
+  storage_ = read_only ? options_.read_only_storage : dir_ + "/storage";
+  fs::create_directories(storage_);
   std::string log_path = dir_ + "/registry.log";
   std::ostringstream c;
   c << "version: 0.1\n"
@@ -118,7 +108,8 @@ BenchRegistry::BenchRegistry(std::string dir, Options options)
     << "storage:\n  filesystem:\n    rootdirectory: " << Quote(storage_) << "\n"
     << "  delete:\n    enabled: true\n"
     << "  cache:\n    blobdescriptor: inmemory\n"
-    << "  maintenance:\n    uploadpurging:\n      enabled: false\n";
+    << "  maintenance:\n    uploadpurging:\n      enabled: false\n"
+    << "    readonly:\n      enabled: " << (read_only ? "true" : "false") << "\n";
   if (!options_.username.empty()) {
     std::string htpasswd =
         MustRun({"htpasswd", "-Bbn", options_.username, options_.password});

@@ -1,5 +1,5 @@
 // Real `docker-registry` processes for the bench: plain or TLS with htpasswd,
-// started on a storage directory seeded from the data set cache, with the pid
+// started on an empty storage or read-only on a cached data set, with the pid
 // exposed so their CPU time can be read from /proc. Used by bench/scenarios.cc.
 #pragma once
 
@@ -23,20 +23,18 @@ struct Certificates {
 // Writes them under dir (created); throws BenchError if openssl fails.
 Certificates MakeCertificates(const std::string& dir);
 
-// Copies a registry storage tree from the cache with hard links (cp -al; the
-// registry never rewrites a blob or link file in place), falling back to a real
-// copy across file systems.
-void SeedStorage(const std::string& from, const std::string& to);
-
 class BenchRegistry {
  public:
   struct Options {
-    std::string seed_storage{};  // copied into the fresh storage before start; empty: empty
+    // Serve this existing storage tree (a data set in the cache) in distribution's
+    // read-only mode, which refuses every write, so the cache cannot change and
+    // nothing needs copying (the many-tags tree has 18,000 tag directories).
+    // Empty: a fresh, empty storage under dir.
+    std::string read_only_storage{};
     const Certificates* tls = nullptr;  // serve HTTPS with these
     std::string username{}, password{};  // htpasswd basic auth when set
   };
-  // Creates dir (which must not exist), seeds storage, starts the registry on a
-  // free port and waits until GET /v2/ answers. Throws BenchError with the
+  // Creates dir (which must not exist), starts the registry on a free port and waits until GET /v2/ answers. Throws BenchError with the
   // registry's log if it cannot start.
   BenchRegistry(std::string dir, Options options);
   // Stops the registry and removes dir.

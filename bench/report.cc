@@ -263,7 +263,7 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
   for (const DatasetResult& d : r.datasets) DatasetMarkdown(d, r.reps, out);
   if (!r.plans.empty()) {
     out << "\n### plan\n\n`crossdock plan` over one repository of N tags (4 distinct images), "
-           "destination converged (seeded with the source's storage, so the plan is empty), "
+           "destination converged (a second registry serving the source's storage, so the plan is empty), "
            "against the floor: one `curl --parallel --parallel-max 16` HEADing every tag's manifest "
            "at the source and at the destination through the same proxies. Median of "
         << r.reps << " runs each.\n\n"

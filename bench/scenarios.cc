@@ -1,7 +1,7 @@
 // Implementation of bench/scenarios.h. Every tool run goes through counting
-// proxies in front of both registries; the source registry lives for a whole part
-// (it is only read), the destination is new and empty for every run (seeded from
-// the cache for plan, which needs it converged).
+// proxies in front of both registries; the source registry serves the cached data
+// set read-only for a whole part, the destination is new and empty for every run
+// (for plan, which needs it converged and only reads, it serves the cache too).
 #include "bench/scenarios.h"
 
 #include <algorithm>
@@ -88,12 +88,12 @@ class Runner {
     return dir;
   }
 
-  // A registry (TLS + basic auth when secure), seeded from `seed` when not empty,
-  // behind a counting proxy (terminating TLS with the same CA when secure).
-  Endpoint Start(const std::string& what, const std::string& seed, bool secure) {
+  // A registry (TLS + basic auth when secure), serving `data` read-only when not
+  // empty, behind a counting proxy (terminating TLS with the same CA when secure).
+  Endpoint Start(const std::string& what, const std::string& data, bool secure) {
     Endpoint e;
     BenchRegistry::Options ro;
-    ro.seed_storage = seed;
+    ro.read_only_storage = data;
     if (secure) {
       ro.tls = &certs_;
       ro.username = kUser;
@@ -238,8 +238,9 @@ class Runner {
     results_.datasets.push_back(std::move(again));
   }
 
-  // crossdock plan on 1k, 5k, 10k tags, destination converged (seeded with the
-  // source's own storage), against curl HEADing the same manifests on both sides.
+  // crossdock plan on 1k, 5k, 10k tags, destination converged (a second registry
+  // serving the source's own storage), against curl HEADing the same manifests on
+  // both sides.
   void Plan() {
     const Dataset& ds = Data("many-tags");
     Endpoint src = Start("plan-src", ds.storage, false);
