@@ -81,30 +81,64 @@ struct DeleteGroup {
 }  // namespace
 
 StateRecorder::StateRecorder(state::State* state,
-                             std::function<core::Status(state::State*)> persist)
-    : state_(state), persist_(std::move(persist)) {}
+                             std::function<core::Status(state::State*)> persist,
+                             std::chrono::milliseconds min_interval)
+    : state_(state), persist_(std::move(persist)), min_interval_(min_interval) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
 
-core::Status StateRecorder::Record(const std::function<void(state::State&)>& mutate) {
-  std::unique_lock<std::mutex> lk(mu_);
-  mutate(*state_);
-  dirty_ = true;
-  if (writing_) return core::Status::Ok();  // the writer in progress picks it up
+StateRecorder::~StateRecorder() {
+  (void)Flush();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  writer_.join();
+}
+
+void StateRecorder::WriteLocked(std::unique_lock<std::mutex>& lk) {
   writing_ = true;
-  core::Status last;
   while (dirty_) {
     dirty_ = false;
     state::State snapshot = *state_;
     lk.unlock();
-    last = persist_(&snapshot);
+    core::Status st = persist_(&snapshot);
     lk.lock();
-    if (last.ok()) {
+    if (st.ok()) {
       state_->serial = snapshot.serial;
     } else if (first_error_.ok()) {
-      first_error_ = last;
+      first_error_ = st;
     }
   }
   writing_ = false;
-  return last;
+  cv_.notify_all();
+}
+
+void StateRecorder::WriterLoop() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!stop_) {
+    cv_.wait(lk, [&] { return stop_ || (dirty_ && !writing_); });
+    if (stop_) break;
+    WriteLocked(lk);
+    // Changes recorded from now on wait for the next write, at most MIN_INTERVAL away.
+    cv_.wait_for(lk, min_interval_, [&] { return stop_; });
+  }
+}
+
+core::Status StateRecorder::Record(const std::function<void(state::State&)>& mutate) {
+  std::lock_guard<std::mutex> lk(mu_);
+  mutate(*state_);
+  dirty_ = true;
+  cv_.notify_all();
+  return first_error_;
+}
+
+core::Status StateRecorder::Flush() {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [&] { return !writing_; });
+  WriteLocked(lk);
+  return first_error_;
 }
 
 core::Status StateRecorder::first_error() const {
@@ -334,6 +368,8 @@ ApplyReport Apply(const planner::Plan& plan,
   report.blobs_copied = progress->blobs_copied;
   report.blobs_mounted = progress->blobs_mounted;
   report.blobs_present = progress->blobs_present;
+  // Whatever failed to persist is the caller's to report (StateRecorder::first_error).
+  (void)recorder->Flush();
   return report;
 }
 
@@ -359,9 +395,13 @@ void UseRuleRetriesAndTimeouts(const core::Config& config, ApplyOptions* options
 ApplyReport ApplyRefresh(const planner::Plan& plan, StateRecorder* recorder) {
   ApplyReport report;
   for (const auto& c : plan.drift) {
-    core::Status st = recorder->Record([&](state::State& s) {
+    (void)recorder->Record([&](state::State& s) {
       s.Remove(c.destination_endpoint, c.destination_repository, c.tag);
     });
+  }
+  // One write for all of them: they succeed or fail together.
+  core::Status st = recorder->Flush();
+  for (const auto& c : plan.drift) {
     if (st.ok()) {
       ++report.succeeded;
     } else {

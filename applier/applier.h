@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config.h"
@@ -33,26 +35,50 @@ struct Progress {
   std::atomic<int> blobs_present{0};
 };
 
-// Owns the in-memory State during an apply and persists it after every recorded
-// change (coalescing writes that arrive while one is in progress). Thread-safe.
+// Owns the in-memory State during an apply and persists it as changes are recorded:
+// a writer thread writes the whole state at once when a change arrives, then at most
+// once per MIN_INTERVAL while more arrive (group commit), so a change is on disk
+// within about MIN_INTERVAL of being recorded, and a 10,000-tag apply rewrites its
+// state tens of times, not 10,000 (each write is the whole file, fsynced: 12 ms at
+// 2,000 artifacts on a laptop disk). Thread-safe.
 class StateRecorder {
  public:
-  // PERSIST writes the state (e.g. state::WriteState); it may update the serial.
-  StateRecorder(state::State* state, std::function<core::Status(state::State*)> persist);
+  static constexpr std::chrono::milliseconds kDefaultInterval{250};
 
-  // Applies MUTATE to the state and persists it. Returns the persist status.
+  // PERSIST writes the state (e.g. state::WriteState); it may update the serial.
+  StateRecorder(state::State* state, std::function<core::Status(state::State*)> persist,
+                std::chrono::milliseconds min_interval = kDefaultInterval);
+  // Flushes, then stops the writer.
+  ~StateRecorder();
+  StateRecorder(const StateRecorder&) = delete;
+  StateRecorder& operator=(const StateRecorder&) = delete;
+
+  // Applies MUTATE to the state; the writer persists it soon. Returns the first
+  // persist failure so far (OK while none).
   core::Status Record(const std::function<void(state::State&)>& mutate);
+
+  // Writes what is recorded and not yet written, now; returns when it is on disk
+  // (or failed). Apply and ApplyRefresh flush before they return.
+  core::Status Flush();
 
   // The first persist failure, if any (an apply must report it).
   core::Status first_error() const;
 
  private:
+  void WriterLoop();
+  // Writes the state if dirty. REQUIRES: LK holds mu_ and no other write runs.
+  void WriteLocked(std::unique_lock<std::mutex>& lk);
+
   state::State* state_;
   std::function<core::Status(state::State*)> persist_;
+  const std::chrono::milliseconds min_interval_;
   mutable std::mutex mu_;
+  std::condition_variable cv_;
   bool writing_ = false;
   bool dirty_ = false;
+  bool stop_ = false;
   core::Status first_error_;
+  std::thread writer_;
 };
 
 struct ApplyOptions {

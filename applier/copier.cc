@@ -126,28 +126,29 @@ struct FileCloser {
 
 }  // namespace
 
-std::optional<providers::Manifest> ManifestCache::Find(const std::string& endpoint,
-                                                       const std::string& digest) {
+core::Result<providers::Manifest> ManifestCache::Get(const std::string& endpoint,
+                                                     const std::string& digest,
+                                                     const Fetch& fetch) {
+  const Key key{endpoint, digest};
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return !in_flight_.count(key); });
+    if (auto it = manifests_.find(key); it != manifests_.end()) return it->second;
+    in_flight_.insert(key);
+  }
+  core::Result<providers::Manifest> m = fetch();
   std::lock_guard<std::mutex> lk(mu_);
-  auto it = manifests_.find({endpoint, digest});
-  if (it == manifests_.end()) return std::nullopt;
-  return it->second;
-}
-
-void ManifestCache::Add(const std::string& endpoint, const providers::Manifest& m) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (bytes_ + m.bytes.size() > kMaxBytes) return;
-  if (manifests_.emplace(std::make_pair(endpoint, m.digest), m).second) bytes_ += m.bytes.size();
+  in_flight_.erase(key);
+  if (m.ok() && bytes_ + m->bytes.size() <= kMaxBytes && manifests_.emplace(key, *m).second)
+    bytes_ += m->bytes.size();
+  cv_.notify_all();
+  return m;
 }
 
 core::Result<providers::Manifest> Copier::SourceManifest(const std::string& src_repo,
                                                          const std::string& digest) {
-  if (manifests_) {
-    if (auto m = manifests_->Find(src_->name(), digest)) return *m;
-  }
-  auto m = src_->GetManifest(src_repo, digest);
-  if (m.ok() && manifests_) manifests_->Add(src_->name(), *m);
-  return m;
+  auto fetch = [&] { return src_->GetManifest(src_repo, digest); };
+  return manifests_ ? manifests_->Get(src_->name(), digest, fetch) : fetch();
 }
 
 core::Status Copier::CheckAbandoned() const {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <map>
 #include <mutex>
@@ -38,17 +39,24 @@ class BlobLedger {
 
 // Manifests read from the sources in this apply, by (endpoint, digest): a digest
 // names the bytes, so many tags of one manifest (or one index child under many
-// indexes) are fetched once. Bounded: past kMaxBytes nothing more is kept.
+// indexes) are fetched once, even by copies running at the same time. Bounded:
+// past kMaxBytes nothing more is kept. Thread-safe.
 class ManifestCache {
  public:
   static constexpr size_t kMaxBytes = 32 << 20;
-  std::optional<providers::Manifest> Find(const std::string& endpoint, const std::string& digest);
-  void Add(const std::string& endpoint, const providers::Manifest& m);
+  using Fetch = std::function<core::Result<providers::Manifest>()>;
+  // The cached manifest, else FETCH's answer (kept when OK). A second caller asking
+  // for the same key while FETCH runs waits for it instead of fetching again.
+  core::Result<providers::Manifest> Get(const std::string& endpoint, const std::string& digest,
+                                        const Fetch& fetch);
 
  private:
+  using Key = std::pair<std::string, std::string>;
   std::mutex mu_;
+  std::condition_variable cv_;
   size_t bytes_ = 0;
-  std::map<std::pair<std::string, std::string>, providers::Manifest> manifests_;
+  std::map<Key, providers::Manifest> manifests_;
+  std::set<Key> in_flight_;
 };
 
 class Copier {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "tests/unit/fake_registry.h"
 
 namespace crossdock::applier {
@@ -36,7 +40,7 @@ class ApplierTest : public ::testing::Test {
 
   FakeRegistry src_, dst_;
   state::State state_;
-  int writes_ = 0;
+  std::atomic<int> writes_{0};  // by the recorder's writer thread
   StateRecorder recorder_;
   std::map<std::string, providers::Registry*> registries_;
 };
@@ -52,6 +56,55 @@ TEST_F(ApplierTest, CopyPreservesDigestAndRecordsState) {
   ASSERT_NE(state_.Find("dst", "mirror/app", "v1"), nullptr);
   EXPECT_EQ(state_.Find("dst", "mirror/app", "v1")->destination_digest, d);
   EXPECT_GE(writes_, 1);
+}
+
+TEST(StateRecorderTest, ChangesInABurstShareWritesAndFlushPersistsTheLast) {
+  state::State state;
+  std::mutex mu;
+  std::vector<size_t> written;  // artifacts in each persisted snapshot
+  StateRecorder recorder(&state, [&](state::State* s) {
+    std::lock_guard<std::mutex> lk(mu);
+    written.push_back(s->artifacts.size());
+    ++s->serial;
+    return core::Status::Ok();
+  }, std::chrono::milliseconds(5000));
+  for (int i = 0; i < 100; ++i) {
+    state::Artifact a;
+    a.destination_endpoint = "dst";
+    a.destination_repository = "app";
+    a.tag = "t" + std::to_string(i);
+    EXPECT_TRUE(recorder.Record([&](state::State& s) { s.Upsert(a); }).ok());
+  }
+  ASSERT_TRUE(recorder.Flush().ok());
+  std::lock_guard<std::mutex> lk(mu);
+  ASSERT_FALSE(written.empty());
+  EXPECT_LE(written.size(), 2u);  // the first change at once, the rest with the flush
+  EXPECT_EQ(written.back(), 100u);
+  EXPECT_EQ(state.serial, static_cast<std::int64_t>(written.size()));
+}
+
+TEST(StateRecorderTest, ARecordedChangeReachesDiskWithoutAFlush) {
+  state::State state;
+  std::atomic<int> writes{0};
+  StateRecorder recorder(&state, [&](state::State*) {
+    ++writes;
+    return core::Status::Ok();
+  }, std::chrono::milliseconds(10));
+  (void)recorder.Record([](state::State& s) { s.artifacts.emplace_back(); });
+  for (int i = 0; i < 200 && writes == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(writes, 1);
+  (void)recorder.Record([](state::State& s) { s.artifacts.emplace_back(); });
+  for (int i = 0; i < 200 && writes == 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(writes, 2);
+}
+
+TEST(StateRecorderTest, AFailedWriteIsReportedByLaterRecordsAndFlush) {
+  state::State state;
+  StateRecorder recorder(&state, [](state::State*) { return core::Status::Internal("disk full"); });
+  (void)recorder.Record([](state::State& s) { s.artifacts.emplace_back(); });
+  EXPECT_EQ(recorder.Flush().message(), "disk full");
+  EXPECT_EQ(recorder.Record([](state::State&) {}).message(), "disk full");
+  EXPECT_EQ(recorder.first_error().message(), "disk full");
 }
 
 TEST_F(ApplierTest, SharedBlobCrossesOnceThenIsMounted) {
