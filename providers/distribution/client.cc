@@ -554,9 +554,20 @@ core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
 core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::ListReferrers(
     const std::string& repo, const std::string& digest) {
   using Answer = std::optional<std::vector<ManifestHead>>;
+  bool known = false;
   {
     std::lock_guard<std::mutex> g(mu_);
     if (referrers_unsupported_) return Answer();
+    known = referrers_known_;
+  }
+  // Until one answer says whether the API exists, one caller asks and the others
+  // wait for it: a registry without the API gets one probe, not one per worker.
+  std::unique_lock<std::mutex> probe(referrers_probe_mu_, std::defer_lock);
+  if (!known) {
+    probe.lock();
+    std::lock_guard<std::mutex> g(mu_);
+    if (referrers_unsupported_) return Answer();
+    if (referrers_known_) probe.unlock();
   }
   // OCI distribution spec 1.1 "Listing Referrers": a registry with the API answers
   // 200 and an image index (empty when nothing refers to DIGEST); one without it 404.
@@ -568,7 +579,12 @@ core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::Lis
   if (r->status == 404) {
     std::lock_guard<std::mutex> g(mu_);
     referrers_unsupported_ = true;
+    referrers_known_ = true;
     return Answer();
+  }
+  if (r->status == 200) {
+    std::lock_guard<std::mutex> g(mu_);
+    referrers_known_ = true;
   }
   if (r->status != 200) return ErrorFor(*r, "listing referrers of " + repo + "@" + digest);
   auto j = nlohmann::json::parse(r->body, nullptr, false);

@@ -128,6 +128,8 @@ class DistributionRegistry : public Registry {
   Challenge challenge_;
   std::map<std::string, Token> tokens_;  // by joined scopes
   bool referrers_unsupported_ = false;   // learnt from a 404: asked no more
+  bool referrers_known_ = false;         // a first answer told whether the API exists
+  std::mutex referrers_probe_mu_;        // held by the first ListReferrers until then
   long requests_ = 0;
   std::chrono::steady_clock::time_point paused_until_{};
   std::optional<long> rate_limit_remaining_, rate_limit_limit_;
