@@ -16,9 +16,11 @@ namespace crossdock::applier {
 namespace {
 
 // Blobs up to this size are read into memory and sent with one PUT; larger ones
-// stream from the source GET into the destination PATCH through a bounded pipe.
-constexpr std::int64_t kBufferedBlobMax = 16ll << 20;
-constexpr size_t kPipeCapacity = 4u << 20;
+// stream from the source GET into the destination PATCH through a bounded pipe. Both
+// bound what one copy holds, so an apply holds at most parallelism x 4 MiB of blob
+// bytes (40 MiB at the default 10) whatever the blob sizes.
+constexpr std::int64_t kBufferedBlobMax = 4ll << 20;
+constexpr size_t kPipeCapacity = 2u << 20;
 
 struct BlobRef {
   std::string digest;
