@@ -82,9 +82,11 @@ demo: deps
 # The benchmark against skopeo (bench/README.md): bench/*.cc plus the e2e harness
 # (for its hand-written OCI layouts and processes), release flags, under build/bench/.
 # Arguments through BENCH_ARGS, e.g. make bench BENCH_ARGS="--datasets fleet,no-op --reps 5".
+# GNU time measures each tool's peak RSS (see bench/tools.h).
 BENCH := build/bench
 BENCH_SRCS := $(wildcard bench/*.cc) tests/e2e/harness.cc
 BENCH_ARGS ?=
+BENCH_DEBIAN_PACKAGES := time
 $(BENCH)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(REL_CXXFLAGS) -c $< -o $@
@@ -92,7 +94,13 @@ $(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o)
 	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib -lboost_program_options -lcrypto -lssl -pthread
 
 bench: deps
-	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench
+	@missing=$$(for p in $(BENCH_DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make bench: installing $$missing" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# Build output to stderr: stdout carries only the tables (or --json).
+	@$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench >&2
 	@$(BENCH)/crossdock_bench --crossdock $(CURDIR)/$(REL)/crossdock $(BENCH_ARGS)
 
 fmt:

@@ -87,7 +87,7 @@ int Main(int argc, char** argv) {
     throw BenchError("crossdock binary " + options.crossdock + " is missing; build it with `make`");
   }
   const std::string deps = "run `make deps` (as root) to install it";
-  for (const char* program : {"docker-registry", "skopeo", "curl", "openssl", "htpasswd", "cp"}) {
+  for (const char* program : {"docker-registry", "skopeo", "curl", "openssl", "htpasswd", "time"}) {
     RequireProgram(program, deps);
   }
 

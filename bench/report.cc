@@ -161,7 +161,7 @@ void DatasetMarkdown(const DatasetResult& d, int reps, std::ostream& out) {
   Summary s = d.runs.count("skopeo") ? Summarize(d.runs.at("skopeo")) : Summary{};
   out << "\n### " << d.name << "\n\n" << d.title << ". ";
   if (d.unique_blob_bytes > 0) out << Bytes(static_cast<double>(d.unique_blob_bytes)) << " of unique blobs, ";
-  out << d.tags << " tags; median of " << reps << " runs per tool, alternating.\n\n";
+  out << d.tags << " tags; medians (runs per tool: " << reps << ", alternating).\n\n";
   out << "| | crossdock | skopeo | crossdock/skopeo |\n|---|--:|--:|--:|\n";
   auto row = [&](const std::string& name, double a, double b, std::string (*fmt)(double)) {
     out << "| " << name << " | " << fmt(a) << " | " << fmt(b) << " | " << Ratio(a, b) << " |\n";
@@ -245,6 +245,14 @@ MachineInfo DescribeMachine(const std::string& crossdock) {
   m.registry = ReadFirstLine({"docker-registry", "--version"});
   m.curl = ReadFirstLine({"curl", "--version"});
   m.crossdock = ReadFirstLine({crossdock, "version"});
+  // The binary is built from the working tree, which may hold uncommitted work.
+  std::string commit = ReadFirstLine({"git", "rev-parse", "--short", "HEAD"});
+  testing::RunResult dirty = testing::RunCommand(
+      {"git", "status", "--porcelain", "--", "cmd", "core", "planner", "applier", "providers",
+       "state"},
+      {}, "", 30);
+  m.source = dirty.exit_code != 0 ? "not a git checkout"
+             : "commit " + commit + (dirty.out.empty() ? "" : " with uncommitted changes to crossdock's sources");
   std::time_t now = std::time(nullptr);
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
@@ -256,17 +264,33 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
   out << "## crossdock bench, " << m.date << "\n\n"
       << "Machine: " << m.nproc << " CPUs (" << m.cpu << "), " << m.os << ", " << m.kernel
       << ".\nTools: " << m.crossdock << "; " << m.skopeo << "; " << m.registry << "; "
-      << m.curl.substr(0, m.curl.find(" (")) << ".\n";
+      << m.curl.substr(0, m.curl.find(" (")) << ".\ncrossdock built from " << m.source << ".\n";
   std::vector<TargetRow> targets = Targets(r);
   out << "\n### Targets (issue #6)\n\n| target | measured | status |\n|---|--:|---|\n";
   for (const TargetRow& t : targets) out << "| " << t.goal << " | " << t.measured << " | " << t.status << " |\n";
+  if (!r.datasets.empty()) {
+    out << "\n### Summary\n\nMedians (runs per tool: " << r.reps
+        << "); requests = source + destination; ratios crossdock/skopeo.\n\n"
+        << "| data set | crossdock | skopeo | wall | crossdock RSS | skopeo RSS | crossdock "
+           "requests | skopeo requests | requests | registry CPU |\n"
+        << "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    for (const DatasetResult& d : r.datasets) {
+      if (!d.runs.count("crossdock") || !d.runs.count("skopeo")) continue;
+      Summary c = Summarize(d.runs.at("crossdock")), s = Summarize(d.runs.at("skopeo"));
+      out << "| " << d.name << " | " << Seconds(c.wall) << " | " << Seconds(s.wall) << " | "
+          << Ratio(c.wall, s.wall) << " | " << Bytes(c.rss) << " | " << Bytes(s.rss) << " | "
+          << Count(c.src_requests + c.dst_requests) << " | " << Count(s.src_requests + s.dst_requests)
+          << " | " << Ratio(c.src_requests + c.dst_requests, s.src_requests + s.dst_requests) << " | "
+          << Ratio(c.registry_cpu, s.registry_cpu) << " |\n";
+    }
+  }
   for (const DatasetResult& d : r.datasets) DatasetMarkdown(d, r.reps, out);
   if (!r.plans.empty()) {
     out << "\n### plan\n\n`crossdock plan` over one repository of N tags (4 distinct images), "
            "destination converged (a second registry serving the source's storage, so the plan is empty), "
            "against the floor: one `curl --parallel --parallel-max 16` HEADing every tag's manifest "
-           "at the source and at the destination through the same proxies. Median of "
-        << r.reps << " runs each.\n\n"
+           "at the source and at the destination through the same proxies. Medians (runs each: "
+        << r.reps << ").\n\n"
         << "| tags | crossdock plan | curl floor | plan/floor | plan requests src + dst | floor "
            "requests | plan's last line |\n|--:|--:|--:|--:|--:|--:|---|\n";
     for (const PlanResult& p : r.plans) {
@@ -300,7 +324,7 @@ json ToJson(const Results& r, const MachineInfo& m) {
   json doc;
   doc["machine"] = {{"nproc", m.nproc}, {"cpu", m.cpu}, {"os", m.os}, {"kernel", m.kernel},
                     {"skopeo", m.skopeo}, {"docker_registry", m.registry}, {"curl", m.curl},
-                    {"crossdock", m.crossdock}, {"date", m.date}};
+                    {"crossdock", m.crossdock}, {"crossdock_source", m.source}, {"date", m.date}};
   doc["reps"] = r.reps;
   json targets = json::array();
   for (const TargetRow& t : Targets(r)) {

@@ -14,6 +14,7 @@ namespace crossdock::bench {
 struct MachineInfo {
   int nproc = 0;
   std::string cpu, os, kernel, skopeo, registry, curl, crossdock, date;
+  std::string source;  // the checkout's commit, and whether crossdock's sources differ from it
 };
 // Reads /proc/cpuinfo, /etc/debian_version and the tools' versions.
 MachineInfo DescribeMachine(const std::string& crossdock);

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,10 +68,16 @@ std::string Tail(const std::string& path, int lines) {
 ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                 const std::string& cwd, const std::string& log_path, int timeout_s,
                 const std::string& err_path) {
-  std::string program = argv.empty() ? "" : FindInPath(argv[0]);
-  if (program.empty()) throw BenchError("cannot find program \"" + argv.at(0) + "\" in PATH");
+  if (argv.empty() || FindInPath(argv[0]).empty()) {
+    throw BenchError("cannot find program \"" + argv.at(0) + "\" in PATH");
+  }
+  std::string program = FindInPath("time");
+  if (program.empty()) throw BenchError("GNU time is missing; `make bench` installs it");
+  const std::string rusage_path = log_path + ".rusage";
+  std::vector<std::string> timed = {program, "-q", "-f", "%M %U %S", "-o", rusage_path};
+  timed.insert(timed.end(), argv.begin(), argv.end());
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : timed) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -122,8 +127,7 @@ ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string
     }
   });
   int status = 0;
-  rusage usage{};
-  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   auto ended = std::chrono::steady_clock::now();
   {
@@ -135,9 +139,21 @@ ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string
   kill(-pid, SIGKILL);  // anything the tool left behind in its group
   run.wall_s = std::chrono::duration<double>(ended - started).count();
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-              static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  run.max_rss_bytes = static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+  // GNU time passes the tool's exit code on (128 + N for a signal) and writes
+  // "MAXRSS_KIB USER_S SYS_S" as the file's last line.
+  std::ifstream rusage(rusage_path);
+  std::string line, last;
+  while (std::getline(rusage, line)) {
+    if (!line.empty()) last = line;
+  }
+  std::istringstream fields(last);
+  std::int64_t rss_kib = -1;
+  double user = 0, sys = 0;
+  if (!(fields >> rss_kib >> user >> sys) && run.exit_code == 0) {
+    throw BenchError("GNU time wrote no usage for " + argv[0] + " into " + rusage_path);
+  }
+  run.cpu_s = user + sys;
+  run.max_rss_bytes = rss_kib * 1024;
   return run;
 }
 

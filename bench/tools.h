@@ -25,6 +25,12 @@ struct ToolRun {
 // stderr into log_path (stderr into err_path instead when given), in its own
 // process group, killed after timeout_s. Throws BenchError only when it cannot
 // start it.
+//
+// The tool runs under GNU time (`time -f "%M %U %S"`), which reports its wait4
+// rusage. Not wait4 on a child of the bench itself: Linux keeps the largest RSS a
+// process had before execve in ru_maxrss (fs/exec.c, exec_mmap), and a child forked
+// from the bench starts as a copy of the bench's 30-40 MiB. Forked from GNU time it
+// starts at about 1 MiB, which is then the floor of the figure.
 ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                 const std::string& cwd, const std::string& log_path, int timeout_s,
                 const std::string& err_path = "");
