@@ -86,10 +86,10 @@ int Main(int argc, char** argv) {
   if (access(options.crossdock.c_str(), X_OK) != 0) {
     throw BenchError("crossdock binary " + options.crossdock + " is missing; build it with `make`");
   }
-  const std::string deps = "run `make deps` (as root) to install it";
-  for (const char* program : {"docker-registry", "skopeo", "curl", "openssl", "htpasswd", "time"}) {
-    RequireProgram(program, deps);
+  for (const char* program : {"docker-registry", "skopeo", "curl", "openssl", "htpasswd"}) {
+    RequireProgram(program, "run `make deps` (as root) to install it");
   }
+  RequireProgram("time", "`make bench` installs GNU time (Debian package \"time\")");
 
   MachineInfo machine = DescribeMachine(options.crossdock);
   std::cerr << "bench: " << options.reps << " run(s) per tool; parts:";

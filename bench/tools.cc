@@ -276,8 +276,9 @@ void VerifyCopy(const Target& dst, const CopySpec& spec, const std::vector<Tagge
   }
   if (r.exit_code != 0 || seen != static_cast<int>(want.size()) || !problems.empty()) {
     throw BenchError("the copy by " + who + " is wrong: " + std::to_string(seen) + " of " +
-                     std::to_string(want.size()) + " sampled tags answered (curl exit " +
-                     std::to_string(r.exit_code) + ")\n" + problems + Tail(log, 5));
+                     std::to_string(want.size()) + " checked tags answered (curl exit " +
+                     std::to_string(r.exit_code) + "); tags without the source digest:\n" +
+                     problems + "  end of " + log + ":\n" + Tail(log, 5));
   }
 }
 
