@@ -264,7 +264,7 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
   out << "## crossdock bench, " << m.date << "\n\n"
       << "Machine: " << m.nproc << " CPUs (" << m.cpu << "), " << m.os << ", " << m.kernel
       << ".\nTools: " << m.crossdock << "; " << m.skopeo << "; " << m.registry << "; "
-      << m.curl.substr(0, m.curl.find(" (")) << ".\ncrossdock built from " << m.source << ".\n";
+      << m.curl.substr(0, m.curl.find(" (")) << ".\nCheckout: " << m.source << ".\n";
   std::vector<TargetRow> targets = Targets(r);
   out << "\n### Targets (issue #6)\n\n| target | measured | status |\n|---|--:|---|\n";
   for (const TargetRow& t : targets) out << "| " << t.goal << " | " << t.measured << " | " << t.status << " |\n";
