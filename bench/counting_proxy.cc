@@ -121,6 +121,36 @@ class Stream {
   short want_ = 0;
 };
 
+// One direction of a relayed connection: what was read from one stream and not yet
+// written to the other. Read only when empty, so a slow reader holds back the writer.
+struct Pipe {
+  std::vector<char> buf = std::vector<char>(kBufferSize);
+  size_t start = 0, end = 0;
+  bool eof = false;
+
+  bool empty() const { return start == end; }
+  // REQUIRES: empty(). As Stream::Read; on -1 adds what `from` waits for to events.
+  long Fill(Stream& from, short& events) {
+    long n = from.Read(buf.data(), buf.size());
+    if (n > 0) {
+      start = 0;
+      end = static_cast<size_t>(n);
+    } else if (n == 0) {
+      eof = true;
+    } else if (n == -1) {
+      events |= from.want();
+    }
+    return n;
+  }
+  // As Stream::Write; on -1 adds what `to` waits for to events.
+  long Drain(Stream& to, short& events) {
+    long n = to.Write(buf.data() + start, end - start);
+    if (n > 0) start += static_cast<size_t>(n);
+    if (n == -1) events |= to.want();
+    return n;
+  }
+};
+
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
@@ -460,17 +490,16 @@ void CountingProxy::Serve(int client_fd) {
       },
       [&](size_t n) { Add(answer_kind, false, 0, static_cast<std::int64_t>(n)); });
 
-  std::vector<char> up(kBufferSize), down(kBufferSize);
-  size_t up_start = 0, up_end = 0, down_start = 0, down_end = 0;
-  bool upstream_eof = false, first_read = true;
+  Pipe up, down;  // client -> registry, registry -> client
+  bool first_read = true;
   while (!stopping_) {
     bool progress = false;
     short client_events = 0, upstream_events = 0;
-    if (up_start == up_end) {
-      long n = client.Read(up.data(), up.size());
+    if (up.empty()) {
+      long n = up.Fill(client, client_events);
       if (n == 0 || n == -2) break;  // the client left: nothing more to relay
       if (n > 0) {
-        if (first_read && client_ssl == nullptr && up[0] == 0x16) {
+        if (first_read && client_ssl == nullptr && up.buf[0] == 0x16) {
           // A TLS ClientHello on a plain port: skopeo with tls-verify=false tries
           // HTTPS first. The registry answers 400; count it as the round trip it is.
           request_kind = "TLS-hello to-plain-HTTP";
@@ -480,50 +509,27 @@ void CountingProxy::Serve(int client_fd) {
           ++traffic_.requests;
         }
         first_read = false;
-        requests.Feed(up.data(), static_cast<size_t>(n));
-        up_start = 0;
-        up_end = static_cast<size_t>(n);
+        requests.Feed(up.buf.data(), static_cast<size_t>(n));
         progress = true;
-      } else {
-        client_events |= client.want();
       }
     }
-    if (up_start < up_end) {
-      long n = upstream.Write(up.data() + up_start, up_end - up_start);
+    if (!up.empty()) {
+      long n = up.Drain(upstream, upstream_events);
       if (n == -2) break;
-      if (n > 0) {
-        up_start += static_cast<size_t>(n);
-        progress = true;
-      } else {
-        upstream_events |= upstream.want();
-      }
+      progress |= n > 0;
     }
-    if (down_start == down_end && !upstream_eof) {
-      long n = upstream.Read(down.data(), down.size());
+    if (down.empty() && !down.eof) {
+      long n = down.Fill(upstream, upstream_events);
       if (n == -2) break;
-      if (n == 0) {
-        upstream_eof = true;
-        progress = true;
-      } else if (n > 0) {
-        answers.Feed(down.data(), static_cast<size_t>(n));
-        down_start = 0;
-        down_end = static_cast<size_t>(n);
-        progress = true;
-      } else {
-        upstream_events |= upstream.want();
-      }
+      if (n > 0) answers.Feed(down.buf.data(), static_cast<size_t>(n));
+      progress |= n >= 0;
     }
-    if (down_start < down_end) {
-      long n = client.Write(down.data() + down_start, down_end - down_start);
+    if (!down.empty()) {
+      long n = down.Drain(client, client_events);
       if (n == -2) break;
-      if (n > 0) {
-        down_start += static_cast<size_t>(n);
-        progress = true;
-      } else {
-        client_events |= client.want();
-      }
+      progress |= n > 0;
     }
-    if (upstream_eof && down_start == down_end) break;  // the registry closed; all relayed
+    if (down.eof && down.empty()) break;  // the registry closed; all relayed
     if (progress) continue;
     pollfd fds[2] = {{client.fd(), client_events, 0}, {upstream.fd(), upstream_events, 0}};
     if (poll(fds, 2, 250) < 0 && errno != EINTR) break;
