@@ -97,7 +97,7 @@ bench: deps
 	@missing=$$(for p in $(BENCH_DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "make bench: installing $$missing" >&2; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >&2; \
 	fi
 	@# Build output to stderr: stdout carries only the tables (or --json).
 	@$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench >&2
