@@ -123,6 +123,7 @@ struct TagWork {
   // An immutable tag the state records at every destination: no request is spent
   // on it; source_digest comes from the state.
   bool pinned = false;
+  bool dest_checked = false;  // dest_digest and dest_error are filled in
 };
 
 // State records by destination (endpoint, repository, tag).
@@ -328,6 +329,24 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       }
     }
   }
+  // One manifest HEAD per tag at each destination of the rule.
+  auto head_destinations = [&](TagWork& w) {
+    auto dests = DestinationsOf(*w.repo->rule);
+    w.dest_digest.assign(dests.size(), std::nullopt);
+    w.dest_error.assign(dests.size(), "");
+    for (size_t d = 0; d < dests.size(); ++d) {
+      auto h = reg(dests[d])->HeadManifest(w.repo->dest_repo, w.tag);
+      if (!h.ok()) {
+        w.dest_error[d] = h.status().message();
+      } else if (*h) {
+        w.dest_digest[d] = (*h)->digest;
+      }
+    }
+    w.dest_checked = true;
+  };
+  // The destination HEADs go with the source's in one pass where nothing else can
+  // drop the tag (artifact filters look at the source's manifest first): the two
+  // registries answer at once instead of one after the other.
   auto head_sources = [&](size_t from) {
     core::ParallelFor(tags.size() - from, options.parallelism, [&](size_t k) {
       TagWork& w = tags[from + k];
@@ -337,6 +356,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
         w.error = src.status().message();
       } else if (*src) {
         w.source_digest = (*src)->digest;
+        if (!HasArtifactFilters(*w.repo->rule)) head_destinations(w);
       }
     }, options.cancel);
   };
@@ -430,6 +450,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
 
   // 4. One manifest HEAD per tag at each destination.
   for (auto& w : tags) {
+    if (w.dest_checked) continue;
     auto dests = DestinationsOf(*w.repo->rule);
     w.dest_digest.resize(dests.size());
     w.dest_error.resize(dests.size());
@@ -439,7 +460,8 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   }
   std::vector<std::pair<size_t, size_t>> dest_heads;  // tag index, destination index
   for (size_t i = 0; i < tags.size(); ++i)
-    if (tags[i].error.empty() && !tags[i].source_digest.empty() && !tags[i].pinned)
+    if (tags[i].error.empty() && !tags[i].source_digest.empty() && !tags[i].pinned &&
+        !tags[i].dest_checked)
       for (size_t d = 0; d < tags[i].dest_digest.size(); ++d) dest_heads.push_back({i, d});
   core::ParallelFor(dest_heads.size(), options.parallelism, [&](size_t k) {
     TagWork& w = tags[dest_heads[k].first];

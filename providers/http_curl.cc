@@ -135,6 +135,11 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &CurlHttpClient::OnBody);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "crossdock/0.1");
+    // The shared connection cache keeps at most MAXCONNECTS idle connections and
+    // closes the rest as transfers end; the default, 5, is below the parallelism, so
+    // most requests paid a new TCP (and TLS) handshake. The endpoint's
+    // max_connections bounds how many are open at once.
+    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 256L);
     if (!tls_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls_.ca_file.c_str());
     if (tls_.insecure) {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);

@@ -250,6 +250,12 @@ core::Status DistributionRegistry::EnsurePinged() {
     std::lock_guard<std::mutex> g(mu_);
     if (pinged_) return ping_status_;
   }
+  // One ping per registry: concurrent first requests wait for it.
+  std::lock_guard<std::mutex> once(ping_once_mu_);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (pinged_) return ping_status_;
+  }
   HttpRequest req;
   req.url = Url("/v2/");
   auto r = DoLimited(req);

@@ -124,6 +124,7 @@ class DistributionRegistry : public Registry {
 
   std::mutex mu_;  // guards everything below
   bool pinged_ = false;
+  std::mutex ping_once_mu_;  // held by the one caller pinging
   core::Status ping_status_;
   Challenge challenge_;
   std::map<std::string, Token> tokens_;  // by joined scopes
