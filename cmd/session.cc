@@ -56,7 +56,8 @@ void AddPlanningOptions(po::options_description* desc) {
       "rule", po::value<std::vector<std::string>>()->composing(),
       "Only this rule (repeatable)")(
       "parallelism", po::value<int>(),
-      "Concurrent registry requests and transfers (default: [settings] parallelism)")(
+      "Requests in flight per registry, and transfers at once (default: [settings] "
+      "parallelism)")(
       "refresh", "Check immutable_tags too, as if none were declared")(
       "refresh-only",
       "Only compare the state with what the destinations hold; copy and delete nothing");

@@ -329,34 +329,38 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       }
     }
   }
-  // One manifest HEAD per tag at each destination of the rule.
-  auto head_destinations = [&](TagWork& w) {
-    auto dests = DestinationsOf(*w.repo->rule);
-    w.dest_digest.assign(dests.size(), std::nullopt);
-    w.dest_error.assign(dests.size(), "");
-    for (size_t d = 0; d < dests.size(); ++d) {
-      auto h = reg(dests[d])->HeadManifest(w.repo->dest_repo, w.tag);
-      if (!h.ok()) {
-        w.dest_error[d] = h.status().message();
-      } else if (*h) {
-        w.dest_digest[d] = (*h)->digest;
-      }
-    }
-    w.dest_checked = true;
-  };
-  // The destination HEADs go with the source's in one pass where nothing else can
-  // drop the tag (artifact filters look at the source's manifest first): the two
-  // registries answer at once instead of one after the other.
+  // The destination HEADs go in the same pass as the source's where nothing can
+  // drop the tag in between (artifact filters read the source's manifest first):
+  // source and destinations answer at the same time, each with up to `parallelism`
+  // requests in flight, instead of one registry after the other.
   auto head_sources = [&](size_t from) {
-    core::ParallelFor(tags.size() - from, options.parallelism, [&](size_t k) {
-      TagWork& w = tags[from + k];
-      if (w.pinned) return;
-      auto src = reg(w.repo->rule->source)->HeadManifest(w.repo->source_repo, w.tag);
-      if (!src.ok()) {
-        w.error = src.status().message();
-      } else if (*src) {
-        w.source_digest = (*src)->digest;
-        if (!HasArtifactFilters(*w.repo->rule)) head_destinations(w);
+    std::vector<std::pair<size_t, int>> heads;  // tag index, -1 (source) or destination
+    for (size_t i = from; i < tags.size(); ++i) {
+      TagWork& w = tags[i];
+      if (w.pinned) continue;
+      heads.push_back({i, -1});
+      if (HasArtifactFilters(*w.repo->rule)) continue;
+      size_t n = DestinationsOf(*w.repo->rule).size();
+      w.dest_digest.assign(n, std::nullopt);
+      w.dest_error.assign(n, "");
+      w.dest_checked = true;
+      for (size_t d = 0; d < n; ++d) heads.push_back({i, static_cast<int>(d)});
+    }
+    core::ParallelFor(heads.size(), 2 * options.parallelism, [&](size_t k) {
+      TagWork& w = tags[heads[k].first];
+      const int d = heads[k].second;
+      const bool source = d < 0;
+      auto h = source ? reg(w.repo->rule->source)->HeadManifest(w.repo->source_repo, w.tag)
+                      : reg(DestinationsOf(*w.repo->rule)[static_cast<size_t>(d)])
+                            ->HeadManifest(w.repo->dest_repo, w.tag);
+      if (!h.ok() && source) {
+        w.error = h.status().message();
+      } else if (!h.ok()) {
+        w.dest_error[static_cast<size_t>(d)] = h.status().message();
+      } else if (*h && source) {
+        w.source_digest = (*h)->digest;
+      } else if (*h) {
+        w.dest_digest[static_cast<size_t>(d)] = (*h)->digest;
       }
     }, options.cancel);
   };
