@@ -121,11 +121,13 @@ int RunScheduler(const Args& args) {
         LogLine("the new configuration is invalid; the previous one keeps running");
       }
     }
+    // Events first, then whatever schedule is due: a steady stream of events never
+    // starves the schedule.
     if (webhooks && webhooks->HasPending()) {
       if (webhooks->Drain(*session, parallelism(), g_stop_run) == kExitInterrupted && g_stop_run)
         break;
-      if (!g_stop_run) g_interrupted = false;
-      continue;
+      if (g_stop_run) break;
+      g_interrupted = false;
     }
     auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
     if (!due.ok()) {
