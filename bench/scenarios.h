@@ -43,8 +43,6 @@ struct PlanResult {
 
 // No-op fleet runs of crossdock with and without immutable_tags = ["*"].
 struct ImmutableResult {
-  bool implemented = false;
-  std::string validate_error;  // when not implemented: what `crossdock validate` said
   std::vector<Measurement> without, with;
 };
 
