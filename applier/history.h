@@ -36,6 +36,11 @@ class ExecutionRecorder {
                       const std::string& stop_message = "");
 
   std::int64_t id() const { return execution_.id; }
+  // The execution as recorded so far (after Finish: as it ended).
+  state::Execution execution() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return execution_;
+  }
 
  private:
   using TaskKey = std::tuple<std::string, std::string, std::string, std::string>;

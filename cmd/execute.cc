@@ -130,9 +130,8 @@ bool Approve(bool auto_approve) {
 
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& eo) {
   state::ExecutionStore history(session.state_path);
-  auto finished = [&](std::int64_t id) {
-    if (!eo.on_finished) return;
-    if (auto e = history.Get(id); e.ok()) eo.on_finished(*e);
+  auto finished = [&](applier::ExecutionRecorder& e) {
+    if (eo.on_finished) eo.on_finished(e.execution());
   };
   // --json: stdout carries only JSON lines (documented in the README, "apply --json").
   auto emit = [](const nlohmann::ordered_json& j) {
@@ -153,7 +152,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
       core::Status st = (*e)->Finish(false, plan.errors.empty() ? "" : "the plan had errors",
                                      kExecutionsKept);
       if (!st.ok()) PrintWarning("execution history: " + st.message());
-      finished((*e)->id());
+      finished(**e);
     } else {
       PrintWarning("execution history: " + e.status().message());
     }
@@ -265,7 +264,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
     core::Status st = execution->Finish(g_interrupted, problem, kExecutionsKept,
                                         by_request ? "stopped by `crossdock stop`" : "");
     if (!st.ok()) PrintWarning("execution history: " + st.message());
-    finished(execution->id());
+    finished(*execution);
     execution_line = fmt::format(" Execution {}: see `crossdock tasks {}`.", execution->id(),
                                  execution->id());
   }

@@ -158,7 +158,7 @@ class WebhookServer::Receiver {
   using Parser = core::Result<std::vector<planner::RegistryEvent>> (*)(std::string_view);
 
   Receiver(const core::Config& config, std::string token, Journal* journal, Metrics* metrics,
-           std::function<void(int)> accepted)
+           std::function<void()> accepted)
       : config_(std::make_shared<const core::Config>(config)),
         token_(std::move(token)),
         journal_(journal),
@@ -232,7 +232,7 @@ class WebhookServer::Receiver {
         accepted = 0;
         return reply(503, "the event journal is not writable; retry later");
       }
-      on_accepted_(accepted);
+      on_accepted_();
     }
     res.status = 202;
     res.set_content(fmt::format("{{\"accepted\":{},\"ignored\":{}}}\n", accepted, ignored),
@@ -246,15 +246,14 @@ class WebhookServer::Receiver {
   const std::string token_;
   Journal* journal_;
   Metrics* metrics_;
-  std::function<void(int)> on_accepted_;
+  std::function<void()> on_accepted_;  // wakes the caller's Drain loop
 };
 
 WebhookServer::WebhookServer(const core::Config& config, std::string token,
                              const std::string& state_path, Metrics* metrics)
     : journal_(std::make_unique<Journal>(state_path)), metrics_(metrics) {
   receiver_ = std::make_unique<Receiver>(config, std::move(token), journal_.get(), metrics,
-                                         [this](int accepted) {
-                                           (void)accepted;
+                                         [this] {
                                            std::lock_guard<std::mutex> lk(wake_mu_);
                                            wake_.notify_all();
                                          });
