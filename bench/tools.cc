@@ -79,12 +79,7 @@ ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string
   std::vector<char*> args;
   for (const std::string& a : timed) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    if (env.count(entry.substr(0, entry.find('='))) == 0) env_strings.push_back(entry);
-  }
-  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
+  std::vector<std::string> env_strings = testing::ChildEnvironment(env);
   std::vector<char*> envp;
   for (const std::string& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);

@@ -52,6 +52,10 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0).
 int FreePort();
 
+// This process's environment ("NAME=value" entries) with ENV's entries added or
+// replacing those of the same name: what a spawned child gets.
+std::vector<std::string> ChildEnvironment(const std::map<std::string, std::string>& env);
+
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
 // sha256 of bytes, as "sha256:<hex>" (OpenSSL EVP).
