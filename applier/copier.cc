@@ -22,11 +22,6 @@ namespace {
 constexpr std::int64_t kBufferedBlobMax = 4ll << 20;
 constexpr size_t kPipeCapacity = 2u << 20;
 
-struct BlobRef {
-  std::string digest;
-  std::int64_t size = -1;
-};
-
 // A bounded byte pipe between the downloading thread and the uploading one. Both
 // ends give up once the copy is abandoned (stopped or past its deadline), which
 // every wait looks at least every Copier::kWakeInterval.
@@ -177,25 +172,57 @@ core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& 
   return dst_->PutManifest(dst_repo, tag, *m);
 }
 
-core::Status Copier::CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
-                                      const std::string& dst_repo, int depth) {
+core::Result<ManifestRefs> ParseManifestRefs(const providers::Manifest& m) {
   auto j = nlohmann::json::parse(m.bytes, nullptr, false);
   if (j.is_discarded() || !j.is_object())
-    return core::Status::InvalidArgument("manifest " + src_repo + "@" + m.digest +
-                                         " at endpoint \"" + src_->name() +
-                                         "\" is not valid JSON; it cannot be copied");
+    return core::Status::InvalidArgument("is not valid JSON; it cannot be copied");
+  ManifestRefs refs;
   if (providers::IsIndexMediaType(m.media_type) || (j.contains("manifests") && !j.contains("layers"))) {
+    refs.is_index = true;
+    if (!j.contains("manifests") || !j["manifests"].is_array())
+      return core::Status::InvalidArgument("is an index without a \"manifests\" list");
+    for (const auto& d : j["manifests"]) {
+      std::string digest = d.is_object() ? d.value("digest", "") : "";
+      if (!core::IsValidDigest(digest))
+        return core::Status::InvalidArgument("is an index naming an invalid child digest");
+      refs.children.push_back(digest);
+    }
+    return refs;
+  }
+  auto add = [&](const nlohmann::json& d) -> core::Status {
+    std::string digest = d.is_object() && d.contains("digest") && d["digest"].is_string()
+                             ? d["digest"].get<std::string>()
+                             : "";
+    if (!core::IsValidDigest(digest))
+      return core::Status::InvalidArgument("names an invalid blob digest");
+    std::int64_t size = d.contains("size") && d["size"].is_number_integer()
+                            ? d["size"].get<std::int64_t>()
+                            : -1;
+    refs.blobs.push_back({digest, size});
+    return core::Status::Ok();
+  };
+  if (j.contains("config") && j["config"].is_object()) CROSSDOCK_RETURN_IF_ERROR(add(j["config"]));
+  if (j.contains("layers") && j["layers"].is_array()) {
+    for (const auto& d : j["layers"]) {
+      if (d.is_object() && IsForeignLayer(d)) continue;  // non-distributable: stays at its URLs
+      CROSSDOCK_RETURN_IF_ERROR(add(d));
+    }
+  }
+  return refs;
+}
+
+core::Status Copier::CopyManifestTree(const std::string& src_repo, const providers::Manifest& m,
+                                      const std::string& dst_repo, int depth) {
+  auto refs = ParseManifestRefs(m);
+  if (!refs.ok())
+    return core::Status::InvalidArgument("manifest " + src_repo + "@" + m.digest +
+                                         " at endpoint \"" + src_->name() + "\" " +
+                                         refs.status().message());
+  if (refs->is_index) {
     if (depth > 2)
       return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
                                            " nests indexes too deeply");
-    if (!j.contains("manifests") || !j["manifests"].is_array())
-      return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
-                                           " has no \"manifests\" list");
-    for (const auto& d : j["manifests"]) {
-      std::string digest = d.value("digest", "");
-      if (!core::IsValidDigest(digest))
-        return core::Status::InvalidArgument("index " + src_repo + "@" + m.digest +
-                                             " names an invalid child digest");
+    for (const auto& digest : refs->children) {
       CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
       auto known = [&] {
         std::lock_guard<std::mutex> lk(ledger_->mu);
@@ -219,26 +246,7 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
     }
     return core::Status::Ok();
   }
-  std::vector<BlobRef> blobs;
-  auto add = [&](const nlohmann::json& d) -> core::Status {
-    std::string digest = d.value("digest", "");
-    if (!core::IsValidDigest(digest))
-      return core::Status::InvalidArgument("manifest " + src_repo + "@" + m.digest +
-                                           " names an invalid blob digest");
-    std::int64_t size = d.contains("size") && d["size"].is_number_integer()
-                            ? d["size"].get<std::int64_t>()
-                            : -1;
-    blobs.push_back({digest, size});
-    return core::Status::Ok();
-  };
-  if (j.contains("config") && j["config"].is_object()) CROSSDOCK_RETURN_IF_ERROR(add(j["config"]));
-  if (j.contains("layers") && j["layers"].is_array()) {
-    for (const auto& d : j["layers"]) {
-      if (IsForeignLayer(d)) continue;  // non-distributable: stays at its own URLs
-      CROSSDOCK_RETURN_IF_ERROR(add(d));
-    }
-  }
-  for (const auto& b : blobs) {
+  for (const auto& b : refs->blobs) {
     CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
     CROSSDOCK_RETURN_IF_ERROR(EnsureBlob(src_repo, dst_repo, b.digest, b.size));
   }

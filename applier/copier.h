@@ -22,6 +22,21 @@
 
 namespace crossdock::applier {
 
+// What a manifest references: an index's children, or an image's config and layers
+// (non-distributable layers left out, as they stay at their own URLs).
+struct BlobRef {
+  std::string digest;
+  std::int64_t size = -1;  // -1 when the manifest does not say
+};
+struct ManifestRefs {
+  bool is_index = false;
+  std::vector<std::string> children;  // index: child manifest digests
+  std::vector<BlobRef> blobs;         // image: config, then layers
+};
+// InvalidArgument, saying what is wrong ("is not valid JSON; …"), for a manifest
+// that cannot be copied: not JSON, an index without "manifests", an invalid digest.
+core::Result<ManifestRefs> ParseManifestRefs(const providers::Manifest& m);
+
 // What one destination registry is known to hold in this apply: blob digest ->
 // repositories that have it. Shared by every change going to that registry.
 class BlobLedger {

@@ -63,15 +63,7 @@ std::string MediaTypeOf(const HttpResponse& resp, const std::string& body) {
   return ct;
 }
 
-// The target of a Link: <…>; rel="next" header (pagination), or "".
-std::string NextPage(const HttpResponse& resp) {
-  std::string link = resp.Header("link");
-  auto lt = link.find('<'), gt = link.find('>');
-  if (lt == std::string::npos || gt == std::string::npos || gt < lt ||
-      link.find("rel=\"next\"") == std::string::npos)
-    return "";
-  return link.substr(lt + 1, gt - lt - 1);
-}
+std::string NextPage(const HttpResponse& resp) { return ParseNextLink(resp.Header("link")); }
 
 // Gives a connection slot back when it goes out of scope.
 class SlotGuard {
@@ -92,6 +84,29 @@ class SlotGuard {
 }  // namespace
 
 bool IsIndexMediaType(const std::string& t) { return t == kOciIndex || t == kDockerManifestList; }
+
+std::string ParseNextLink(const std::string& link) {
+  auto lt = link.find('<'), gt = link.find('>');
+  if (lt == std::string::npos || gt == std::string::npos || gt < lt ||
+      link.find("rel=\"next\"") == std::string::npos)
+    return "";
+  return link.substr(lt + 1, gt - lt - 1);
+}
+
+core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return core::Status::Unavailable("answered something that is not JSON");
+  TokenAnswer t;
+  if (j.contains("token") && j["token"].is_string()) t.token = j["token"];
+  if (t.token.empty() && j.contains("access_token") && j["access_token"].is_string())
+    t.token = j["access_token"];
+  if (t.token.empty()) return core::Status::Unavailable("answered without a token");
+  // expires_in defaults to 60 s per the token spec; never read from the JWT.
+  if (j.contains("expires_in") && j["expires_in"].is_number_integer())
+    t.expires_in = std::max<long>(1, j["expires_in"].get<long>());
+  return t;
+}
 
 std::optional<long> ParseRateLimitHeader(const std::string& value) {
   size_t i = 0;
@@ -317,21 +332,13 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
         "): credentials were rejected; check the endpoint's username and password");
   if (r->status != 200)
     return core::Status::Unavailable(what + " failed with HTTP " + std::to_string(r->status));
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return core::Status::Unavailable(what + " answered something that is not JSON");
-  std::string token;
-  if (j.contains("token") && j["token"].is_string()) token = j["token"];
-  if (token.empty() && j.contains("access_token") && j["access_token"].is_string())
-    token = j["access_token"];
-  if (token.empty()) return core::Status::Unavailable(what + " answered without a token");
-  // Refresh from expires_in (default 60 s per the token spec), never from the JWT.
-  long expires_in = 60;
-  if (j.contains("expires_in") && j["expires_in"].is_number_integer())
-    expires_in = std::max<long>(1, j["expires_in"].get<long>());
+  auto answer = ParseTokenAnswer(r->body);
+  if (!answer.ok()) return core::Status::Unavailable(what + " " + answer.status().message());
+  // Refresh from expires_in, shortly before it runs out.
+  const long expires_in = answer->expires_in;
   double margin = std::min(10.0, expires_in * 0.2);
   Token t;
-  t.value = token;
+  t.value = answer->token;
   t.refresh_at = std::chrono::steady_clock::now() +
                  std::chrono::milliseconds(static_cast<long>((expires_in - margin) * 1000));
   return t;

@@ -31,6 +31,19 @@ struct Challenge {
 };
 Challenge ParseChallenge(const std::string& header);
 
+// The target of a pagination header `Link: <URL>; rel="next"`, or "" when LINK has none.
+std::string ParseNextLink(const std::string& link);
+
+// A token server's answer (distribution's registry/auth/token spec): "token" or
+// "access_token", and expires_in (seconds, default 60, at least 1).
+struct TokenAnswer {
+  std::string token;
+  long expires_in = 60;
+};
+// Unavailable ("answered something that is not JSON", "answered without a token")
+// when BODY is not a usable answer.
+core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body);
+
 // The count in a RateLimit-Limit or RateLimit-Remaining header as Docker Hub sends
 // them ("100;w=21600": 100 pulls per 21,600 s window); nullopt when absent or malformed.
 std::optional<long> ParseRateLimitHeader(const std::string& value);
