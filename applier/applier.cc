@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <thread>
 
 #include "applier/copier.h"
@@ -14,6 +15,29 @@ namespace crossdock::applier {
 
 namespace {
 
+
+using RecordKey = std::tuple<std::string, std::string, std::string>;
+
+RecordKey KeyOf(const planner::Change& c) {
+  return {c.destination_endpoint, c.destination_repository, c.tag};
+}
+
+state::Intent IntentOf(const planner::Change& c) {
+  return {.rule = c.rule,
+          .source_endpoint = c.source_endpoint,
+          .source_repository = c.source_repository,
+          .source_digest = c.source_digest,
+          .destination_endpoint = c.destination_endpoint,
+          .destination_repository = c.destination_repository,
+          .tag = c.tag,
+          .recorded_at = core::NowRfc3339()};
+}
+
+// Records C as done: its artifact replaces its intent.
+void RecordDone(state::State& s, const planner::Change& c, const state::Artifact& a) {
+  s.Upsert(a);
+  s.RemoveIntent(c.destination_endpoint, c.destination_repository, c.tag);
+}
 
 state::Artifact ArtifactOf(const planner::Change& c) {
   state::Artifact a;
@@ -97,19 +121,24 @@ StateRecorder::~StateRecorder() {
   writer_.join();
 }
 
-void StateRecorder::WriteLocked(std::unique_lock<std::mutex>& lk) {
+void StateRecorder::WriteLocked(std::unique_lock<std::mutex>& lk, bool until_clean) {
   writing_ = true;
   while (dirty_) {
     dirty_ = false;
     state::State snapshot = *state_;
+    const std::int64_t sequence = sequence_;
     lk.unlock();
     core::Status st = persist_(&snapshot);
     lk.lock();
     if (st.ok()) {
       state_->serial = snapshot.serial;
-    } else if (first_error_.ok()) {
-      first_error_ = st;
+      persisted_ = std::max(persisted_, sequence);
+    } else {
+      dirty_ = true;  // still to be written
+      if (first_error_.ok()) first_error_ = st;
+      break;
     }
+    if (!until_clean) break;
   }
   writing_ = false;
   cv_.notify_all();
@@ -118,18 +147,22 @@ void StateRecorder::WriteLocked(std::unique_lock<std::mutex>& lk) {
 void StateRecorder::WriterLoop() {
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
-    cv_.wait(lk, [&] { return stop_ || (dirty_ && !writing_); });
+    // After a failed write the writer waits for Flush to try again.
+    cv_.wait(lk, [&] { return stop_ || (dirty_ && !writing_ && first_error_.ok()); });
     if (stop_) break;
-    WriteLocked(lk);
+    WriteLocked(lk, false);
     // Changes recorded from now on wait for the next write, at most MIN_INTERVAL away.
     cv_.wait_for(lk, min_interval_, [&] { return stop_; });
   }
 }
 
-core::Status StateRecorder::Record(const std::function<void(state::State&)>& mutate) {
+core::Status StateRecorder::Record(const std::function<void(state::State&)>& mutate,
+                                   std::int64_t* sequence) {
   std::lock_guard<std::mutex> lk(mu_);
   mutate(*state_);
   dirty_ = true;
+  ++sequence_;
+  if (sequence) *sequence = sequence_;
   cv_.notify_all();
   return first_error_;
 }
@@ -137,13 +170,18 @@ core::Status StateRecorder::Record(const std::function<void(state::State&)>& mut
 core::Status StateRecorder::Flush() {
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [&] { return !writing_; });
-  WriteLocked(lk);
-  return first_error_;
+  WriteLocked(lk, true);
+  return dirty_ ? first_error_ : core::Status::Ok();
 }
 
 core::Status StateRecorder::first_error() const {
   std::lock_guard<std::mutex> lk(mu_);
   return first_error_;
+}
+
+std::int64_t StateRecorder::persisted_sequence() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return persisted_;
 }
 
 ApplyReport Apply(const planner::Plan& plan,
@@ -175,6 +213,66 @@ ApplyReport Apply(const planner::Plan& plan,
   for (const auto& [k, g] : deletes) delete_count += static_cast<int>(g.changes.size());
   progress->changes_total =
       static_cast<int>(copies.size() + written.size()) + delete_count;
+
+  // Once set, no new change starts: a stop (options.cancel) or a failed state write.
+  std::atomic<bool> halt{false};
+  auto halted = [&] {
+    if (options.cancel && options.cancel->load()) halt = true;
+    return halt.load();
+  };
+  // Sequences of the records of changes that succeeded, to tell at the end which of
+  // them reached the disk.
+  std::vector<std::int64_t> recorded_sequences;
+  auto record = [&](const std::function<void(state::State&)>& mutate) {
+    std::int64_t sequence = 0;
+    core::Status st = recorder->Record(mutate, &sequence);
+    std::lock_guard<std::mutex> lk(mu);
+    recorded_sequences.push_back(sequence);
+    if (!st.ok()) halt = true;
+    return st;
+  };
+
+  // Intents: one write before the first push (state::Intent).
+  {
+    std::set<RecordKey> pushing, adopting;
+    for (const auto* c : copies)
+      (c->action == planner::Action::kAdopt ? adopting : pushing).insert(KeyOf(*c));
+    for (const auto* c : written) pushing.insert(KeyOf(*c));
+    std::set<std::string> rules(plan.rules.begin(), plan.rules.end());
+    std::vector<state::Intent> earlier;
+    (void)recorder->Record([&](state::State& s) { earlier = s.intents; });
+    // An earlier run's intent this plan neither adopts nor pushes again: drop it once
+    // its tag shows the push never landed (absent, or another digest).
+    std::vector<const state::Intent*> to_check;
+    for (const auto& i : earlier) {
+      RecordKey key{i.destination_endpoint, i.destination_repository, i.tag};
+      if (rules.count(i.rule) && !adopting.count(key) && !pushing.count(key) &&
+          registries.count(i.destination_endpoint))
+        to_check.push_back(&i);
+    }
+    std::vector<char> landed(to_check.size(), 1);
+    core::ParallelFor(to_check.size(), options.parallelism, [&](size_t k) {
+      const state::Intent& i = *to_check[k];
+      auto h = registries.at(i.destination_endpoint)->HeadManifest(i.destination_repository, i.tag);
+      if (h.ok() && (!*h || (*h)->digest != i.source_digest)) landed[k] = 0;
+    }, options.cancel);
+    if (!pushing.empty() || std::count(landed.begin(), landed.end(), 0) > 0) {
+      (void)recorder->Record([&](state::State& s) {
+        for (size_t k = 0; k < to_check.size(); ++k)
+          if (!landed[k])
+            s.RemoveIntent(to_check[k]->destination_endpoint, to_check[k]->destination_repository,
+                           to_check[k]->tag);
+        for (const auto* c : copies)
+          if (c->action != planner::Action::kAdopt) s.AddIntent(IntentOf(*c));
+        for (const auto* c : written) s.AddIntent(IntentOf(*c));
+      });
+      if (!recorder->Flush().ok()) {
+        // Nothing may be pushed that a killed run could not find again.
+        report.not_started = progress->changes_total;
+        return report;
+      }
+    }
+  }
 
   auto finish = [&](const planner::Change& c, const core::Status& st, std::int64_t bytes = 0) {
     std::lock_guard<std::mutex> lk(mu);
@@ -222,6 +320,7 @@ ApplyReport Apply(const planner::Plan& plan,
 
   std::atomic<int> started{0};
   core::ParallelFor(copies.size(), options.parallelism, [&](size_t i) {
+    if (halted()) return;  // not started
     ++started;
     const planner::Change& c = *copies[i];
     const int retries = options.retries_for ? std::clamp(options.retries_for(c.rule), 0, 10) : 0;
@@ -261,21 +360,23 @@ ApplyReport Apply(const planner::Plan& plan,
       }
     }
     if (st.ok()) {
-      core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });
+      const state::Artifact a = ArtifactOf(c);
+      core::Status rec = record([&](state::State& s) { RecordDone(s, c, a); });
       if (!rec.ok()) st = rec.WithContext("copied, but the state could not be saved");
     }
     finish(c, st, bytes);
-  }, options.cancel);
+  }, &halt);
 
   // Written manifests (referrers indexes) name copied ones: they go after the copies.
   for (const auto* cp : written) {
-    if (options.cancel && options.cancel->load()) break;
+    if (halted()) break;
     ++started;
     const planner::Change& c = *cp;
     providers::Manifest m{c.manifest_media_type, c.source_digest, c.manifest_bytes};
     core::Status st = registries.at(c.destination_endpoint)->PutManifest(c.destination_repository, c.tag, m);
     if (st.ok()) {
-      core::Status rec = recorder->Record([&](state::State& s) { s.Upsert(ArtifactOf(c)); });
+      const state::Artifact a = ArtifactOf(c);
+      core::Status rec = record([&](state::State& s) { RecordDone(s, c, a); });
       if (!rec.ok()) st = rec.WithContext("written, but the state could not be saved");
     }
     finish(c, st);
@@ -284,12 +385,14 @@ ApplyReport Apply(const planner::Plan& plan,
   std::vector<const DeleteGroup*> groups;
   for (const auto& [k, g] : deletes) groups.push_back(&g);
   core::ParallelFor(groups.size(), options.parallelism, [&](size_t i) {
+    if (halted()) return;
     const DeleteGroup& g = *groups[i];
     started += static_cast<int>(g.changes.size());
     providers::Registry* dst = registries.at(g.endpoint);
     auto forget = [&](const planner::Change& c) {
-      return recorder->Record([&](state::State& s) {
+      return record([&](state::State& s) {
         s.Remove(c.destination_endpoint, c.destination_repository, c.tag);
+        s.RemoveIntent(c.destination_endpoint, c.destination_repository, c.tag);
       });
     };
     // What each tag of the repository points at now, to find tags sharing a digest.
@@ -317,7 +420,7 @@ ApplyReport Apply(const planner::Plan& plan,
     std::set<std::string> deleted_digests;
     for (const auto* cp : g.changes) {
       const planner::Change& c = *cp;
-      if (options.cancel && options.cancel->load()) break;
+      if (halted()) break;
       if (!c.destination_digest) {  // already gone: only forget it
         finish(c, forget(c));
         continue;
@@ -361,7 +464,7 @@ ApplyReport Apply(const planner::Plan& plan,
       if (st.ok()) st = forget(c);
       finish(c, st);
     }
-  }, options.cancel);
+  }, &halt);
 
   report.not_started = progress->changes_total - report.succeeded - report.failed;
   report.bytes_copied = progress->bytes_copied;
@@ -370,6 +473,9 @@ ApplyReport Apply(const planner::Plan& plan,
   report.blobs_present = progress->blobs_present;
   // Whatever failed to persist is the caller's to report (StateRecorder::first_error).
   (void)recorder->Flush();
+  const std::int64_t on_disk = recorder->persisted_sequence();
+  for (std::int64_t sequence : recorded_sequences)
+    if (sequence > on_disk) ++report.unrecorded;
   return report;
 }
 

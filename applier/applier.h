@@ -40,7 +40,8 @@ struct Progress {
 // once per MIN_INTERVAL while more arrive (group commit), so a change is on disk
 // within about MIN_INTERVAL of being recorded, and a 10,000-tag apply rewrites its
 // state tens of times, not 10,000 (each write is the whole file, fsynced: 12 ms at
-// 2,000 artifacts on a laptop disk). Thread-safe.
+// 2,000 artifacts on a laptop disk). Each record gets a sequence number; the
+// sequence of the last snapshot written tells which records are on disk. Thread-safe.
 class StateRecorder {
  public:
   static constexpr std::chrono::milliseconds kDefaultInterval{250};
@@ -54,20 +55,26 @@ class StateRecorder {
   StateRecorder& operator=(const StateRecorder&) = delete;
 
   // Applies MUTATE to the state; the writer persists it soon. Returns the first
-  // persist failure so far (OK while none).
-  core::Status Record(const std::function<void(state::State&)>& mutate);
+  // persist failure so far (OK while none). *SEQUENCE (may be null) receives the
+  // record's sequence number (1, 2, …).
+  core::Status Record(const std::function<void(state::State&)>& mutate,
+                      std::int64_t* sequence = nullptr);
 
   // Writes what is recorded and not yet written, now; returns when it is on disk
-  // (or failed). Apply and ApplyRefresh flush before they return.
+  // (or failed). Apply and ApplyRefresh flush before they return. A write that failed
+  // before is tried again.
   core::Status Flush();
 
   // The first persist failure, if any (an apply must report it).
   core::Status first_error() const;
+  // The sequence of the last record known to be on disk (0: none).
+  std::int64_t persisted_sequence() const;
 
  private:
   void WriterLoop();
-  // Writes the state if dirty. REQUIRES: LK holds mu_ and no other write runs.
-  void WriteLocked(std::unique_lock<std::mutex>& lk);
+  // Writes the state if dirty: one snapshot, or (UNTIL_CLEAN) until no record is left
+  // unwritten or a write fails. REQUIRES: LK holds mu_ and no other write runs.
+  void WriteLocked(std::unique_lock<std::mutex>& lk, bool until_clean);
 
   state::State* state_;
   std::function<core::Status(state::State*)> persist_;
@@ -77,6 +84,8 @@ class StateRecorder {
   bool writing_ = false;
   bool dirty_ = false;
   bool stop_ = false;
+  std::int64_t sequence_ = 0;   // of the last record
+  std::int64_t persisted_ = 0;  // of the last record on disk
   core::Status first_error_;
   std::thread writer_;
 };
@@ -123,7 +132,10 @@ struct ChangeFailure {
 struct ApplyReport {
   int succeeded = 0;
   int failed = 0;
-  int not_started = 0;  // cancelled before they began
+  int not_started = 0;  // cancelled, or stopped by a failed state write, before they began
+  // Done at the registries but not on disk: the state could not be written. Their
+  // intents are, so the next plan adopts them.
+  int unrecorded = 0;
   std::int64_t bytes_copied = 0;
   int blobs_copied = 0, blobs_mounted = 0, blobs_present = 0;
   std::vector<ChangeFailure> failures;
@@ -131,6 +143,13 @@ struct ApplyReport {
 
 // Executes PLAN's create, update and delete changes (skips are not executed):
 // copies first, then deletes. REGISTRIES maps endpoint names to clients.
+//
+// Before the first push, one state write records an intent for every tag the plan
+// pushes (and drops the intents of PLAN's rules that an earlier run left and this plan
+// does not adopt, once a HEAD shows their push never landed); each push that then
+// succeeds replaces its intent by an artifact. When that first write fails nothing is
+// pushed; when a later one fails no new change starts (the report counts the changes
+// done but not on disk as unrecorded).
 ApplyReport Apply(const planner::Plan& plan,
                   const std::map<std::string, providers::Registry*>& registries,
                   StateRecorder* recorder, const ApplyOptions& options);

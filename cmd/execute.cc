@@ -251,7 +251,18 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   core::Status persisted = recorder.first_error();
-  if (!persisted.ok()) PrintError("the state could not be saved: " + persisted.message());
+  if (!persisted.ok()) {
+    PrintError("the state could not be saved: " + persisted.message() +
+               "; no new change was started after that");
+  }
+  if (report.unrecorded > 0) {
+    PrintError(fmt::format(
+        "{} change{} done at the registries {} not recorded in the state file; crossdock wrote "
+        "its intent to push them before it started, so the next apply records them once {} can "
+        "be written (free space, fix permissions)",
+        report.unrecorded, report.unrecorded == 1 ? "" : "s",
+        report.unrecorded == 1 ? "is" : "are", state_path));
+  }
   std::string execution_line;
   bool by_request_stop = false;
   if (execution) {
@@ -285,6 +296,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
           {"succeeded", report.succeeded},
           {"failed", report.failed},
           {"not_started", report.not_started},
+          {"unrecorded", report.unrecorded},
           {"bytes", report.bytes_copied},
           {"duration_seconds", secs},
           {"blobs", {{"copied", report.blobs_copied},
@@ -303,9 +315,12 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   std::string blobs = fmt::format("blobs: {} copied, {} mounted, {} already present",
                                   report.blobs_copied, report.blobs_mounted, report.blobs_present);
   if (report.failed > 0 || !persisted.ok() || !plan.errors.empty()) {
-    fmt::print("\nApply finished with errors: {} done, {} failed. {} in {:.1f}s ({}).{}\n",
-               report.succeeded, report.failed, Bytes(report.bytes_copied), secs, blobs,
-               execution_line);
+    fmt::print("\nApply finished with errors: {} done{}, {} failed{}. {} in {:.1f}s ({}).{}\n",
+               report.succeeded,
+               report.unrecorded ? fmt::format(" ({} not recorded)", report.unrecorded) : "",
+               report.failed,
+               report.not_started ? fmt::format(", {} not started", report.not_started) : "",
+               Bytes(report.bytes_copied), secs, blobs, execution_line);
     for (const auto& f : report.failures)
       fmt::print(stderr, "Error: {}/{}{}: {}\n", f.change.destination_endpoint,
                  f.change.destination_repository, core::RefSuffix(f.change.tag), f.status.message());

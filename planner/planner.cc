@@ -582,6 +582,65 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     }
   }
 
+  // 5b. Tags an interrupted apply pushed without recording them (its intents, written
+  //     before the push): the tag holding the intended digest shows crossdock put it
+  //     there, so it is adopted. An intent whose tag holds anything else is left for
+  //     the apply to drop.
+  if (!options.refresh_only) {
+    std::vector<const state::Intent*> open;
+    for (const auto& i : state.intents) {
+      bool planned = false;
+      for (const auto* r : rules) planned = planned || r->name == i.rule;
+      if (planned && registries.count(i.destination_endpoint) &&
+          config.endpoints.count(i.destination_endpoint))
+        open.push_back(&i);
+    }
+    std::vector<std::optional<std::string>> holds(open.size());
+    std::vector<std::string> errs(open.size());
+    core::ParallelFor(open.size(), options.parallelism, [&](size_t k) {
+      const state::Intent& i = *open[k];
+      auto h = reg(i.destination_endpoint)->HeadManifest(i.destination_repository, i.tag);
+      if (!h.ok()) {
+        errs[k] = h.status().message();
+      } else if (*h) {
+        holds[k] = (*h)->digest;
+      }
+    }, options.cancel);
+    for (size_t k = 0; k < open.size(); ++k) {
+      const state::Intent& i = *open[k];
+      if (!errs[k].empty()) {
+        plan.errors.push_back({i.rule, i.source_repository, errs[k]});
+        continue;
+      }
+      if (holds[k] != i.source_digest) continue;  // the push never landed
+      const state::Artifact* a = record_of(i.destination_endpoint, i.destination_repository, i.tag);
+      if (a && a->destination_digest == i.source_digest) continue;  // recorded after all
+      auto same_tag = std::find_if(plan.changes.begin(), plan.changes.end(), [&](const Change& c) {
+        return c.destination_endpoint == i.destination_endpoint &&
+               c.destination_repository == i.destination_repository && c.tag == i.tag;
+      });
+      // A copy or replacement planned for the tag records it anyway.
+      if (same_tag != plan.changes.end() && same_tag->action != Action::kSkip) continue;
+      Change c;
+      c.rule = i.rule;
+      c.action = Action::kAdopt;
+      c.source_endpoint = i.source_endpoint;
+      c.source_repository = i.source_repository;
+      c.source_digest = i.source_digest;
+      c.destination_endpoint = i.destination_endpoint;
+      c.destination_host = config.endpoints.at(i.destination_endpoint).host();
+      c.destination_repository = i.destination_repository;
+      c.tag = i.tag;
+      c.destination_digest = holds[k];
+      c.reason = "pushed by an apply that was interrupted before it could record it";
+      if (same_tag != plan.changes.end()) {
+        *same_tag = std::move(c);
+      } else {
+        plan.changes.push_back(std::move(c));
+      }
+    }
+  }
+
   // 6. What crossdock put there before and no longer wants (deletion), and, for
   //    --refresh-only, what changed behind its back.
   std::vector<const state::Artifact*> managed;

@@ -52,22 +52,31 @@ std::string Line(const Change& c, bool color) {
 }  // namespace
 
 std::string SummaryLine(const Plan& plan) {
+  // A plan with errors never says the destinations match: what failed was not looked at.
+  const size_t n = plan.errors.size();
+  const std::string incomplete =
+      n == 0 ? ""
+             : fmt::format(" The plan is incomplete: {} error{} above.", n, n == 1 ? "" : "s");
   if (plan.refresh_only) {
-    if (plan.drift.empty()) return "No changes. The state matches the destinations.";
+    if (plan.drift.empty())
+      return n == 0 ? "No changes. The state matches the destinations."
+                    : "No differences found where crossdock could look." + incomplete;
     return fmt::format("Refresh: {} state record{} to update.", plan.drift.size(),
-                       plan.drift.size() == 1 ? "" : "s");
+                       plan.drift.size() == 1 ? "" : "s") +
+           incomplete;
   }
   Summary s = plan.summary();
   if (s.create + s.update + s.del + s.adopt == 0) {
-    std::string line = "No changes. Destinations match the desired state.";
+    std::string line = n == 0 ? "No changes. Destinations match the desired state."
+                              : "No changes found where crossdock could look.";
     if (s.skip) line += fmt::format(" {} skipped.", s.skip);
-    return line;
+    return line + incomplete;
   }
   std::string line =
       fmt::format("Plan: {} to copy, {} to replace, {} to delete.", s.create, s.update, s.del);
   if (s.adopt) line += fmt::format(" {} to adopt.", s.adopt);
   if (s.skip) line += fmt::format(" {} skipped.", s.skip);
-  return line;
+  return line + incomplete;
 }
 
 std::string RenderPlanText(const Plan& plan, bool color) {

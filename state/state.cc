@@ -8,7 +8,8 @@
 namespace crossdock::state {
 namespace {
 
-bool HasKey(const Artifact& a, const std::string& dest_endpoint, const std::string& dest_repo,
+template <class Keyed>
+bool HasKey(const Keyed& a, const std::string& dest_endpoint, const std::string& dest_repo,
             const std::string& tag) {
   return a.destination_endpoint == dest_endpoint && a.destination_repository == dest_repo &&
          a.tag == tag;
@@ -41,6 +42,24 @@ bool State::Remove(const std::string& dest_endpoint, const std::string& dest_rep
     return HasKey(a, dest_endpoint, dest_repo, tag);
   });
   return removed > 0;
+}
+
+void State::AddIntent(const Intent& i) {
+  auto it = std::find_if(intents.begin(), intents.end(), [&](const Intent& existing) {
+    return HasKey(existing, i.destination_endpoint, i.destination_repository, i.tag);
+  });
+  if (it == intents.end()) {
+    intents.push_back(i);
+  } else {
+    *it = i;
+  }
+}
+
+bool State::RemoveIntent(const std::string& dest_endpoint, const std::string& dest_repo,
+                         const std::string& tag) {
+  return std::erase_if(intents, [&](const Intent& i) {
+           return HasKey(i, dest_endpoint, dest_repo, tag);
+         }) > 0;
 }
 
 }  // namespace crossdock::state

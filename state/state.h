@@ -8,7 +8,8 @@
 
 namespace crossdock::state {
 
-inline constexpr int kFormatVersion = 1;
+// 2 added "intents"; a version 1 file is read as having none.
+inline constexpr int kFormatVersion = 2;
 
 // One tag crossdock copied to a destination and therefore owns.
 struct Artifact {
@@ -25,11 +26,30 @@ struct Artifact {
   friend bool operator==(const Artifact&, const Artifact&) = default;
 };
 
+// A tag an apply is about to push: written to disk before the push, so that a run
+// killed between the push and the record of it leaves a trace. The next plan adopts
+// every intent whose destination tag holds the intended digest (crossdock pushed it),
+// and the next apply drops the others (the push never happened). Keyed, like
+// Artifact, by (destination_endpoint, destination_repository, tag).
+struct Intent {
+  std::string rule;
+  std::string source_endpoint;
+  std::string source_repository;
+  std::string source_digest;  // the digest the tag will hold
+  std::string destination_endpoint;
+  std::string destination_repository;
+  std::string tag;
+  std::string recorded_at;  // RFC 3339 UTC
+
+  friend bool operator==(const Intent&, const Intent&) = default;
+};
+
 struct State {
   int format_version = kFormatVersion;
   std::string lineage;   // fixed at creation (random UUID)
   std::int64_t serial = 0;  // incremented on every write
   std::vector<Artifact> artifacts;
+  std::vector<Intent> intents;
 
   // The artifact recorded at (destination endpoint, repository, tag), or nullptr.
   // A linear scan: a caller looking up every tag of a large state should index it.
@@ -40,6 +60,12 @@ struct State {
   // Removes the artifact at its destination key; returns whether one was removed.
   bool Remove(const std::string& dest_endpoint, const std::string& dest_repo,
               const std::string& tag);
+
+  // Inserts or replaces the intent at its destination key.
+  void AddIntent(const Intent& i);
+  // Removes the intent at a destination key; returns whether one was removed.
+  bool RemoveIntent(const std::string& dest_endpoint, const std::string& dest_repo,
+                    const std::string& tag);
 
   friend bool operator==(const State&, const State&) = default;
 };

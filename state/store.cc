@@ -1,6 +1,6 @@
 // The state file: reading, atomic writing and locking.
 //
-// Format (format_version 1), for example:
+// Format (format_version 2), for example:
 //
 //   {
 //     "format_version": 1,
@@ -18,6 +18,18 @@
 //         "destination_digest": "sha256:…",
 //         "replicated_at": "2024-05-01T12:00:00Z"
 //       }
+//     ],
+//     "intents": [
+//       {
+//         "rule": "mirror-lib",
+//         "source_endpoint": "src",
+//         "source_repository": "lib/api",
+//         "source_digest": "sha256:…",
+//         "destination_endpoint": "dst",
+//         "destination_repository": "mirror/api",
+//         "tag": "v2.0.0",
+//         "recorded_at": "2024-05-01T12:00:01Z"
+//       }
 //     ]
 //   }
 //
@@ -34,6 +46,12 @@
 // - artifacts is a flat list keyed by (destination_endpoint, destination_repository,
 //   tag), which is what crossdock owns, and written sorted by that key so two runs that
 //   record the same artifacts write the same bytes and git diffs stay small.
+// - intents (format 2) are the tags an apply was about to push when the file was
+//   written: one write before the first push records them all, so a run killed after a
+//   push and before its record leaves a trace the next run resolves (the next plan
+//   adopts an intent whose tag holds its digest; the next apply drops the rest). A
+//   version 1 file is read as having none; version 2 is written, so an older crossdock
+//   refuses the file instead of rewriting it without them.
 // - Endpoints are recorded by their config names and repositories without the host, so
 //   moving a registry to another URL keeps the state valid.
 // - Digests are full "sha256:<hex>" strings; replicated_at is RFC 3339 in UTC.
@@ -79,6 +97,16 @@ using core::SyncFolder;
 using core::WriteNewFile;
 
 template <class Archive>
+void serialize(Archive& ar, Intent& i) {
+  ar(cereal::make_nvp("rule", i.rule), cereal::make_nvp("source_endpoint", i.source_endpoint),
+     cereal::make_nvp("source_repository", i.source_repository),
+     cereal::make_nvp("source_digest", i.source_digest),
+     cereal::make_nvp("destination_endpoint", i.destination_endpoint),
+     cereal::make_nvp("destination_repository", i.destination_repository),
+     cereal::make_nvp("tag", i.tag), cereal::make_nvp("recorded_at", i.recorded_at));
+}
+
+template <class Archive>
 void serialize(Archive& ar, Artifact& a) {
   ar(cereal::make_nvp("rule", a.rule), cereal::make_nvp("source_endpoint", a.source_endpoint),
      cereal::make_nvp("source_repository", a.source_repository),
@@ -97,12 +125,19 @@ constexpr const char* kArtifactFields[] = {
     "source_digest", "destination_endpoint",   "destination_repository",
     "tag",           "destination_digest",     "replicated_at",
 };
+constexpr const char* kIntentFields[] = {
+    "rule",          "source_endpoint",        "source_repository",
+    "source_digest", "destination_endpoint",   "destination_repository",
+    "tag",           "recorded_at",
+};
 
 // Writes (or reads) the top level in the order documented above.
 template <class Archive, class S>
 void SerializeState(Archive& ar, S& s) {
   ar(cereal::make_nvp("format_version", s.format_version), cereal::make_nvp("lineage", s.lineage),
      cereal::make_nvp("serial", s.serial), cereal::make_nvp("artifacts", s.artifacts));
+  // Read after format_version: a version 1 file has no intents.
+  if (s.format_version >= 2) ar(cereal::make_nvp("intents", s.intents));
 }
 
 // OK when PATH's folder exists; otherwise an error naming it. Used before creating
@@ -199,6 +234,19 @@ std::string DescribeProblem(const nlohmann::json& doc) {
       if (!a[field].is_string()) return where + "." + field + " is not a string";
     }
   }
+  if (doc["format_version"].get<std::int64_t>() < 2) return "";
+  if (!doc.contains("intents")) return "missing \"intents\"";
+  const auto& intents = doc["intents"];
+  if (!intents.is_array()) return "\"intents\" is not an array";
+  for (size_t i = 0; i < intents.size(); ++i) {
+    const std::string where = "intents[" + std::to_string(i) + "]";
+    const auto& a = intents[i];
+    if (!a.is_object()) return where + " is not an object";
+    for (const char* field : kIntentFields) {
+      if (!a.contains(field)) return where + " is missing \"" + field + "\"";
+      if (!a[field].is_string()) return where + "." + field + " is not a string";
+    }
+  }
   return "";
 }
 
@@ -272,10 +320,12 @@ core::Status WriteState(const std::string& path, State* s) {
   State out = *s;
   out.format_version = kFormatVersion;
   out.serial = s->serial + 1;
-  std::sort(out.artifacts.begin(), out.artifacts.end(), [](const Artifact& x, const Artifact& y) {
+  auto by_key = [](const auto& x, const auto& y) {
     return std::tie(x.destination_endpoint, x.destination_repository, x.tag) <
            std::tie(y.destination_endpoint, y.destination_repository, y.tag);
-  });
+  };
+  std::sort(out.artifacts.begin(), out.artifacts.end(), by_key);
+  std::sort(out.intents.begin(), out.intents.end(), by_key);
   std::string text;
   try {
     std::ostringstream buf;

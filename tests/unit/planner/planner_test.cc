@@ -210,6 +210,48 @@ TEST_F(PlannerTest, TagGoneAtSourceIsDeletedOnlyWhenManagedAndDeleteIsOn) {
   }
 }
 
+state::Intent IntentFor(const std::string& repo, const std::string& tag, const std::string& digest) {
+  return {.rule = "mirror", .source_endpoint = "src", .source_repository = repo,
+          .source_digest = digest, .destination_endpoint = "dst", .destination_repository = repo,
+          .tag = tag, .recorded_at = "2024-05-01T12:00:00Z"};
+}
+
+TEST_F(PlannerTest, TagPushedByAnInterruptedApplyIsAdoptedFromItsIntent) {
+  // A run was killed after pushing app:v1 and before recording it: the destination
+  // holds the source digest, and only the intent says crossdock put it there.
+  std::string d = src_.AddImage("app", "v1", "1");
+  dst_.AddImage("app", "v1", "1");
+  state_.intents.push_back(IntentFor("app", "v1", d));
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].action, Action::kAdopt);
+  EXPECT_EQ(plan.changes[0].tag, "v1");
+  EXPECT_EQ(plan.changes[0].source_digest, d);
+  EXPECT_EQ(plan.changes[0].reason,
+            "pushed by an apply that was interrupted before it could record it");
+}
+
+TEST_F(PlannerTest, IntentForATagNoLongerSelectedIsStillAdopted) {
+  // The source dropped the tag since: crossdock pushed it all the same, so it becomes
+  // managed (and delete = true removes it on the next run).
+  std::string d = dst_.AddImage("app", "gone", "g");
+  src_.AddImage("app", "v1", "1");
+  dst_.AddImage("app", "v1", "1");
+  state_.intents.push_back(IntentFor("app", "gone", d));
+  Plan plan = Make();
+  ASSERT_EQ(plan.summary().adopt, 1);
+}
+
+TEST_F(PlannerTest, IntentWhosePushNeverLandedIsNotAdopted) {
+  std::string d = src_.AddImage("app", "v1", "1");
+  dst_.AddImage("app", "other", "someone else's");
+  state_.intents.push_back(IntentFor("app", "v1", d));                      // absent
+  state_.intents.push_back(IntentFor("app", "other", "sha256:" + std::string(64, 'e')));
+  Plan plan = Make();
+  EXPECT_EQ(plan.summary().adopt, 0);
+  EXPECT_EQ(plan.summary().create, 1);  // v1 is copied as usual
+}
+
 TEST_F(PlannerTest, ManagedTagChangedOutsideCrossdockIsNotDeleted) {
   dst_.AddImage("app", "old", "someone else's");
   src_.AddImage("app", "v1", "1");

@@ -50,11 +50,29 @@ TEST(RenderTextTest, PlanIsGroupedByRuleWithSymbolsAndSummary) {
             "Errors:\n"
             "  rule \"mirror\", repository \"lib/broken\": repository \"lib/broken\" does not exist\n"
             "\n"
-            "Plan: 1 to copy, 1 to replace, 1 to delete. 1 skipped.\n");
+            "Plan: 1 to copy, 1 to replace, 1 to delete. 1 skipped. The plan is incomplete: 1 error above.\n");
 }
 
 TEST(RenderTextTest, EmptyPlanSaysNoChanges) {
   EXPECT_EQ(RenderPlanText(Plan{}, false), "No changes. Destinations match the desired state.\n");
+}
+
+TEST(RenderTextTest, APlanWithErrorsNeverSaysTheDestinationsMatch) {
+  Plan p;
+  p.errors.push_back({"mirror", "", "cannot reach endpoint \"src\": connection refused"});
+  EXPECT_EQ(SummaryLine(p),
+            "No changes found where crossdock could look. The plan is incomplete: 1 error above.");
+  p.errors.push_back({"mirror", "lib/app", "HTTP 500"});
+  p.refresh_only = true;
+  EXPECT_EQ(SummaryLine(p),
+            "No differences found where crossdock could look. The plan is incomplete: 2 errors "
+            "above.");
+  p.refresh_only = false;
+  planner::Change c;
+  c.action = Action::kCreate;
+  p.changes.push_back(c);
+  EXPECT_EQ(SummaryLine(p),
+            "Plan: 1 to copy, 0 to replace, 0 to delete. The plan is incomplete: 2 errors above.");
 }
 
 TEST(RenderTextTest, ColourWrapsSymbols) {

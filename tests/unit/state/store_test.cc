@@ -203,7 +203,7 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, MissingFileGivesFreshStateAndCreatesNothing) {
   auto s = ReadState(path_);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ(s->format_version, 1);
+  EXPECT_EQ(s->format_version, 2);
   EXPECT_EQ(s->serial, 0);
   EXPECT_TRUE(s->artifacts.empty());
   EXPECT_TRUE(IsUuidV4(s->lineage)) << s->lineage;
@@ -238,10 +238,14 @@ TEST_F(StoreTest, FileIsTheDocumentedFormat) {
   s.lineage = "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8";
   s.serial = 11;
   s.Upsert(MakeArtifact("app", "v1"));
+  s.AddIntent({.rule = "mirror-lib", .source_endpoint = "src", .source_repository = "lib/app",
+               .source_digest = "sha256:" + std::string(64, 'a'), .destination_endpoint = "dst",
+               .destination_repository = "app", .tag = "v2",
+               .recorded_at = "2024-05-01T12:00:01Z"});
   ASSERT_TRUE(WriteState(path_, &s).ok());
   const std::string a64(64, 'a'), b64(64, 'b');
   EXPECT_EQ(Slurp(path_), R"({
-  "format_version": 1,
+  "format_version": 2,
   "lineage": "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8",
   "serial": 12,
   "artifacts": [
@@ -256,9 +260,51 @@ TEST_F(StoreTest, FileIsTheDocumentedFormat) {
       "destination_digest": "sha256:)" + b64 + R"(",
       "replicated_at": "2024-05-01T12:00:00Z"
     }
+  ],
+  "intents": [
+    {
+      "rule": "mirror-lib",
+      "source_endpoint": "src",
+      "source_repository": "lib/app",
+      "source_digest": "sha256:)" + a64 + R"(",
+      "destination_endpoint": "dst",
+      "destination_repository": "app",
+      "tag": "v2",
+      "recorded_at": "2024-05-01T12:00:01Z"
+    }
   ]
 }
 )");
+}
+
+TEST_F(StoreTest, IntentsRoundTripAndAreKeyedByDestinationTag) {
+  State s = Fresh();
+  Intent i{.rule = "r", .source_endpoint = "src", .source_repository = "lib/app",
+           .source_digest = "sha256:" + std::string(64, 'c'), .destination_endpoint = "dst",
+           .destination_repository = "app", .tag = "v1", .recorded_at = "2024-05-01T12:00:00Z"};
+  s.AddIntent(i);
+  i.source_digest = "sha256:" + std::string(64, 'd');
+  s.AddIntent(i);  // replaces the first
+  i.tag = "v2";
+  s.AddIntent(i);
+  ASSERT_EQ(s.intents.size(), 2u);
+  ASSERT_TRUE(WriteState(path_, &s).ok());
+  auto read = ReadState(path_);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(*read, s);
+  EXPECT_TRUE(s.RemoveIntent("dst", "app", "v1"));
+  EXPECT_FALSE(s.RemoveIntent("dst", "app", "v1"));
+  EXPECT_EQ(s.intents.size(), 1u);
+}
+
+TEST_F(StoreTest, VersionOneFileIsReadWithoutIntentsAndRewrittenAsVersionTwo) {
+  Spit(path_, R"({"format_version": 1, "lineage": "x", "serial": 4, "artifacts": []})");
+  auto s = ReadState(path_);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->intents.empty());
+  ASSERT_TRUE(WriteState(path_, &*s).ok());
+  EXPECT_NE(Slurp(path_).find("\"format_version\": 2"), std::string::npos);
+  EXPECT_NE(Slurp(path_).find("\"intents\": []"), std::string::npos) << Slurp(path_);
 }
 
 TEST_F(StoreTest, EmptyStateRoundTrips) {
@@ -349,13 +395,13 @@ TEST_F(StoreTest, ArtifactsAreWrittenSortedByDestinationKey) {
 }
 
 TEST_F(StoreTest, NewerFormatVersionIsRefused) {
-  Spit(path_, R"({"format_version": 2, "lineage": "x", "serial": 4, "something_new": {}})");
+  Spit(path_, R"({"format_version": 3, "lineage": "x", "serial": 4, "something_new": {}})");
   auto s = ReadState(path_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), core::Code::kInvalidArgument);
   EXPECT_EQ(s.status().message(),
             "state file " + path_ +
-                " has format version 2, newer than this crossdock understands (1); upgrade "
+                " has format version 3, newer than this crossdock understands (2); upgrade "
                 "crossdock");
 }
 
@@ -396,6 +442,13 @@ TEST_F(StoreTest, MissingFieldsAreDataLossNamingTheField) {
       {R"({"format_version": 1, "lineage": "x", "serial": 1})", R"(missing "artifacts")"},
       {R"({"format_version": 1, "lineage": "x", "serial": 1, "artifacts": [{"rule": "r"}]})",
        R"(artifacts[0] is missing "source_endpoint")"},
+      {R"({"format_version": 2, "lineage": "x", "serial": 1, "artifacts": []})",
+       R"(missing "intents")"},
+      {R"({"format_version": 2, "lineage": "x", "serial": 1, "artifacts": [], "intents": {}})",
+       R"("intents" is not an array)"},
+      {R"({"format_version": 2, "lineage": "x", "serial": 1, "artifacts": [],
+           "intents": [{"rule": "r", "source_endpoint": 1}]})",
+       R"(intents[0].source_endpoint is not a string)"},
   };
   for (const Case& c : cases) {
     Spit(path_, c.text);
