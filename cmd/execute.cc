@@ -315,10 +315,8 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   std::string blobs = fmt::format("blobs: {} copied, {} mounted, {} already present",
                                   report.blobs_copied, report.blobs_mounted, report.blobs_present);
   if (report.failed > 0 || !persisted.ok() || !plan.errors.empty()) {
-    fmt::print("\nApply finished with errors: {} done{}, {} failed{}. {} in {:.1f}s ({}).{}\n",
-               report.succeeded,
-               report.unrecorded ? fmt::format(" ({} not recorded)", report.unrecorded) : "",
-               report.failed,
+    fmt::print("\nApply finished with errors: {} done, {} failed{}. {} in {:.1f}s ({}).{}\n",
+               report.succeeded, report.failed,
                report.not_started ? fmt::format(", {} not started", report.not_started) : "",
                Bytes(report.bytes_copied), secs, blobs, execution_line);
     for (const auto& f : report.failures)

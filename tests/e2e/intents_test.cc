@@ -6,7 +6,12 @@
 // tags the registry itself lists (curl), not crossdock's own client.
 #include <gtest/gtest.h>
 
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <set>
@@ -107,6 +112,64 @@ TEST_F(IntentsTest, AnApplyKilledAtAnyMomentLeavesNoTagUnrecorded) {
     const std::string repo = "k" + std::to_string(k) + "/app";
     EXPECT_EQ(ListTags(dst_, repo).size(), k == 1 ? tags.size() : 0u) << repo;
   }
+}
+
+// A tmpfs of SIZE mounted on a folder of its own, unmounted by the destructor.
+// Needs root (make test runs as root); Skip() says why when it cannot be had.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& dir, const std::string& size) : dir_(dir) {
+    ::mkdir(dir.c_str(), 0700);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0)
+      error_ = std::strerror(errno);
+  }
+  ~SmallDisk() {
+    if (error_.empty()) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  const std::string& error() const { return error_; }
+  bool Grow(const std::string& size) {
+    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
+  }
+
+ private:
+  std::string dir_;
+  std::string error_;
+};
+
+TEST_F(IntentsTest, AFullDiskStopsTheApplyAndTheNextRunRecordsWhatWasPushed) {
+  SmallDisk disk(dir_.Sub("small"), "40k");
+  if (!disk.error().empty()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
+  ImageSpec spec;
+  spec.layers = {LayerSpec{.size = 1024, .seed = 3}};
+  BuildImage(layout_, "app", spec);
+  Push(layout_, "app", src_, "app", "t00");
+  std::vector<std::string> tags;
+  for (int i = 1; i < 60; ++i) tags.push_back((i < 10 ? "t0" : "t") + std::to_string(i));
+  PushManifestUnderTags(src_, "app", "t00", tags);
+  // The state lives on the small disk: its intents fit (one file), but no later write
+  // does (the next version beside the previous one).
+  WriteConfig(dst_.url(), "full", false);
+  WriteFile(config_, ReadFile(config_) + "\n[settings]\nstate = \"" + dir_.Sub("small") +
+                         "/crossdock.state.json\"\n");
+  RunResult full = Crossdock({"apply", "--auto-approve", "--parallelism", "1"});
+  EXPECT_EQ(full.exit_code, 1) << full.out << full.err;
+  EXPECT_NE(full.err.find("the state could not be saved"), std::string::npos) << full.err;
+  EXPECT_NE(full.err.find("not recorded in the state file"), std::string::npos) << full.err;
+  EXPECT_NE(full.out.find("not started"), std::string::npos) << full.out;
+  const size_t pushed = ListTags(dst_, "full/app").size();
+  EXPECT_GT(pushed, 0u);
+  EXPECT_LT(pushed, 60u);  // it stopped instead of copying on without records
+
+  ASSERT_TRUE(disk.Grow("4m"));
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_NE(plan.out.find(std::to_string(pushed) + " to adopt."), std::string::npos) << plan.out;
+  RunResult again = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  std::set<std::string> recorded = Recorded();
+  std::vector<std::string> at_destination = ListTags(dst_, "full/app");
+  EXPECT_EQ(at_destination.size(), 60u);
+  for (const auto& t : at_destination)
+    EXPECT_TRUE(recorded.count("dst/full/app:" + t)) << t << " is not in the state";
 }
 
 }  // namespace
