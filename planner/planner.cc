@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/digest.h"
+#include "core/names.h"
 #include "core/parallel.h"
 #include "core/pattern.h"
 #include "core/semver.h"
@@ -88,6 +89,20 @@ std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<st
   if (rule.keep_latest > 0) out = core::KeepLatest(out, rule.keep_latest);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// The error for names a listing returned that the distribution grammar refuses
+// (core/names.h): they are skipped, never matched or put into a URL.
+std::string InvalidNames(const std::string& endpoint, const std::string& kind,
+                         const std::vector<std::string>& names, const std::string& repo) {
+  std::string shown;
+  for (size_t i = 0; i < names.size() && i < 3; ++i)
+    shown += (i ? ", \"" : "\"") + core::ShowName(names[i]) + "\"";
+  if (names.size() > 3) shown += ", …";
+  return "endpoint \"" + endpoint + "\" listed " + std::to_string(names.size()) + " " + kind +
+         (names.size() == 1 ? "" : "s") + (repo.empty() ? "" : " of \"" + repo + "\"") +
+         " that the distribution grammar does not allow (" + shown +
+         "); skipped, nothing was requested for " + (names.size() == 1 ? "it" : "them");
 }
 
 bool HasArtifactFilters(const core::Rule& rule) {
@@ -261,7 +276,12 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     auto include = CompileAll(rule.repositories);
     auto exclude = CompileAll(rule.exclude_repositories);
     std::map<std::string, std::string> dest_owner;  // dest repo -> source repo
+    std::vector<std::string> invalid;
     for (const auto& repo : listings[i]) {
+      if (!core::IsValidRepositoryName(repo)) {
+        invalid.push_back(repo);
+        continue;
+      }
       if (!Selected(include, exclude, repo)) continue;
       auto dest = DestinationRepository(repo, rule.dest_namespace, rule.flatten);
       if (!dest.ok()) {
@@ -279,6 +299,8 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       }
       repos.push_back({&rule, repo, *dest, {}, {}, false});
     }
+    if (!invalid.empty())
+      plan.errors.push_back({rule.name, "", InvalidNames(rule.source, "repository", invalid, "")});
   }
 
   // 2. Tags per repository, selected by the rule's tag filters.
@@ -290,9 +312,17 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       repo_errors[i] = tags.status().message();
       return;
     }
-    w.all_tags = std::move(*tags);
+    std::vector<std::string> invalid;
+    for (auto& t : *tags) {
+      if (core::IsValidTag(t)) {
+        w.all_tags.push_back(std::move(t));
+      } else {
+        invalid.push_back(std::move(t));
+      }
+    }
     w.tags = SelectTags(*w.rule, w.all_tags);
     w.listed = true;
+    if (!invalid.empty()) repo_errors[i] = InvalidNames(w.rule->source, "tag", invalid, w.source_repo);
   }, options.cancel);
   for (size_t i = 0; i < repos.size(); ++i)
     if (!repo_errors[i].empty())

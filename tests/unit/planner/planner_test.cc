@@ -252,6 +252,28 @@ TEST_F(PlannerTest, IntentWhosePushNeverLandedIsNotAdopted) {
   EXPECT_EQ(plan.summary().create, 1);  // v1 is copied as usual
 }
 
+TEST_F(PlannerTest, NamesOutsideTheDistributionGrammarAreRefusedBeforeAnyRequest) {
+  src_.AddImage("lib/app", "v1", "1");
+  src_.AddImage("lib/app", "../../../other/victim/manifests/pwned", "2");
+  src_.AddImage("lib/../other/victim", "prod", "3");
+  rule_.repositories = {"lib/**"};
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].destination_repository, "lib/app");
+  EXPECT_EQ(plan.changes[0].tag, "v1");
+  ASSERT_EQ(plan.errors.size(), 2u);
+  EXPECT_EQ(plan.errors[0].message,
+            "endpoint \"src\" listed 1 repository that the distribution grammar does not allow "
+            "(\"lib/../other/victim\"); skipped, nothing was requested for it");
+  EXPECT_EQ(plan.errors[1].message,
+            "endpoint \"src\" listed 1 tag of \"lib/app\" that the distribution grammar does "
+            "not allow (\"../../../other/victim/manifests/pwned\"); skipped, nothing was "
+            "requested for it");
+  for (const auto* r : {&src_, &dst_})
+    for (const auto& call : r->calls())
+      EXPECT_EQ(call.find(".."), std::string::npos) << r->name() << ": " << call;
+}
+
 TEST_F(PlannerTest, ManagedTagChangedOutsideCrossdockIsNotDeleted) {
   dst_.AddImage("app", "old", "someone else's");
   src_.AddImage("app", "v1", "1");
