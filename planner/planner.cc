@@ -105,6 +105,21 @@ std::string InvalidNames(const std::string& endpoint, const std::string& kind,
          "); skipped, nothing was requested for " + (names.size() == 1 ? "it" : "them");
 }
 
+// A Change at the destination tag a state record (Artifact or Intent) names, from the
+// same source; action and digests are the caller's to fill in.
+template <class Record>
+Change ChangeAt(const core::Config& config, const Record& r) {
+  Change c;
+  c.rule = r.rule;
+  c.source_endpoint = r.source_endpoint;
+  c.source_repository = r.source_repository;
+  c.destination_endpoint = r.destination_endpoint;
+  c.destination_host = config.endpoints.at(r.destination_endpoint).host();
+  c.destination_repository = r.destination_repository;
+  c.tag = r.tag;
+  return c;
+}
+
 bool HasArtifactFilters(const core::Rule& rule) {
   return !rule.labels.empty() || !rule.exclude_labels.empty() || !rule.resource.empty();
 }
@@ -651,16 +666,9 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       });
       // A copy or replacement planned for the tag records it anyway.
       if (same_tag != plan.changes.end() && same_tag->action != Action::kSkip) continue;
-      Change c;
-      c.rule = i.rule;
+      Change c = ChangeAt(config, i);
       c.action = Action::kAdopt;
-      c.source_endpoint = i.source_endpoint;
-      c.source_repository = i.source_repository;
       c.source_digest = i.source_digest;
-      c.destination_endpoint = i.destination_endpoint;
-      c.destination_host = config.endpoints.at(i.destination_endpoint).host();
-      c.destination_repository = i.destination_repository;
-      c.tag = i.tag;
       c.destination_digest = holds[k];
       c.reason = "pushed by an apply that was interrupted before it could record it";
       if (same_tag != plan.changes.end()) {
@@ -710,14 +718,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
       plan.errors.push_back({a.rule, a.source_repository, errs[i]});
       continue;
     }
-    Change c;
-    c.rule = a.rule;
-    c.source_endpoint = a.source_endpoint;
-    c.source_repository = a.source_repository;
-    c.destination_endpoint = a.destination_endpoint;
-    c.destination_host = config.endpoints.at(a.destination_endpoint).host();
-    c.destination_repository = a.destination_repository;
-    c.tag = a.tag;
+    Change c = ChangeAt(config, a);
     c.destination_digest = now[i];
     if (options.refresh_only) {
       if (now[i] == a.destination_digest) continue;
