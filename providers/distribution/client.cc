@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/digest.h"
+#include "core/names.h"
 
 namespace crossdock::providers {
 
@@ -62,8 +63,6 @@ std::string MediaTypeOf(const HttpResponse& resp, const std::string& body) {
     return j["mediaType"].get<std::string>();
   return ct;
 }
-
-std::string NextPage(const HttpResponse& resp) { return ParseNextLink(resp.Header("link")); }
 
 // Gives a connection slot back when it goes out of scope.
 class SlotGuard {
@@ -163,6 +162,7 @@ DistributionRegistry::DistributionRegistry(std::string name, std::string base_ur
       http_(http),
       retry_(options.retry),
       clock_(options.clock ? options.clock : core::Clock::Real()) {
+  origin_ = ParseOrigin(base_url_);
   if (options.rate_limit_per_second > 0)
     bucket_ = std::make_unique<core::TokenBucket>(options.rate_limit_per_second, 1.0, clock_);
   if (options.max_connections > 0)
@@ -229,9 +229,50 @@ void DistributionRegistry::ObserveLimitsLocked(const HttpResponse& answer) {
   paused_until_ = std::max(paused_until_, until);
 }
 
-std::string DistributionRegistry::ResolveLocation(const std::string& location) const {
-  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return location;
-  return base_url_ + (location.empty() || location[0] != '/' ? "/" : "") + location;
+core::Result<std::string> DistributionRegistry::UrlOnEndpoint(const std::string& request_url,
+                                                             const std::string& ref,
+                                                             const std::string& header,
+                                                             const std::string& what) const {
+  std::string where = what + " at endpoint \"" + name_ + "\"";
+  if (ref.empty())
+    return core::Status::Internal(where + ": the registry answered without a " + header +
+                                  " header");
+  std::string url = ResolveReference(request_url, ref);
+  auto origin = ParseOrigin(url);
+  // Written on the configured base URL, so every request names the endpoint alike.
+  if (origin && origin_ && *origin == *origin_) return base_url_ + std::string(PathAndQuery(url));
+  if (!origin)
+    return core::Status::Internal(where + ": the registry's " + header +
+                                  " header is not a usable http(s) URL: \"" +
+                                  core::ShowName(ref) + "\"; nothing was sent to it");
+  // A URL a registry hands out is followed only on the endpoint's own origin: the
+  // request carries the endpoint's credentials (the token realm is the exception,
+  // which gets only what the token protocol sends it).
+  return core::Status::PermissionDenied(
+      where + ": the registry's " + header + " header points to " + origin->ToString() +
+      ", not to the endpoint's own origin " + (origin_ ? origin_->ToString() : base_url_) +
+      "; crossdock sends nothing there, since the endpoint's credentials go only to its own "
+      "URL. If the registry is behind a proxy, check the address it believes it is served at "
+      "(docker-registry: http.host; X-Forwarded-Proto and Host)");
+}
+
+core::Status DistributionRegistry::ForEachPage(
+    const std::string& first_path, const std::vector<std::string>& scopes, const std::string& what,
+    const std::function<core::Status(const HttpResponse&)>& page) {
+  std::string url = Url(first_path);
+  for (;;) {
+    HttpRequest req;
+    req.url = url;
+    auto r = Send(req, scopes);
+    if (!r.ok()) return r.status();
+    CROSSDOCK_RETURN_IF_ERROR(page(*r));
+    // Link: </v2/_catalog?last=x&n=1000>; rel="next"
+    std::string next = ParseNextLink(r->Header("link"));
+    if (next.empty()) return core::Status::Ok();
+    auto next_url = UrlOnEndpoint(url, next, "next-page Link", what);
+    if (!next_url.ok()) return next_url.status();
+    url = *next_url;
+  }
 }
 
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
@@ -432,48 +473,43 @@ core::Status DistributionRegistry::Ping() {
 
 core::Result<std::vector<std::string>> DistributionRegistry::ListRepositories() {
   std::vector<std::string> out;
-  std::string path = "/v2/_catalog?n=1000";
-  for (int page = 0; page < 100000 && !path.empty(); ++page) {
-    HttpRequest req;
-    req.url = ResolveLocation(path);
-    auto r = Send(req, {"registry:catalog:*"});
-    if (!r.ok()) return r.status();
-    if (r->status != 200) return ErrorFor(*r, "listing repositories (GET /v2/_catalog)");
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("repositories"))
-      return core::Status::Internal("endpoint \"" + name_ +
-                                    "\" answered GET /v2/_catalog with something that is not a "
-                                    "repository list");
-    if (j["repositories"].is_array())
-      for (const auto& v : j["repositories"])
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    // Link: </v2/_catalog?last=x&n=1000>; rel="next"
-    path = NextPage(*r);
-  }
+  const std::string what = "listing repositories (GET /v2/_catalog)";
+  core::Status st = ForEachPage(
+      "/v2/_catalog?n=1000", {"registry:catalog:*"}, what, [&](const HttpResponse& r) {
+        if (r.status != 200) return ErrorFor(r, what);
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("repositories"))
+          return core::Status::Internal("endpoint \"" + name_ +
+                                        "\" answered GET /v2/_catalog with something that is not "
+                                        "a repository list");
+        if (j["repositories"].is_array())
+          for (const auto& v : j["repositories"])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+        return core::Status::Ok();
+      });
+  if (!st.ok()) return st;
   return out;
 }
 
 core::Result<std::vector<std::string>> DistributionRegistry::ListTags(const std::string& repo) {
   std::vector<std::string> out;
-  std::string path = "/v2/" + repo + "/tags/list?n=1000";
-  for (int page = 0; page < 100000 && !path.empty(); ++page) {
-    HttpRequest req;
-    req.url = ResolveLocation(path);
-    auto r = Send(req, {PullScope(repo)});
-    if (!r.ok()) return r.status();
-    if (r->status == 404)
-      return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
-                                    name_ + "\"");
-    if (r->status != 200) return ErrorFor(*r, "listing tags of \"" + repo + "\"");
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return core::Status::Internal("endpoint \"" + name_ + "\" answered the tag list of \"" +
-                                    repo + "\" with something that is not JSON");
-    if (j.contains("tags") && j["tags"].is_array())
-      for (const auto& v : j["tags"])
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    path = NextPage(*r);
-  }
+  const std::string what = "listing tags of \"" + repo + "\"";
+  core::Status st = ForEachPage(
+      "/v2/" + repo + "/tags/list?n=1000", {PullScope(repo)}, what, [&](const HttpResponse& r) {
+        if (r.status == 404)
+          return core::Status::NotFound("repository \"" + repo +
+                                        "\" does not exist at endpoint \"" + name_ + "\"");
+        if (r.status != 200) return ErrorFor(r, what);
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+          return core::Status::Internal("endpoint \"" + name_ + "\" answered the tag list of \"" +
+                                        repo + "\" with something that is not JSON");
+        if (j.contains("tags") && j["tags"].is_array())
+          for (const auto& v : j["tags"])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+        return core::Status::Ok();
+      });
+  if (!st.ok()) return st;
   return out;
 }
 
@@ -642,14 +678,15 @@ core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
   if (!r.ok()) return r.status();
   if (r->status == 201) return true;
   if (r->status == 202) {
-    // The registry opened an upload instead of mounting: cancel it.
-    std::string loc = r->Header("location");
-    if (!loc.empty()) {
-      HttpRequest del;
-      del.method = "DELETE";
-      del.url = ResolveLocation(loc);
-      (void)Send(del, {PushScope(repo)});
-    }
+    // The registry opened an upload instead of mounting: cancel it, on this
+    // endpoint only.
+    auto loc = UrlOnEndpoint(req.url, r->Header("location"), "Location",
+                             "mounting blob " + digest + " into \"" + repo + "\"");
+    if (!loc.ok()) return loc.status();
+    HttpRequest del;
+    del.method = "DELETE";
+    del.url = *loc;
+    (void)Send(del, {PushScope(repo)});
     return false;
   }
   return ErrorFor(*r, "mounting blob " + digest + " into " + repo);
@@ -674,7 +711,10 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
   auto r = Send(start, {PushScope(repo)});
   if (!r.ok()) return r.status();
   if (r->status != 202) return ErrorFor(*r, "starting an upload into " + repo);
-  std::string location = ResolveLocation(r->Header("location"));
+  const std::string what = "uploading blob " + digest + " into \"" + repo + "\"";
+  auto started = UrlOnEndpoint(start.url, r->Header("location"), "Location", what);
+  if (!started.ok()) return started.status();
+  std::string location = *started;
   auto cancel = [&] {
     HttpRequest del;
     del.method = "DELETE";
@@ -709,8 +749,15 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
       cancel();
       return ErrorFor(*p, "uploading blob " + digest + " into " + repo);
     }
-    std::string loc2 = ResolveLocation(p->Header("location"));
-    if (!p->Header("location").empty()) location = loc2;
+    // The PATCH answer's Location, when given, is where the upload goes on.
+    if (!p->Header("location").empty()) {
+      auto next = UrlOnEndpoint(location, p->Header("location"), "Location", what);
+      if (!next.ok()) {
+        cancel();
+        return next.status();
+      }
+      location = *next;
+    }
     sep = location.find('?') == std::string::npos ? "?" : "&";
     put.url = location + sep + "digest=" + UrlEncode(digest);
   }

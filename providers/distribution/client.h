@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include "core/retry.h"
 #include "providers/http.h"
 #include "providers/registry.h"
+#include "providers/url.h"
 
 namespace crossdock::providers {
 
@@ -122,12 +124,25 @@ class DistributionRegistry : public Registry {
                                              bool force_refresh);
   core::Result<Token> FetchToken(const std::vector<std::string>& scopes);
   std::string Url(const std::string& path) const { return base_url_ + path; }
-  std::string ResolveLocation(const std::string& location) const;
+  // REF, from the HEADER header of the answer to a request for REQUEST_URL, as an
+  // absolute URL on this endpoint's origin. PermissionDenied, naming WHAT and the
+  // endpoint, when it leads anywhere else (another scheme, host or port), and
+  // Internal when the header is missing or unusable: nothing is sent there.
+  core::Result<std::string> UrlOnEndpoint(const std::string& request_url, const std::string& ref,
+                                          const std::string& header,
+                                          const std::string& what) const;
+  // GETs FIRST_PATH and each page its `Link: <…>; rel="next"` headers lead to on
+  // this endpoint, handing every answer to PAGE (which returns an error to stop).
+  // WHAT ("listing tags of \"r\"") is for messages.
+  core::Status ForEachPage(const std::string& first_path, const std::vector<std::string>& scopes,
+                           const std::string& what,
+                           const std::function<core::Status(const HttpResponse&)>& page);
   // Maps a non-success answer to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
 
   std::string name_;
   std::string base_url_;
+  std::optional<Origin> origin_;  // of base_url_; nullopt only for a malformed URL
   Credentials creds_;
   HttpClient* http_;
   core::RetryPolicy retry_;
