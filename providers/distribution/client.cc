@@ -275,6 +275,26 @@ core::Status DistributionRegistry::ForEachPage(
   }
 }
 
+core::Status DistributionRegistry::CheckNames(const std::string& op, const std::string& repo,
+                                              const std::string& ref, RefKind kind) const {
+  auto refuse = [&](const std::string& what, const std::string& name, const std::string& rule) {
+    return core::Status::InvalidArgument(op + " at endpoint \"" + name_ + "\": " + what + " \"" +
+                                         core::ShowName(name) + "\" is not valid (" + rule +
+                                         "); nothing was sent");
+  };
+  if (!core::IsValidRepositoryName(repo))
+    return refuse("repository name", repo,
+                  "lowercase letters and digits, '.', '_', '__' or '-' between them, components "
+                  "separated by '/', at most 255 characters");
+  const bool digest_ok = core::IsValidDigest(ref);
+  if (kind == RefKind::kDigest && !digest_ok)
+    return refuse("digest", ref, "sha256: and 64 lowercase hex digits");
+  if (kind == RefKind::kTagOrDigest && !digest_ok && !core::IsValidTag(ref))
+    return refuse("tag", ref,
+                  "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'");
+  return core::Status::Ok();
+}
+
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
                                             const std::string& what) const {
   std::string detail = RegistryErrorMessage(resp.body);
@@ -492,6 +512,7 @@ core::Result<std::vector<std::string>> DistributionRegistry::ListRepositories() 
 }
 
 core::Result<std::vector<std::string>> DistributionRegistry::ListTags(const std::string& repo) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("listing tags", repo));
   std::vector<std::string> out;
   const std::string what = "listing tags of \"" + repo + "\"";
   core::Status st = ForEachPage(
@@ -515,6 +536,7 @@ core::Result<std::vector<std::string>> DistributionRegistry::ListTags(const std:
 
 core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
     const std::string& repo, const std::string& ref) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("HEAD manifest", repo, ref, RefKind::kTagOrDigest));
   HttpRequest req;
   req.method = "HEAD";
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
@@ -541,6 +563,7 @@ core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
 
 core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo,
                                                          const std::string& ref) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("GET manifest", repo, ref, RefKind::kTagOrDigest));
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
   req.headers.push_back({"Accept", kManifestAccept});
@@ -569,6 +592,7 @@ core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo
 
 core::Status DistributionRegistry::PutManifest(const std::string& repo, const std::string& ref,
                                                const Manifest& manifest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("PUT manifest", repo, ref, RefKind::kTagOrDigest));
   HttpRequest req;
   req.method = "PUT";
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
@@ -587,6 +611,7 @@ core::Status DistributionRegistry::PutManifest(const std::string& repo, const st
 
 core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
                                                   const std::string& digest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("DELETE manifest", repo, digest, RefKind::kDigest));
   HttpRequest req;
   req.method = "DELETE";
   req.url = Url("/v2/" + repo + "/manifests/" + digest);
@@ -602,6 +627,7 @@ core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
 
 core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::ListReferrers(
     const std::string& repo, const std::string& digest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("listing referrers", repo, digest, RefKind::kDigest));
   using Answer = std::optional<std::vector<ManifestHead>>;
   bool known = false;
   {
@@ -657,6 +683,7 @@ core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::Lis
 
 core::Result<bool> DistributionRegistry::BlobExists(const std::string& repo,
                                                     const std::string& digest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("HEAD blob", repo, digest, RefKind::kDigest));
   HttpRequest req;
   req.method = "HEAD";
   req.url = Url("/v2/" + repo + "/blobs/" + digest);
@@ -670,6 +697,8 @@ core::Result<bool> DistributionRegistry::BlobExists(const std::string& repo,
 core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
                                                    const std::string& digest,
                                                    const std::string& from_repo) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("mounting blob", repo, digest, RefKind::kDigest));
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("mounting blob", from_repo));
   HttpRequest req;
   req.method = "POST";
   req.url = Url("/v2/" + repo + "/blobs/uploads/?mount=" + UrlEncode(digest) +
@@ -694,6 +723,7 @@ core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
 
 core::Status DistributionRegistry::GetBlob(const std::string& repo, const std::string& digest,
                                            const BlobSink& sink) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("GET blob", repo, digest, RefKind::kDigest));
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/blobs/" + digest);
   req.body_sink = sink;
@@ -705,6 +735,7 @@ core::Status DistributionRegistry::GetBlob(const std::string& repo, const std::s
 
 core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::string& digest,
                                            std::int64_t size, const BlobSource& source) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("uploading blob", repo, digest, RefKind::kDigest));
   HttpRequest start;
   start.method = "POST";
   start.url = Url("/v2/" + repo + "/blobs/uploads/");

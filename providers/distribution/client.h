@@ -137,6 +137,13 @@ class DistributionRegistry : public Registry {
   core::Status ForEachPage(const std::string& first_path, const std::vector<std::string>& scopes,
                            const std::string& what,
                            const std::function<core::Status(const HttpResponse&)>& page);
+  // What a name checked before it goes into a URL must be, besides a repository.
+  enum class RefKind { kNone, kTagOrDigest, kDigest };
+  // InvalidArgument, naming OP ("listing tags") and the endpoint, unless REPO is a
+  // valid repository name and REF a valid tag or digest as KIND says (core/names.h,
+  // core/digest.h): a name from outside ("lib/../other") never reaches a request.
+  core::Status CheckNames(const std::string& op, const std::string& repo,
+                          const std::string& ref = "", RefKind kind = RefKind::kNone) const;
   // Maps a non-success answer to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
 
