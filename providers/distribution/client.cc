@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/digest.h"
 #include "core/names.h"
@@ -260,7 +262,20 @@ core::Status DistributionRegistry::ForEachPage(
     const std::string& first_path, const std::vector<std::string>& scopes, const std::string& what,
     const std::function<core::Status(const HttpResponse&)>& page) {
   std::string url = Url(first_path);
-  for (;;) {
+  std::unordered_set<std::string> fetched;
+  for (int pages = 0;; ++pages) {
+    std::string where = what + " at endpoint \"" + name_ + "\"";
+    if (!fetched.insert(url).second)
+      return core::Status::Internal(
+          where + ": the registry's next-page Link leads back to a page already fetched (" +
+          core::ShowName(PathAndQuery(url)) + ") after " + std::to_string(pages) + (pages == 1 ? " page" : " pages") +
+          "; following it would never end, so the listing failed. The registry's "
+          "pagination is broken: report it to whoever runs it");
+    if (pages == kMaxListPages)
+      return core::Status::Internal(
+          where + ": the registry still sends next-page links after " +
+          std::to_string(kMaxListPages) + " pages (10 million entries at 1,000 a page), the "
+          "most crossdock follows, so the listing failed");
     HttpRequest req;
     req.url = url;
     auto r = Send(req, scopes);

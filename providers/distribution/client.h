@@ -50,6 +50,12 @@ core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body);
 // them ("100;w=21600": 100 pulls per 21,600 s window); nullopt when absent or malformed.
 std::optional<long> ParseRateLimitHeader(const std::string& value);
 
+// The most pages one listing (a catalog, a repository's tags) follows: 10 million
+// entries at the 1,000 a page crossdock asks for, 1 million at the 100 some
+// registries cap pages at. A registry sending next-page links beyond that (or back
+// to a page already fetched) fails the listing instead of holding crossdock forever.
+inline constexpr int kMaxListPages = 10000;
+
 // How a DistributionRegistry paces its requests (the endpoint's rate_limit and
 // max_connections) and retries them.
 struct DistributionOptions {
@@ -133,6 +139,7 @@ class DistributionRegistry : public Registry {
                                           const std::string& what) const;
   // GETs FIRST_PATH and each page its `Link: <…>; rel="next"` headers lead to on
   // this endpoint, handing every answer to PAGE (which returns an error to stop).
+  // Internal when a link leads back to a page already fetched or past kMaxListPages.
   // WHAT ("listing tags of \"r\"") is for messages.
   core::Status ForEachPage(const std::string& first_path, const std::vector<std::string>& scopes,
                            const std::string& what,
