@@ -2,9 +2,14 @@
 // connection cache, DNS cache and TLS session cache, so requests reuse keep-alive
 // connections across worker threads.
 //
-// Redirects: followed by curl. Since curl 7.58 a custom "Authorization:" header is
-// not sent to a host other than the original one (CURLOPT_UNRESTRICTED_AUTH stays
-// off), which is what object-storage redirects require.
+// Redirects: followed by curl, to http and https URLs only. Since curl 7.58 a
+// custom "Authorization:" header is not sent to a host other than the original one
+// (CURLOPT_UNRESTRICTED_AUTH stays off), which is what object-storage redirects
+// require; since 7.83 (CVE-2022-27776) not to another port or scheme of the same
+// host either. Checked with Debian 12's curl 7.88.1: a 307 from 127.0.0.1:A to
+// 127.0.0.1:B or to localhost:A arrives without the header
+// (tests/e2e/hostile_test.cc pins it). URLs that distribution/ takes from answers
+// itself (Link, Location) are checked against the endpoint's origin there.
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -130,6 +135,15 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    // Only http(s), for the request (a token realm comes from a registry's answer)
+    // and for any redirect: never file://, ftp:// and the like.
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85: the _STR forms; the others are deprecated
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &CurlHttpClient::OnBody);

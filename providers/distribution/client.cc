@@ -6,8 +6,11 @@
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/digest.h"
+#include "core/names.h"
 
 namespace crossdock::providers {
 
@@ -62,8 +65,6 @@ std::string MediaTypeOf(const HttpResponse& resp, const std::string& body) {
     return j["mediaType"].get<std::string>();
   return ct;
 }
-
-std::string NextPage(const HttpResponse& resp) { return ParseNextLink(resp.Header("link")); }
 
 // Gives a connection slot back when it goes out of scope.
 class SlotGuard {
@@ -163,6 +164,7 @@ DistributionRegistry::DistributionRegistry(std::string name, std::string base_ur
       http_(http),
       retry_(options.retry),
       clock_(options.clock ? options.clock : core::Clock::Real()) {
+  origin_ = ParseOrigin(base_url_);
   if (options.rate_limit_per_second > 0)
     bucket_ = std::make_unique<core::TokenBucket>(options.rate_limit_per_second, 1.0, clock_);
   if (options.max_connections > 0)
@@ -229,9 +231,83 @@ void DistributionRegistry::ObserveLimitsLocked(const HttpResponse& answer) {
   paused_until_ = std::max(paused_until_, until);
 }
 
-std::string DistributionRegistry::ResolveLocation(const std::string& location) const {
-  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return location;
-  return base_url_ + (location.empty() || location[0] != '/' ? "/" : "") + location;
+core::Result<std::string> DistributionRegistry::UrlOnEndpoint(const std::string& request_url,
+                                                             const std::string& ref,
+                                                             const std::string& header,
+                                                             const std::string& what) const {
+  std::string where = what + " at endpoint \"" + name_ + "\"";
+  if (ref.empty())
+    return core::Status::Internal(where + ": the registry answered without a " + header +
+                                  " header");
+  std::string url = ResolveReference(request_url, ref);
+  auto origin = ParseOrigin(url);
+  // Written on the configured base URL, so every request names the endpoint alike.
+  if (origin && origin_ && *origin == *origin_) return base_url_ + std::string(PathAndQuery(url));
+  if (!origin)
+    return core::Status::Internal(where + ": the registry's " + header +
+                                  " header is not a usable http(s) URL: \"" +
+                                  core::ShowName(ref) + "\"; nothing was sent to it");
+  // A URL a registry hands out is followed only on the endpoint's own origin: the
+  // request carries the endpoint's credentials (the token realm is the exception,
+  // which gets only what the token protocol sends it).
+  return core::Status::PermissionDenied(
+      where + ": the registry's " + header + " header points to " + origin->ToString() +
+      ", not to the endpoint's own origin " + (origin_ ? origin_->ToString() : base_url_) +
+      "; crossdock sends nothing there, since the endpoint's credentials go only to its own "
+      "URL. If the registry is behind a proxy, check the address it believes it is served at "
+      "(docker-registry: http.host; X-Forwarded-Proto and Host)");
+}
+
+core::Status DistributionRegistry::ForEachPage(
+    const std::string& first_path, const std::vector<std::string>& scopes, const std::string& what,
+    const std::function<core::Status(const HttpResponse&)>& page) {
+  std::string url = Url(first_path);
+  std::unordered_set<std::string> fetched;
+  for (int pages = 0;; ++pages) {
+    std::string where = what + " at endpoint \"" + name_ + "\"";
+    if (!fetched.insert(url).second)
+      return core::Status::Internal(
+          where + ": the registry's next-page Link leads back to a page already fetched (" +
+          core::ShowName(PathAndQuery(url)) + ") after " + std::to_string(pages) + (pages == 1 ? " page" : " pages") +
+          "; following it would never end, so the listing failed. The registry's "
+          "pagination is broken: report it to whoever runs it");
+    if (pages == kMaxListPages)
+      return core::Status::Internal(
+          where + ": the registry still sends next-page links after " +
+          std::to_string(kMaxListPages) + " pages (10 million entries at 1,000 a page), the "
+          "most crossdock follows, so the listing failed");
+    HttpRequest req;
+    req.url = url;
+    auto r = Send(req, scopes);
+    if (!r.ok()) return r.status();
+    CROSSDOCK_RETURN_IF_ERROR(page(*r));
+    // Link: </v2/_catalog?last=x&n=1000>; rel="next"
+    std::string next = ParseNextLink(r->Header("link"));
+    if (next.empty()) return core::Status::Ok();
+    auto next_url = UrlOnEndpoint(url, next, "next-page Link", what);
+    if (!next_url.ok()) return next_url.status();
+    url = *next_url;
+  }
+}
+
+core::Status DistributionRegistry::CheckNames(const std::string& op, const std::string& repo,
+                                              const std::string& ref, RefKind kind) const {
+  auto refuse = [&](const std::string& what, const std::string& name, const std::string& rule) {
+    return core::Status::InvalidArgument(op + " at endpoint \"" + name_ + "\": " + what + " \"" +
+                                         core::ShowName(name) + "\" is not valid (" + rule +
+                                         "); nothing was sent");
+  };
+  if (!core::IsValidRepositoryName(repo))
+    return refuse("repository name", repo,
+                  "lowercase letters and digits, '.', '_', '__' or '-' between them, components "
+                  "separated by '/', at most 255 characters");
+  const bool digest_ok = core::IsValidDigest(ref);
+  if (kind == RefKind::kDigest && !digest_ok)
+    return refuse("digest", ref, "sha256: and 64 lowercase hex digits");
+  if (kind == RefKind::kTagOrDigest && !digest_ok && !core::IsValidTag(ref))
+    return refuse("tag", ref,
+                  "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'");
+  return core::Status::Ok();
 }
 
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
@@ -432,53 +508,50 @@ core::Status DistributionRegistry::Ping() {
 
 core::Result<std::vector<std::string>> DistributionRegistry::ListRepositories() {
   std::vector<std::string> out;
-  std::string path = "/v2/_catalog?n=1000";
-  for (int page = 0; page < 100000 && !path.empty(); ++page) {
-    HttpRequest req;
-    req.url = ResolveLocation(path);
-    auto r = Send(req, {"registry:catalog:*"});
-    if (!r.ok()) return r.status();
-    if (r->status != 200) return ErrorFor(*r, "listing repositories (GET /v2/_catalog)");
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("repositories"))
-      return core::Status::Internal("endpoint \"" + name_ +
-                                    "\" answered GET /v2/_catalog with something that is not a "
-                                    "repository list");
-    if (j["repositories"].is_array())
-      for (const auto& v : j["repositories"])
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    // Link: </v2/_catalog?last=x&n=1000>; rel="next"
-    path = NextPage(*r);
-  }
+  const std::string what = "listing repositories (GET /v2/_catalog)";
+  core::Status st = ForEachPage(
+      "/v2/_catalog?n=1000", {"registry:catalog:*"}, what, [&](const HttpResponse& r) {
+        if (r.status != 200) return ErrorFor(r, what);
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("repositories"))
+          return core::Status::Internal("endpoint \"" + name_ +
+                                        "\" answered GET /v2/_catalog with something that is not "
+                                        "a repository list");
+        if (j["repositories"].is_array())
+          for (const auto& v : j["repositories"])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+        return core::Status::Ok();
+      });
+  if (!st.ok()) return st;
   return out;
 }
 
 core::Result<std::vector<std::string>> DistributionRegistry::ListTags(const std::string& repo) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("listing tags", repo));
   std::vector<std::string> out;
-  std::string path = "/v2/" + repo + "/tags/list?n=1000";
-  for (int page = 0; page < 100000 && !path.empty(); ++page) {
-    HttpRequest req;
-    req.url = ResolveLocation(path);
-    auto r = Send(req, {PullScope(repo)});
-    if (!r.ok()) return r.status();
-    if (r->status == 404)
-      return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
-                                    name_ + "\"");
-    if (r->status != 200) return ErrorFor(*r, "listing tags of \"" + repo + "\"");
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return core::Status::Internal("endpoint \"" + name_ + "\" answered the tag list of \"" +
-                                    repo + "\" with something that is not JSON");
-    if (j.contains("tags") && j["tags"].is_array())
-      for (const auto& v : j["tags"])
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    path = NextPage(*r);
-  }
+  const std::string what = "listing tags of \"" + repo + "\"";
+  core::Status st = ForEachPage(
+      "/v2/" + repo + "/tags/list?n=1000", {PullScope(repo)}, what, [&](const HttpResponse& r) {
+        if (r.status == 404)
+          return core::Status::NotFound("repository \"" + repo +
+                                        "\" does not exist at endpoint \"" + name_ + "\"");
+        if (r.status != 200) return ErrorFor(r, what);
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+          return core::Status::Internal("endpoint \"" + name_ + "\" answered the tag list of \"" +
+                                        repo + "\" with something that is not JSON");
+        if (j.contains("tags") && j["tags"].is_array())
+          for (const auto& v : j["tags"])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+        return core::Status::Ok();
+      });
+  if (!st.ok()) return st;
   return out;
 }
 
 core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
     const std::string& repo, const std::string& ref) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("HEAD manifest", repo, ref, RefKind::kTagOrDigest));
   HttpRequest req;
   req.method = "HEAD";
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
@@ -505,6 +578,7 @@ core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
 
 core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo,
                                                          const std::string& ref) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("GET manifest", repo, ref, RefKind::kTagOrDigest));
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
   req.headers.push_back({"Accept", kManifestAccept});
@@ -533,6 +607,7 @@ core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo
 
 core::Status DistributionRegistry::PutManifest(const std::string& repo, const std::string& ref,
                                                const Manifest& manifest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("PUT manifest", repo, ref, RefKind::kTagOrDigest));
   HttpRequest req;
   req.method = "PUT";
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
@@ -551,6 +626,7 @@ core::Status DistributionRegistry::PutManifest(const std::string& repo, const st
 
 core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
                                                   const std::string& digest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("DELETE manifest", repo, digest, RefKind::kDigest));
   HttpRequest req;
   req.method = "DELETE";
   req.url = Url("/v2/" + repo + "/manifests/" + digest);
@@ -566,6 +642,7 @@ core::Status DistributionRegistry::DeleteManifest(const std::string& repo,
 
 core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::ListReferrers(
     const std::string& repo, const std::string& digest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("listing referrers", repo, digest, RefKind::kDigest));
   using Answer = std::optional<std::vector<ManifestHead>>;
   bool known = false;
   {
@@ -621,6 +698,7 @@ core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::Lis
 
 core::Result<bool> DistributionRegistry::BlobExists(const std::string& repo,
                                                     const std::string& digest) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("HEAD blob", repo, digest, RefKind::kDigest));
   HttpRequest req;
   req.method = "HEAD";
   req.url = Url("/v2/" + repo + "/blobs/" + digest);
@@ -634,6 +712,8 @@ core::Result<bool> DistributionRegistry::BlobExists(const std::string& repo,
 core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
                                                    const std::string& digest,
                                                    const std::string& from_repo) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("mounting blob", repo, digest, RefKind::kDigest));
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("mounting blob", from_repo));
   HttpRequest req;
   req.method = "POST";
   req.url = Url("/v2/" + repo + "/blobs/uploads/?mount=" + UrlEncode(digest) +
@@ -642,14 +722,15 @@ core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
   if (!r.ok()) return r.status();
   if (r->status == 201) return true;
   if (r->status == 202) {
-    // The registry opened an upload instead of mounting: cancel it.
-    std::string loc = r->Header("location");
-    if (!loc.empty()) {
-      HttpRequest del;
-      del.method = "DELETE";
-      del.url = ResolveLocation(loc);
-      (void)Send(del, {PushScope(repo)});
-    }
+    // The registry opened an upload instead of mounting: cancel it, on this
+    // endpoint only.
+    auto loc = UrlOnEndpoint(req.url, r->Header("location"), "Location",
+                             "mounting blob " + digest + " into \"" + repo + "\"");
+    if (!loc.ok()) return loc.status();
+    HttpRequest del;
+    del.method = "DELETE";
+    del.url = *loc;
+    (void)Send(del, {PushScope(repo)});
     return false;
   }
   return ErrorFor(*r, "mounting blob " + digest + " into " + repo);
@@ -657,6 +738,7 @@ core::Result<bool> DistributionRegistry::MountBlob(const std::string& repo,
 
 core::Status DistributionRegistry::GetBlob(const std::string& repo, const std::string& digest,
                                            const BlobSink& sink) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("GET blob", repo, digest, RefKind::kDigest));
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/blobs/" + digest);
   req.body_sink = sink;
@@ -668,13 +750,17 @@ core::Status DistributionRegistry::GetBlob(const std::string& repo, const std::s
 
 core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::string& digest,
                                            std::int64_t size, const BlobSource& source) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames("uploading blob", repo, digest, RefKind::kDigest));
   HttpRequest start;
   start.method = "POST";
   start.url = Url("/v2/" + repo + "/blobs/uploads/");
   auto r = Send(start, {PushScope(repo)});
   if (!r.ok()) return r.status();
   if (r->status != 202) return ErrorFor(*r, "starting an upload into " + repo);
-  std::string location = ResolveLocation(r->Header("location"));
+  const std::string what = "uploading blob " + digest + " into \"" + repo + "\"";
+  auto started = UrlOnEndpoint(start.url, r->Header("location"), "Location", what);
+  if (!started.ok()) return started.status();
+  std::string location = *started;
   auto cancel = [&] {
     HttpRequest del;
     del.method = "DELETE";
@@ -709,8 +795,15 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
       cancel();
       return ErrorFor(*p, "uploading blob " + digest + " into " + repo);
     }
-    std::string loc2 = ResolveLocation(p->Header("location"));
-    if (!p->Header("location").empty()) location = loc2;
+    // The PATCH answer's Location, when given, is where the upload goes on.
+    if (!p->Header("location").empty()) {
+      auto next = UrlOnEndpoint(location, p->Header("location"), "Location", what);
+      if (!next.ok()) {
+        cancel();
+        return next.status();
+      }
+      location = *next;
+    }
     sep = location.find('?') == std::string::npos ? "?" : "&";
     put.url = location + sep + "digest=" + UrlEncode(digest);
   }

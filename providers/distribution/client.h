@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include "core/retry.h"
 #include "providers/http.h"
 #include "providers/registry.h"
+#include "providers/url.h"
 
 namespace crossdock::providers {
 
@@ -47,6 +49,12 @@ core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body);
 // The count in a RateLimit-Limit or RateLimit-Remaining header as Docker Hub sends
 // them ("100;w=21600": 100 pulls per 21,600 s window); nullopt when absent or malformed.
 std::optional<long> ParseRateLimitHeader(const std::string& value);
+
+// The most pages one listing (a catalog, a repository's tags) follows: 10 million
+// entries at the 1,000 a page crossdock asks for, 1 million at the 100 some
+// registries cap pages at. A registry sending next-page links beyond that (or back
+// to a page already fetched) fails the listing instead of holding crossdock forever.
+inline constexpr int kMaxListPages = 10000;
 
 // How a DistributionRegistry paces its requests (the endpoint's rate_limit and
 // max_connections) and retries them.
@@ -122,12 +130,33 @@ class DistributionRegistry : public Registry {
                                              bool force_refresh);
   core::Result<Token> FetchToken(const std::vector<std::string>& scopes);
   std::string Url(const std::string& path) const { return base_url_ + path; }
-  std::string ResolveLocation(const std::string& location) const;
+  // REF, from the HEADER header of the answer to a request for REQUEST_URL, as an
+  // absolute URL on this endpoint's origin. PermissionDenied, naming WHAT and the
+  // endpoint, when it leads anywhere else (another scheme, host or port), and
+  // Internal when the header is missing or unusable: nothing is sent there.
+  core::Result<std::string> UrlOnEndpoint(const std::string& request_url, const std::string& ref,
+                                          const std::string& header,
+                                          const std::string& what) const;
+  // GETs FIRST_PATH and each page its `Link: <…>; rel="next"` headers lead to on
+  // this endpoint, handing every answer to PAGE (which returns an error to stop).
+  // Internal when a link leads back to a page already fetched or past kMaxListPages.
+  // WHAT ("listing tags of \"r\"") is for messages.
+  core::Status ForEachPage(const std::string& first_path, const std::vector<std::string>& scopes,
+                           const std::string& what,
+                           const std::function<core::Status(const HttpResponse&)>& page);
+  // What a name checked before it goes into a URL must be, besides a repository.
+  enum class RefKind { kNone, kTagOrDigest, kDigest };
+  // InvalidArgument, naming OP ("listing tags") and the endpoint, unless REPO is a
+  // valid repository name and REF a valid tag or digest as KIND says (core/names.h,
+  // core/digest.h): a name from outside ("lib/../other") never reaches a request.
+  core::Status CheckNames(const std::string& op, const std::string& repo,
+                          const std::string& ref = "", RefKind kind = RefKind::kNone) const;
   // Maps a non-success answer to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
 
   std::string name_;
   std::string base_url_;
+  std::optional<Origin> origin_;  // of base_url_; nullopt only for a malformed URL
   Credentials creds_;
   HttpClient* http_;
   core::RetryPolicy retry_;

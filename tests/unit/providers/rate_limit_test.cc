@@ -12,77 +12,10 @@
 
 #include "core/retry.h"
 #include "providers/distribution/client.h"
+#include "tests/unit/providers/fake_http.h"
 
 namespace crossdock::providers {
 namespace {
-
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-using TimePoint = std::chrono::steady_clock::time_point;
-
-// Virtual time: SleepUntil moves the clock forward instead of waiting.
-class FakeClock : public core::Clock {
- public:
-  TimePoint Now() override {
-    std::lock_guard<std::mutex> g(mu_);
-    return now_;
-  }
-  void SleepUntil(TimePoint t) override {
-    std::lock_guard<std::mutex> g(mu_);
-    now_ = std::max(now_, t);
-  }
-  // Time since the start.
-  milliseconds Elapsed() {
-    return std::chrono::duration_cast<milliseconds>(Now() - TimePoint());
-  }
-
- private:
-  std::mutex mu_;
-  TimePoint now_{};
-};
-
-// Answers each request with ANSWER(request); records what was sent and when.
-class FakeHttp : public HttpClient {
- public:
-  struct Sent {
-    std::string method, url;
-    milliseconds at;
-  };
-  FakeHttp(FakeClock* clock, std::function<HttpResponse(const HttpRequest&)> answer)
-      : clock_(clock), answer_(std::move(answer)) {}
-
-  core::Result<HttpResponse> Do(const HttpRequest& req) override {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      sent_.push_back({req.method, req.url, clock_ ? clock_->Elapsed() : milliseconds(0)});
-    }
-    return answer_(req);
-  }
-  std::vector<Sent> sent() {
-    std::lock_guard<std::mutex> g(mu_);
-    return sent_;
-  }
-
- private:
-  FakeClock* clock_;
-  std::function<HttpResponse(const HttpRequest&)> answer_;
-  std::mutex mu_;
-  std::vector<Sent> sent_;
-};
-
-HttpResponse Answer(long status, std::multimap<std::string, std::string> headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.headers = std::move(headers);
-  return r;
-}
-
-bool Ends(const std::string& url, const std::string& suffix) {
-  return url.size() >= suffix.size() && url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-constexpr const char* kDigest =
-    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 TEST(TokenBucketTest, OneTokenBucketSpacesRequestsEvenly) {
   FakeClock clock;
