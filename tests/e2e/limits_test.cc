@@ -2,6 +2,7 @@
 // files, patterns built to exhaust the matcher, secrets validate cannot resolve.
 // Results are checked with the registry's own API (tests/e2e/harness.h).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "tests/e2e/harness.h"
 
@@ -69,6 +70,48 @@ TEST_F(LimitsTest, AnAlteredPlanFileIsRefusedNamingTheFileAndChangesNothing) {
   EXPECT_EQ(ListTags(dst_, "other/victim"), std::vector<std::string>{"prod"});
   EXPECT_EQ(HeadDigest(dst_, "other/victim", "prod"), prod);
   EXPECT_TRUE(ListTags(dst_, "lib/app").empty());
+}
+
+// validate accepted secrets plan and apply could not resolve. No registry is needed.
+TEST(ValidateSecretsTest, UnresolvableSecretsAreReportedAtTheirPositionsWithoutTheirValues) {
+  TempDir dir;
+  const std::string value = "e2e-s3cr3t";
+  WriteFile(dir.Sub("shared-pw"), value + "\n");
+  ASSERT_EQ(chmod(dir.Sub("shared-pw").c_str(), 0640), 0);
+  const std::string config = dir.Sub("crossdock.toml");
+  const std::string endpoints =
+      "[endpoints.src]\nurl = \"http://127.0.0.1:5001\"\nusername = \"u\"\n"
+      "password = \"env:CROSSDOCK_E2E_UNSET\"\n\n"
+      "[endpoints.dst]\nurl = \"http://127.0.0.1:5002\"\nusername = \"u\"\n"
+      "password = \"file:shared-pw\"\n\n";
+  const std::string rule =
+      "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\nrepositories = [\"lib/**\"]\n";
+  WriteFile(config, endpoints + rule);
+  RunResult warned = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
+  EXPECT_EQ(warned.exit_code, 0) << warned.err;
+  EXPECT_EQ(warned.err,
+            config + ":4:12: warning: password of endpoint \"src\": environment variable "
+                     "CROSSDOCK_E2E_UNSET is not set here; set it wherever plan, apply and serve "
+                     "run\n" +
+                config + ":9:12: warning: password of endpoint \"dst\": secret file " +
+                dir.Sub("shared-pw") +
+                " is readable by group or others (mode 0640); make it readable by its owner "
+                "only (chmod 600)\n");
+  EXPECT_EQ(warned.out, "The configuration is valid: 2 endpoints, 1 rule.\n");
+
+  WriteFile(config, endpoints + "[endpoints.dr]\nurl = \"http://127.0.0.1:5003\"\n"
+                                "username = \"u\"\npassword = \"file:/nonexistent/crossdock-pw\"\n\n" +
+                        rule);
+  RunResult missing = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find(config + ":14:12: error: password of endpoint \"dr\": cannot read "
+                                      "secret file /nonexistent/crossdock-pw: No such file or "
+                                      "directory; plan, apply and serve need it: fix the path or "
+                                      "the file\n"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ((warned.out + warned.err + missing.out + missing.err).find(value), std::string::npos);
 }
 
 }  // namespace
