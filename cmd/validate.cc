@@ -1,8 +1,11 @@
-// crossdock validate: reports every configuration problem in one run.
+// crossdock validate: reports every configuration problem in one run, and what it can
+// tell of the secrets the config names (core::CheckSecrets).
 #include <fmt/format.h>
 
 #include "cmd/commands.h"
 #include "cmd/common.h"
+#include "core/config_check.h"
+#include "core/secret.h"
 
 namespace crossdock::cmd {
 
@@ -14,11 +17,16 @@ int RunValidate(const Args& args) {
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock validate [options]", &vm)) return *rc;
   std::string path = vm["config"].as<std::string>();
-  auto config = LoadConfigOrReport(path);
-  if (!config) return kExitError;
-  fmt::print("The configuration is valid: {} endpoint{}, {} rule{}.\n", config->endpoints.size(),
-             config->endpoints.size() == 1 ? "" : "s", config->rules.size(),
-             config->rules.size() == 1 ? "" : "s");
+  core::Diagnostics found;
+  const core::Config loaded = core::LoadConfig(path, &found);
+  core::CheckSecrets(loaded, &found);
+  core::Diagnostics diags;  // the loader's and the secrets' problems, in file order
+  core::config_check::AppendInFileOrder(found, &diags);
+  for (const auto& d : diags.items()) fmt::print(stderr, "{}\n", core::FormatDiagnostic(d));
+  if (diags.has_errors()) return kExitError;
+  fmt::print("The configuration is valid: {} endpoint{}, {} rule{}.\n", loaded.endpoints.size(),
+             loaded.endpoints.size() == 1 ? "" : "s", loaded.rules.size(),
+             loaded.rules.size() == 1 ? "" : "s");
   return kExitOk;
 }
 

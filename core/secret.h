@@ -1,6 +1,7 @@
 // ResolveSecret: turns a SecretRef from the config ("env:NAME", "file:PATH" or a
 // literal) into the secret itself, at the moment a provider needs it. Used by cmd/
-// when it builds providers; errors never contain the secret.
+// when it builds providers; errors never contain the secret. CheckSecrets: what
+// `crossdock validate` can tell about them beforehand.
 #pragma once
 
 #include <string>
@@ -17,5 +18,12 @@ namespace crossdock::core {
 // loader has resolved it.
 // Anything else is the secret itself; an empty spec gives "".
 Result<std::string> ResolveSecret(const SecretRef& ref);
+
+// Resolves every secret of CONFIG (endpoint passwords, the webhook token) as plan,
+// apply and serve will, and reports at its position what would fail: an "env:"
+// variable unset or empty here is a warning (CI may set it where crossdock runs), a
+// "file:" that is missing, unreadable or empty is an error, and one readable by group
+// or others is a warning. No message contains a secret.
+void CheckSecrets(const Config& config, Diagnostics* diags);
 
 }  // namespace crossdock::core

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/digest.h"
+#include "core/names.h"
 #include "core/pattern.h"
 #include "core/semver.h"
 #include "planner/naming.h"
@@ -91,6 +93,29 @@ struct Intent {
 
 }  // namespace
 
+core::Status CheckNames(const std::string& where, std::string_view repository,
+                        std::string_view tag, std::string_view digest) {
+  auto shown = [](std::string_view name) { return "\"" + core::ShowName(name) + "\""; };
+  if (!core::IsValidRepositoryName(repository)) {
+    return core::Status::InvalidArgument(
+        where + ": repository " + shown(repository) +
+        " is not a valid repository name: lowercase letters and digits, separated by '.', '_', "
+        "\"__\" or '-', in components joined by '/', at most 255 characters");
+  }
+  if (!tag.empty() && !core::IsValidTag(tag)) {
+    return core::Status::InvalidArgument(
+        where + ": tag " + shown(tag) +
+        " is not a valid tag: up to 128 letters, digits, '_', '.' and '-', not starting with "
+        "'.' or '-'");
+  }
+  if (!digest.empty() && !core::IsValidDigest(digest)) {
+    return core::Status::InvalidArgument(where + ": digest " + shown(digest) +
+                                         " is not a valid digest: \"sha256:\" and 64 lowercase "
+                                         "hex digits");
+  }
+  return core::Status::Ok();
+}
+
 core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body) {
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -137,6 +162,7 @@ core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body) {
     if (ev.action == "push" && ev.digest.empty()) {
       return core::Status::InvalidArgument(where + " is a push without target.digest");
     }
+    CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, ev.repository, ev.tag, ev.digest));
     out.push_back(std::move(ev));
   }
   return out;
@@ -202,6 +228,7 @@ core::Result<std::vector<RegistryEvent>> ParseHarborPayload(std::string_view bod
     if (ev.action == "push" && ev.digest.empty()) {
       return core::Status::InvalidArgument(where + " is a push without a digest");
     }
+    CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, ev.repository, ev.tag, ev.digest));
     // "harbor.example.com/library/nginx:v1", without a scheme.
     ev.request_host = resource_url.substr(0, resource_url.find('/'));
     if (ev.request_host == resource_url) ev.request_host.clear();
@@ -266,7 +293,14 @@ core::Result<JournaledEvent> ParseJournalLine(std::string_view line) {
       !StringField(j, "tag", &e.event.tag) || !StringField(j, "digest", &e.event.digest) ||
       !StringField(j, "media_type", &e.event.media_type) || e.endpoint.empty() ||
       e.event.repository.empty()) {
-    return core::Status::DataLoss("unreadable journal line: " + std::string(line.substr(0, 200)));
+    return core::Status::DataLoss("unreadable journal line: " +
+                                  core::ShowName(line.substr(0, 200)));
+  }
+  if (core::Status names = CheckNames("journal line of endpoint \"" + core::ShowName(e.endpoint) +
+                                          "\"",
+                                      e.event.repository, e.event.tag, e.event.digest);
+      !names.ok()) {
+    return core::Status::DataLoss(names.message() + "; the line is skipped");
   }
   return e;
 }
@@ -290,6 +324,12 @@ std::vector<Change> EventChanges(const core::Config& config, const state::State&
   };
   for (const auto& je : events) {
     const RegistryEvent& ev = je.event;
+    // The parsers refuse such events already; a caller that built one itself must not
+    // get it into a URL either.
+    if (core::Status names = CheckNames("event", ev.repository, ev.tag, ev.digest); !names.ok()) {
+      errors->push_back({"", core::ShowName(ev.repository), names.message()});
+      continue;
+    }
     for (const core::Rule* rule : MatchRules(config, je.endpoint, ev)) {
       if (ev.action == "push") {
         if (ev.tag.empty()) continue;  // a push by digest names no tag to copy

@@ -28,11 +28,21 @@ struct RegistryEvent {
   friend bool operator==(const RegistryEvent&, const RegistryEvent&) = default;
 };
 
+// Names from outside (events, the journal, saved plans) follow the distribution
+// grammar (core/names.h) before they are matched against rules or put into a URL:
+// "lib/../other/victim" or a tag "../../x/manifests/y" never reaches a registry.
+// Returns InvalidArgument "WHERE: repository \"…\" is not a valid repository name: …"
+// for the first of REPOSITORY, TAG and DIGEST that does not (TAG and DIGEST may be
+// empty); the name is shown escaped and shortened (core::ShowName).
+core::Status CheckNames(const std::string& where, std::string_view repository,
+                        std::string_view tag, std::string_view digest);
+
 // Parses distribution's envelope, {"events":[{action, target:{mediaType, digest,
 // repository, tag, url}, request:{host}}]}. Keeps push and delete events of manifests
 // (by media type; a delete carries none and is kept); blob pushes and pulls are
 // dropped. Returns InvalidArgument with a one-line reason when BODY is not such an
-// envelope.
+// envelope, or when a kept event's repository, tag or digest is invalid (CheckNames):
+// the whole request is refused.
 core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body);
 
 // Parses a Harbor webhook payload, in Harbor's "Default" format ({"type",
@@ -42,7 +52,8 @@ core::Result<std::vector<RegistryEvent>> ParseEnvelope(std::string_view body);
 // and DELETE_TAG deletes; other types (pulls, scans, quotas, replication) give no
 // events. Harbor puts the digest in "tag" when an artifact has no tag: such a tag is
 // dropped. The host of resource_url goes to request_host. InvalidArgument with a
-// one-line reason when BODY is not such a payload.
+// one-line reason when BODY is not such a payload or names an invalid repository, tag
+// or digest (CheckNames).
 core::Result<std::vector<RegistryEvent>> ParseHarborPayload(std::string_view body);
 
 // The endpoint EVENT came from: PATH_ENDPOINT when not empty (NotFound when the config
@@ -69,7 +80,9 @@ struct JournaledEvent {
 
 // One JSON object and a '\n': {"endpoint", "action", "repository", "tag", "digest",
 // "media_type"}. JSON lines, so that an append is one write and a torn last line
-// (a crash mid-write) is recognisable and skipped.
+// (a crash mid-write) is recognisable and skipped. ParseJournalLine refuses (DataLoss)
+// a line that is not such an object or whose names are invalid (a journal edited by
+// hand).
 std::string JournalLine(const JournaledEvent& e);
 core::Result<JournaledEvent> ParseJournalLine(std::string_view line);
 
@@ -80,7 +93,8 @@ core::Result<JournaledEvent> ParseJournalLine(std::string_view line);
 // override = false, nothing when it holds the digest already). A delete removes, for
 // rules with delete = true, the artifacts STATE records for that source repository
 // whose digest (or, for a tag-only event, tag) matches, unless changed at the
-// destination since. Problems (a HEAD failing, a naming conflict) go to *ERRORS.
+// destination since. Problems (a HEAD failing, a naming conflict, an event whose
+// names CheckNames refuses) go to *ERRORS.
 // REGISTRIES maps every endpoint of CONFIG to a client.
 std::vector<Change> EventChanges(const core::Config& config, const state::State& state,
                                  const std::map<std::string, providers::Registry*>& registries,

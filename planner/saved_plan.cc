@@ -3,8 +3,9 @@
 // internal registries. Written atomically (temp file + rename).
 #include "planner/saved_plan.h"
 
+#include "core/digest.h"
 #include "core/file.h"
-
+#include "planner/events.h"
 
 #include <cereal/archives/json.hpp>
 #include <cereal/types/optional.hpp>
@@ -69,6 +70,29 @@ core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
       .WithContext("cannot write plan file " + path);
 }
 
+namespace {
+
+// Names and digests of one change, as the planner makes them; WHERE names it.
+core::Status CheckChange(const std::string& where, const Change& c) {
+  // A referrer copied by digest has its digest as "tag".
+  const bool by_digest = core::IsValidDigest(c.tag);
+  if (c.tag.empty()) return core::Status::InvalidArgument(where + " has no tag");
+  CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository,
+                                       by_digest ? "" : c.tag, c.source_digest));
+  if (!c.source_repository.empty())  // empty for a delete whose source is gone
+    CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.source_repository, "", ""));
+  if (c.destination_digest)
+    CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository, "",
+                                         *c.destination_digest));
+  if (!c.accessory_of.empty() && !core::IsValidDigest(c.accessory_of))
+    CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository, c.accessory_of, ""));
+  if (!c.manifest_bytes.empty() && core::Sha256Digest(c.manifest_bytes) != c.source_digest)
+    return core::Status::InvalidArgument(where + ": its manifest is not " + c.source_digest);
+  return core::Status::Ok();
+}
+
+}  // namespace
+
 core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return core::Status::NotFound("cannot read plan file " + path + ": " + strerror(errno));
@@ -84,6 +108,18 @@ core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
     return core::Status::InvalidArgument(path + " was written by a newer crossdock (plan format " +
                                          std::to_string(saved.format_version) +
                                          "); upgrade crossdock");
+  for (const auto* list : {&saved.plan.changes, &saved.plan.drift}) {
+    const char* kind = list == &saved.plan.changes ? "change" : "drift entry";
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string where = path + ": " + kind + " " + std::to_string(i + 1);
+      if (core::Status st = CheckChange(where, (*list)[i]); !st.ok()) {
+        return core::Status::DataLoss(st.message() +
+                                      "; the file was altered or damaged since it was made, so "
+                                      "nothing of it is applied: make a new plan with `crossdock "
+                                      "plan --out FILE`");
+      }
+    }
+  }
   return saved;
 }
 

@@ -18,7 +18,10 @@ struct SavedPlan {
 
 core::Status WritePlanFile(const std::string& path, const SavedPlan& saved);
 
-// DataLoss for a file that is not a crossdock plan, InvalidArgument for a newer format.
+// DataLoss for a file that is not a crossdock plan, or whose changes name an invalid
+// repository, tag or digest, or carry manifest bytes that are not their digest (a file
+// altered since `plan --out`: nothing of it reaches a registry); InvalidArgument for a
+// newer format. Messages name PATH.
 core::Result<SavedPlan> ReadPlanFile(const std::string& path);
 
 }  // namespace crossdock::planner

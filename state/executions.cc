@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -51,6 +53,8 @@ json ToJson(const Execution& e) {
           {"tasks", tasks}};
 }
 
+// REQUIRES: J is an object. Throws nlohmann::json::exception when a field has the
+// wrong type (Get catches it).
 Execution FromJson(const json& j) {
   Execution e;
   e.id = j.value("id", std::int64_t{0});
@@ -85,6 +89,28 @@ Execution FromJson(const json& j) {
   return e;
 }
 
+// Execution ids have at most 15 digits, as ParseTaskId reads them (and Start's + 1
+// cannot overflow).
+constexpr size_t kMaxIdDigits = 15;
+
+// The id an execution file NAME ("12.json") stands for; nullopt for a name that is
+// not "<digits>.json". *BAD: a "<digits>.json" that is no id (leading zeros, more
+// than kMaxIdDigits digits).
+std::optional<std::int64_t> IdOfFileName(const std::string& name, bool* bad) {
+  *bad = false;
+  constexpr std::string_view kExtension = ".json";
+  if (name.size() <= kExtension.size() || !name.ends_with(kExtension)) return std::nullopt;
+  const std::string_view stem(name.data(), name.size() - kExtension.size());
+  if (stem.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  std::int64_t id = 0;
+  if (stem.size() > kMaxIdDigits || (stem.size() > 1 && stem[0] == '0') ||
+      std::from_chars(stem.data(), stem.data() + stem.size(), id).ec != std::errc()) {
+    *bad = true;
+    return std::nullopt;
+  }
+  return id;
+}
+
 }  // namespace
 
 std::optional<std::pair<std::int64_t, int>> ParseTaskId(const std::string& text) {
@@ -97,14 +123,27 @@ std::optional<std::pair<std::int64_t, int>> ParseTaskId(const std::string& text)
   return std::make_pair(std::stoll(a), std::stoi(b));
 }
 
-ExecutionStore::ExecutionStore(const std::string& state_path) : dir_(state_path + ".executions") {}
+ExecutionStore::ExecutionStore(const std::string& state_path, WarningSink warn)
+    : dir_(state_path + ".executions"), warn_(std::move(warn)) {}
+
+void ExecutionStore::Warn(const std::string& key, const std::string& message) const {
+  if (!warned_.insert(key).second) return;
+  if (warn_) {
+    warn_(message);
+  } else {
+    std::fprintf(stderr, "Warning: %s\n", message.c_str());
+  }
+}
 
 core::Status ExecutionStore::Save(const Execution& e) const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return core::Status::Unavailable("cannot create " + dir_ + ": " + ec.message());
   return core::WriteFileAtomically(dir_ + "/" + std::to_string(e.id) + ".json",
-                                   ToJson(e).dump(2) + "\n");
+                                   // Invalid UTF-8 in a registry's error text is replaced, not
+                                   // thrown.
+                                   ToJson(e).dump(2, ' ', false, json::error_handler_t::replace) +
+                                       "\n");
 }
 
 core::Result<Execution> ExecutionStore::Get(std::int64_t id) const {
@@ -118,38 +157,75 @@ core::Result<Execution> ExecutionStore::Get(std::int64_t id) const {
   }
   auto text = core::ReadWholeFile(fd.get(), path);
   if (!text.ok()) return text.status();
+  const core::Status corrupt =
+      core::Status::DataLoss("execution file " + path + " is corrupt; move it away");
   auto j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return core::Status::DataLoss("execution file " + path + " is corrupt; move it away");
-  return FromJson(j);
+  if (j.is_discarded() || !j.is_object()) return corrupt;
+  try {
+    Execution e = FromJson(j);
+    e.id = id;  // the file name decides: Save and Prune address the file by it
+    return e;
+  } catch (const json::exception&) {
+    return corrupt;  // a field of the wrong type
+  }
+}
+
+std::vector<std::int64_t> ExecutionStore::ExecutionIds() const {
+  std::vector<std::int64_t> ids;
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec) {
+    if (ec != std::errc::no_such_file_or_directory)  // no execution yet
+      Warn(dir_, "cannot list the executions in " + dir_ + ": " + ec.message() +
+                     "; the history of earlier runs is not consulted");
+    return ids;
+  }
+  // increment(ec) rather than ++, which throws when reading the folder fails.
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    bool bad = false;
+    if (auto id = IdOfFileName(name, &bad)) {
+      ids.push_back(*id);
+    } else if (bad) {
+      Warn(it->path().string(), "skipped " + it->path().string() +
+                                    ": not an execution file (the name is no execution id); "
+                                    "move it out of " + dir_);
+    }
+  }
+  if (ec) {
+    Warn(dir_ + "/", "cannot read all of " + dir_ + ": " + ec.message() +
+                         "; executions after the failure are not consulted");
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 core::Result<std::vector<Execution>> ExecutionStore::List(const std::string& rule) const {
   std::vector<Execution> out;
-  std::error_code ec;
-  if (!fs::exists(dir_, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
-    if (entry.path().extension() != ".json") continue;
-    std::string stem = entry.path().stem().string();
-    if (stem.empty() || stem.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto e = Get(std::stoll(stem));
-    if (!e.ok()) return e.status();
+  for (std::int64_t id : ExecutionIds()) {
+    auto e = Get(id);
+    if (!e.ok()) {
+      // NotFound: removed since the folder was read (a concurrent `executions` prune).
+      if (e.status().code() != core::Code::kNotFound)
+        Warn(std::to_string(id), "skipped execution " + std::to_string(id) + ": " +
+                                     e.status().message());
+      continue;
+    }
     if (!rule.empty() && std::find(e->rules.begin(), e->rules.end(), rule) == e->rules.end())
       continue;
     out.push_back(std::move(*e));
   }
-  if (ec) return core::Status::Unavailable("cannot list " + dir_ + ": " + ec.message());
   std::sort(out.begin(), out.end(), [](const Execution& a, const Execution& b) { return a.id > b.id; });
   return out;
 }
 
 core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, std::string trigger,
                                               std::vector<Task> tasks) {
-  auto all = List();
-  if (!all.ok()) return all.status();
+  // After the highest id in the folder, readable or not, so a corrupt file is never
+  // overwritten.
+  const std::vector<std::int64_t> ids = ExecutionIds();
   Execution e;
-  e.id = all->empty() ? 1 : all->front().id + 1;
+  e.id = ids.empty() ? 1 : ids.back() + 1;
   e.rules = std::move(rules);
   e.trigger = std::move(trigger);
   e.status = "running";

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,10 +45,20 @@ struct Execution {
 };
 
 // The executions folder of one state file. Not thread-safe: one owner per process.
+//
+// The history never stops an apply: an entry List cannot use (an execution file that
+// is unreadable or corrupt, a "<digits>.json" whose number is no execution id, a
+// folder that cannot be read to the end) is skipped with one warning per entry and
+// store, and the rest is listed. Other entries (task log folders, stop requests,
+// temporary files) are skipped silently.
 class ExecutionStore {
  public:
+  // Receives each warning (without a "Warning: " prefix).
+  using WarningSink = std::function<void(const std::string&)>;
+
   // STATE_PATH: the state file; executions live in STATE_PATH + ".executions".
-  explicit ExecutionStore(const std::string& state_path);
+  // WARN null: warnings go to stderr as "Warning: <message>".
+  explicit ExecutionStore(const std::string& state_path, WarningSink warn = nullptr);
 
   const std::string& dir() const { return dir_; }
 
@@ -56,8 +68,11 @@ class ExecutionStore {
                                 std::vector<Task> tasks);
   // Writes E atomically (E.id names the file).
   core::Status Save(const Execution& e) const;
+  // The execution in ID's file (its id is ID, whatever the file says). NotFound when
+  // there is none, DataLoss when the file is corrupt.
   core::Result<Execution> Get(std::int64_t id) const;
   // Every execution, newest first; only those touching RULE when it is not empty.
+  // Entries it cannot use are skipped with a warning (see above); never fails.
   core::Result<std::vector<Execution>> List(const std::string& rule = "") const;
 
   // Appends one line (a timestamp is prepended) to the log of task EXEC.TASK.
@@ -79,7 +94,14 @@ class ExecutionStore {
   core::Status Prune(int keep) const;
 
  private:
+  // The ids of the execution files in the folder, ascending (unreadable ones included).
+  std::vector<std::int64_t> ExecutionIds() const;
+  // Sends MESSAGE to the sink once per KEY.
+  void Warn(const std::string& key, const std::string& message) const;
+
   std::string dir_;
+  WarningSink warn_;
+  mutable std::set<std::string> warned_;
 };
 
 // The JSON form of a task, as the execution files store it (field order kept);

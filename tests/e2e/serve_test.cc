@@ -95,6 +95,22 @@ class ServeTest : public ::testing::Test {
                  "--data-binary", body});
   }
 
+  // One distribution push notification for REPO:TAG@DIGEST, as docker-registry sends
+  // it, posted to /webhooks/distribution/src.
+  Answer PostPush(const std::string& repo, const std::string& tag, const std::string& digest) {
+    std::string body =
+        R"({"events":[{"id":"e1","timestamp":"2025-01-21T08:03:21Z","action":"push",)"
+        R"("target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":500,)"
+        R"("digest":")" + digest + R"(","length":500,"repository":")" + repo +
+        R"(","url":"http://127.0.0.1:5000/v2/)" + repo + "/manifests/" + digest +
+        R"(","tag":")" + tag + R"("},"request":{"id":"r1","addr":"127.0.0.1:4000",)"
+        R"("host":"127.0.0.1:5000","method":"PUT","useragent":"skopeo"},)"
+        R"("actor":{},"source":{"addr":"h:5000","instanceID":"i1"}}]})";
+    return Curl("POST", Url("/webhooks/distribution/src"),
+                {"-H", "Content-Type: application/vnd.docker.distribution.events.v1+json", "-H",
+                 std::string("Authorization: Bearer ") + kToken, "--data-binary", body});
+  }
+
   std::string Seed(const std::string& repo, const std::string& tag, uint64_t seed) {
     return SeedInto(src_, repo, tag, seed);
   }
@@ -243,6 +259,76 @@ TEST_F(ServeTest, HarborPayloadsReplicatePushesAndDeletesAndShowInMetrics) {
   EXPECT_NE(metrics.body.find("crossdock_rule_last_success_timestamp_seconds{rule=\"prune\"}"),
             std::string::npos)
       << metrics.body;
+  EXPECT_EQ(serve->Stop(), 0) << serve->log();
+}
+
+// Issue 10: with repositories = ["lib/**"], "lib/../other/victim" matched the rule and
+// curl's dot-segment removal turned it into other/victim at both registries: a foreign
+// tag was overwritten, another created, a foreign repository copied and recorded.
+TEST_F(ServeTest, NamesOutsideTheDistributionGrammarAreRefusedAndReachNoRegistry) {
+  Registry src;  // notifies nobody: the test posts every event itself
+  WriteFile(config_, "[settings.webhook]\ntoken = \"env:CROSSDOCK_E2E_HOOK\"\n\n"
+                     "[endpoints.src]\nurl = \"" + src.url() + "\"\n\n"
+                     "[endpoints.dst]\nurl = \"" + dst_.url() + "\"\n\n"
+                     "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
+                     "repositories = [\"lib/**\"]\nevents = true\ndelete = true\n");
+  const std::string prod = SeedInto(dst_, "other/victim", "prod", 61);  // not crossdock's
+  ASSERT_EQ(SeedInto(src, "lib/app", "v1", 61), prod);
+  const std::string evil = SeedInto(src, "other/victim", "evil", 62);
+  const std::string secret = SeedInto(src, "other/secret", "v1", 63);
+  // A journal line written by hand (or by an older crossdock) is checked on replay too.
+  WriteFile(dir_.Sub("crossdock.state.json.events.jsonl"),
+            R"({"endpoint":"src","action":"push","repository":"lib/../other/secret","tag":"v1",)"
+            R"("digest":")" + secret + R"(","media_type":"application/vnd.oci.image.manifest.v1+json"})"
+            "\n");
+  auto serve = StartServe();
+
+  const std::string grammar =
+      " is not a valid repository name: lowercase letters and digits, separated by '.', '_', "
+      "\"__\" or '-', in components joined by '/', at most 255 characters\n";
+  Answer victim = PostPush("lib/../other/victim", "prod", evil);
+  EXPECT_EQ(victim.status, 400);
+  EXPECT_EQ(victim.body, "event 0: repository \"lib/../other/victim\"" + grammar);
+  Answer pwned = PostPush("lib/app", "../../../other/victim/manifests/pwned", prod);
+  EXPECT_EQ(pwned.status, 400);
+  EXPECT_EQ(pwned.body,
+            "event 0: tag \"../../../other/victim/manifests/pwned\" is not a valid tag: up to 128 "
+            "letters, digits, '_', '.' and '-', not starting with '.' or '-'\n");
+  Answer copied = PostPush("lib/../other/secret", "v1", secret);
+  EXPECT_EQ(copied.status, 400);
+  EXPECT_EQ(copied.body, "event 0: repository \"lib/../other/secret\"" + grammar);
+  Answer harbor = PostHarbor(src, "PUSH_ARTIFACT", "lib/../other/victim", "prod", evil);
+  EXPECT_EQ(harbor.status, 400);
+  EXPECT_EQ(harbor.body, "resource 0: repository \"lib/../other/victim\"" + grammar);
+
+  // A valid event afterwards is executed: once it has reached the destination, anything
+  // journaled before it has been executed too.
+  Answer valid = PostPush("lib/app", "v1", prod);
+  EXPECT_EQ(valid.status, 202);
+  EXPECT_EQ(valid.body, "{\"accepted\":1,\"ignored\":0}\n");
+  EXPECT_TRUE(Eventually([&] { return HeadDigest(dst_, "lib/app", "v1") == prod; }))
+      << serve->log();
+  EXPECT_TRUE(Eventually([&] {
+    return serve->log().find("journal offset") != std::string::npos;
+  })) << serve->log();
+
+  // Checked with the registry's own API, not through crossdock.
+  EXPECT_EQ(HeadDigest(dst_, "other/victim", "prod"), prod);
+  EXPECT_EQ(ListTags(dst_, "other/victim"), std::vector<std::string>{"prod"});
+  EXPECT_TRUE(ListTags(dst_, "other/secret").empty());
+  HttpAnswer catalog = CurlRequest(dst_, "GET", "/v2/_catalog");
+  EXPECT_EQ(catalog.body, R"({"repositories":["lib/app","other/victim"]})" "\n");
+  const std::string state = ReadFile(dir_.Sub("crossdock.state.json"));
+  EXPECT_EQ(state.find("other/"), std::string::npos) << state;
+  EXPECT_EQ(state.find(".."), std::string::npos) << state;
+  EXPECT_NE(serve->log().find("journal line of endpoint \"src\": repository "
+                              "\"lib/../other/secret\" is not a valid repository name"),
+            std::string::npos)
+      << serve->log();
+  EXPECT_NE(serve->log().find("refused a distribution webhook: event 0: tag "
+                              "\"../../../other/victim/manifests/pwned\""),
+            std::string::npos)
+      << serve->log();
   EXPECT_EQ(serve->Stop(), 0) << serve->log();
 }
 

@@ -1133,6 +1133,83 @@ TEST_F(SecretTest, ErrorsNeverContainTheValue) {
   }
 }
 
+// Issue 10: validate accepted secrets that plan and apply could not resolve.
+TEST_F(SecretTest, ValidateReportsSecretsThatWouldNotResolveAtTheirPositions) {
+  const std::string value = "s3cr3t-value";
+  const std::string shared = WriteFile("shared-pw", value + "\n");
+  fs::permissions(shared, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+  const std::string own = WriteFile("own-pw", value + "\n");
+  fs::permissions(own, fs::perms::owner_read | fs::perms::owner_write);
+  const std::string blank = WriteFile("blank-pw", "\n");
+  fs::permissions(blank, fs::perms::owner_read);
+  setenv("CROSSDOCK_TEST_SECRET", value.c_str(), 1);
+  const std::string file = dir_ + "/crossdock.toml";
+  Diagnostics diags;
+  Config config = ParseConfig(R"([settings.webhook]
+token = "env:CROSSDOCK_TEST_UNSET"
+
+[endpoints.a]
+url = "http://127.0.0.1:5001"
+username = "u"
+password = "env:CROSSDOCK_TEST_UNSET"
+
+[endpoints.b]
+url = "http://127.0.0.1:5002"
+username = "u"
+password = "file:missing/pw"
+
+[endpoints.c]
+url = "http://127.0.0.1:5003"
+username = "u"
+password = "file:shared-pw"
+
+[endpoints.d]
+url = "http://127.0.0.1:5004"
+username = "u"
+password = "file:own-pw"
+
+[endpoints.e]
+url = "http://127.0.0.1:5005"
+username = "u"
+password = "env:CROSSDOCK_TEST_SECRET"
+
+[endpoints.f]
+url = "http://127.0.0.1:5006"
+username = "u"
+password = "file:blank-pw"
+)",
+                              file, &diags);
+  ASSERT_FALSE(diags.has_errors()) << Format(diags)[0];
+  diags = Diagnostics();
+  CheckSecrets(config, &diags);
+  EXPECT_EQ(Format(diags),
+            (Lines{file + ":2:9: warning: [settings.webhook] token: environment variable "
+                          "CROSSDOCK_TEST_UNSET is not set here; set it wherever plan, apply and "
+                          "serve run",
+                   file + ":7:12: warning: password of endpoint \"a\": environment variable "
+                          "CROSSDOCK_TEST_UNSET is not set here; set it wherever plan, apply and "
+                          "serve run",
+                   file + ":12:12: error: password of endpoint \"b\": cannot read secret file " +
+                       dir_ + "/missing/pw: No such file or directory; plan, apply and serve need "
+                       "it: fix the path or the file",
+                   file + ":17:12: warning: password of endpoint \"c\": secret file " + shared +
+                       " is readable by group or others (mode 0644); make it readable by its "
+                       "owner only (chmod 600)",
+                   file + ":32:12: error: password of endpoint \"f\": secret file " + blank +
+                       " is empty; plan, apply and serve need it: fix the path or the file"}));
+  for (const Diagnostic& d : diags.items())
+    EXPECT_EQ(d.message.find(value), std::string::npos) << d.message;
+
+  setenv("CROSSDOCK_TEST_SECRET", "", 1);
+  Diagnostics empty;
+  CheckSecrets(config, &empty);
+  EXPECT_EQ(empty.items().size(), 6u);
+  EXPECT_NE(Format(empty)[4].find("environment variable CROSSDOCK_TEST_SECRET is empty here"),
+            std::string::npos)
+      << Format(empty)[4];
+}
+
 TEST_F(ConfigTest, RateLimitsRetriesAndTimeouts) {
   Diagnostics diags;
   Config c = ParseConfig(R"([endpoints.hub]

@@ -1,5 +1,6 @@
 #include "planner/events.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/unit/fake_registry.h"
@@ -10,6 +11,14 @@ namespace {
 using testing::FakeRegistry;
 
 constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+
+// Valid digests (core::IsValidDigest): events with any other are refused.
+const std::string kA = "sha256:" + std::string(64, 'a');
+const std::string kB = "sha256:" + std::string(64, 'b');
+const std::string kC = "sha256:" + std::string(64, 'c');
+const std::string kOther = "sha256:" + std::string(64, 'e');
+const std::string kRecorded = "sha256:" + std::string(64, 'f');
+const std::string kX = "sha256:" + std::string(64, '9');
 
 std::string Envelope(const std::string& events) { return "{\"events\":[" + events + "]}"; }
 
@@ -23,20 +32,20 @@ std::string PushEvent(const std::string& repo, const std::string& tag, const std
 
 TEST(ParseEnvelopeTest, KeepsManifestPushesAndDeletesAndDropsBlobsAndPulls) {
   auto events = ParseEnvelope(Envelope(
-      PushEvent("lib/app", "v1", "sha256:aa") + "," +
-      PushEvent("lib/app", "", "sha256:bb", "application/vnd.oci.image.layer.v1.tar+gzip") + "," +
+      PushEvent("lib/app", "v1", kA) + "," +
+      PushEvent("lib/app", "", kB, "application/vnd.oci.image.layer.v1.tar+gzip") + "," +
       "{\"action\":\"pull\",\"target\":{\"mediaType\":\"" + kOciManifest +
-      "\",\"digest\":\"sha256:aa\",\"repository\":\"lib/app\"}}," +
-      "{\"action\":\"delete\",\"target\":{\"digest\":\"sha256:aa\",\"repository\":\"lib/app\"}}," +
+      "\",\"digest\":\"" + kA + "\",\"repository\":\"lib/app\"}}," +
+      "{\"action\":\"delete\",\"target\":{\"digest\":\"" + kA + "\",\"repository\":\"lib/app\"}}," +
       "{\"action\":\"delete\",\"target\":{\"tag\":\"v1\",\"repository\":\"lib/app\"}}"));
   ASSERT_TRUE(events.ok()) << events.status().message();
   ASSERT_EQ(events->size(), 3u);
   EXPECT_EQ((*events)[0].action, "push");
   EXPECT_EQ((*events)[0].tag, "v1");
-  EXPECT_EQ((*events)[0].digest, "sha256:aa");
+  EXPECT_EQ((*events)[0].digest, kA);
   EXPECT_EQ((*events)[0].request_host, "127.0.0.1:5001");
   EXPECT_EQ((*events)[1].action, "delete");
-  EXPECT_EQ((*events)[1].digest, "sha256:aa");
+  EXPECT_EQ((*events)[1].digest, kA);
   EXPECT_EQ((*events)[2].tag, "v1");
   EXPECT_EQ((*events)[2].digest, "");
 }
@@ -52,13 +61,13 @@ TEST(ParseEnvelopeTest, BadBodiesAreRefusedWithOneLineReasons) {
             "event 0 has no \"action\" string");
   EXPECT_EQ(ParseEnvelope(Envelope("{\"action\":\"push\"}")).status().message(),
             "event 0 has no \"target\" object");
-  EXPECT_EQ(ParseEnvelope(Envelope(PushEvent("a", "v1", "sha256:aa") +
+  EXPECT_EQ(ParseEnvelope(Envelope(PushEvent("a", "v1", kA) +
                                    ",{\"action\":\"push\",\"target\":{\"repository\":7}}"))
                 .status()
                 .message(),
             "event 1 has a target field that is not a string");
   EXPECT_EQ(ParseEnvelope(Envelope("{\"action\":\"push\",\"target\":{\"mediaType\":\"" +
-                                   std::string(kOciManifest) + "\",\"digest\":\"sha256:aa\"}}"))
+                                   std::string(kOciManifest) + "\",\"digest\":\"" + kA + "\"}}"))
                 .status()
                 .message(),
             "event 0 has no target.repository");
@@ -72,6 +81,44 @@ TEST(ParseEnvelopeTest, BadBodiesAreRefusedWithOneLineReasons) {
                 .message(),
             "event 0 has neither target.digest nor target.tag");
   EXPECT_EQ(ParseEnvelope(Envelope("")).value().size(), 0u);
+}
+
+// Issue 10: with repositories = ["lib/**"], these reached the destination through
+// curl's dot-segment removal, as other/victim:prod, other/victim:pwned and other/secret.
+TEST(ParseEnvelopeTest, NamesOutsideTheDistributionGrammarRefuseTheWholeRequest) {
+  const std::string ok = PushEvent("lib/app", "v1", kA);
+  EXPECT_EQ(ParseEnvelope(Envelope(ok + "," + PushEvent("lib/../other/victim", "prod", kA)))
+                .status()
+                .message(),
+            "event 1: repository \"lib/../other/victim\" is not a valid repository name: "
+            "lowercase letters and digits, separated by '.', '_', \"__\" or '-', in components "
+            "joined by '/', at most 255 characters");
+  EXPECT_EQ(ParseEnvelope(Envelope(PushEvent("lib/app", "../../../other/victim/manifests/pwned",
+                                             kA)))
+                .status()
+                .message(),
+            "event 0: tag \"../../../other/victim/manifests/pwned\" is not a valid tag: up to 128 "
+            "letters, digits, '_', '.' and '-', not starting with '.' or '-'");
+  EXPECT_EQ(ParseEnvelope(Envelope(PushEvent("lib/app", "v1", "sha256:../../x"))).status().message(),
+            "event 0: digest \"sha256:../../x\" is not a valid digest: \"sha256:\" and 64 "
+            "lowercase hex digits");
+  // Deletes too; control characters are shown escaped, never echoed raw.
+  EXPECT_THAT(ParseEnvelope(Envelope("{\"action\":\"delete\",\"target\":{\"tag\":\"v1\",\"repository\""
+                                   ":\"lib/\\u001b[31m\"}}"))
+                .status()
+                .message(),
+            ::testing::StartsWith("event 0: repository \"lib/\\x1b[31m\" is not"));
+  for (const std::string& repo :
+       std::vector<std::string>{"lib/../other/secret", "lib/./app", "lib//app", "Lib/app",
+                                "lib/app?n=1", "lib%2f..%2fx", std::string(256, 'a')})
+    EXPECT_FALSE(ParseEnvelope(Envelope(PushEvent(repo, "v1", kA))).ok()) << repo;
+  for (const std::string& tag :
+       std::vector<std::string>{".v1", "-v1", "v1/x", "v1?x", "v 1", std::string(129, 'a')})
+    EXPECT_FALSE(ParseEnvelope(Envelope(PushEvent("lib/app", tag, kA))).ok()) << tag;
+  // Pulls and blob pushes are dropped unread, as before.
+  EXPECT_TRUE(ParseEnvelope(Envelope(PushEvent("lib/../x", "", kA,
+                                               "application/vnd.oci.image.layer.v1.tar+gzip")))
+                  .ok());
 }
 
 // Harbor's Default payload as goharbor/harbor builds it
@@ -90,12 +137,12 @@ std::string HarborResource(const std::string& tag, const std::string& digest) {
 }
 
 TEST(ParseHarborPayloadTest, ArtifactAndTagEventsInBothFormats) {
-  auto push = ParseHarborPayload(HarborPayload("PUSH_ARTIFACT", HarborResource("v1", "sha256:aa")));
+  auto push = ParseHarborPayload(HarborPayload("PUSH_ARTIFACT", HarborResource("v1", kA)));
   ASSERT_TRUE(push.ok()) << push.status().message();
   ASSERT_EQ(push->size(), 1u);
   RegistryEvent want;
   want.action = "push";
-  want.digest = "sha256:aa";
+  want.digest = kA;
   want.repository = "lib/app";
   want.tag = "v1";
   want.request_host = "harbor.example:8443";
@@ -103,14 +150,14 @@ TEST(ParseHarborPayloadTest, ArtifactAndTagEventsInBothFormats) {
 
   // Untagged: Harbor repeats the digest in "tag".
   auto untagged =
-      ParseHarborPayload(HarborPayload("DELETE_ARTIFACT", HarborResource("sha256:bb", "sha256:bb")));
+      ParseHarborPayload(HarborPayload("DELETE_ARTIFACT", HarborResource(kB, kB)));
   ASSERT_TRUE(untagged.ok());
   ASSERT_EQ(untagged->size(), 1u);
   EXPECT_EQ((*untagged)[0].action, "delete");
   EXPECT_EQ((*untagged)[0].tag, "");
-  EXPECT_EQ((*untagged)[0].digest, "sha256:bb");
+  EXPECT_EQ((*untagged)[0].digest, kB);
 
-  auto retag = ParseHarborPayload(HarborPayload("CREATE_TAG", HarborResource("v2", "sha256:aa")));
+  auto retag = ParseHarborPayload(HarborPayload("CREATE_TAG", HarborResource("v2", kA)));
   ASSERT_TRUE(retag.ok());
   EXPECT_EQ((*retag)[0].action, "push");
   auto untag = ParseHarborPayload(HarborPayload("DELETE_TAG", HarborResource("v2", "")));
@@ -123,19 +170,19 @@ TEST(ParseHarborPayloadTest, ArtifactAndTagEventsInBothFormats) {
       R"({"specversion":"1.0","id":"4b2f","source":"/projects/1/webhook/policies/3",)"
       R"("type":"harbor.artifact.pushed","datacontenttype":"application/json",)"
       R"("time":"2023-03-06T06:08:43Z","data":{"resources":[)" +
-      HarborResource("v3", "sha256:cc") +
+      HarborResource("v3", kC) +
       R"(],"repository":{"name":"app","namespace":"lib","repo_full_name":"lib/app"}},)"
       R"("operator":"admin"})");
   ASSERT_TRUE(cloud.ok()) << cloud.status().message();
   ASSERT_EQ(cloud->size(), 1u);
   EXPECT_EQ((*cloud)[0].tag, "v3");
-  EXPECT_EQ((*cloud)[0].digest, "sha256:cc");
+  EXPECT_EQ((*cloud)[0].digest, kC);
   EXPECT_EQ((*cloud)[0].request_host, "harbor.example:8443");
 
   // Pulls, scans and quota warnings start nothing.
   for (const char* type : {"PULL_ARTIFACT", "SCANNING_COMPLETED", "QUOTA_WARNING",
                            "harbor.artifact.pulled"}) {
-    auto none = ParseHarborPayload(HarborPayload(type, HarborResource("v1", "sha256:aa")));
+    auto none = ParseHarborPayload(HarborPayload(type, HarborResource("v1", kA)));
     ASSERT_TRUE(none.ok()) << type;
     EXPECT_TRUE(none->empty()) << type;
   }
@@ -164,6 +211,25 @@ TEST(ParseHarborPayloadTest, BadPayloadsAreRefusedWithOneLineReasons) {
             "resource 0 is a push without a digest");
   EXPECT_EQ(ParseHarborPayload(HarborPayload("PUSH_ARTIFACT", R"({"digest":7})")).status().message(),
             "resource 0 has a field that is not a string");
+}
+
+TEST(ParseHarborPayloadTest, NamesOutsideTheDistributionGrammarAreRefused) {
+  std::string traversal = HarborPayload("PUSH_ARTIFACT", HarborResource("prod", kA));
+  traversal.replace(traversal.find("\"lib/app\""), 9, "\"lib/../other/victim\"");
+  EXPECT_EQ(ParseHarborPayload(traversal).status().message(),
+            "resource 0: repository \"lib/../other/victim\" is not a valid repository name: "
+            "lowercase letters and digits, separated by '.', '_', \"__\" or '-', in components "
+            "joined by '/', at most 255 characters");
+  EXPECT_THAT(ParseHarborPayload(HarborPayload(
+                                   "PUSH_ARTIFACT",
+                                   HarborResource("v1", kA) + "," +
+                                       HarborResource("../../../other/victim/manifests/pwned", kA)))
+                .status()
+                .message(),
+            ::testing::StartsWith("resource 1: tag \"../../../other/victim/manifests/pwned\" is "));
+  EXPECT_FALSE(
+      ParseHarborPayload(HarborPayload("DELETE_ARTIFACT", HarborResource("v1", "sha256:x/../y")))
+          .ok());
 }
 
 class EventsTest : public ::testing::Test {
@@ -209,7 +275,7 @@ class EventsTest : public ::testing::Test {
 };
 
 TEST_F(EventsTest, EndpointIsMatchedByPathThenUrlHostThenRequestHost) {
-  RegistryEvent e = Push("a", "v1", "sha256:aa");
+  RegistryEvent e = Push("a", "v1", kA);
   e.url = "https://127.0.0.1:5002/v2/a/manifests/sha256:aa";
   e.request_host = "127.0.0.1:5001";
   EXPECT_EQ(MatchEndpoint(config_, e, "").value(), "dst");
@@ -250,24 +316,24 @@ TEST_F(EventsTest, RulesMatchOnlyWithEventsEnabledSourceAndFilters) {
     for (const auto* r : MatchRules(config_, endpoint, e)) out.push_back(r->name);
     return out;
   };
-  EXPECT_EQ(names(Push("lib/app", "v1.0", "sha256:aa")), std::vector<std::string>{"mirror"});
-  EXPECT_EQ(names(Push("lib/app", "v2.1", "sha256:aa")),
+  EXPECT_EQ(names(Push("lib/app", "v1.0", kA)), std::vector<std::string>{"mirror"});
+  EXPECT_EQ(names(Push("lib/app", "v2.1", kA)),
             (std::vector<std::string>{"mirror", "stable"}));
-  EXPECT_TRUE(names(Push("lib/app", "v2.1-rc1", "sha256:aa")).empty());
-  EXPECT_TRUE(names(Push("other/app", "v2.1", "sha256:aa")).empty());
-  EXPECT_TRUE(names(Push("lib/app", "v2.1", "sha256:aa"), "dst").empty());
+  EXPECT_TRUE(names(Push("lib/app", "v2.1-rc1", kA)).empty());
+  EXPECT_TRUE(names(Push("other/app", "v2.1", kA)).empty());
+  EXPECT_TRUE(names(Push("lib/app", "v2.1", kA), "dst").empty());
   // A delete naming only the digest passes the tag filters.
-  RegistryEvent del{"delete", "", "sha256:aa", "lib/app", "", "", ""};
+  RegistryEvent del{"delete", "", kA, "lib/app", "", "", ""};
   EXPECT_EQ(names(del), (std::vector<std::string>{"mirror", "stable"}));
 }
 
 TEST_F(EventsTest, PushCopiesByTheEventDigestWithoutResolvingTheTag) {
   rule_.dest_namespace = "mirror";
   rule_.flatten = 1;
-  auto changes = Changes({Push("lib/app", "v1", "sha256:aa")});
+  auto changes = Changes({Push("lib/app", "v1", kA)});
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].action, Action::kCreate);
-  EXPECT_EQ(changes[0].source_digest, "sha256:aa");
+  EXPECT_EQ(changes[0].source_digest, kA);
   EXPECT_EQ(changes[0].destination_repository, "mirror/app");
   EXPECT_EQ(changes[0].destination_host, "127.0.0.1:5002");
   EXPECT_EQ(src_.calls(), std::vector<std::string>{});
@@ -276,22 +342,22 @@ TEST_F(EventsTest, PushCopiesByTheEventDigestWithoutResolvingTheTag) {
 }
 
 TEST_F(EventsTest, BurstsAreCoalescedPerDestinationTagAndTheLastPushWins) {
-  auto changes = Changes({Push("a", "v1", "sha256:aa"), Push("a", "v2", "sha256:bb"),
-                          Push("a", "v1", "sha256:cc")});
+  auto changes = Changes({Push("a", "v1", kA), Push("a", "v2", kB),
+                          Push("a", "v1", kC)});
   ASSERT_EQ(changes.size(), 2u);
   EXPECT_EQ(changes[0].tag, "v1");
-  EXPECT_EQ(changes[0].source_digest, "sha256:cc");
+  EXPECT_EQ(changes[0].source_digest, kC);
   EXPECT_EQ(changes[1].tag, "v2");
 }
 
 TEST_F(EventsTest, PushOfAnExistingTagHonoursOverrideAndSkipsTheSameDigest) {
   std::string held = dst_.AddImage("a", "v1", "one");
   EXPECT_TRUE(Changes({Push("a", "v1", held)}).empty());
-  auto update = Changes({Push("a", "v1", "sha256:other")});
+  auto update = Changes({Push("a", "v1", kOther)});
   ASSERT_EQ(update.size(), 1u);
   EXPECT_EQ(update[0].action, Action::kUpdate);
   rule_.override_tags = false;
-  auto skip = Changes({Push("a", "v1", "sha256:other")});
+  auto skip = Changes({Push("a", "v1", kOther)});
   ASSERT_EQ(skip.size(), 1u);
   EXPECT_EQ(skip[0].action, Action::kSkip);
 }
@@ -299,7 +365,7 @@ TEST_F(EventsTest, PushOfAnExistingTagHonoursOverrideAndSkipsTheSameDigest) {
 TEST_F(EventsTest, DeleteRemovesManagedArtifactsOnlyUnderDeleteTrue) {
   std::string d = dst_.AddImage("a", "v1", "one");
   dst_.AddImage("a", "v2", "one");  // same digest, another tag
-  state_.artifacts = {Managed("a", "v1", d), Managed("a", "v2", d), Managed("a", "v3", "sha256:x")};
+  state_.artifacts = {Managed("a", "v1", d), Managed("a", "v2", d), Managed("a", "v3", kX)};
   RegistryEvent by_digest{"delete", "", d, "a", "", "", ""};
   EXPECT_TRUE(Changes({by_digest}).empty());
   rule_.delete_missing = true;
@@ -320,8 +386,8 @@ TEST_F(EventsTest, DeleteRemovesManagedArtifactsOnlyUnderDeleteTrue) {
 TEST_F(EventsTest, DeleteLeavesADestinationTagChangedOutsideCrossdock) {
   rule_.delete_missing = true;
   dst_.AddImage("a", "v1", "changed");
-  state_.artifacts = {Managed("a", "v1", "sha256:recorded")};
-  auto changes = Changes({RegistryEvent{"delete", "", "sha256:recorded", "a", "", "", ""}});
+  state_.artifacts = {Managed("a", "v1", kRecorded)};
+  auto changes = Changes({RegistryEvent{"delete", "", kRecorded, "a", "", "", ""}});
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].action, Action::kSkip);
 }
@@ -329,14 +395,42 @@ TEST_F(EventsTest, DeleteLeavesADestinationTagChangedOutsideCrossdock) {
 TEST_F(EventsTest, UnmanagedDeletesAndUnselectedRepositoriesChangeNothing) {
   rule_.delete_missing = true;
   rule_.repositories = {"lib/*"};
-  EXPECT_TRUE(Changes({RegistryEvent{"delete", "", "sha256:aa", "lib/a", "", "", ""},
-                       Push("other", "v1", "sha256:aa")})
+  EXPECT_TRUE(Changes({RegistryEvent{"delete", "", kA, "lib/a", "", "", ""},
+                       Push("other", "v1", kA)})
                   .empty());
   EXPECT_TRUE(dst_.calls().empty());
 }
 
+TEST_F(EventsTest, AnEventWithAnInvalidNameNeverReachesARegistry) {
+  rule_.delete_missing = true;
+  state_.artifacts = {Managed("lib/../other/victim", "prod", kA)};  // a state edited by hand
+  auto changes = Changes({Push("lib/../other/victim", "prod", kA),
+                          Push("lib/app", "../../../other/victim/manifests/pwned", kA),
+                          RegistryEvent{"delete", "", kA, "lib/../other/victim", "", "", ""}});
+  EXPECT_TRUE(changes.empty());
+  EXPECT_TRUE(dst_.calls().empty());
+  ASSERT_EQ(errors_.size(), 3u);
+  EXPECT_THAT(errors_[0].message,
+              ::testing::StartsWith("event: repository \"lib/../other/victim\" is not a"));
+  EXPECT_THAT(errors_[1].message,
+              ::testing::StartsWith("event: tag \"../../../other/victim/manifests/pwned\" is not"));
+}
+
+TEST(JournalTest, LinesWithInvalidNamesAreRefused) {
+  JournaledEvent e{"src", {"push", kOciManifest, kA, "lib/../other/secret", "v1", "", ""}};
+  std::string line = JournalLine(e);
+  EXPECT_EQ(ParseJournalLine(line.substr(0, line.size() - 1)).status().message(),
+            "journal line of endpoint \"src\": repository \"lib/../other/secret\" is not a valid "
+            "repository name: lowercase letters and digits, separated by '.', '_', \"__\" or '-', "
+            "in components joined by '/', at most 255 characters; the line is skipped");
+  e.event.repository = "lib/app";
+  e.event.digest = "sha256:zz";
+  line = JournalLine(e);
+  EXPECT_EQ(ParseJournalLine(line).status().code(), core::Code::kDataLoss);
+}
+
 TEST(JournalTest, LinesRoundTripAndTornLinesAreRefused) {
-  JournaledEvent e{"src", {"push", kOciManifest, "sha256:aa", "lib/app", "v1", "", ""}};
+  JournaledEvent e{"src", {"push", kOciManifest, kA, "lib/app", "v1", "", ""}};
   std::string line = JournalLine(e);
   ASSERT_EQ(line.back(), '\n');
   auto back = ParseJournalLine(line.substr(0, line.size() - 1));

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 namespace crossdock::state {
@@ -95,6 +97,73 @@ TEST_F(ExecutionStoreTest, TaskLogsAppendAndUnknownIdsAreClear) {
   EXPECT_EQ(store.ReadLog(1, 9).status().message(),
             "execution 1 has no task 9; see `crossdock tasks 1`");
   EXPECT_EQ(store.Get(7).status().message(), "no execution 7; see `crossdock executions`");
+}
+
+// One stray or damaged entry must not stop crash recovery, pruning or apply --due,
+// which all list the history first.
+TEST_F(ExecutionStoreTest, StrayAndDamagedEntriesAreSkippedWithOneWarningEach) {
+  std::vector<std::string> warnings;
+  ExecutionStore store(dir_ + "/s.json", [&](const std::string& w) { warnings.push_back(w); });
+  ASSERT_TRUE(store.Start({"r"}, "manual", {MakeTask("app")}).ok());
+  ASSERT_TRUE(store.Start({"r"}, "manual", {}).ok());
+  auto write = [&](const std::string& name, const std::string& text) {
+    FILE* f = fopen((store.dir() + "/" + name).c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs(text.c_str(), f);
+    fclose(f);
+  };
+  write("99999999999999999999999.json", "{}");  // more digits than a long long holds
+  write("007.json", "{}");
+  write("3.json", "{not json");
+  write("4.json", R"({"id": "four", "rules": ["r"]})");  // a field of the wrong type
+  std::filesystem::create_directory(store.dir() + "/5.json");  // opens, cannot be read
+  write("notes.txt", "mine");
+  write("1.stop", "");
+
+  auto list = store.List();
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, 2);
+  EXPECT_EQ((*list)[1].id, 1);
+  const std::string dir = store.dir();
+  std::vector<std::string> expected = {
+      "skipped execution 3: execution file " + dir + "/3.json is corrupt; move it away",
+      "skipped execution 4: execution file " + dir + "/4.json is corrupt; move it away",
+      "skipped execution 5: cannot read " + dir + "/5.json: Is a directory",
+      "skipped " + dir + "/007.json: not an execution file (the name is no execution id); "
+      "move it out of " + dir,
+      "skipped " + dir + "/99999999999999999999999.json: not an execution file (the name is "
+      "no execution id); move it out of " + dir,
+  };
+  std::sort(expected.begin(), expected.end());
+  std::sort(warnings.begin(), warnings.end());
+  EXPECT_EQ(warnings, expected);
+
+  // What apply does with the history: each succeeds, and warns no more.
+  ASSERT_TRUE(store.RecoverCrashed().ok());
+  EXPECT_EQ(store.Get(1)->status, "failed");
+  auto next = store.Start({"r"}, "manual", {});
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->id, 6);  // after the damaged 5, which is left as it is
+  EXPECT_TRUE(store.Prune(1).ok());
+  EXPECT_EQ(warnings.size(), 5u);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/3.json"));
+}
+
+TEST_F(ExecutionStoreTest, AFolderThatCannotBeListedIsAWarningNotAFailure) {
+  std::vector<std::string> warnings;
+  ExecutionStore store(dir_ + "/s.json", [&](const std::string& w) { warnings.push_back(w); });
+  FILE* f = fopen(store.dir().c_str(), "w");  // a file where the folder should be
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  auto list = store.List();
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  EXPECT_TRUE(list->empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "cannot list the executions in " + store.dir() +
+                             ": Not a directory; the history of earlier runs is not consulted");
+  EXPECT_TRUE(store.RecoverCrashed().ok());
+  EXPECT_TRUE(store.Prune(3).ok());
 }
 
 TEST(TaskIdTest, ParsesExecutionDotTask) {

@@ -1,0 +1,122 @@
+#include "planner/saved_plan.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/digest.h"
+
+namespace crossdock::planner {
+namespace {
+
+const std::string kA = "sha256:" + std::string(64, 'a');
+const std::string kB = "sha256:" + std::string(64, 'b');
+
+class SavedPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char templ[] = "/tmp/crossdock-plan-XXXXXX";
+    ASSERT_NE(mkdtemp(templ), nullptr);
+    dir_ = templ;
+    path_ = dir_ + "/plan.json";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static Change Copy(const std::string& repo, const std::string& tag) {
+    Change c;
+    c.rule = "mirror";
+    c.source_endpoint = "src";
+    c.source_repository = repo;
+    c.source_digest = kA;
+    c.destination_endpoint = "dst";
+    c.destination_host = "127.0.0.1:5002";
+    c.destination_repository = repo;
+    c.tag = tag;
+    return c;
+  }
+
+  SavedPlan Sample() const {
+    SavedPlan s;
+    s.config_path = dir_ + "/crossdock.toml";
+    s.config_digest = kB;
+    s.plan.rules = {"mirror"};
+    Change update = Copy("lib/app", "v2");
+    update.action = Action::kUpdate;
+    update.destination_digest = kB;
+    Change del = Copy("", "v0");  // its source is gone
+    del.action = Action::kDelete;
+    del.source_digest = "";
+    del.destination_repository = "lib/old";
+    Change referrer = Copy("lib/app", kB);  // copied by digest
+    referrer.accessory_of = "v1";
+    Change fallback = Copy("lib/app", "sha256-" + std::string(64, 'a'));
+    fallback.manifest_bytes = R"({"schemaVersion":2})";
+    fallback.source_digest = core::Sha256Digest(fallback.manifest_bytes);
+    s.plan.changes = {Copy("lib/app", "v1"), update, del, referrer, fallback};
+    return s;
+  }
+
+  // Writes SAMPLE, replaces FROM by TO in the file, reads it back.
+  core::Result<SavedPlan> Tampered(const std::string& from, const std::string& to) {
+    EXPECT_TRUE(WritePlanFile(path_, Sample()).ok());
+    std::ifstream in(path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    const size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    std::ofstream(path_, std::ios::trunc) << s;
+    return ReadPlanFile(path_);
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(SavedPlanTest, RoundTrips) {
+  ASSERT_TRUE(WritePlanFile(path_, Sample()).ok());
+  auto back = ReadPlanFile(path_);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_EQ(back->plan.changes.size(), 5u);
+  EXPECT_EQ(back->plan.changes[1].destination_digest, kB);
+  EXPECT_EQ(back->plan.changes[3].tag, kB);
+  EXPECT_EQ(back->plan.changes[4].manifest_bytes, R"({"schemaVersion":2})");
+}
+
+// Issue 10: a plan file is a way in as well; its names are checked as an event's are.
+TEST_F(SavedPlanTest, AlteredNamesAreRefusedNamingTheFile) {
+  const std::string advice =
+      "; the file was altered or damaged since it was made, so nothing of it is applied: make a "
+      "new plan with `crossdock plan --out FILE`";
+  auto victim = Tampered("\"destination_repository\": \"lib/app\"",
+                         "\"destination_repository\": \"lib/../other/victim\"");
+  EXPECT_EQ(victim.status().code(), core::Code::kDataLoss);
+  EXPECT_EQ(victim.status().message(),
+            path_ + ": change 1: repository \"lib/../other/victim\" is not a valid repository "
+                    "name: lowercase letters and digits, separated by '.', '_', \"__\" or '-', in "
+                    "components joined by '/', at most 255 characters" +
+                advice);
+  auto pwned = Tampered("\"tag\": \"v2\"", "\"tag\": \"../../../other/victim/manifests/pwned\"");
+  EXPECT_EQ(pwned.status().message(),
+            path_ + ": change 2: tag \"../../../other/victim/manifests/pwned\" is not a valid tag: "
+                    "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'" +
+                advice);
+  auto source = Tampered("\"source_repository\": \"lib/app\"",
+                         "\"source_repository\": \"lib/../other/secret\"");
+  EXPECT_NE(source.status().message().find("change 1: repository \"lib/../other/secret\""),
+            std::string::npos)
+      << source.status().message();
+  auto digest = Tampered("\"source_digest\": \"" + kA, "\"source_digest\": \"sha256:../" + kA);
+  EXPECT_NE(digest.status().message().find("is not a valid digest"), std::string::npos)
+      << digest.status().message();
+  auto manifest = Tampered("schemaVersion", "schemaVersiom");
+  EXPECT_EQ(manifest.status().message(),
+            path_ + ": change 5: its manifest is not " + Sample().plan.changes[4].source_digest +
+                advice);
+}
+
+}  // namespace
+}  // namespace crossdock::planner
