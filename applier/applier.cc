@@ -294,10 +294,9 @@ ApplyReport Apply(const planner::Plan& plan,
       ledgers[c->destination_endpoint] = std::make_unique<BlobLedger>();
   ManifestCache manifests;  // many tags of one digest: fetched once
 
-  // One attempt at a copy (or adoption) change; adds the blob bytes it moved to *BYTES.
-  auto copy_once = [&](const planner::Change& c,
-                       std::optional<std::chrono::steady_clock::time_point> deadline,
-                       const std::string& timed_out, std::int64_t* bytes) -> core::Status {
+  // One attempt at a copy (or adoption) change; COPIER (null for an adoption) serves
+  // every attempt of the change.
+  auto copy_once = [&](const planner::Change& c, Copier* copier) -> core::Status {
     if (c.action == planner::Action::kAdopt) {
       // Nothing to copy; make sure the tag still holds the digest before owning it.
       auto h = registries.at(c.destination_endpoint)->HeadManifest(c.destination_repository, c.tag);
@@ -307,15 +306,8 @@ ApplyReport Apply(const planner::Plan& plan,
                                       " changed since the plan; it was not adopted. Run plan again.");
       return core::Status::Ok();
     }
-    Copier copier(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
-                  ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
-    if (deadline) copier.SetDeadline(*deadline, timed_out);
-    copier.SetCancel(options.cancel);  // a stop abandons the copy in flight
-    copier.SetManifestCache(&manifests);
-    core::Status st =
-        copier.CopyTagged(c.source_repository, c.source_digest, c.destination_repository, c.tag);
-    *bytes += copier.bytes_copied();
-    return st;
+    return copier->CopyTagged(c.source_repository, c.source_digest, c.destination_repository,
+                              c.tag, c.destination_digest);
   };
 
   std::atomic<int> started{0};
@@ -332,12 +324,22 @@ ApplyReport Apply(const planner::Plan& plan,
       deadline = std::chrono::steady_clock::now() + *timeout;
       timed_out = "timed out after " + FormatDuration(*timeout);
     }
+    std::optional<Copier> copier;
+    if (c.action != planner::Action::kAdopt) {
+      copier.emplace(registries.at(c.source_endpoint), registries.at(c.destination_endpoint),
+                     ledgers.at(c.destination_endpoint).get(), progress, options.blob_attempts);
+      if (deadline) copier->SetDeadline(*deadline, timed_out);
+      copier->SetCancel(options.cancel);  // a stop abandons the copy in flight
+      copier->SetManifestCache(&manifests);
+    }
     core::Status st;
-    std::int64_t bytes = 0;
     for (int attempt = 1;; ++attempt) {
-      st = copy_once(c, deadline, timed_out, &bytes);
+      // Damage that persists to the last attempt fails as DataLoss (corrupt at the source…).
+      if (copier) copier->SetFinalAttempt(attempt > retries);
+      st = copy_once(c, copier ? &*copier : nullptr);
       // Only a transient failure is worth repeating: the client maps transport errors,
-      // 5xx, 429 and a token that expired mid-upload to Unavailable.
+      // 5xx, 429 and a token that expired mid-upload to Unavailable, the copier a blob
+      // or manifest that did not arrive intact (until the final attempt).
       if (st.ok() || st.code() != core::Code::kUnavailable || attempt > retries) break;
       if (options.cancel && options.cancel->load()) {
         st = StoppedAfter(attempt, st);
@@ -364,7 +366,7 @@ ApplyReport Apply(const planner::Plan& plan,
       core::Status rec = record([&](state::State& s) { RecordDone(s, c, a); });
       if (!rec.ok()) st = rec.WithContext("copied, but the state could not be saved");
     }
-    finish(c, st, bytes);
+    finish(c, st, copier ? copier->bytes_copied() : 0);
   }, &halt);
 
   // Written manifests (referrers indexes) name copied ones: they go after the copies.
@@ -373,7 +375,12 @@ ApplyReport Apply(const planner::Plan& plan,
     ++started;
     const planner::Change& c = *cp;
     providers::Manifest m{c.manifest_media_type, c.source_digest, c.manifest_bytes};
-    core::Status st = registries.at(c.destination_endpoint)->PutManifest(c.destination_repository, c.tag, m);
+    // Checked as a copied tag is: never left on a manifest altered on the way.
+    providers::Registry* dst = registries.at(c.destination_endpoint);
+    auto& ledger = ledgers[c.destination_endpoint];
+    if (!ledger) ledger = std::make_unique<BlobLedger>();
+    Copier writer(dst, dst, ledger.get(), progress, options.blob_attempts);
+    core::Status st = writer.PutTag(c.destination_repository, c.tag, m, c.destination_digest);
     if (st.ok()) {
       const state::Artifact a = ArtifactOf(c);
       core::Status rec = record([&](state::State& s) { RecordDone(s, c, a); });

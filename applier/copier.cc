@@ -121,6 +121,23 @@ struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
+// True when a manifest PUT failed because what reached the registry was not what
+// was sent: it stored another digest (the client's DataLoss), or refused the bytes
+// as not matching the digest they were PUT under (400 DIGEST_INVALID, which the
+// client reports as an unexpected answer naming that code).
+bool AlteredOnTheWay(const core::Status& st) {
+  return st.code() == core::Code::kDataLoss ||
+         (st.code() == core::Code::kInternal &&
+          st.message().find("DIGEST_INVALID") != std::string::npos);
+}
+
+// "on every one of 12 downloads", "on 3 of 12 downloads", "on its only download".
+std::string Tally(int hits, int tries, const std::string& noun) {
+  if (tries == 1 && hits == 1) return "on its only " + noun;
+  if (hits == tries) return "on every one of " + std::to_string(tries) + " " + noun + "s";
+  return "on " + std::to_string(hits) + " of " + std::to_string(tries) + " " + noun + "s";
+}
+
 }  // namespace
 
 core::Result<providers::Manifest> ManifestCache::Get(const std::string& endpoint,
@@ -145,7 +162,29 @@ core::Result<providers::Manifest> ManifestCache::Get(const std::string& endpoint
 core::Result<providers::Manifest> Copier::SourceManifest(const std::string& src_repo,
                                                          const std::string& digest) {
   auto fetch = [&] { return src_->GetManifest(src_repo, digest); };
-  return manifests_ ? manifests_->Get(src_->name(), digest, fetch) : fetch();
+  Damage& d = damage_["manifest " + digest];
+  core::Status last;
+  for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    auto m = manifests_ ? manifests_->Get(src_->name(), digest, fetch) : fetch();
+    if (m.ok()) return m;
+    ++d.tries;
+    // The client repeats what failed in transit itself; a manifest that arrived not
+    // matching its digest (DataLoss) is fetched again here.
+    if (m.status().code() != core::Code::kDataLoss) return m;
+    ++d.corrupt;
+    last = m.status();
+    CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
+  }
+  return Damaged(last, "manifest " + digest + " of " + src_repo + " at endpoint \"" +
+                           src_->name() + "\" arrived corrupted " +
+                           Tally(d.corrupt, d.tries, "download") + " (last: " + last.message() +
+                           "); the source holds damaged content or something on the way "
+                           "alters it");
+}
+
+core::Status Copier::Damaged(const core::Status& last, const std::string& summary) const {
+  if (!final_attempt_) return core::Status::Unavailable(last.message());
+  return core::Status::DataLoss(summary);
 }
 
 core::Status Copier::CheckAbandoned() const {
@@ -161,7 +200,8 @@ core::Status Copier::CheckAbandoned() const {
 }
 
 core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& source_digest,
-                                const std::string& dst_repo, const std::string& tag) {
+                                const std::string& dst_repo, const std::string& tag,
+                                const std::optional<std::string>& previous) {
   // By digest: apply copies exactly what the plan showed, even if the tag moved since.
   CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
   auto m = SourceManifest(src_repo, source_digest);
@@ -169,7 +209,177 @@ core::Status Copier::CopyTagged(const std::string& src_repo, const std::string& 
   CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *m, dst_repo, 0));
   // The tag goes last, and only if the copy was neither stopped nor past its deadline.
   CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
-  return dst_->PutManifest(dst_repo, tag, *m);
+  return PutTag(dst_repo, tag, *m, previous);
+}
+
+core::Status Copier::PutByDigest(const std::string& dst_repo, const providers::Manifest& m) {
+  Damage& d = damage_["put " + m.digest];
+  core::Status st;
+  for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
+    st = dst_->PutManifest(dst_repo, m.digest, m);
+    if (st.ok()) return st;
+    ++d.tries;
+    if (!AlteredOnTheWay(st)) return st;
+    ++d.rejected;
+  }
+  return Damaged(st, "manifest " + dst_repo + "@" + m.digest + " reached endpoint \"" +
+                         dst_->name() + "\" altered " + Tally(d.rejected, d.tries, "PUT") +
+                         " (last: " + st.message() +
+                         "); something on the way to the registry alters manifests");
+}
+
+core::Status Copier::PutTag(const std::string& dst_repo, const std::string& tag,
+                            const providers::Manifest& m,
+                            const std::optional<std::string>& previous) {
+  // The registry's Docker-Content-Digest answer to each PUT is checked by the client
+  // (DataLoss when it names another digest than the one sent).
+  Damage& d = damage_["put " + m.digest];
+  core::Status st;
+  for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    st = dst_->PutManifest(dst_repo, tag, m);
+    if (st.ok()) return st;
+    ++d.tries;
+    if (!AlteredOnTheWay(st)) break;
+    ++d.rejected;
+    if (Abandoned()) break;  // the tag is settled all the same
+  }
+  return Settle(dst_repo, tag, m, previous, st);
+}
+
+core::Status Copier::Settle(const std::string& dst_repo, const std::string& tag,
+                            const providers::Manifest& m,
+                            const std::optional<std::string>& previous,
+                            const core::Status& failure) {
+  const std::string ref = dst_repo + ":" + tag + " at endpoint \"" + dst_->name() + "\"";
+  const bool altered = AlteredOnTheWay(failure);
+  const Damage& d = damage_["put " + m.digest];
+  // What the failure was, for a message that goes on to say what became of the tag.
+  const std::string what =
+      altered ? "manifest " + m.digest + " reached " + ref + " altered " +
+                    Tally(d.rejected, d.tries, "PUT") + " (last: " + failure.message() +
+                    "); something on the way to the registry alters manifests"
+              : failure.message();
+  // A failed PUT may still have reached the registry (an answer lost on the way, or
+  // altered bytes stored under the tag): read back what the tag holds.
+  auto held = dst_->HeadManifest(dst_repo, tag);
+  if (!held.ok()) {
+    std::string unknown = what + "; what " + ref + " holds now could not be read back (" +
+                          held.status().message() +
+                          "), so it may hold a manifest other than the one sent: run apply "
+                          "again";
+    return final_attempt_ ? core::Status::DataLoss(unknown) : core::Status::Unavailable(unknown);
+  }
+  const std::string now = *held ? (*held)->digest : "";
+  if (now == m.digest) return core::Status::Ok();  // it did take effect
+  if (now.empty() || (previous && now == *previous)) {
+    if (!altered) return failure;
+    return Damaged(failure, what + "; " + ref +
+                                (now.empty() ? " was not created" : " still holds " + now));
+  }
+  // Neither what was sent nor what was there: the altered manifest, or the bytes of
+  // a PUT that failed in transit after reaching the registry. Any other failure
+  // (refused credentials, a rejected manifest) stored nothing, so a digest there is
+  // someone else's, not crossdock's to touch.
+  if (!altered && failure.code() != core::Code::kUnavailable) return failure;
+  bool clean = false;
+  std::string outcome = Repair(dst_repo, tag, now, previous, &clean);
+  std::string message = what + "; " + outcome;
+  if (!clean || final_attempt_) return core::Status::DataLoss(message);
+  return core::Status::Unavailable(message);
+}
+
+std::string Copier::Repair(const std::string& dst_repo, const std::string& tag, std::string wrong,
+                           const std::optional<std::string>& previous, bool* clean) {
+  const std::string ref = dst_repo + ":" + tag;
+  auto remember = [&](const std::string& digest) {
+    std::lock_guard<std::mutex> lk(ledger_->mu);
+    ledger_->altered[{dst_repo, digest}].insert(tag);
+  };
+  remember(wrong);
+  std::string not_restored;  // why PREVIOUS could not be put back
+  if (previous) {
+    core::Status restored = Restore(dst_repo, tag, *previous);
+    auto held = dst_->HeadManifest(dst_repo, tag);
+    if (held.ok() && *held && (*held)->digest == *previous) {
+      *clean = true;
+      return ref + " was put back to " + *previous + ", which it held before";
+    }
+    if (held.ok() && !*held) {
+      *clean = true;
+      return ref + " could not be put back to " + *previous + " (" + restored.message() +
+             ") and no longer exists";
+    }
+    not_restored = !restored.ok() ? restored.message()
+                   : held.ok()    ? "it held " + (*held)->digest + " after the PUT"
+                                  : held.status().message();
+    if (held.ok()) {
+      wrong = (*held)->digest;  // the restoring PUT may have been altered too
+      remember(wrong);
+    }
+  }
+  core::Status removed = RemoveAltered(dst_repo, tag, wrong);
+  if (removed.ok()) {
+    *clean = true;
+    if (previous) {
+      return ref + " could not be put back to " + *previous + " (" + not_restored +
+             ") and was removed, so it holds no wrong manifest";
+    }
+    return ref + ", which did not exist before, was removed again";
+  }
+  *clean = false;
+  return ref + " now holds " + wrong + ", which is NOT the manifest sent, and could not be " +
+         (previous ? "put back to " + *previous + " (" + not_restored + ") or " : "") +
+         "removed (" + removed.message() + "); delete it by hand (DELETE /v2/" + dst_repo +
+         "/manifests/" + wrong + ") or run apply again";
+}
+
+core::Status Copier::Restore(const std::string& dst_repo, const std::string& tag,
+                             const std::string& previous) {
+  // The registry still holds PREVIOUS by digest (a tag moving away deletes nothing).
+  core::Result<providers::Manifest> old = core::Status::Internal("not read");
+  for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    old = dst_->GetManifest(dst_repo, previous);
+    if (old.ok() || old.status().code() != core::Code::kDataLoss) break;
+  }
+  if (!old.ok()) return old.status();
+  core::Status st;
+  for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    st = dst_->PutManifest(dst_repo, tag, *old);
+    if (st.ok() || !AlteredOnTheWay(st)) return st;
+  }
+  return st;
+}
+
+core::Status Copier::RemoveAltered(const std::string& dst_repo, const std::string& tag,
+                                   const std::string& wrong) {
+  // docker-registry deletes by digest, taking every tag on it: a tag of someone
+  // else's that happens to hold WRONG stops the deletion.
+  auto tags = dst_->ListTags(dst_repo);
+  if (!tags.ok()) return tags.status();
+  std::string sharing;
+  for (const std::string& t : *tags) {
+    if (t == tag) continue;
+    {
+      std::lock_guard<std::mutex> lk(ledger_->mu);
+      auto it = ledger_->altered.find({dst_repo, wrong});
+      if (it != ledger_->altered.end() && it->second.count(t)) continue;  // as wrong as TAG
+    }
+    auto h = dst_->HeadManifest(dst_repo, t);
+    if (!h.ok()) return h.status();
+    if (*h && (*h)->digest == wrong) sharing += (sharing.empty() ? "" : ", ") + t;
+  }
+  if (!sharing.empty()) {
+    return core::Status::Conflict("the registry deletes by digest, and tag(s) " + sharing +
+                                  " share it");
+  }
+  core::Status st = dst_->DeleteManifest(dst_repo, wrong);
+  if (!st.ok() && st.code() != core::Code::kNotFound) return st;
+  auto h = dst_->HeadManifest(dst_repo, tag);
+  if (!h.ok()) return h.status();
+  if (*h && (*h)->digest == wrong)
+    return core::Status::Internal("the tag still held it after the delete");
+  return core::Status::Ok();
 }
 
 core::Result<ManifestRefs> ParseManifestRefs(const providers::Manifest& m) {
@@ -239,8 +449,7 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
         auto child = SourceManifest(src_repo, digest);
         if (!child.ok()) return child.status();
         CROSSDOCK_RETURN_IF_ERROR(CopyManifestTree(src_repo, *child, dst_repo, depth + 1));
-        CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
-        CROSSDOCK_RETURN_IF_ERROR(dst_->PutManifest(dst_repo, digest, *child));
+        CROSSDOCK_RETURN_IF_ERROR(PutByDigest(dst_repo, *child));
       }
       remember();
     }
@@ -303,16 +512,24 @@ core::Status Copier::TransferBlob(const std::string& src_repo, const std::string
                                   const std::string& digest, std::int64_t size) {
   core::RetryPolicy policy;
   policy.max_attempts = blob_attempts_;
+  Damage& d = damage_["blob " + digest];
   core::Status st;
   for (int attempt = 1; attempt <= blob_attempts_; ++attempt) {
+    const int corrupt_before = d.corrupt;
     st = StreamBlob(src_repo, dst_repo, digest, size);
     // Whatever failed, a transfer cut short by a stop or the deadline reports that.
     if (!st.ok() && Abandoned()) return CheckAbandoned();
-    // Transport trouble is worth another try, and so is a 401 on a streamed upload:
-    // the client has fetched a new token by then (a token can expire mid-copy). A
-    // digest mismatch is not.
-    bool transient = st.code() == core::Code::kUnavailable || st.code() == core::Code::kUnauthenticated;
-    if (st.ok() || !transient) return st;
+    if (st.ok()) return st;
+    ++d.tries;
+    // A digest mismatch is worth another try as transport trouble is: the download
+    // arrived corrupted (Mismatch counted it), or the destination found the upload
+    // altered (DIGEST_INVALID). So is a 401 on a streamed upload: the client has
+    // fetched a new token by then (a token can expire mid-copy).
+    const bool mismatch = st.code() == core::Code::kDataLoss;
+    if (mismatch && d.corrupt == corrupt_before) ++d.rejected;
+    const bool transient = mismatch || st.code() == core::Code::kUnavailable ||
+                           st.code() == core::Code::kUnauthenticated;
+    if (!transient) return st;
     if (attempt < blob_attempts_) {
       auto wake = std::chrono::steady_clock::now() + policy.Delay(attempt + 1, 0.5, std::nullopt);
       while (!Abandoned() && std::chrono::steady_clock::now() < wake) {
@@ -322,11 +539,46 @@ core::Status Copier::TransferBlob(const std::string& src_repo, const std::string
       CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
     }
   }
-  return st;
+  if (st.code() != core::Code::kDataLoss) return st;
+  return Damaged(st, BlobDamage(src_repo, dst_repo, digest));
+}
+
+std::string Copier::BlobDamage(const std::string& src_repo, const std::string& dst_repo,
+                               const std::string& digest) {
+  const Damage& d = damage_["blob " + digest];
+  const std::string from = "endpoint \"" + src_->name() + "\"";
+  const std::string to = "endpoint \"" + dst_->name() + "\"";
+  const std::string last =
+      d.corrupt > 0 ? " (last: " + d.last_got + ", " + std::to_string(d.last_size) + " bytes)" : "";
+  if (d.corrupt == d.tries) {
+    return "blob " + digest + " of " + src_repo + " at " + from + " arrived corrupted " +
+           Tally(d.corrupt, d.tries, "download") + last +
+           "; the source holds damaged content or something on the way alters it";
+  }
+  if (d.rejected == d.tries) {
+    return "blob " + digest + " of " + src_repo + " arrived intact from " + from + ", but " + to +
+           " found it altered " + Tally(d.rejected, d.tries, "upload") + " into " + dst_repo +
+           "; something on the way to " + to + " alters it";
+  }
+  std::string parts;
+  if (d.corrupt > 0)
+    parts += std::to_string(d.corrupt) + " arrived corrupted from " + from + last;
+  if (d.rejected > 0) {
+    parts += (parts.empty() ? "" : ", ") + std::to_string(d.rejected) + " reached " + to +
+             " altered";
+  }
+  if (d.tries > d.corrupt + d.rejected) parts += ", the others failed in transit";
+  return "blob " + digest + " of " + src_repo + " could not be copied intact in " +
+         std::to_string(d.tries) + " tries: " + parts +
+         "; the source holds damaged content or something on the way alters it";
 }
 
 core::Status Copier::Mismatch(const std::string& src_repo, const std::string& digest,
-                              const std::string& got, std::int64_t got_size) const {
+                              const std::string& got, std::int64_t got_size) {
+  Damage& d = damage_["blob " + digest];
+  ++d.corrupt;
+  d.last_got = got;
+  d.last_size = got_size;
   return core::Status::DataLoss("blob " + digest + " of " + src_repo + " from endpoint \"" +
                                 src_->name() + "\" arrived as " + got + " (" +
                                 std::to_string(got_size) +

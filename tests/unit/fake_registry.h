@@ -52,8 +52,35 @@ class FakeRegistry : public providers::Registry {
     return PutLocked(repo, tag, {providers::kOciManifest, core::Sha256Digest(body), body});
   }
 
+  // An OCI index of manifests CHILDREN (digests already in REPO) under REPO:TAG;
+  // returns its digest.
+  std::string AddIndex(const std::string& repo, const std::string& tag,
+                       const std::vector<std::string>& children) {
+    std::lock_guard<std::mutex> g(mu_);
+    std::string body = "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(providers::kOciIndex) +
+                       "\",\"manifests\":[";
+    for (size_t i = 0; i < children.size(); ++i) {
+      const providers::Manifest& m = manifests_[repo].at(children[i]);
+      body += (i ? "," : "") + std::string("{\"mediaType\":\"") + m.media_type + "\",\"digest\":\"" +
+              m.digest + "\",\"size\":" + std::to_string(m.bytes.size()) + "}";
+    }
+    body += "]}";
+    return PutLocked(repo, tag, {providers::kOciIndex, core::Sha256Digest(body), body});
+  }
+
   void FailListingOf(const std::string& repo) { fail_list_.insert(repo); }
-  void CorruptBlobs() { corrupt_ = true; }
+  // Flips one bit in the middle of each blob download, or only of the first TIMES
+  // downloads of each blob.
+  void CorruptBlobs(int times = -1) {
+    std::lock_guard<std::mutex> g(mu_);
+    corrupt_ = true;
+    corrupt_times_ = times;
+  }
+  // What a corrupted download of CONTENT arrives as.
+  static std::string CorruptedDigest(std::string content) {
+    content[content.size() / 2] ^= 0x20;
+    return core::Sha256Digest(content);
+  }
 
   std::vector<std::string> calls() const {
     std::lock_guard<std::mutex> g(mu_);
@@ -163,13 +190,15 @@ class FakeRegistry : public providers::Registry {
   core::Status GetBlob(const std::string& repo, const std::string& digest,
                        const providers::BlobSink& sink) override {
     std::string data;
+    bool corrupt;
     {
       std::lock_guard<std::mutex> g(mu_);
       calls_.push_back("GetBlob " + repo + "@" + digest);
       if (!blobs_[repo].count(digest)) return core::Status::NotFound("no blob");
       data = blobs_[repo][digest];
+      corrupt = corrupt_ && (corrupt_times_ < 0 || blob_gets_[digest]++ < corrupt_times_);
     }
-    if (corrupt_ && !data.empty()) data[data.size() / 2] ^= 0x20;
+    if (corrupt && !data.empty()) data[data.size() / 2] ^= 0x20;
     sink(data.data(), data.size());
     return core::Status::Ok();
   }
@@ -220,6 +249,8 @@ class FakeRegistry : public providers::Registry {
   std::set<std::string> fail_list_;
   std::map<std::string, std::vector<providers::ManifestHead>> referrers_;
   bool corrupt_ = false;
+  int corrupt_times_ = -1;                 // negative: every download
+  std::map<std::string, int> blob_gets_;  // digest -> downloads so far
 };
 
 }  // namespace crossdock::testing

@@ -137,15 +137,40 @@ TEST_F(ApplierRetryTest, GivesUpAfterTheRulesRetries) {
   EXPECT_FALSE(dst.DigestOf("app", "v1"));
 }
 
-TEST_F(ApplierRetryTest, CorruptionIsNeverRetried) {
+TEST_F(ApplierRetryTest, CorruptionInTransitIsRetriedAndConverges) {
+  // Each blob (config, then layer) arrives corrupted on its first 3 downloads, more
+  // than one attempt's 2: attempt 1 fails on the config, attempt 2 on the layer.
+  FakeRegistry src("src"), dst("dst");
+  std::string d = src.AddImage("app", "v1", "one");
+  src.CorruptBlobs(3);
+  options_.retries_for = [](const std::string&) { return 3; };
+  options_.blob_attempts = 2;
+  ApplyReport r = Run(&src, &dst, CopyPlan(d));
+  EXPECT_EQ(r.succeeded, 1);
+  EXPECT_EQ(dst.DigestOf("app", "v1"), d);
+  ASSERT_EQ(retries_.size(), 2u);
+  EXPECT_NE(retries_[0].find("refusing to upload corrupted content"), std::string::npos)
+      << retries_[0];
+}
+
+TEST_F(ApplierRetryTest, CorruptionOnEveryRetryIsReportedCorruptAtTheSource) {
   FakeRegistry src("src"), dst("dst");
   std::string d = src.AddImage("app", "v1", "one");
   src.CorruptBlobs();
-  options_.retries_for = [](const std::string&) { return 3; };
+  options_.retries_for = [](const std::string&) { return 2; };
+  options_.blob_attempts = 2;
   ApplyReport r = Run(&src, &dst, CopyPlan(d));
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.failures[0].status.code(), core::Code::kDataLoss);
-  EXPECT_TRUE(retries_.empty());
+  EXPECT_NE(r.failures[0].status.message().find(
+                " of app at endpoint \"src\" arrived corrupted on every one of 6 downloads "
+                "(last: sha256:"),
+            std::string::npos)
+      << r.failures[0].status.message();
+  EXPECT_EQ(retries_.size(), 2u);  // three attempts in all, two downloads each
+  EXPECT_EQ(dst.count("PutBlob"), 0);
+  EXPECT_EQ(dst.count("PutManifest"), 0);
+  EXPECT_EQ(state_.Find("dst", "app", "v1"), nullptr);
 }
 
 TEST_F(ApplierRetryTest, BackoffStopsAtTheTimeout) {
