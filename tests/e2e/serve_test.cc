@@ -30,7 +30,8 @@ Answer Curl(const std::string& method, const std::string& url, std::vector<std::
 
 // Polls CHECK every 100 ms for up to TIMEOUT.
 template <typename F>
-bool Eventually(F check, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+// Generous by default: a loaded machine may take many times longer than an idle one.
+bool Eventually(F check, std::chrono::seconds timeout = std::chrono::seconds(30)) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
     if (check()) return true;
@@ -339,7 +340,11 @@ TEST_F(ServeTest, AcceptedEventsSurviveACrashAndRunOnTheNextStart) {
   auto serve = StartServe();
   std::string keep = Seed("keep/app", "v1", 51);
   ASSERT_TRUE(serve->WaitForLog("to copy")) << serve->log();  // the plan is printed
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the execution is recorded
+  // Killed once the execution is recorded as running (the copy takes seconds more).
+  ASSERT_TRUE(Eventually([&] {
+    RunResult e = RunCrossdock({"executions", "-c", config_}, {}, dir_.path(), 30);
+    return e.out.find("running") != std::string::npos;
+  })) << serve->log();
   serve->Kill9();
   EXPECT_FALSE(HeadDigest(dst_, "keep/app", "v1").has_value());
   EXPECT_NE(ReadFile(dir_.Sub("crossdock.state.json.events.jsonl")).find("keep/app"),
