@@ -253,6 +253,9 @@ core::Status Copier::Settle(const std::string& dst_repo, const std::string& tag,
                             const core::Status& failure) {
   const std::string ref = dst_repo + ":" + tag + " at endpoint \"" + dst_->name() + "\"";
   const bool altered = AlteredOnTheWay(failure);
+  // Any other failure but one in transit (refused credentials, a rejected manifest)
+  // stored nothing: the tag is as it was, and a digest there now is someone else's.
+  if (!altered && failure.code() != core::Code::kUnavailable) return failure;
   const Damage& d = damage_["put " + m.digest];
   // What the failure was, for a message that goes on to say what became of the tag.
   const std::string what =
@@ -278,10 +281,7 @@ core::Status Copier::Settle(const std::string& dst_repo, const std::string& tag,
                                 (now.empty() ? " was not created" : " still holds " + now));
   }
   // Neither what was sent nor what was there: the altered manifest, or the bytes of
-  // a PUT that failed in transit after reaching the registry. Any other failure
-  // (refused credentials, a rejected manifest) stored nothing, so a digest there is
-  // someone else's, not crossdock's to touch.
-  if (!altered && failure.code() != core::Code::kUnavailable) return failure;
+  // a PUT that failed in transit after reaching the registry.
   bool clean = false;
   std::string outcome = Repair(dst_repo, tag, now, previous, &clean);
   std::string message = what + "; " + outcome;

@@ -1271,4 +1271,38 @@ bool BlobExists(const Endpoint& registry, const std::string& repo, const std::st
   throw HarnessError("HEAD blob " + repo + "@" + digest + " answered " + std::to_string(a.status));
 }
 
+// ---- fault proxy ----
+
+FaultProxy::FaultProxy(const Registry& upstream, Options options)
+    : dir_(std::make_unique<TempDir>("crossdock-fault-proxy")) {
+  if (upstream.tls()) throw HarnessError("FaultProxy: the upstream must be plain HTTP");
+  std::vector<std::string> args = {"--upstream", upstream.url(), "--seed",
+                                    std::to_string(options.seed), "--delay-ms",
+                                    std::to_string(options.delay_ms), "--retry-after",
+                                    std::to_string(options.retry_after)};
+  if (upstream.token_server()) {
+    args.push_back("--token-upstream");
+    args.push_back(upstream.token_server()->url());
+  }
+  for (const std::string& f : options.faults) {
+    args.push_back("--fault");
+    args.push_back(f);
+  }
+  fake_ = std::make_unique<FakeProcess>("fault_proxy", args, dir_->Sub("fault_proxy.log"));
+  port_ = fake_->port();
+  username_ = upstream.username();
+  password_ = upstream.password();
+  token_server_ = upstream.token_server();
+}
+
+FaultProxy::Stats FaultProxy::GetStats() const {
+  json j = GetJson(url() + "/__stats");
+  Stats stats;
+  stats.requests = j.at("requests").get<int>();
+  stats.injected = j.at("injected").get<int>();
+  stats.by_kind = j.at("by_kind").get<std::map<std::string, int>>();
+  stats.faults = j.at("faults").get<std::map<std::string, int>>();
+  return stats;
+}
+
 }  // namespace crossdock::testing

@@ -395,4 +395,34 @@ HttpAnswer CurlRequest(const Endpoint& registry, const std::string& method, cons
                        const std::vector<std::string>& scopes = {},
                        std::optional<std::string> credentials = std::nullopt);
 
+// tests/fakes/fault_proxy in front of a plain-HTTP registry: forwards everything and
+// injects the faults its rules name, each at a rate, per request kind and direction
+// ("blob_get:corrupt:0.3", "manifest_put:alter:1@sha256:…"; the grammar is at the top
+// of fault_proxy.cc), the same ones for the same seed. It carries the upstream's
+// credentials; token requests go through it too.
+class FaultProxy : public Endpoint {
+ public:
+  struct Options {
+    std::vector<std::string> faults{};  // --fault rules, in order
+    std::uint64_t seed = 1;
+    int delay_ms = 100;    // the "delay" fault
+    int retry_after = 1;   // the "429" fault's Retry-After, seconds
+  };
+  // Throws HarnessError for a TLS upstream (the proxy speaks plain HTTP only).
+  FaultProxy(const Registry& upstream, Options options);
+
+  struct Stats {
+    int requests = 0, injected = 0;
+    std::map<std::string, int> by_kind{};  // "blob_get" -> requests
+    std::map<std::string, int> faults{};   // "blob_get:corrupt" -> injected
+  };
+  Stats GetStats() const;
+  std::string log() const { return fake_->log(); }
+  Process& process() { return fake_->process(); }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<FakeProcess> fake_;
+};
+
 }  // namespace crossdock::testing

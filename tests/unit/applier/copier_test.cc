@@ -149,22 +149,35 @@ class AlteringRegistry : public FakeRegistry {
   std::atomic<int> altered{0};
 };
 
-// A destination that stores every manifest PUT but answers the first
-// `lose_answers` of them with a transport failure.
-class LostAnswerRegistry : public FakeRegistry {
+// A destination whose first `times` manifest PUTs by tag fail with `failure` after
+// storing what `stores` says: nothing, the manifest sent (an answer lost on the
+// way), or an altered one (a connection cut after altered bytes got through).
+class FailingTagPutRegistry : public FakeRegistry {
  public:
+  enum class Stores { kNothing, kSent, kAltered };
   using FakeRegistry::FakeRegistry;
   core::Status PutManifest(const std::string& repo, const std::string& ref,
                            const providers::Manifest& m) override {
-    CROSSDOCK_RETURN_IF_ERROR(FakeRegistry::PutManifest(repo, ref, m));
-    if (lose_answers-- > 0) return core::Status::Unavailable("PUT manifest: connection reset");
-    return core::Status::Ok();
+    if (core::IsValidDigest(ref) || times-- <= 0) return FakeRegistry::PutManifest(repo, ref, m);
+    if (stores == Stores::kSent) CROSSDOCK_RETURN_IF_ERROR(FakeRegistry::PutManifest(repo, ref, m));
+    if (stores == Stores::kAltered) {
+      CROSSDOCK_RETURN_IF_ERROR(FakeRegistry::PutManifest(repo, ref, AlteringRegistry::Altered(m)));
+    }
+    return failure;
   }
-  std::atomic<int> lose_answers{0};
+  Stores stores = Stores::kNothing;
+  core::Status failure = core::Status::Unavailable("PUT manifest: connection reset");
+  std::atomic<int> times{0};
 };
 
-// The layer blob of FakeRegistry::AddImage(…, CONTENT) and its digest.
+// The layer blob of FakeRegistry::AddImage(…, CONTENT).
 std::string LayerOf(const std::string& content) { return "layer:" + content; }
+
+// The config digest of image DIGEST in REPO (the manifest's first digest).
+std::string ConfigOf(FakeRegistry& registry, const std::string& repo, const std::string& digest) {
+  auto m = registry.GetManifest(repo, digest);
+  return m.ok() ? m->bytes.substr(m->bytes.find("sha256:"), 71) : "";
+}
 
 TEST(CopierIntegrityTest, BlobCorruptedOnTheWayIsDownloadedAgain) {
   FakeRegistry src("src"), dst("dst");
@@ -181,9 +194,7 @@ TEST(CopierIntegrityTest, BlobCorruptedOnTheWayIsDownloadedAgain) {
 TEST(CopierIntegrityTest, BlobCorruptedOnEveryDownloadIsCorruptAtTheSource) {
   FakeRegistry src("src"), dst("dst");
   std::string d = src.AddImage("app", "v1", "one");
-  auto m = src.GetManifest("app", d);
-  ASSERT_TRUE(m.ok());
-  const std::string config = m->bytes.substr(m->bytes.find("sha256:"), 71);
+  const std::string config = ConfigOf(src, "app", d);
   BlobLedger ledger;
   std::string config_bytes;
   ASSERT_TRUE(src.GetBlob("app", config, [&](const char* p, size_t n) {
@@ -226,9 +237,7 @@ TEST(CopierIntegrityTest, UploadFoundAlteredEveryTimeSaysTheWayToTheDestinationA
   FakeRegistry src("src");
   RejectingRegistry dst("dst");
   std::string d = src.AddImage("app", "v1", "one");
-  auto m = src.GetManifest("app", d);
-  ASSERT_TRUE(m.ok());
-  const std::string config = m->bytes.substr(m->bytes.find("sha256:"), 71);
+  const std::string config = ConfigOf(src, "app", d);
   BlobLedger ledger;
   Copier copier(&src, &dst, &ledger, nullptr, 3);
   core::Status st = copier.CopyTagged("app", d, "mirror/app", "v1", std::nullopt);
@@ -426,13 +435,47 @@ TEST(CopierIntegrityTest, IndexChildRefusedAsAlteredEveryTimeTagsNothing) {
 
 TEST(CopierIntegrityTest, TagPutWhoseAnswerWasLostButTookEffectSucceeds) {
   FakeRegistry src("src");
-  LostAnswerRegistry dst("dst");
+  FailingTagPutRegistry dst("dst");
   std::string d = src.AddImage("app", "v1", "one");
-  dst.lose_answers = 1;
+  dst.stores = FailingTagPutRegistry::Stores::kSent;
+  dst.times = 1;
   BlobLedger ledger;
   Copier copier(&src, &dst, &ledger, nullptr, 3);
   EXPECT_TRUE(copier.CopyTagged("app", d, "app", "v1", std::nullopt).ok());
   EXPECT_EQ(dst.DigestOf("app", "v1"), d);
+}
+
+TEST(CopierIntegrityTest, TagPutCutOffAfterAlteredBytesGotThroughIsRepaired) {
+  FakeRegistry src("src");
+  FailingTagPutRegistry dst("dst");
+  std::string d = src.AddImage("app", "v1", "one");
+  dst.stores = FailingTagPutRegistry::Stores::kAltered;
+  dst.times = 100;
+  BlobLedger ledger;
+  Copier copier(&src, &dst, &ledger, nullptr, 3);
+  copier.SetFinalAttempt(false);
+  core::Status st = copier.CopyTagged("app", d, "app", "v1", std::nullopt);
+  EXPECT_EQ(st.code(), core::Code::kUnavailable);  // tried again by the applier
+  EXPECT_EQ(st.message(), "PUT manifest: connection reset; app:v1, which did not exist before, "
+                          "was removed again");
+  EXPECT_FALSE(dst.DigestOf("app", "v1"));
+}
+
+TEST(CopierIntegrityTest, TagPutRefusedLeavesTheTagAsItWas) {
+  FakeRegistry src("src");
+  FailingTagPutRegistry dst("dst");
+  std::string d = src.AddImage("app", "v1", "new");
+  std::string before = dst.AddImage("app", "v1", "old");
+  dst.failure = core::Status::PermissionDenied("PUT manifest app:v1: HTTP 403, access denied");
+  dst.times = 100;
+  BlobLedger ledger;
+  Copier copier(&src, &dst, &ledger, nullptr, 3);
+  core::Status st = copier.CopyTagged("app", d, "app", "v1", before);
+  EXPECT_EQ(st.code(), core::Code::kPermissionDenied);
+  EXPECT_EQ(st.message(), "PUT manifest app:v1: HTTP 403, access denied");
+  EXPECT_EQ(dst.DigestOf("app", "v1"), before);
+  EXPECT_EQ(dst.count("HeadManifest app:v1"), 0);  // nothing stored, nothing to check
+  EXPECT_EQ(dst.count("DeleteManifest"), 0);
 }
 
 }  // namespace
