@@ -278,8 +278,13 @@ core::Status DistributionRegistry::ForEachPage(
           "most crossdock follows, so the listing failed");
     HttpRequest req;
     req.url = url;
+    req.max_body_size = kMaxListPageSize;
     auto r = Send(req, scopes);
     if (!r.ok()) return r.status();
+    if (r->body_too_large && r->status == 200)
+      return core::Status::Internal(where + ": a page of the answer is larger than " +
+                                    std::to_string(kMaxListPageSize >> 20) +
+                                    " MiB, the most crossdock reads; it was not read further");
     CROSSDOCK_RETURN_IF_ERROR(page(*r));
     // Link: </v2/_catalog?last=x&n=1000>; rel="next"
     std::string next = ParseNextLink(r->Header("link"));
@@ -308,6 +313,15 @@ core::Status DistributionRegistry::CheckNames(const std::string& op, const std::
     return refuse("tag", ref,
                   "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'");
   return core::Status::Ok();
+}
+
+core::Status DistributionRegistry::ManifestTooLarge(const std::string& repo,
+                                                    const std::string& ref) const {
+  return core::Status::InvalidArgument(
+      "manifest " + repo + ":" + ref + " at endpoint \"" + name_ + "\" is larger than " +
+      std::to_string(kMaxManifestSize >> 20) +
+      " MiB, the most any registry accepts (distribution's own limit), so it cannot be copied; "
+      "crossdock stopped reading it");
 }
 
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
@@ -408,6 +422,10 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
         "): credentials were rejected; check the endpoint's username and password");
   if (r->status != 200)
     return core::Status::Unavailable(what + " failed with HTTP " + std::to_string(r->status));
+  if (r->body_too_large)
+    return core::Status::Internal(what + " answered more than " +
+                                  std::to_string(kDefaultMaxBodySize >> 20) +
+                                  " MiB, which is not a token");
   auto answer = ParseTokenAnswer(r->body);
   if (!answer.ok()) return core::Status::Unavailable(what + " " + answer.status().message());
   // Refresh from expires_in, shortly before it runs out.
@@ -565,6 +583,7 @@ core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
   h.media_type = MediaTypeOf(*r, "");
   std::string len = r->Header("content-length");
   h.size = len.empty() ? 0 : std::atoll(len.c_str());
+  if (h.size > kMaxManifestSize) return ManifestTooLarge(repo, ref);
   if (!core::IsValidDigest(h.digest)) {
     // Some registries omit the digest on HEAD: compute it from the body.
     auto m = GetManifest(repo, ref);
@@ -582,8 +601,10 @@ core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
   req.headers.push_back({"Accept", kManifestAccept});
+  req.max_body_size = kMaxManifestSize;
   auto r = Send(req, {PullScope(repo)});
   if (!r.ok()) return r.status();
+  if (r->status == 200 && r->body_too_large) return ManifestTooLarge(repo, ref);
   if (r->status == 404)
     return core::Status::NotFound("manifest " + repo + ":" + ref + " not found at endpoint \"" +
                                   name_ + "\"");
@@ -664,8 +685,13 @@ core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::Lis
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/referrers/" + digest);
   req.headers.push_back({"Accept", kOciIndex});
+  req.max_body_size = kMaxManifestSize;
   auto r = Send(req, {PullScope(repo)});
   if (!r.ok()) return r.status();
+  if (r->status == 200 && r->body_too_large)
+    return core::Status::InvalidArgument("the referrers of " + repo + "@" + digest +
+                                         " at endpoint \"" + name_ + "\" are listed in an index "
+                                         "larger than 4 MiB, the most crossdock reads");
   if (r->status == 404) {
     std::lock_guard<std::mutex> g(mu_);
     referrers_unsupported_ = true;

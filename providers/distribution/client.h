@@ -56,6 +56,15 @@ std::optional<long> ParseRateLimitHeader(const std::string& value);
 // to a page already fetched) fails the listing instead of holding crossdock forever.
 inline constexpr int kMaxListPages = 10000;
 
+// The largest manifest (or referrers index) crossdock reads: distribution's own
+// limit (registry/handlers/manifests.go, maxManifestBodySize), so no registry
+// accepts a larger one. A download stops as soon as it passes this; a HEAD
+// announcing more is refused without one. Never retried.
+inline constexpr std::int64_t kMaxManifestSize = 4 << 20;
+// The largest page of a listing (catalog, tag list): 200,000 tags of the maximum
+// 128 characters fit in one page, for registries that ignore the page size asked.
+inline constexpr std::int64_t kMaxListPageSize = 32 << 20;
+
 // How a DistributionRegistry paces its requests (the endpoint's rate_limit and
 // max_connections) and retries them.
 struct DistributionOptions {
@@ -151,6 +160,8 @@ class DistributionRegistry : public Registry {
   // core/digest.h): a name from outside ("lib/../other") never reaches a request.
   core::Status CheckNames(const std::string& op, const std::string& repo,
                           const std::string& ref = "", RefKind kind = RefKind::kNone) const;
+  // InvalidArgument: manifest REPO:REF is over kMaxManifestSize.
+  core::Status ManifestTooLarge(const std::string& repo, const std::string& ref) const;
   // Maps a non-success answer to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -47,6 +48,7 @@ class FakeHttp : public HttpClient {
     std::string method, url;
     milliseconds at;
     std::vector<std::pair<std::string, std::string>> headers;
+    std::int64_t max_body_size;
   };
   FakeHttp(FakeClock* clock, std::function<HttpResponse(const HttpRequest&)> answer)
       : clock_(clock), answer_(std::move(answer)) {}
@@ -55,9 +57,16 @@ class FakeHttp : public HttpClient {
     {
       std::lock_guard<std::mutex> g(mu_);
       sent_.push_back(
-          {req.method, req.url, clock_ ? clock_->Elapsed() : milliseconds(0), req.headers});
+          {req.method, req.url, clock_ ? clock_->Elapsed() : milliseconds(0), req.headers,
+           req.max_body_size});
     }
-    return answer_(req);
+    core::Result<HttpResponse> r = answer_(req);
+    // As the curl client: a buffered body over the request's cap is not kept.
+    if (r.ok() && static_cast<std::int64_t>(r->body.size()) > req.max_body_size) {
+      r->body.clear();
+      r->body_too_large = true;
+    }
+    return r;
   }
   std::vector<Sent> sent() {
     std::lock_guard<std::mutex> g(mu_);
