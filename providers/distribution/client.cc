@@ -350,20 +350,34 @@ core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
   }
 }
 
+core::Result<HttpResponse> DistributionRegistry::DoWithRetries(const HttpRequest& req) {
+  core::Result<HttpResponse> r = core::Status::Internal("no attempt");
+  for (int attempt = 1;; ++attempt) {
+    r = DoLimited(req);
+    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
+    if (!transient || attempt >= retry_.max_attempts) return r;
+    BackOff(attempt, r);
+  }
+}
+
 core::Status DistributionRegistry::EnsurePinged() {
+  // The answer holds until ping_expires_: for good, except a transient failure, which
+  // is asked again a while later (`crossdock run` keeps its registries for days).
+  auto known = [&] { return pinged_ && clock_->Now() < ping_expires_; };
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (pinged_) return ping_status_;
+    if (known()) return ping_status_;
   }
   // One ping per registry: concurrent first requests wait for it.
   std::lock_guard<std::mutex> once(ping_once_mu_);
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (pinged_) return ping_status_;
+    if (known()) return ping_status_;
   }
   HttpRequest req;
   req.url = Url("/v2/");
-  auto r = DoLimited(req);
+  // Retried like every other request: one 500 or 429 must not fail every rule.
+  auto r = DoWithRetries(req);
   core::Status st;
   Challenge ch;
   if (!r.ok()) {
@@ -383,11 +397,12 @@ core::Status DistributionRegistry::EnsurePinged() {
     st = ErrorFor(*r, "GET /v2/");
   }
   std::lock_guard<std::mutex> g(mu_);
-  if (!pinged_) {
-    pinged_ = true;
-    ping_status_ = st;
-    challenge_ = ch;
-  }
+  pinged_ = true;
+  ping_status_ = st;
+  challenge_ = ch;
+  ping_expires_ = st.code() == core::Code::kUnavailable
+                      ? clock_->Now() + kPingFailureMemory
+                      : std::chrono::steady_clock::time_point::max();
   return ping_status_;
 }
 
@@ -407,13 +422,7 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   if (!creds_.username.empty())
     req.headers.push_back(
         {"Authorization", "Basic " + Base64(creds_.username + ":" + creds_.password)});
-  core::Result<HttpResponse> r = core::Status::Internal("no attempt");
-  for (int attempt = 1;; ++attempt) {
-    r = DoLimited(req);
-    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
-    if (!transient || attempt >= retry_.max_attempts) break;
-    BackOff(attempt, r);
-  }
+  auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
   if (!r.ok()) return r.status().WithContext(what);
   if (r->status == 401 || r->status == 403)

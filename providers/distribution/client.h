@@ -130,6 +130,9 @@ class DistributionRegistry : public Registry {
   // connection slot, takes a rate token, then learns pauses and Docker Hub's budget
   // from the answer.
   core::Result<HttpResponse> DoLimited(const HttpRequest& req);
+  // DoLimited, again after transport failures, 5xx and 429 (waiting as Send does),
+  // up to the retry policy's attempts: for requests without auth (ping, token).
+  core::Result<HttpResponse> DoWithRetries(const HttpRequest& req);
   // Records what ANSWER says about the endpoint's limits. REQUIRES: mu_ held.
   void ObserveLimitsLocked(const HttpResponse& answer);
   // Waits before attempt ATTEMPT + 1 of a request whose attempt ATTEMPT got R.
@@ -176,9 +179,13 @@ class DistributionRegistry : public Registry {
   std::unique_ptr<std::counting_semaphore<>> connections_;    // null: no limit
 
   std::mutex mu_;  // guards everything below
+  // How long a ping that failed transiently (after its retries) answers for the
+  // next callers before one pings again.
+  static constexpr std::chrono::seconds kPingFailureMemory{30};
   bool pinged_ = false;
   std::mutex ping_once_mu_;  // held by the one caller pinging
   core::Status ping_status_;
+  std::chrono::steady_clock::time_point ping_expires_{};  // of ping_status_, on clock_
   Challenge challenge_;
   std::map<std::string, Token> tokens_;  // by joined scopes
   bool referrers_unsupported_ = false;   // learnt from a 404: asked no more
