@@ -442,34 +442,56 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   double margin = std::min(10.0, expires_in * 0.2);
   Token t;
   t.value = answer->token;
-  t.refresh_at = std::chrono::steady_clock::now() +
+  t.refresh_at = clock_->Now() +
                  std::chrono::milliseconds(static_cast<long>((expires_in - margin) * 1000));
   return t;
 }
 
 core::Result<std::string> DistributionRegistry::AuthorizationFor(
-    const std::vector<std::string>& scopes, bool force_refresh) {
-  std::string scheme;
+    const std::vector<std::string>& scopes, const std::string& rejected) {
+  std::string scheme, key;
   {
     std::lock_guard<std::mutex> g(mu_);
     scheme = challenge_.scheme;
+    key = challenge_.params["realm"] + " " + challenge_.params["service"] + " " + Join(scopes, " ");
   }
   if (scheme == "basic")
     return creds_.username.empty()
                ? std::string()
                : "Basic " + Base64(creds_.username + ":" + creds_.password);
   if (scheme != "bearer") return std::string();
-  std::string key = Join(scopes, " ");
-  if (!force_refresh) {
+
+  // A token is good until shortly before it expires, unless the registry refused it.
+  auto usable = [&](const TokenSlot& t) {
+    return !t.value.empty() && clock_->Now() < t.refresh_at && "Bearer " + t.value != rejected;
+  };
+  TokenSlot* slot;
+  long seen;
+  {
     std::lock_guard<std::mutex> g(mu_);
-    auto it = tokens_.find(key);
-    if (it != tokens_.end() && std::chrono::steady_clock::now() < it->second.refresh_at)
-      return "Bearer " + it->second.value;
+    auto& owned = tokens_[key];
+    if (!owned) owned = std::make_unique<TokenSlot>();
+    slot = owned.get();
+    if (usable(*slot)) return "Bearer " + slot->value;
+    seen = slot->fetches;
+  }
+  // Single flight: one caller asks the token server for this (realm, service,
+  // scopes); the others wait for its answer, token or error, and share it.
+  std::lock_guard<std::mutex> fetching(slot->fetch_mu);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (slot->fetches != seen) {
+      if (usable(*slot)) return "Bearer " + slot->value;
+      if (!slot->last_error.ok()) return slot->last_error;
+    }
   }
   auto t = FetchToken(scopes);
-  if (!t.ok()) return t.status();
   std::lock_guard<std::mutex> g(mu_);
-  tokens_[key] = *t;
+  ++slot->fetches;
+  slot->last_error = t.status();
+  if (!t.ok()) return t.status();
+  slot->value = t->value;
+  slot->refresh_at = t->refresh_at;
   return "Bearer " + t->value;
 }
 
@@ -490,7 +512,7 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
   const size_t base_headers = req.headers.size();
   bool refreshed = false;
   for (int attempt = 1;; ++attempt) {
-    auto auth = AuthorizationFor(scopes, false);
+    auto auth = AuthorizationFor(scopes, "");
     if (!auth.ok()) return auth.status();
     req.headers.resize(base_headers);
     if (!auth->empty()) req.headers.push_back({"Authorization", *auth});
@@ -500,7 +522,7 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
       if (ch.scheme == "bearer" && ch.params["error"] != "insufficient_scope") {
         // Expired or revoked token: fetch a new one and try again, once.
         refreshed = true;
-        auto fresh = AuthorizationFor(scopes, true);
+        auto fresh = AuthorizationFor(scopes, *auth);
         if (!fresh.ok()) return fresh.status();
         if (replayable_answer) {
           --attempt;

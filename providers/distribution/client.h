@@ -117,7 +117,15 @@ class DistributionRegistry : public Registry {
  private:
   struct Token {
     std::string value;
-    std::chrono::steady_clock::time_point refresh_at;
+    std::chrono::steady_clock::time_point refresh_at;  // on clock_
+  };
+  // The token for one (realm, service, scopes). Fields but fetch_mu guarded by mu_.
+  struct TokenSlot {
+    std::mutex fetch_mu;  // held by the one caller asking the token server
+    std::string value;    // "" until a fetch succeeded
+    std::chrono::steady_clock::time_point refresh_at{};
+    long fetches = 0;        // finished, successful or not
+    core::Status last_error;  // of the last fetch
   };
 
   // Sends REQ with auth for SCOPES. Retries transport failures, 5xx and 429 when
@@ -138,8 +146,12 @@ class DistributionRegistry : public Registry {
   // Waits before attempt ATTEMPT + 1 of a request whose attempt ATTEMPT got R.
   void BackOff(int attempt, const core::Result<HttpResponse>& r);
   core::Status EnsurePinged();
+  // The Authorization header value for SCOPES ("" for anonymous access): basic
+  // credentials, or a bearer token reused until shortly before it expires. Callers
+  // needing the same new token wait for one token request. REJECTED: a value the
+  // registry just refused (401 invalid_token), never handed out again.
   core::Result<std::string> AuthorizationFor(const std::vector<std::string>& scopes,
-                                             bool force_refresh);
+                                             const std::string& rejected);
   core::Result<Token> FetchToken(const std::vector<std::string>& scopes);
   std::string Url(const std::string& path) const { return base_url_ + path; }
   // REF, from the HEADER header of the answer to a request for REQUEST_URL, as an
@@ -187,7 +199,8 @@ class DistributionRegistry : public Registry {
   core::Status ping_status_;
   std::chrono::steady_clock::time_point ping_expires_{};  // of ping_status_, on clock_
   Challenge challenge_;
-  std::map<std::string, Token> tokens_;  // by joined scopes
+  // By realm, service and scopes; never erased, so a slot outlives its waiters.
+  std::map<std::string, std::unique_ptr<TokenSlot>> tokens_;
   bool referrers_unsupported_ = false;   // learnt from a 404: asked no more
   bool referrers_known_ = false;         // a first answer told whether the API exists
   std::mutex referrers_probe_mu_;        // held by the first ListReferrers until then
