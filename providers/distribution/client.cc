@@ -261,16 +261,17 @@ core::Result<std::string> DistributionRegistry::UrlOnEndpoint(const std::string&
 core::Status DistributionRegistry::ForEachPage(
     const std::string& first_path, const std::vector<std::string>& scopes, const std::string& what,
     const std::function<core::Status(const HttpResponse&)>& page) {
+  const std::string where = what + " at endpoint \"" + name_ + "\"";
   std::string url = Url(first_path);
   std::unordered_set<std::string> fetched;
   for (int pages = 0;; ++pages) {
-    std::string where = what + " at endpoint \"" + name_ + "\"";
     if (!fetched.insert(url).second)
       return core::Status::Internal(
           where + ": the registry's next-page Link leads back to a page already fetched (" +
-          core::ShowName(PathAndQuery(url)) + ") after " + std::to_string(pages) + (pages == 1 ? " page" : " pages") +
-          "; following it would never end, so the listing failed. The registry's "
-          "pagination is broken: report it to whoever runs it");
+          core::ShowName(PathAndQuery(url)) + ") after " + std::to_string(pages) +
+          (pages == 1 ? " page" : " pages") +
+          "; following it would never end, so the listing failed. The registry's pagination is "
+          "broken: report it to whoever runs it");
     if (pages == kMaxListPages)
       return core::Status::Internal(
           where + ": the registry still sends next-page links after " +
@@ -318,7 +319,7 @@ core::Status DistributionRegistry::CheckNames(const std::string& op, const std::
 core::Status DistributionRegistry::ManifestTooLarge(const std::string& repo,
                                                     const std::string& ref) const {
   return core::Status::InvalidArgument(
-      "manifest " + repo + ":" + ref + " at endpoint \"" + name_ + "\" is larger than " +
+      "manifest " + repo + core::RefSuffix(ref) + " at endpoint \"" + name_ + "\" is larger than " +
       std::to_string(kMaxManifestSize >> 20) +
       " MiB, the most any registry accepts (distribution's own limit), so it cannot be copied; "
       "crossdock stopped reading it");

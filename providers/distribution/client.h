@@ -175,7 +175,7 @@ class DistributionRegistry : public Registry {
   // core/digest.h): a name from outside ("lib/../other") never reaches a request.
   core::Status CheckNames(const std::string& op, const std::string& repo,
                           const std::string& ref = "", RefKind kind = RefKind::kNone) const;
-  // InvalidArgument: manifest REPO:REF is over kMaxManifestSize.
+  // InvalidArgument: manifest REPO:REF (REPO@DIGEST) is over kMaxManifestSize.
   core::Status ManifestTooLarge(const std::string& repo, const std::string& ref) const;
   // Maps a non-success answer to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;

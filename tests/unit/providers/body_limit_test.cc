@@ -11,26 +11,14 @@
 namespace crossdock::providers {
 namespace {
 
-class BodyLimitTest : public ::testing::Test {
+class BodyLimitTest : public FakeClockRegistryTest {
  protected:
-  std::unique_ptr<DistributionRegistry> Make(FakeHttp* http) {
-    DistributionOptions options;
-    options.clock = &clock_;
-    return std::make_unique<DistributionRegistry>("src", "http://registry.test", Credentials{},
-                                                  http, options);
-  }
-  static int Count(FakeHttp& http, const std::string& method, const std::string& part) {
-    int n = 0;
-    for (const auto& s : http.sent()) n += s.method == method && s.url.find(part) != std::string::npos;
-    return n;
-  }
   // An OCI manifest of exactly SIZE bytes (padded with an annotation).
   static std::string ManifestOfSize(size_t size) {
     std::string head = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{"pad":")";
     std::string tail = R"("}})";
     return head + std::string(size - head.size() - tail.size(), 'x') + tail;
   }
-  FakeClock clock_;
 };
 
 TEST_F(BodyLimitTest, ManifestOverFourMiBFailsOnceAndIsNotRetried) {
@@ -47,7 +35,7 @@ TEST_F(BodyLimitTest, ManifestOverFourMiBFailsOnceAndIsNotRetried) {
             "manifest lib/app:v1 at endpoint \"src\" is larger than 4 MiB, the most any registry "
             "accepts (distribution's own limit), so it cannot be copied; crossdock stopped reading "
             "it");
-  EXPECT_EQ(Count(http, "GET", "/manifests/"), 1);
+  EXPECT_EQ(http.Count("GET", "/manifests/"), 1);
   EXPECT_EQ(http.sent().back().max_body_size, kMaxManifestSize);
 }
 
@@ -76,7 +64,7 @@ TEST_F(BodyLimitTest, HeadAnnouncingMoreThanFourMiBIsRefusedWithoutADownload) {
   EXPECT_EQ(h.status().code(), core::Code::kInvalidArgument);
   EXPECT_NE(h.status().message().find("manifest lib/app:v1 at endpoint \"src\" is larger than 4 MiB"),
             std::string::npos);
-  EXPECT_EQ(Count(http, "GET", "/manifests/"), 0);
+  EXPECT_EQ(http.Count("GET", "/manifests/"), 0);
 }
 
 TEST_F(BodyLimitTest, ListingPagesMayBeLargeButNotEndless) {

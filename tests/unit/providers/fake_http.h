@@ -1,6 +1,6 @@
-// Test doubles for DistributionRegistry: a virtual clock and an HttpClient that
-// answers from a function and records every request it was sent. Used by the
-// tests of tests/unit/providers/.
+// Test doubles for DistributionRegistry: a virtual clock, an HttpClient that
+// answers from a function and records every request it was sent, and a fixture
+// making registries on them. Used by the tests of tests/unit/providers/.
 #pragma once
 
 #include <algorithm>
@@ -8,12 +8,16 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/retry.h"
+#include "providers/distribution/client.h"
 #include "providers/http.h"
 
 namespace crossdock::providers {
@@ -72,6 +76,13 @@ class FakeHttp : public HttpClient {
     std::lock_guard<std::mutex> g(mu_);
     return sent_;
   }
+  // How many METHOD requests were sent to a URL containing PART.
+  int Count(const std::string& method, const std::string& part) {
+    std::lock_guard<std::mutex> g(mu_);
+    return static_cast<int>(std::count_if(sent_.begin(), sent_.end(), [&](const Sent& s) {
+      return s.method == method && s.url.find(part) != std::string::npos;
+    }));
+  }
 
  private:
   FakeClock* clock_;
@@ -101,5 +112,20 @@ inline bool Starts(const std::string& url, const std::string& prefix) {
 // The digest of the empty string: a valid sha256 digest.
 inline constexpr const char* kDigest =
     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// A fixture whose registries ("src") run on the fake clock.
+class FakeClockRegistryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<DistributionRegistry> Make(HttpClient* http,
+                                             const std::string& base_url = "http://registry.test",
+                                             Credentials credentials = {}) {
+    DistributionOptions options;
+    options.clock = &clock_;
+    return std::make_unique<DistributionRegistry>("src", base_url, std::move(credentials), http,
+                                                  options);
+  }
+
+  FakeClock clock_;
+};
 
 }  // namespace crossdock::providers

@@ -10,20 +10,13 @@
 namespace crossdock::providers {
 namespace {
 
-class PingTest : public ::testing::Test {
+class PingTest : public FakeClockRegistryTest {
  protected:
-  std::unique_ptr<DistributionRegistry> Make(HttpClient* http) {
-    DistributionOptions options;
-    options.clock = &clock_;
-    return std::make_unique<DistributionRegistry>("src", "http://registry.test", Credentials{},
-                                                  http, options);
-  }
   static int Pings(FakeHttp& http) {
     int n = 0;
     for (const auto& s : http.sent()) n += Ends(s.url, "/v2/");
     return n;
   }
-  FakeClock clock_;
 };
 
 TEST_F(PingTest, OneServerErrorOnThePingIsRetried) {
