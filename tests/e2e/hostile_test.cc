@@ -295,9 +295,9 @@ TEST_F(HostileTest, HugeManifestIsAbandonedWhileReadingOnceAndMemoryStaysFlat) {
         << apply.result.out << apply.result.err;
     HostileRegistry::Stats seen = src.GetStats();
     EXPECT_EQ(seen.manifest_gets, 1) << size;  // never retried
-    // The transfer stopped early: 4 MiB read, plus what socket buffers held (a
-    // few MiB on loopback).
-    EXPECT_LT(seen.manifest_bytes_sent, std::min(size, std::int64_t{32} << 20)) << size;
+    // The transfer stopped early: 4 MiB read, plus what the socket buffers held (5
+    // MiB measured on loopback; the bound leaves room for receive-buffer growth).
+    EXPECT_LT(seen.manifest_bytes_sent, std::min(size, std::int64_t{64} << 20)) << size;
     // 4 MiB of body (and its growth) above a normal run's peak, not the manifest:
     // before the cap, the 20 MiB one cost 270 MiB more (in this sanitizer build).
     EXPECT_LT(apply.peak_rss_kb - baseline_kb, 32 * 1024)
