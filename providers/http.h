@@ -15,6 +15,10 @@
 
 namespace crossdock::providers {
 
+// The default HttpRequest::max_body_size: ample for error documents, pings, token
+// answers and upload receipts.
+inline constexpr std::int64_t kDefaultMaxBodySize = 1 << 20;
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -27,6 +31,12 @@ struct HttpRequest {
   // Streaming download: receives the body of a 2xx answer piece by piece instead of
   // HttpResponse::body; returning false aborts the transfer.
   std::function<bool(const char* data, size_t n)> body_sink;
+  // The most bytes of a body kept in HttpResponse::body (every answer except a 2xx
+  // going to body_sink). The transfer stops as soon as a body passes it, or before
+  // its first byte when Content-Length announces more; the answer then comes back
+  // with body_too_large set and an empty body, so the caller fails it once instead
+  // of reading (or retrying) an endless stream.
+  std::int64_t max_body_size = kDefaultMaxBodySize;
   bool follow_redirects = true;
 };
 
@@ -34,6 +44,7 @@ struct HttpResponse {
   long status = 0;
   std::multimap<std::string, std::string> headers;  // names lowercased
   std::string body;
+  bool body_too_large = false;  // over the request's max_body_size: body is empty
   // The first value of header NAME (any case), or "".
   std::string Header(const std::string& name) const;
 };
@@ -47,8 +58,9 @@ struct TlsOptions {
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // Returns Unavailable for transport failures (connection refused, TLS, timeout),
-  // with what was being done; never for an HTTP status.
+  // Returns Unavailable for transport failures (connection refused, TLS, timeout,
+  // endless headers), with what was being done; never for an HTTP status or a body
+  // over max_body_size.
   virtual core::Result<HttpResponse> Do(const HttpRequest& request) = 0;
 };
 

@@ -261,16 +261,17 @@ core::Result<std::string> DistributionRegistry::UrlOnEndpoint(const std::string&
 core::Status DistributionRegistry::ForEachPage(
     const std::string& first_path, const std::vector<std::string>& scopes, const std::string& what,
     const std::function<core::Status(const HttpResponse&)>& page) {
+  const std::string where = what + " at endpoint \"" + name_ + "\"";
   std::string url = Url(first_path);
   std::unordered_set<std::string> fetched;
   for (int pages = 0;; ++pages) {
-    std::string where = what + " at endpoint \"" + name_ + "\"";
     if (!fetched.insert(url).second)
       return core::Status::Internal(
           where + ": the registry's next-page Link leads back to a page already fetched (" +
-          core::ShowName(PathAndQuery(url)) + ") after " + std::to_string(pages) + (pages == 1 ? " page" : " pages") +
-          "; following it would never end, so the listing failed. The registry's "
-          "pagination is broken: report it to whoever runs it");
+          core::ShowName(PathAndQuery(url)) + ") after " + std::to_string(pages) +
+          (pages == 1 ? " page" : " pages") +
+          "; following it would never end, so the listing failed. The registry's pagination is "
+          "broken: report it to whoever runs it");
     if (pages == kMaxListPages)
       return core::Status::Internal(
           where + ": the registry still sends next-page links after " +
@@ -278,8 +279,13 @@ core::Status DistributionRegistry::ForEachPage(
           "most crossdock follows, so the listing failed");
     HttpRequest req;
     req.url = url;
+    req.max_body_size = kMaxListPageSize;
     auto r = Send(req, scopes);
     if (!r.ok()) return r.status();
+    if (r->body_too_large && r->status == 200)
+      return core::Status::Internal(where + ": a page of the answer is larger than " +
+                                    std::to_string(kMaxListPageSize >> 20) +
+                                    " MiB, the most crossdock reads; it was not read further");
     CROSSDOCK_RETURN_IF_ERROR(page(*r));
     // Link: </v2/_catalog?last=x&n=1000>; rel="next"
     std::string next = ParseNextLink(r->Header("link"));
@@ -310,6 +316,15 @@ core::Status DistributionRegistry::CheckNames(const std::string& op, const std::
   return core::Status::Ok();
 }
 
+core::Status DistributionRegistry::ManifestTooLarge(const std::string& repo,
+                                                    const std::string& ref) const {
+  return core::Status::InvalidArgument(
+      "manifest " + repo + core::RefSuffix(ref) + " at endpoint \"" + name_ + "\" is larger than " +
+      std::to_string(kMaxManifestSize >> 20) +
+      " MiB, the most any registry accepts (distribution's own limit), so it cannot be copied; "
+      "crossdock stopped reading it");
+}
+
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
                                             const std::string& what) const {
   std::string detail = RegistryErrorMessage(resp.body);
@@ -336,20 +351,34 @@ core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
   }
 }
 
+core::Result<HttpResponse> DistributionRegistry::DoWithRetries(const HttpRequest& req) {
+  core::Result<HttpResponse> r = core::Status::Internal("no attempt");
+  for (int attempt = 1;; ++attempt) {
+    r = DoLimited(req);
+    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
+    if (!transient || attempt >= retry_.max_attempts) return r;
+    BackOff(attempt, r);
+  }
+}
+
 core::Status DistributionRegistry::EnsurePinged() {
+  // The answer holds until ping_expires_: for good, except a transient failure, which
+  // is asked again a while later (`crossdock run` keeps its registries for days).
+  auto known = [&] { return pinged_ && clock_->Now() < ping_expires_; };
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (pinged_) return ping_status_;
+    if (known()) return ping_status_;
   }
   // One ping per registry: concurrent first requests wait for it.
   std::lock_guard<std::mutex> once(ping_once_mu_);
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (pinged_) return ping_status_;
+    if (known()) return ping_status_;
   }
   HttpRequest req;
   req.url = Url("/v2/");
-  auto r = DoLimited(req);
+  // Retried like every other request: one 500 or 429 must not fail every rule.
+  auto r = DoWithRetries(req);
   core::Status st;
   Challenge ch;
   if (!r.ok()) {
@@ -369,11 +398,12 @@ core::Status DistributionRegistry::EnsurePinged() {
     st = ErrorFor(*r, "GET /v2/");
   }
   std::lock_guard<std::mutex> g(mu_);
-  if (!pinged_) {
-    pinged_ = true;
-    ping_status_ = st;
-    challenge_ = ch;
-  }
+  pinged_ = true;
+  ping_status_ = st;
+  challenge_ = ch;
+  ping_expires_ = st.code() == core::Code::kUnavailable
+                      ? clock_->Now() + kPingFailureMemory
+                      : std::chrono::steady_clock::time_point::max();
   return ping_status_;
 }
 
@@ -393,13 +423,7 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   if (!creds_.username.empty())
     req.headers.push_back(
         {"Authorization", "Basic " + Base64(creds_.username + ":" + creds_.password)});
-  core::Result<HttpResponse> r = core::Status::Internal("no attempt");
-  for (int attempt = 1;; ++attempt) {
-    r = DoLimited(req);
-    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
-    if (!transient || attempt >= retry_.max_attempts) break;
-    BackOff(attempt, r);
-  }
+  auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
   if (!r.ok()) return r.status().WithContext(what);
   if (r->status == 401 || r->status == 403)
@@ -408,6 +432,10 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
         "): credentials were rejected; check the endpoint's username and password");
   if (r->status != 200)
     return core::Status::Unavailable(what + " failed with HTTP " + std::to_string(r->status));
+  if (r->body_too_large)
+    return core::Status::Internal(what + " answered more than " +
+                                  std::to_string(kDefaultMaxBodySize >> 20) +
+                                  " MiB, which is not a token");
   auto answer = ParseTokenAnswer(r->body);
   if (!answer.ok()) return core::Status::Unavailable(what + " " + answer.status().message());
   // Refresh from expires_in, shortly before it runs out.
@@ -415,34 +443,56 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   double margin = std::min(10.0, expires_in * 0.2);
   Token t;
   t.value = answer->token;
-  t.refresh_at = std::chrono::steady_clock::now() +
+  t.refresh_at = clock_->Now() +
                  std::chrono::milliseconds(static_cast<long>((expires_in - margin) * 1000));
   return t;
 }
 
 core::Result<std::string> DistributionRegistry::AuthorizationFor(
-    const std::vector<std::string>& scopes, bool force_refresh) {
-  std::string scheme;
+    const std::vector<std::string>& scopes, const std::string& rejected) {
+  std::string scheme, key;
   {
     std::lock_guard<std::mutex> g(mu_);
     scheme = challenge_.scheme;
+    key = challenge_.params["realm"] + " " + challenge_.params["service"] + " " + Join(scopes, " ");
   }
   if (scheme == "basic")
     return creds_.username.empty()
                ? std::string()
                : "Basic " + Base64(creds_.username + ":" + creds_.password);
   if (scheme != "bearer") return std::string();
-  std::string key = Join(scopes, " ");
-  if (!force_refresh) {
+
+  // A token is good until shortly before it expires, unless the registry refused it.
+  auto usable = [&](const TokenSlot& t) {
+    return !t.value.empty() && clock_->Now() < t.refresh_at && "Bearer " + t.value != rejected;
+  };
+  TokenSlot* slot;
+  long seen;
+  {
     std::lock_guard<std::mutex> g(mu_);
-    auto it = tokens_.find(key);
-    if (it != tokens_.end() && std::chrono::steady_clock::now() < it->second.refresh_at)
-      return "Bearer " + it->second.value;
+    auto& owned = tokens_[key];
+    if (!owned) owned = std::make_unique<TokenSlot>();
+    slot = owned.get();
+    if (usable(*slot)) return "Bearer " + slot->value;
+    seen = slot->fetches;
+  }
+  // Single flight: one caller asks the token server for this (realm, service,
+  // scopes); the others wait for its answer, token or error, and share it.
+  std::lock_guard<std::mutex> fetching(slot->fetch_mu);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (slot->fetches != seen) {
+      if (usable(*slot)) return "Bearer " + slot->value;
+      if (!slot->last_error.ok()) return slot->last_error;
+    }
   }
   auto t = FetchToken(scopes);
-  if (!t.ok()) return t.status();
   std::lock_guard<std::mutex> g(mu_);
-  tokens_[key] = *t;
+  ++slot->fetches;
+  slot->last_error = t.status();
+  if (!t.ok()) return t.status();
+  slot->value = t->value;
+  slot->refresh_at = t->refresh_at;
   return "Bearer " + t->value;
 }
 
@@ -463,7 +513,7 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
   const size_t base_headers = req.headers.size();
   bool refreshed = false;
   for (int attempt = 1;; ++attempt) {
-    auto auth = AuthorizationFor(scopes, false);
+    auto auth = AuthorizationFor(scopes, "");
     if (!auth.ok()) return auth.status();
     req.headers.resize(base_headers);
     if (!auth->empty()) req.headers.push_back({"Authorization", *auth});
@@ -473,7 +523,7 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
       if (ch.scheme == "bearer" && ch.params["error"] != "insufficient_scope") {
         // Expired or revoked token: fetch a new one and try again, once.
         refreshed = true;
-        auto fresh = AuthorizationFor(scopes, true);
+        auto fresh = AuthorizationFor(scopes, *auth);
         if (!fresh.ok()) return fresh.status();
         if (replayable_answer) {
           --attempt;
@@ -565,6 +615,7 @@ core::Result<std::optional<ManifestHead>> DistributionRegistry::HeadManifest(
   h.media_type = MediaTypeOf(*r, "");
   std::string len = r->Header("content-length");
   h.size = len.empty() ? 0 : std::atoll(len.c_str());
+  if (h.size > kMaxManifestSize) return ManifestTooLarge(repo, ref);
   if (!core::IsValidDigest(h.digest)) {
     // Some registries omit the digest on HEAD: compute it from the body.
     auto m = GetManifest(repo, ref);
@@ -582,8 +633,10 @@ core::Result<Manifest> DistributionRegistry::GetManifest(const std::string& repo
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/manifests/" + ref);
   req.headers.push_back({"Accept", kManifestAccept});
+  req.max_body_size = kMaxManifestSize;
   auto r = Send(req, {PullScope(repo)});
   if (!r.ok()) return r.status();
+  if (r->status == 200 && r->body_too_large) return ManifestTooLarge(repo, ref);
   if (r->status == 404)
     return core::Status::NotFound("manifest " + repo + ":" + ref + " not found at endpoint \"" +
                                   name_ + "\"");
@@ -664,8 +717,13 @@ core::Result<std::optional<std::vector<ManifestHead>>> DistributionRegistry::Lis
   HttpRequest req;
   req.url = Url("/v2/" + repo + "/referrers/" + digest);
   req.headers.push_back({"Accept", kOciIndex});
+  req.max_body_size = kMaxManifestSize;
   auto r = Send(req, {PullScope(repo)});
   if (!r.ok()) return r.status();
+  if (r->status == 200 && r->body_too_large)
+    return core::Status::InvalidArgument("the referrers of " + repo + "@" + digest +
+                                         " at endpoint \"" + name_ + "\" are listed in an index "
+                                         "larger than 4 MiB, the most crossdock reads");
   if (r->status == 404) {
     std::lock_guard<std::mutex> g(mu_);
     referrers_unsupported_ = true;

@@ -56,6 +56,15 @@ std::optional<long> ParseRateLimitHeader(const std::string& value);
 // to a page already fetched) fails the listing instead of holding crossdock forever.
 inline constexpr int kMaxListPages = 10000;
 
+// The largest manifest (or referrers index) crossdock reads: distribution's own
+// limit (registry/handlers/manifests.go, maxManifestBodySize), so no registry
+// accepts a larger one. A download stops as soon as it passes this; a HEAD
+// announcing more is refused without one. Never retried.
+inline constexpr std::int64_t kMaxManifestSize = 4 << 20;
+// The largest page of a listing (catalog, tag list): 200,000 tags of the maximum
+// 128 characters fit in one page, for registries that ignore the page size asked.
+inline constexpr std::int64_t kMaxListPageSize = 32 << 20;
+
 // How a DistributionRegistry paces its requests (the endpoint's rate_limit and
 // max_connections) and retries them.
 struct DistributionOptions {
@@ -108,7 +117,15 @@ class DistributionRegistry : public Registry {
  private:
   struct Token {
     std::string value;
-    std::chrono::steady_clock::time_point refresh_at;
+    std::chrono::steady_clock::time_point refresh_at;  // on clock_
+  };
+  // The token for one (realm, service, scopes). Fields but fetch_mu guarded by mu_.
+  struct TokenSlot {
+    std::mutex fetch_mu;  // held by the one caller asking the token server
+    std::string value;    // "" until a fetch succeeded
+    std::chrono::steady_clock::time_point refresh_at{};
+    long fetches = 0;        // finished, successful or not
+    core::Status last_error;  // of the last fetch
   };
 
   // Sends REQ with auth for SCOPES. Retries transport failures, 5xx and 429 when
@@ -121,13 +138,20 @@ class DistributionRegistry : public Registry {
   // connection slot, takes a rate token, then learns pauses and Docker Hub's budget
   // from the answer.
   core::Result<HttpResponse> DoLimited(const HttpRequest& req);
+  // DoLimited, again after transport failures, 5xx and 429 (waiting as Send does),
+  // up to the retry policy's attempts: for requests without auth (ping, token).
+  core::Result<HttpResponse> DoWithRetries(const HttpRequest& req);
   // Records what ANSWER says about the endpoint's limits. REQUIRES: mu_ held.
   void ObserveLimitsLocked(const HttpResponse& answer);
   // Waits before attempt ATTEMPT + 1 of a request whose attempt ATTEMPT got R.
   void BackOff(int attempt, const core::Result<HttpResponse>& r);
   core::Status EnsurePinged();
+  // The Authorization header value for SCOPES ("" for anonymous access): basic
+  // credentials, or a bearer token reused until shortly before it expires. Callers
+  // needing the same new token wait for one token request. REJECTED: a value the
+  // registry just refused (401 invalid_token), never handed out again.
   core::Result<std::string> AuthorizationFor(const std::vector<std::string>& scopes,
-                                             bool force_refresh);
+                                             const std::string& rejected);
   core::Result<Token> FetchToken(const std::vector<std::string>& scopes);
   std::string Url(const std::string& path) const { return base_url_ + path; }
   // REF, from the HEADER header of the answer to a request for REQUEST_URL, as an
@@ -151,6 +175,8 @@ class DistributionRegistry : public Registry {
   // core/digest.h): a name from outside ("lib/../other") never reaches a request.
   core::Status CheckNames(const std::string& op, const std::string& repo,
                           const std::string& ref = "", RefKind kind = RefKind::kNone) const;
+  // InvalidArgument: manifest REPO:REF (REPO@DIGEST) is over kMaxManifestSize.
+  core::Status ManifestTooLarge(const std::string& repo, const std::string& ref) const;
   // Maps a non-success answer to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
 
@@ -165,11 +191,16 @@ class DistributionRegistry : public Registry {
   std::unique_ptr<std::counting_semaphore<>> connections_;    // null: no limit
 
   std::mutex mu_;  // guards everything below
+  // How long a ping that failed transiently (after its retries) answers for the
+  // next callers before one pings again.
+  static constexpr std::chrono::seconds kPingFailureMemory{30};
   bool pinged_ = false;
   std::mutex ping_once_mu_;  // held by the one caller pinging
   core::Status ping_status_;
+  std::chrono::steady_clock::time_point ping_expires_{};  // of ping_status_, on clock_
   Challenge challenge_;
-  std::map<std::string, Token> tokens_;  // by joined scopes
+  // By realm, service and scopes; never erased, so a slot outlives its waiters.
+  std::map<std::string, std::unique_ptr<TokenSlot>> tokens_;
   bool referrers_unsupported_ = false;   // learnt from a 404: asked no more
   bool referrers_known_ = false;         // a first answer told whether the API exists
   std::mutex referrers_probe_mu_;        // held by the first ListReferrers until then

@@ -1305,4 +1305,37 @@ FaultProxy::Stats FaultProxy::GetStats() const {
   return stats;
 }
 
+// ---- hostile registry ----
+
+HostileRegistry::HostileRegistry(Options options)
+    : dir_(std::make_unique<TempDir>("crossdock-hostile")) {
+  std::vector<std::string> args = options.args;
+  if (!options.username.empty()) {
+    args.push_back("--user");
+    args.push_back(options.username + ":" + options.password);
+  }
+  fake_ = std::make_unique<FakeProcess>("hostile_registry", args, dir_->Sub("hostile_registry.log"));
+  port_ = fake_->port();
+  username_ = options.username;
+  password_ = options.password;
+}
+
+HostileRegistry::Stats HostileRegistry::GetStats() const {
+  json j = GetJson(url() + "/__stats");
+  Stats stats;
+  stats.requests = j.at("requests").get<int>();
+  stats.authorized = j.at("authorized").get<int>();
+  stats.pings = j.at("pings").get<int>();
+  stats.catalog = j.at("catalog").get<int>();
+  stats.tag_lists = j.at("tag_lists").get<int>();
+  stats.manifest_gets = j.at("manifest_gets").get<int>();
+  stats.manifest_heads = j.at("manifest_heads").get<int>();
+  stats.blob_gets = j.at("blob_gets").get<int>();
+  stats.uploads = j.at("uploads").get<int>();
+  stats.suspicious = j.at("suspicious").get<int>();
+  stats.manifest_bytes_sent = j.at("manifest_bytes_sent").get<std::int64_t>();
+  stats.paths = j.at("paths").get<std::vector<std::string>>();
+  return stats;
+}
+
 }  // namespace crossdock::testing

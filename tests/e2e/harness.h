@@ -11,7 +11,7 @@
 // cannot get an answer, never for an answer the test may want to assert on.
 //
 // Environment: CROSSDOCK_BIN (the binary under test), CROSSDOCK_FAKES (the directory
-// holding token_server and corrupt_proxy); both set by `make test`.
+// holding token_server, corrupt_proxy and hostile_registry); both set by `make test`.
 #pragma once
 
 #include <sys/types.h>
@@ -419,6 +419,35 @@ class FaultProxy : public Endpoint {
   Stats GetStats() const;
   std::string log() const { return fake_->log(); }
   Process& process() { return fake_->process(); }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<FakeProcess> fake_;
+};
+
+// ---- tests/fakes/hostile_registry ----
+
+// A registry that misbehaves on purpose (foreign or looping Link headers, huge or
+// deeply nested documents, 200,000 tags, invalid names, foreign upload Locations,
+// redirects, failing pings): the flags are documented at the top of
+// tests/fakes/hostile_registry.cc. Plain HTTP; Basic credentials when given.
+class HostileRegistry : public Endpoint {
+ public:
+  struct Options {
+    std::string username{}, password{};  // --user; empty: anonymous
+    std::vector<std::string> args{};     // the fake's other flags
+  };
+  HostileRegistry() : HostileRegistry(Options{}) {}
+  explicit HostileRegistry(Options options);
+
+  struct Stats {
+    int requests = 0, authorized = 0, pings = 0, catalog = 0, tag_lists = 0;
+    int manifest_gets = 0, manifest_heads = 0, blob_gets = 0, uploads = 0, suspicious = 0;
+    std::int64_t manifest_bytes_sent = 0;
+    std::vector<std::string> paths{};  // the first 200 request lines
+  };
+  Stats GetStats() const;
+  std::string log() const { return fake_->log(); }
 
  private:
   std::unique_ptr<TempDir> dir_;

@@ -1,18 +1,23 @@
-// Test doubles for DistributionRegistry: a virtual clock and an HttpClient that
-// answers from a function and records every request it was sent. Used by the
-// tests of tests/unit/providers/.
+// Test doubles for DistributionRegistry: a virtual clock, an HttpClient that
+// answers from a function and records every request it was sent, and a fixture
+// making registries on them. Used by the tests of tests/unit/providers/.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/retry.h"
+#include "providers/distribution/client.h"
 #include "providers/http.h"
 
 namespace crossdock::providers {
@@ -47,6 +52,7 @@ class FakeHttp : public HttpClient {
     std::string method, url;
     milliseconds at;
     std::vector<std::pair<std::string, std::string>> headers;
+    std::int64_t max_body_size;
   };
   FakeHttp(FakeClock* clock, std::function<HttpResponse(const HttpRequest&)> answer)
       : clock_(clock), answer_(std::move(answer)) {}
@@ -55,13 +61,27 @@ class FakeHttp : public HttpClient {
     {
       std::lock_guard<std::mutex> g(mu_);
       sent_.push_back(
-          {req.method, req.url, clock_ ? clock_->Elapsed() : milliseconds(0), req.headers});
+          {req.method, req.url, clock_ ? clock_->Elapsed() : milliseconds(0), req.headers,
+           req.max_body_size});
     }
-    return answer_(req);
+    core::Result<HttpResponse> r = answer_(req);
+    // As the curl client: a buffered body over the request's cap is not kept.
+    if (r.ok() && static_cast<std::int64_t>(r->body.size()) > req.max_body_size) {
+      r->body.clear();
+      r->body_too_large = true;
+    }
+    return r;
   }
   std::vector<Sent> sent() {
     std::lock_guard<std::mutex> g(mu_);
     return sent_;
+  }
+  // How many METHOD requests were sent to a URL containing PART.
+  int Count(const std::string& method, const std::string& part) {
+    std::lock_guard<std::mutex> g(mu_);
+    return static_cast<int>(std::count_if(sent_.begin(), sent_.end(), [&](const Sent& s) {
+      return s.method == method && s.url.find(part) != std::string::npos;
+    }));
   }
 
  private:
@@ -92,5 +112,20 @@ inline bool Starts(const std::string& url, const std::string& prefix) {
 // The digest of the empty string: a valid sha256 digest.
 inline constexpr const char* kDigest =
     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// A fixture whose registries ("src") run on the fake clock.
+class FakeClockRegistryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<DistributionRegistry> Make(HttpClient* http,
+                                             const std::string& base_url = "http://registry.test",
+                                             Credentials credentials = {}) {
+    DistributionOptions options;
+    options.clock = &clock_;
+    return std::make_unique<DistributionRegistry>("src", base_url, std::move(credentials), http,
+                                                  options);
+  }
+
+  FakeClock clock_;
+};
 
 }  // namespace crossdock::providers

@@ -9,14 +9,8 @@
 namespace crossdock::providers {
 namespace {
 
-class OriginTest : public ::testing::Test {
+class OriginTest : public FakeClockRegistryTest {
  protected:
-  std::unique_ptr<DistributionRegistry> Make(FakeHttp* http) {
-    DistributionOptions options;
-    options.clock = &clock_;
-    return std::make_unique<DistributionRegistry>("src", "http://registry.test:5000",
-                                                  Credentials{"user", "secret"}, http, options);
-  }
   // Requests that went anywhere but the endpoint.
   static std::vector<std::string> Elsewhere(FakeHttp& http) {
     std::vector<std::string> out;
@@ -24,8 +18,10 @@ class OriginTest : public ::testing::Test {
       if (!Starts(s.url, "http://registry.test:5000/")) out.push_back(s.method + " " + s.url);
     return out;
   }
-
-  FakeClock clock_;
+  std::unique_ptr<DistributionRegistry> Make(FakeHttp* http) {
+    return FakeClockRegistryTest::Make(http, "http://registry.test:5000",
+                                       Credentials{"user", "secret"});
+  }
 };
 
 TEST_F(OriginTest, TagListLinkToAnotherPortIsRefusedAndNothingIsSentThere) {

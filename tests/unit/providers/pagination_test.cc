@@ -9,16 +9,7 @@
 namespace crossdock::providers {
 namespace {
 
-class PaginationTest : public ::testing::Test {
- protected:
-  std::unique_ptr<DistributionRegistry> Make(FakeHttp* http) {
-    DistributionOptions options;
-    options.clock = &clock_;
-    return std::make_unique<DistributionRegistry>("src", "http://registry.test", Credentials{},
-                                                  http, options);
-  }
-  FakeClock clock_;
-};
+using PaginationTest = FakeClockRegistryTest;
 
 TEST_F(PaginationTest, LinkToTheSamePageIsNotFollowedAgain) {
   FakeHttp http(&clock_, [](const HttpRequest& req) {
