@@ -257,7 +257,7 @@ core::Result<std::string> MatchEndpoint(const core::Config& config, const Regist
         "the event names no host; append /<endpoint> to the webhook path, e.g. "
         "/webhooks/distribution/<endpoint>");
   }
-  return core::Status::NotFound("no endpoint has host \"" + hosts.front() +
+  return core::Status::NotFound("no endpoint has host \"" + core::ShowName(hosts.front()) +
                                 "\"; append /<endpoint> to the webhook path, e.g. "
                                 "/webhooks/distribution/<endpoint>");
 }
