@@ -253,7 +253,7 @@ class Matcher {
   bool failed_ = false;
   std::unordered_map<Key, Answer<bool>, KeyHash> paths_;
   std::unordered_map<Key, Answer<Continuations>, KeyHash> components_;
-  std::unordered_map<Key, bool, KeyHash> skips_;                    // AnySkipMatches
+  std::unordered_map<Key, bool, KeyHash> skips_;                   // AnySkipMatches
   std::unordered_map<Key, Continuations, KeyHash> first_matches_;  // FirstMatch
   std::unordered_map<Key, std::optional<std::vector<std::string_view>>, KeyHash> expansions_;
   std::unordered_set<std::string> interned_;  // node-based: elements never move

@@ -20,10 +20,14 @@ class LimitsTest : public ::testing::Test {
 
   // One rule "lib" from src to dst; RULE_EXTRA holds more of its keys.
   void WriteConfig(const std::string& rule_extra) {
-    WriteFile(config_, "[endpoints.src]\nurl = \"" + src_.url() + "\"\n\n"
-                       "[endpoints.dst]\nurl = \"" + dst_.url() + "\"\n\n"
-                       "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
-                       "repositories = [\"lib/**\"]\n" + rule_extra);
+    WriteFile(config_, "[endpoints.src]\nurl = \"" + src_.url() +
+                           "\"\n\n"
+                           "[endpoints.dst]\nurl = \"" +
+                           dst_.url() +
+                           "\"\n\n"
+                           "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
+                           "repositories = [\"lib/**\"]\n" +
+                           rule_extra);
   }
 
   std::string SeedInto(const Registry& registry, const std::string& repo, const std::string& tag,
@@ -81,11 +85,12 @@ TEST_F(LimitsTest, AnAlteredPlanFileIsRefusedNamingTheFileAndChangesNothing) {
 TEST(PatternLimitsTest, ValidateRefusesPatternsBeyondTheLimits) {
   TempDir dir;
   const std::string config = dir.Sub("crossdock.toml");
-  WriteFile(config, "[endpoints.src]\nurl = \"http://127.0.0.1:5001\"\n\n"
-                    "[endpoints.dst]\nurl = \"http://127.0.0.1:5002\"\n\n"
-                    "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n"
-                    "repositories = [\"lib/**\"]\ntags = [\"" +
-                        std::string(20000, '{') + "v" + std::string(20000, '}') + "\"]\n");
+  WriteFile(config,
+            "[endpoints.src]\nurl = \"http://127.0.0.1:5001\"\n\n"
+            "[endpoints.dst]\nurl = \"http://127.0.0.1:5002\"\n\n"
+            "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n"
+            "repositories = [\"lib/**\"]\ntags = [\"" +
+                std::string(20000, '{') + "v" + std::string(20000, '}') + "\"]\n");
   RunResult validate = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
   EXPECT_EQ(validate.exit_code, 1) << validate.out << validate.err;
   EXPECT_EQ(validate.err, config + ":11:9: error: invalid pattern \"" + std::string(80, '{') +
@@ -111,10 +116,14 @@ TEST_F(LimitsTest, OneSigtermEndsAPlanThatIsMatchingTags) {
   std::string heavy;
   while (heavy.size() + 4 < 1024) heavy += "{,*}";
   heavy += "b";
-  WriteFile(config_, "[endpoints.src]\nurl = \"" + src.url() + "\"\n\n"
-                     "[endpoints.dst]\nurl = \"" + dst_.url() + "\"\n\n"
-                     "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
-                     "repositories = [\"lib/app\"]\ntags = [\"" + heavy + "\"]\n");
+  WriteFile(config_, "[endpoints.src]\nurl = \"" + src.url() +
+                         "\"\n\n"
+                         "[endpoints.dst]\nurl = \"" +
+                         dst_.url() +
+                         "\"\n\n"
+                         "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
+                         "repositories = [\"lib/app\"]\ntags = [\"" +
+                         heavy + "\"]\n");
   RunResult valid = Crossdock({"validate"});
   ASSERT_EQ(valid.exit_code, 0) << valid.err;
 
@@ -157,17 +166,19 @@ TEST(ValidateSecretsTest, UnresolvableSecretsAreReportedAtTheirPositionsWithoutT
   RunResult warned = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
   EXPECT_EQ(warned.exit_code, 0) << warned.err;
   EXPECT_EQ(warned.err,
-            config + ":4:12: warning: password of endpoint \"src\": environment variable "
-                     "CROSSDOCK_E2E_UNSET is not set here; set it wherever plan, apply and serve "
-                     "run\n" +
+            config +
+                ":4:12: warning: password of endpoint \"src\": environment variable "
+                "CROSSDOCK_E2E_UNSET is not set here; set it wherever plan, apply and serve "
+                "run\n" +
                 config + ":9:12: warning: password of endpoint \"dst\": secret file " +
                 dir.Sub("shared-pw") +
                 " is readable by group or others (mode 0640); make it readable by its owner "
                 "only (chmod 600)\n");
   EXPECT_EQ(warned.out, "The configuration is valid: 2 endpoints, 1 rule.\n");
 
-  WriteFile(config, endpoints + "[endpoints.dr]\nurl = \"http://127.0.0.1:5003\"\n"
-                                "username = \"u\"\npassword = \"file:/nonexistent/crossdock-pw\"\n\n" +
+  WriteFile(config, endpoints +
+                        "[endpoints.dr]\nurl = \"http://127.0.0.1:5003\"\n"
+                        "username = \"u\"\npassword = \"file:/nonexistent/crossdock-pw\"\n\n" +
                         rule);
   RunResult missing = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
   EXPECT_EQ(missing.exit_code, 1);
