@@ -24,6 +24,17 @@ namespace {
 
 constexpr size_t kMaxBody = 1 << 20;  // 1 MiB: registries batch a few events per request
 
+// cpp-httplib gives each connection a worker for as long as it stays open, and with
+// its defaults (max(8, cores - 1) workers, 5 s keep-alive and read timeouts) eight
+// connections that send nothing kept /healthz waiting for 5-10 s (issue 10). So: many
+// workers, an idle connection closed after 1 s, a request that stalls for 2 s dropped.
+// Registries send each notification at once, and reconnect when a kept-alive
+// connection was closed.
+constexpr size_t kWorkers = 64;
+constexpr time_t kKeepAliveSeconds = 1;
+constexpr time_t kReadTimeoutSeconds = 2;
+constexpr time_t kWriteTimeoutSeconds = 5;
+
 // Compares without an early exit, so timing tells nothing about the token.
 bool ConstantTimeEquals(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;  // the length is no secret worth keeping
@@ -267,6 +278,11 @@ const std::string& WebhookServer::journal_path() const { return journal_->path()
 bool WebhookServer::Start(const std::string& host, int port) {
   httplib::Server& s = *server_;
   s.set_payload_max_length(kMaxBody);
+  // httplib owns and deletes the queue it gets from this factory.
+  s.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  s.set_keep_alive_timeout(kKeepAliveSeconds);
+  s.set_read_timeout(kReadTimeoutSeconds, 0);
+  s.set_write_timeout(kWriteTimeoutSeconds, 0);
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok", "text/plain");
   });

@@ -535,7 +535,14 @@ std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const c
   for (const config_check::StringItem& item : *items) {
     auto pattern = Pattern::Compile(item.value);
     if (!pattern.ok()) {
-      diags_->Error(item.pos, "invalid pattern " + Quoted(item.value) + " in " + Quoted(key) +
+      // A long pattern (one refused for its size) is shown by its start only, cut
+      // between UTF-8 characters.
+      constexpr size_t kShown = 80;
+      size_t cut = std::min(item.value.size(), kShown);
+      while (cut < item.value.size() && cut > 0 && (item.value[cut] & 0xC0) == 0x80) --cut;
+      const std::string shown =
+          Quoted(item.value.substr(0, cut)) + (cut < item.value.size() ? "…" : "");
+      diags_->Error(item.pos, "invalid pattern " + shown + " in " + Quoted(key) +
                                   " of " + what + ": " + pattern.status().message());
     } else if (repositories && pattern->IsLiteral() && item.value.find('/') == std::string::npos) {
       // Harbor users write a project name and expect its repositories.

@@ -17,11 +17,16 @@
 // a subject reaches it (unclosed '[' or '{', a trailing '\', a misplaced '-' in a
 // class, an empty class). In doublestar v1.3.4 only '^' negates a class: "[!a]" is the
 // class of '!' and 'a', as in Harbor.
+// Unlike doublestar, Compile() also bounds the pattern (kMaxPatternLength,
+// kMaxBraceDepth) and the matcher remembers what it has answered (class Matcher), so
+// no pattern makes a match take exponential time or a deep stack.
 #include "core/pattern.h"
 
 #include <algorithm>
 #include <optional>
 #include <span>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace crossdock::core {
@@ -185,9 +190,16 @@ Status CheckSyntax(std::string_view whole, std::string_view part) {
 // otherwise the pattern texts to match against the following components, where an
 // empty list means the pattern ended with this component. (As in doublestar, when a
 // brace list yields both, only the continuations survive: "{a,a/b}" does not match
-// "a".)
-using Continuations = std::optional<std::vector<std::string>>;
+// "a".) The views point into the pattern or into the matcher's interned expansions,
+// which live as long as the matcher.
+using Continuations = std::optional<std::vector<std::string_view>>;
 
+// One Matches() call. doublestar backtracks: "*a*a*a*b" against "aaaa…" or "**/**/x"
+// against a deep path try each split again and again, which is exponential. Every
+// (pattern text, subject rest) pair is therefore answered once and remembered, so the
+// work is polynomial in the sizes, which Compile bounds (kMaxPatternLength,
+// kMaxBraceDepth); recursion depth is bounded by the pattern's length alone (each
+// level consumes a '/', '*' or brace list of it), never by the subject's.
 class Matcher {
  public:
   bool MatchPath(std::string_view pattern, std::span<const std::string_view> names);
@@ -196,41 +208,166 @@ class Matcher {
   bool failed() const { return failed_; }
 
  private:
+  // Memo keys: a pattern view and a subject view (or span), by address and size.
+  // Both stay valid and unchanged while the matcher lives, so equal keys mean equal
+  // arguments.
+  struct Key {
+    const void* pattern;
+    size_t pattern_size;
+    const void* subject;
+    size_t subject_size;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      size_t h = std::hash<const void*>()(k.pattern);
+      for (size_t v : {k.pattern_size, std::hash<const void*>()(k.subject), k.subject_size})
+        h = h * 1000003u ^ v;
+      return h;
+    }
+  };
+  // A result, and whether computing it set failed_.
+  template <typename T>
+  struct Answer {
+    T value;
+    bool failed;
+  };
+
+  bool MatchPathOnce(std::string_view pattern, std::span<const std::string_view> names);
+  // Whether REST matches NAMES with some number of leading components skipped (what
+  // "**/" followed by REST does). Remembered for every skip it passes, so each REST
+  // walks each subject once, without recursion per component.
+  bool AnySkipMatches(std::string_view rest, std::span<const std::string_view> names);
+  // What '*' followed by REST leaves from NAME at N: the first answer that is not
+  // nullopt of MatchComponent(REST, NAME.substr(m)) for m = N, N + one character, …
+  // before NAME's end. Remembered likewise.
+  Continuations FirstMatch(std::string_view rest, std::string_view name, size_t n);
   Continuations MatchComponent(std::string_view pattern, std::string_view name);
+  Continuations MatchComponentOnce(std::string_view pattern, std::string_view name);
   bool CanMatchEmpty(std::string_view component);
+  // TEXT starts with a brace list: each alternative glued to the rest of TEXT, made
+  // once per TEXT (interned: the views live as long as the matcher). Null when the
+  // list is not closed.
+  const std::vector<std::string_view>* Expand(std::string_view text);
 
   bool failed_ = false;
+  std::unordered_map<Key, Answer<bool>, KeyHash> paths_;
+  std::unordered_map<Key, Answer<Continuations>, KeyHash> components_;
+  std::unordered_map<Key, bool, KeyHash> skips_;                   // AnySkipMatches
+  std::unordered_map<Key, Continuations, KeyHash> first_matches_;  // FirstMatch
+  std::unordered_map<Key, std::optional<std::vector<std::string_view>>, KeyHash> expansions_;
+  std::unordered_set<std::string> interned_;  // node-based: elements never move
 };
 
+const std::vector<std::string_view>* Matcher::Expand(std::string_view text) {
+  const Key key{text.data(), text.size(), nullptr, 0};
+  auto [it, inserted] = expansions_.try_emplace(key);
+  if (inserted) {
+    auto list = SplitBraceList(text, 0);
+    if (!list) {
+      it->second = std::nullopt;
+    } else {
+      const std::string rest(text.substr(list->end));
+      it->second.emplace();
+      for (std::string_view alternative : list->alternatives)
+        it->second->push_back(*interned_.insert(std::string(alternative) + rest).first);
+    }
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+// Answers from the memo. Only calls made with failed_ clear are remembered: a call
+// made after a failure returns early, and its answer says nothing of the arguments.
 bool Matcher::MatchPath(std::string_view pattern, std::span<const std::string_view> names) {
+  if (failed_) return MatchPathOnce(pattern, names);
+  const Key key{pattern.data(), pattern.size(), names.data(), names.size()};
+  if (auto it = paths_.find(key); it != paths_.end()) {
+    failed_ = it->second.failed;
+    return it->second.value;
+  }
+  const bool matched = MatchPathOnce(pattern, names);
+  paths_.emplace(key, Answer<bool>{matched, failed_});
+  return matched;
+}
+
+Continuations Matcher::MatchComponent(std::string_view pattern, std::string_view name) {
+  if (failed_) return MatchComponentOnce(pattern, name);
+  const Key key{pattern.data(), pattern.size(), name.data(), name.size()};
+  if (auto it = components_.find(key); it != components_.end()) {
+    failed_ = it->second.failed;
+    return it->second.value;
+  }
+  Continuations next = MatchComponentOnce(pattern, name);
+  components_.emplace(key, Answer<Continuations>{next, failed_});
+  return next;
+}
+
+bool Matcher::AnySkipMatches(std::string_view rest, std::span<const std::string_view> names) {
+  std::vector<Key> passed;
+  bool found = false;
+  for (size_t skip = 0; skip < names.size(); ++skip) {
+    const std::span<const std::string_view> tail = names.subspan(skip);
+    const Key key{rest.data(), rest.size(), tail.data(), tail.size()};
+    if (!failed_) {
+      if (auto it = skips_.find(key); it != skips_.end()) {
+        found = it->second;
+        break;
+      }
+      passed.push_back(key);
+    }
+    // doublestar ignores errors met while trying each skip.
+    const bool failed_before = failed_;
+    found = MatchPath(rest, tail);
+    failed_ = failed_before;
+    if (found) break;
+  }
+  for (const Key& key : passed) skips_.emplace(key, found);
+  return found;
+}
+
+Continuations Matcher::FirstMatch(std::string_view rest, std::string_view name, size_t n) {
+  std::vector<Key> passed;
+  Continuations found;
+  // As in doublestar, the rest is tried against non-empty remainders only.
+  for (; n < name.size(); n += DecodeRune(name, n).size) {
+    const std::string_view remainder = name.substr(n);
+    const Key key{rest.data(), rest.size(), remainder.data(), remainder.size()};
+    if (!failed_) {
+      if (auto it = first_matches_.find(key); it != first_matches_.end()) {
+        found = it->second;
+        break;
+      }
+      passed.push_back(key);
+    }
+    found = MatchComponent(rest, remainder);
+    if (failed_) return std::nullopt;  // nothing passed is remembered
+    if (found) break;
+  }
+  for (const Key& key : passed) first_matches_.emplace(key, found);
+  return found;
+}
+
+bool Matcher::MatchPathOnce(std::string_view pattern, std::span<const std::string_view> names) {
   if (pattern.empty()) return names.size() == 1 && names[0].empty();
 
   const size_t separator = FindSeparator(pattern);
   if (pattern.substr(0, separator) == "**") {
     if (separator == kNone) return true;  // a trailing globstar takes what is left
-    const std::string_view rest = pattern.substr(separator + 1);
-    for (size_t skip = 0; skip < names.size(); ++skip) {
-      // doublestar ignores errors met while trying each skip.
-      const bool failed_before = failed_;
-      const bool matched = MatchPath(rest, names.subspan(skip));
-      failed_ = failed_before;
-      if (matched) return true;
-    }
-    return false;
+    return AnySkipMatches(pattern.substr(separator + 1), names);
   }
 
   Continuations next = MatchComponent(pattern, names[0]);
   if (!next || failed_) return false;
   if (next->empty()) return names.size() == 1;
   if (names.size() == 1) return false;
-  for (const std::string& continuation : *next) {
+  for (std::string_view continuation : *next) {
     if (MatchPath(continuation, names.subspan(1))) return true;
     if (failed_) return false;
   }
   return false;
 }
 
-Continuations Matcher::MatchComponent(std::string_view pattern, std::string_view name) {
+Continuations Matcher::MatchComponentOnce(std::string_view pattern, std::string_view name) {
   size_t p = 0;
   size_t n = 0;
   while (p < pattern.size() && n < name.size()) {
@@ -251,16 +388,13 @@ Continuations Matcher::MatchComponent(std::string_view pattern, std::string_view
         break;
       }
       case '*': {
-        ++p;
-        if (p == pattern.size()) return std::vector<std::string>{};
-        if (pattern[p] == '/') return std::vector<std::string>{std::string(pattern.substr(p + 1))};
-        // As in doublestar, the rest is tried against non-empty remainders only.
-        for (; n < name.size(); n += DecodeRune(name, n).size) {
-          Continuations next = MatchComponent(pattern.substr(p), name.substr(n));
-          if (failed_) return std::nullopt;
-          if (next) return next;
-        }
-        return std::nullopt;
+        // A run of stars matches as one does while the subject component has
+        // characters left (each later star would retry what the first tried): skipping
+        // them saves a factor of the subject's length per star.
+        while (p < pattern.size() && pattern[p] == '*') ++p;
+        if (p == pattern.size()) return std::vector<std::string_view>{};
+        if (pattern[p] == '/') return std::vector<std::string_view>{pattern.substr(p + 1)};
+        return FirstMatch(pattern.substr(p), name, n);
       }
       case '[': {
         auto cls = ParseClass(pattern, p, 0);
@@ -274,21 +408,23 @@ Continuations Matcher::MatchComponent(std::string_view pattern, std::string_view
         break;
       }
       case '{': {
-        auto list = SplitBraceList(pattern, p);
-        if (!list) {
+        const std::vector<std::string_view>* expansions = Expand(pattern.substr(p));
+        if (expansions == nullptr) {
           failed_ = true;
           return std::nullopt;
         }
-        const std::string_view rest = pattern.substr(list->end);
         bool matched = false;
-        std::vector<std::string> all;
-        for (std::string_view alternative : list->alternatives) {
-          std::string expanded = std::string(alternative) + std::string(rest);
+        // Each continuation once, in first-seen order: a repeat would only be tried
+        // again with the same outcome, and repeats multiply with every list.
+        std::vector<std::string_view> all;
+        std::unordered_set<std::string_view> seen;
+        for (std::string_view expanded : *expansions) {
           Continuations next = MatchComponent(expanded, name.substr(n));
           if (failed_) return std::nullopt;
           if (!next) continue;
           matched = true;
-          all.insert(all.end(), next->begin(), next->end());
+          for (std::string_view continuation : *next)
+            if (seen.insert(continuation).second) all.push_back(continuation);
         }
         if (!matched) return std::nullopt;
         return all;
@@ -304,15 +440,15 @@ Continuations Matcher::MatchComponent(std::string_view pattern, std::string_view
     }
   }
   if (n < name.size()) return std::nullopt;
-  if (p >= pattern.size()) return std::vector<std::string>{};
+  if (p >= pattern.size()) return std::vector<std::string_view>{};
 
   // The subject component is used up: the rest of this pattern component must be able
   // to match nothing.
   const std::string_view rest = pattern.substr(p);
   const size_t separator = FindSeparator(rest);
   if (!CanMatchEmpty(rest.substr(0, separator)) || failed_) return std::nullopt;
-  if (separator == kNone) return std::vector<std::string>{};
-  return std::vector<std::string>{std::string(rest.substr(separator + 1))};
+  if (separator == kNone) return std::vector<std::string_view>{};
+  return std::vector<std::string_view>{rest.substr(separator + 1)};
 }
 
 bool Matcher::CanMatchEmpty(std::string_view component) {
@@ -329,6 +465,47 @@ bool Matcher::CanMatchEmpty(std::string_view component) {
     if (failed_) return false;
   }
   return false;
+}
+
+// Checks TEXT against kMaxPatternLength and kMaxBraceDepth, in one pass and without
+// recursion, before anything recursive reads it. Depth is counted as the matcher
+// reads brace lists (SplitBraceList): escapes skip a character, and classes are
+// skipped only outside brace lists (CheckSyntax).
+Status CheckLimits(std::string_view text) {
+  if (text.size() > kMaxPatternLength) {
+    return Status::InvalidArgument("the pattern is " + std::to_string(text.size()) +
+                                   " bytes long; patterns may be at most " +
+                                   std::to_string(kMaxPatternLength) + " bytes");
+  }
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    switch (text[i]) {
+      case '\\':
+        ++i;
+        break;
+      case '[':
+        if (depth > 0) break;
+        for (size_t close = i + 1; close < text.size(); close += text[close] == '\\' ? 2 : 1) {
+          if (text[close] == ']') {
+            i = close;
+            break;
+          }
+        }
+        break;  // an unclosed class is CheckSyntax's to report
+      case '{':
+        if (++depth > kMaxBraceDepth) {
+          return Status::InvalidArgument("'{'" + AtOffset(i) + " nests braces " +
+                                         std::to_string(depth) +
+                                         " levels deep; patterns may nest them at most " +
+                                         std::to_string(kMaxBraceDepth) + " levels");
+        }
+        break;
+      case '}':
+        if (depth > 0) --depth;
+        break;
+    }
+  }
+  return Status::Ok();
 }
 
 // Expands every brace list of TEXT (which holds no other metacharacter) into OUT.
@@ -353,6 +530,7 @@ bool ExpandBraces(const std::string& text, size_t limit, std::vector<std::string
 }  // namespace
 
 Result<Pattern> Pattern::Compile(std::string_view text) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckLimits(text));
   CROSSDOCK_RETURN_IF_ERROR(CheckSyntax(text, text));
   return Pattern(std::string(text));
 }

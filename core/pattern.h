@@ -10,13 +10,23 @@
 
 namespace crossdock::core {
 
+// Bounds on what Compile accepts, so that matching stays cheap whatever the input:
+// every match takes time polynomial in these and the subject's length, and recursion
+// depth bounded by the pattern's length (core/pattern.cc).
+inline constexpr size_t kMaxPatternLength = 1024;  // bytes
+inline constexpr size_t kMaxBraceDepth = 10;       // "{a,{b,{c}}}" is 3
+
 class Pattern {
  public:
   // Returns InvalidArgument (message says what is wrong and at which offset) for a
-  // malformed pattern: unbalanced '[' or '{', a trailing '\', a bad range.
+  // malformed pattern: unbalanced '[' or '{', a trailing '\', a bad range; and for one
+  // longer than kMaxPatternLength or nesting braces deeper than kMaxBraceDepth
+  // (the message says the limit).
   static Result<Pattern> Compile(std::string_view text);
 
   // Full-string, case-sensitive match. An empty pattern matches everything (Harbor).
+  // Time polynomial in the pattern's and SUBJECT's lengths (no exponential
+  // backtracking); stack depth bounded by the pattern's length.
   bool Matches(std::string_view subject) const;
 
   // True when the pattern has no metacharacters (* ? [ { \): it names one path.

@@ -257,7 +257,7 @@ core::Result<std::string> MatchEndpoint(const core::Config& config, const Regist
         "the event names no host; append /<endpoint> to the webhook path, e.g. "
         "/webhooks/distribution/<endpoint>");
   }
-  return core::Status::NotFound("no endpoint has host \"" + hosts.front() +
+  return core::Status::NotFound("no endpoint has host \"" + core::ShowName(hosts.front()) +
                                 "\"; append /<endpoint> to the webhook path, e.g. "
                                 "/webhooks/distribution/<endpoint>");
 }
@@ -296,9 +296,9 @@ core::Result<JournaledEvent> ParseJournalLine(std::string_view line) {
     return core::Status::DataLoss("unreadable journal line: " +
                                   core::ShowName(line.substr(0, 200)));
   }
-  if (core::Status names = CheckNames("journal line of endpoint \"" + core::ShowName(e.endpoint) +
-                                          "\"",
-                                      e.event.repository, e.event.tag, e.event.digest);
+  if (core::Status names =
+          CheckNames("journal line of endpoint \"" + core::ShowName(e.endpoint) + "\"",
+                     e.event.repository, e.event.tag, e.event.digest);
       !names.ok()) {
     return core::Status::DataLoss(names.message() + "; the line is skipped");
   }

@@ -67,9 +67,12 @@ std::string AccessorySubject(const std::string& tag) {
   return "sha256:" + hex;
 }
 
+bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
+
 // The tags a rule selects from a repository's TAGS: patterns, then the semver range,
-// then keep_latest.
-std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<std::string>& tags) {
+// then keep_latest. Stops early once *CANCEL is set.
+std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<std::string>& tags,
+                                    const std::atomic<bool>* cancel) {
   auto include = CompileAll(rule.tags);
   auto exclude = CompileAll(rule.exclude_tags);
   std::optional<core::VersionRange> range;
@@ -79,6 +82,7 @@ std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<st
   }
   std::vector<std::string> out;
   for (const auto& t : tags) {
+    if (Cancelled(cancel)) break;
     if (!Selected(include, exclude, t)) continue;
     if (range) {
       auto v = core::ParseVersion(t);
@@ -293,6 +297,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
     std::map<std::string, std::string> dest_owner;  // dest repo -> source repo
     std::vector<std::string> invalid;
     for (const auto& repo : listings[i]) {
+      if (Cancelled(options.cancel)) break;
       if (!core::IsValidRepositoryName(repo)) {
         invalid.push_back(repo);
         continue;
@@ -335,7 +340,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
         invalid.push_back(std::move(t));
       }
     }
-    w.tags = SelectTags(*w.rule, w.all_tags);
+    w.tags = SelectTags(*w.rule, w.all_tags, options.cancel);
     w.listed = true;
     if (!invalid.empty()) repo_errors[i] = InvalidNames(w.rule->source, "tag", invalid, w.source_repo);
   }, options.cancel);
@@ -357,6 +362,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   for (const auto& r : repos) {
     auto immutable = CompileAll(r.rule->immutable_tags);
     for (const auto& t : r.tags) {
+      if (Cancelled(options.cancel)) break;
       tags.push_back({&r, t, "", "", "", {}, {}});
       if (options.refresh || !AnyMatches(immutable, t)) continue;
       std::optional<std::string> digest;

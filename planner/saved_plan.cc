@@ -77,13 +77,13 @@ core::Status CheckChange(const std::string& where, const Change& c) {
   // A referrer copied by digest has its digest as "tag".
   const bool by_digest = core::IsValidDigest(c.tag);
   if (c.tag.empty()) return core::Status::InvalidArgument(where + " has no tag");
-  CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository,
-                                       by_digest ? "" : c.tag, c.source_digest));
+  CROSSDOCK_RETURN_IF_ERROR(
+      CheckNames(where, c.destination_repository, by_digest ? "" : c.tag, c.source_digest));
   if (!c.source_repository.empty())  // empty for a delete whose source is gone
     CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.source_repository, "", ""));
   if (c.destination_digest)
-    CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository, "",
-                                         *c.destination_digest));
+    CROSSDOCK_RETURN_IF_ERROR(
+        CheckNames(where, c.destination_repository, "", *c.destination_digest));
   if (!c.accessory_of.empty() && !core::IsValidDigest(c.accessory_of))
     CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository, c.accessory_of, ""));
   if (!c.manifest_bytes.empty() && core::Sha256Digest(c.manifest_bytes) != c.source_digest)

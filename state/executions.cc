@@ -139,11 +139,10 @@ core::Status ExecutionStore::Save(const Execution& e) const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return core::Status::Unavailable("cannot create " + dir_ + ": " + ec.message());
-  return core::WriteFileAtomically(dir_ + "/" + std::to_string(e.id) + ".json",
-                                   // Invalid UTF-8 in a registry's error text is replaced, not
-                                   // thrown.
-                                   ToJson(e).dump(2, ' ', false, json::error_handler_t::replace) +
-                                       "\n");
+  // Invalid UTF-8 (in a registry's error text) is replaced rather than thrown.
+  return core::WriteFileAtomically(
+      dir_ + "/" + std::to_string(e.id) + ".json",
+      ToJson(e).dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 core::Result<Execution> ExecutionStore::Get(std::int64_t id) const {
@@ -207,8 +206,8 @@ core::Result<std::vector<Execution>> ExecutionStore::List(const std::string& rul
     if (!e.ok()) {
       // NotFound: removed since the folder was read (a concurrent `executions` prune).
       if (e.status().code() != core::Code::kNotFound)
-        Warn(std::to_string(id), "skipped execution " + std::to_string(id) + ": " +
-                                     e.status().message());
+        Warn(std::to_string(id),
+             "skipped execution " + std::to_string(id) + ": " + e.status().message());
       continue;
     }
     if (!rule.empty() && std::find(e->rules.begin(), e->rules.end(), rule) == e->rules.end())

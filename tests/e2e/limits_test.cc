@@ -2,7 +2,12 @@
 // files, patterns built to exhaust the matcher, secrets validate cannot resolve.
 // Results are checked with the registry's own API (tests/e2e/harness.h).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "tests/e2e/harness.h"
 
@@ -15,10 +20,14 @@ class LimitsTest : public ::testing::Test {
 
   // One rule "lib" from src to dst; RULE_EXTRA holds more of its keys.
   void WriteConfig(const std::string& rule_extra) {
-    WriteFile(config_, "[endpoints.src]\nurl = \"" + src_.url() + "\"\n\n"
-                       "[endpoints.dst]\nurl = \"" + dst_.url() + "\"\n\n"
-                       "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
-                       "repositories = [\"lib/**\"]\n" + rule_extra);
+    WriteFile(config_, "[endpoints.src]\nurl = \"" + src_.url() +
+                           "\"\n\n"
+                           "[endpoints.dst]\nurl = \"" +
+                           dst_.url() +
+                           "\"\n\n"
+                           "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
+                           "repositories = [\"lib/**\"]\n" +
+                           rule_extra);
   }
 
   std::string SeedInto(const Registry& registry, const std::string& repo, const std::string& tag,
@@ -72,6 +81,73 @@ TEST_F(LimitsTest, AnAlteredPlanFileIsRefusedNamingTheFileAndChangesNothing) {
   EXPECT_TRUE(ListTags(dst_, "lib/app").empty());
 }
 
+// A pattern of 20,000 nested '{' passed validate, then crashed plan (SIGSEGV).
+TEST(PatternLimitsTest, ValidateRefusesPatternsBeyondTheLimits) {
+  TempDir dir;
+  const std::string config = dir.Sub("crossdock.toml");
+  WriteFile(config,
+            "[endpoints.src]\nurl = \"http://127.0.0.1:5001\"\n\n"
+            "[endpoints.dst]\nurl = \"http://127.0.0.1:5002\"\n\n"
+            "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n"
+            "repositories = [\"lib/**\"]\ntags = [\"" +
+                std::string(20000, '{') + "v" + std::string(20000, '}') + "\"]\n");
+  RunResult validate = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
+  EXPECT_EQ(validate.exit_code, 1) << validate.out << validate.err;
+  EXPECT_EQ(validate.err, config + ":11:9: error: invalid pattern \"" + std::string(80, '{') +
+                              "\"… in \"tags\" of rule \"r\": the pattern is 40001 bytes long; "
+                              "patterns may be at most 1024 bytes\n");
+  RunResult plan = RunCrossdock({"plan", "-c", config}, {}, dir.path(), 60);
+  EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;  // refused the same way, no crash
+}
+
+// The heaviest kind of pattern the limits allow, over 300 tags of the longest kind:
+// matching takes minutes even without backtracking, so the signal lands in it. Before issue 10 the
+// matcher backtracked for hours and never looked at the signal.
+TEST_F(LimitsTest, OneSigtermEndsAPlanThatIsMatchingTags) {
+  Registry src(Registry::Options{.access_log = true});
+  SeedInto(src, "lib/app", "base", 81);
+  std::vector<std::string> tags;
+  for (int i = 0; i < 300; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "t%04d", i);
+    tags.push_back(name + std::string(123, 'a'));  // 128 characters, the most a tag has
+  }
+  PushManifestUnderTags(src, "lib/app", "base", tags);
+  std::string heavy;
+  while (heavy.size() + 4 < 1024) heavy += "{,*}";
+  heavy += "b";
+  WriteFile(config_, "[endpoints.src]\nurl = \"" + src.url() +
+                         "\"\n\n"
+                         "[endpoints.dst]\nurl = \"" +
+                         dst_.url() +
+                         "\"\n\n"
+                         "[rules.lib]\nsource = \"src\"\ndestination = \"dst\"\n"
+                         "repositories = [\"lib/app\"]\ntags = [\"" +
+                         heavy + "\"]\n");
+  RunResult valid = Crossdock({"validate"});
+  ASSERT_EQ(valid.exit_code, 0) << valid.err;
+
+  Process plan({CrossdockBin(), "plan", "-c", config_}, dir_.Sub("plan.log"), {}, dir_.path());
+  // The listing has been answered: from here on, plan matches tags.
+  const auto listed = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (src.log().find("/v2/lib/app/tags/list") == std::string::npos &&
+         std::chrono::steady_clock::now() < listed && plan.Running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_NE(src.log().find("/v2/lib/app/tags/list"), std::string::npos) << plan.log();
+  ASSERT_TRUE(plan.Running()) << plan.log();
+  ASSERT_EQ(::kill(plan.pid(), SIGTERM), 0);
+  const auto signalled = std::chrono::steady_clock::now();
+  // Generous for a loaded machine; it takes well under a second.
+  std::optional<int> code = plan.WaitFor(std::chrono::seconds(10));
+  RecordProperty("exit_ms_after_sigterm",
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - signalled)
+                                      .count()));
+  ASSERT_TRUE(code.has_value()) << "plan still running 10 s after SIGTERM\n" << plan.log();
+  EXPECT_EQ(*code, 130) << plan.log();
+  EXPECT_NE(plan.log().find("Error: plan interrupted"), std::string::npos) << plan.log();
+}
+
 // validate accepted secrets plan and apply could not resolve. No registry is needed.
 TEST(ValidateSecretsTest, UnresolvableSecretsAreReportedAtTheirPositionsWithoutTheirValues) {
   TempDir dir;
@@ -90,17 +166,19 @@ TEST(ValidateSecretsTest, UnresolvableSecretsAreReportedAtTheirPositionsWithoutT
   RunResult warned = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
   EXPECT_EQ(warned.exit_code, 0) << warned.err;
   EXPECT_EQ(warned.err,
-            config + ":4:12: warning: password of endpoint \"src\": environment variable "
-                     "CROSSDOCK_E2E_UNSET is not set here; set it wherever plan, apply and serve "
-                     "run\n" +
+            config +
+                ":4:12: warning: password of endpoint \"src\": environment variable "
+                "CROSSDOCK_E2E_UNSET is not set here; set it wherever plan, apply and serve "
+                "run\n" +
                 config + ":9:12: warning: password of endpoint \"dst\": secret file " +
                 dir.Sub("shared-pw") +
                 " is readable by group or others (mode 0640); make it readable by its owner "
                 "only (chmod 600)\n");
   EXPECT_EQ(warned.out, "The configuration is valid: 2 endpoints, 1 rule.\n");
 
-  WriteFile(config, endpoints + "[endpoints.dr]\nurl = \"http://127.0.0.1:5003\"\n"
-                                "username = \"u\"\npassword = \"file:/nonexistent/crossdock-pw\"\n\n" +
+  WriteFile(config, endpoints +
+                        "[endpoints.dr]\nurl = \"http://127.0.0.1:5003\"\n"
+                        "username = \"u\"\npassword = \"file:/nonexistent/crossdock-pw\"\n\n" +
                         rule);
   RunResult missing = RunCrossdock({"validate", "-c", config}, {}, dir.path(), 60);
   EXPECT_EQ(missing.exit_code, 1);

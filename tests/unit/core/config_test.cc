@@ -377,6 +377,22 @@ exclude_tags = ["[]"]
       }));
 }
 
+// Issue 10: a pattern of 20,000 nested '{' passed validate, then crashed plan.
+TEST_F(ConfigTest, PatternsBeyondTheLimitsAreErrorsAtTheirPositions) {
+  const std::string huge = std::string(10000, '{') + "a" + std::string(10000, '}');
+  const std::string deep = std::string(11, '{') + "a" + std::string(11, '}');
+  EXPECT_EQ(Problems(std::string(kEndpoints) + "[rules.x]\nsource = \"src\"\ndestination = \"dst\"\n"
+                     "tags = [\"v*\", \"" + deep + "\"]\nexclude_tags = \"" + huge + "\"\n"),
+            Lines({
+                "crossdock.toml:9:15: error: invalid pattern \"" + deep +
+                    "\" in \"tags\" of rule \"x\": '{' at offset 10 nests braces 11 levels deep; "
+                    "patterns may nest them at most 10 levels",
+                "crossdock.toml:10:16: error: invalid pattern \"" + std::string(80, '{') +
+                    "\"… in \"exclude_tags\" of rule \"x\": the pattern is 20001 bytes long; "
+                    "patterns may be at most 1024 bytes",
+            }));
+}
+
 TEST_F(ConfigTest, BareProjectNameWarns) {
   EXPECT_EQ(Problems(std::string(kEndpoints) + R"([rules.x]
 source = "src"

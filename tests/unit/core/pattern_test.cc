@@ -191,6 +191,73 @@ TEST(PatternTest, CompileRejectsMalformedPatterns) {
   }
 }
 
+// Issue 10: 20,000 nested '{' passed validate and crashed plan (recursion); at depth
+// 5,000 matching took hours. Compile bounds what the matcher may be given.
+TEST(PatternTest, CompileRefusesPatternsBeyondTheLimits) {
+  auto nested = [](size_t depth) {
+    return std::string(depth, '{') + "a" + std::string(depth, '}');
+  };
+  auto deep = Pattern::Compile(nested(kMaxBraceDepth + 1));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(deep.status().message(),
+            "'{' at offset 10 nests braces 11 levels deep; patterns may nest them at most 10 "
+            "levels");
+  EXPECT_EQ(Pattern::Compile(std::string(20000, '{')).status().message(),
+            "the pattern is 20000 bytes long; patterns may be at most 1024 bytes");
+  EXPECT_EQ(Pattern::Compile("x" + std::string(1024, '{')).status().message(),
+            "the pattern is 1025 bytes long; patterns may be at most 1024 bytes");
+  EXPECT_EQ(Pattern::Compile(std::string(1024, '{')).status().message(),
+            "'{' at offset 10 nests braces 11 levels deep; patterns may nest them at most 10 "
+            "levels");
+
+  auto limit = Pattern::Compile(nested(kMaxBraceDepth));
+  ASSERT_TRUE(limit.ok()) << limit.status().message();
+  EXPECT_TRUE(limit->Matches("a"));
+  // Lists side by side do not nest; escaped braces and classes outside lists are none.
+  std::string wide;
+  for (int i = 0; i < 100; ++i) wide += "{a,b}";
+  EXPECT_TRUE(Pattern::Compile(wide).ok());
+  // 15 escaped backslashes, then 10 lists: unclosed, but not too deep.
+  EXPECT_EQ(Pattern::Compile(std::string(30, '\\') + std::string(10, '{')).status().message(),
+            "unclosed '{' at offset 30");
+  std::string escaped, classes;
+  for (int i = 0; i < 20; ++i) escaped += "\\{";
+  for (int i = 0; i < 20; ++i) classes += "[{]";
+  EXPECT_TRUE(Pattern::Compile(escaped).ok());
+  EXPECT_TRUE(Pattern::Compile(escaped).value().Matches(std::string(20, '{')));
+  EXPECT_TRUE(Pattern::Compile(classes).value().Matches(std::string(20, '{')));
+  auto longest = Pattern::Compile(std::string(1023, 'a') + "*");
+  ASSERT_TRUE(longest.ok());
+  EXPECT_TRUE(longest->Matches(std::string(1030, 'a')));
+}
+
+// Patterns that make a backtracking matcher (doublestar's, and this one before issue
+// 10) try exponentially many splits. Each finishes at once here; before, each ran for
+// hours. Answers are pinned too.
+TEST(PatternTest, BacktrackingPatternsFinishAndAnswerAsDoublestar) {
+  std::string stars, globstars, lists;
+  for (int i = 0; i < 20; ++i) stars += "a*";
+  for (int i = 0; i < 20; ++i) globstars += "**/";
+  for (int i = 0; i < 60; ++i) lists += "{,*}";
+  std::string path;
+  for (int i = 0; i < 100; ++i) path += "a/";
+  const std::string as(120, 'a');
+  EXPECT_FALSE(Pattern::Compile(stars + "b").value().Matches(as));
+  EXPECT_TRUE(Pattern::Compile(stars).value().Matches(as));
+  EXPECT_FALSE(Pattern::Compile(stars + "/b").value().Matches(as + "/c"));
+  EXPECT_FALSE(Pattern::Compile(globstars + "b").value().Matches(path + "a"));
+  EXPECT_TRUE(Pattern::Compile(globstars + "b").value().Matches(path + "b"));
+  EXPECT_FALSE(Pattern::Compile(lists + "b").value().Matches(as));
+  EXPECT_TRUE(Pattern::Compile(lists + "a").value().Matches(as));
+  EXPECT_FALSE(Pattern::Compile("{" + lists + "b,*/*" + lists + "c}").value().Matches(as));
+  // A subject far longer than any name: the stack does not grow with it.
+  std::string long_path;
+  for (int i = 0; i < 20000; ++i) long_path += "a/";
+  EXPECT_TRUE(Pattern::Compile("**/a/**/b").value().Matches(long_path + "b"));
+  EXPECT_FALSE(Pattern::Compile("a/**/*a/**/c").value().Matches(long_path + "b"));
+}
+
 TEST(PatternTest, UnmatchedClosersAreLiterals) {
   for (const char* text : {"a}", "a]", "a,b", "^x"}) {
     auto pattern = Pattern::Compile(text);

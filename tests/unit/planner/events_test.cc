@@ -293,6 +293,10 @@ TEST_F(EventsTest, EndpointIsMatchedByPathThenUrlHostThenRequestHost) {
   EXPECT_EQ(MatchEndpoint(config_, e, "").status().message(),
             "the event names no host; append /<endpoint> to the webhook path, e.g. "
             "/webhooks/distribution/<endpoint>");
+  e.request_host = "evil\n2025-01-01T00:00:00Z accepted";  // a forged log line
+  EXPECT_EQ(MatchEndpoint(config_, e, "").status().message(),
+            "no endpoint has host \"evil\\x0a2025-01-01T00:00:00Z accepted\"; append /<endpoint> "
+            "to the webhook path, e.g. /webhooks/distribution/<endpoint>");
 }
 
 TEST_F(EventsTest, RulesMatchOnlyWithEventsEnabledSourceAndFilters) {

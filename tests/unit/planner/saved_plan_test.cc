@@ -95,14 +95,16 @@ TEST_F(SavedPlanTest, AlteredNamesAreRefusedNamingTheFile) {
                          "\"destination_repository\": \"lib/../other/victim\"");
   EXPECT_EQ(victim.status().code(), core::Code::kDataLoss);
   EXPECT_EQ(victim.status().message(),
-            path_ + ": change 1: repository \"lib/../other/victim\" is not a valid repository "
-                    "name: lowercase letters and digits, separated by '.', '_', \"__\" or '-', in "
-                    "components joined by '/', at most 255 characters" +
+            path_ +
+                ": change 1: repository \"lib/../other/victim\" is not a valid repository "
+                "name: lowercase letters and digits, separated by '.', '_', \"__\" or '-', in "
+                "components joined by '/', at most 255 characters" +
                 advice);
   auto pwned = Tampered("\"tag\": \"v2\"", "\"tag\": \"../../../other/victim/manifests/pwned\"");
   EXPECT_EQ(pwned.status().message(),
-            path_ + ": change 2: tag \"../../../other/victim/manifests/pwned\" is not a valid tag: "
-                    "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'" +
+            path_ +
+                ": change 2: tag \"../../../other/victim/manifests/pwned\" is not a valid tag: "
+                "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'" +
                 advice);
   auto source = Tampered("\"source_repository\": \"lib/app\"",
                          "\"source_repository\": \"lib/../other/secret\"");
@@ -113,9 +115,8 @@ TEST_F(SavedPlanTest, AlteredNamesAreRefusedNamingTheFile) {
   EXPECT_NE(digest.status().message().find("is not a valid digest"), std::string::npos)
       << digest.status().message();
   auto manifest = Tampered("schemaVersion", "schemaVersiom");
-  EXPECT_EQ(manifest.status().message(),
-            path_ + ": change 5: its manifest is not " + Sample().plan.changes[4].source_digest +
-                advice);
+  EXPECT_EQ(manifest.status().message(), path_ + ": change 5: its manifest is not " +
+                                             Sample().plan.changes[4].source_digest + advice);
 }
 
 }  // namespace
