@@ -671,6 +671,13 @@ core::Status DistributionRegistry::PutManifest(const std::string& repo, const st
   if (r->status != 201 && r->status != 200 && r->status != 202)
     return ErrorFor(*r, "PUT manifest " + repo + ":" + ref);
   std::string got = r->Header("docker-content-digest");
+  if (got.empty()) {
+    // The spec has registries report Docker-Content-Digest, and docker-registry does;
+    // one that does not is asked what the reference now holds, so a manifest altered
+    // on the way is noticed all the same.
+    auto h = HeadManifest(repo, ref);
+    if (h.ok() && *h) got = (*h)->digest;
+  }
   if (!got.empty() && got != manifest.digest)
     return core::Status::DataLoss("endpoint \"" + name_ + "\" stored manifest " + repo + ":" +
                                   ref + " as " + got + " instead of " + manifest.digest);
