@@ -97,14 +97,17 @@ std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<st
 
 // The error for names a listing returned that the distribution grammar refuses
 // (core/names.h): they are skipped, never matched or put into a URL.
+// KIND: "repository" or "tag". The first ten names are shown.
 std::string InvalidNames(const std::string& endpoint, const std::string& kind,
                          const std::vector<std::string>& names, const std::string& repo) {
+  constexpr size_t kShown = 10;
   std::string shown;
-  for (size_t i = 0; i < names.size() && i < 3; ++i)
+  for (size_t i = 0; i < names.size() && i < kShown; ++i)
     shown += (i ? ", \"" : "\"") + core::ShowName(names[i]) + "\"";
-  if (names.size() > 3) shown += ", …";
-  return "endpoint \"" + endpoint + "\" listed " + std::to_string(names.size()) + " " + kind +
-         (names.size() == 1 ? "" : "s") + (repo.empty() ? "" : " of \"" + repo + "\"") +
+  if (names.size() > kShown) shown += ", …";
+  const std::string kinds = kind == "repository" ? "repositories" : kind + "s";
+  return "endpoint \"" + endpoint + "\" listed " + std::to_string(names.size()) + " " +
+         (names.size() == 1 ? kind : kinds) + (repo.empty() ? "" : " of \"" + repo + "\"") +
          " that the distribution grammar does not allow (" + shown +
          "); skipped, nothing was requested for " + (names.size() == 1 ? "it" : "them");
 }
