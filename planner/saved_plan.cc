@@ -72,6 +72,13 @@ core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
 core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return core::Status::NotFound("cannot read plan file " + path + ": " + strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParsePlanText(text.str(), path);
+}
+
+core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
   SavedPlan saved;
   try {
     cereal::JSONInputArchive ar(in);
