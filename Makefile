@@ -33,7 +33,7 @@ SAN := build/asan
 SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O0 -g1 -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps test unit e2e demo bench fuzz fuzz-merge fmt clean
+.PHONY: all deps test unit e2e demo bench fuzz fuzz-build fuzz-merge fmt clean
 # Keep the object files of the fakes (pattern-rule intermediates) between builds.
 .PRECIOUS: %.o
 all: $(REL)/crossdock
@@ -140,18 +140,18 @@ $(FUZZ)/libcrossdock.a: $(LIB_SRCS:%.cc=$(FUZZ)/obj/%.o)
 $(FUZZ)/%_fuzzer: $(FUZZ)/obj/tests/fuzz/%_fuzzer.o $(FUZZ)/libcrossdock.a
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-fuzz: deps
+fuzz-build: deps
 	$(call install_missing,$(FUZZ_DEBIAN_PACKAGES),fuzz)
 	@unknown="$(filter-out $(FUZZ_NAMES),$(FUZZ_SELECTED))"; if [ -n "$$unknown" ]; then \
 	  echo "make fuzz: no fuzz target named $$unknown (targets: $(FUZZ_NAMES))" >&2; exit 1; fi
 	$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_SELECTED:%=$(FUZZ)/%_fuzzer)
+
+fuzz: fuzz-build
 	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_SELECTED)
 
 # Adds to tests/fuzz/corpus/ the inputs `make fuzz` found that reach new code
 # (libFuzzer's -merge=1 keeps only those); review and commit them.
-fuzz-merge: deps
-	$(call install_missing,$(FUZZ_DEBIAN_PACKAGES),fuzz)
-	$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_SELECTED:%=$(FUZZ)/%_fuzzer)
+fuzz-merge: fuzz-build
 	@for t in $(FUZZ_SELECTED); do \
 	  [ -d $(FUZZ)/corpus/$$t ] || continue; \
 	  echo "== $$t"; \
