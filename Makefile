@@ -33,7 +33,7 @@ SAN := build/asan
 SAN_CXXFLAGS := $(CXXFLAGS_COMMON) -O0 -g1 -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps test unit e2e demo bench fmt clean
+.PHONY: all deps test unit e2e demo bench fuzz fuzz-build fuzz-merge fmt clean
 # Keep the object files of the fakes (pattern-rule intermediates) between builds.
 .PRECIOUS: %.o
 all: $(REL)/crossdock
@@ -61,19 +61,34 @@ $(SAN)/fakes/%: $(SAN)/obj/tests/fakes/%.o $(SAN)/libcrossdock.a
 
 FAKES := $(FAKE_SRCS:tests/fakes/%.cc=$(SAN)/fakes/%)
 
-# Installs the Debian packages crossdock needs to build, test and demo (idempotent:
-# apt-get runs only when something is missing).
+# Fuzz targets (tests/fuzz/README.md): one tests/fuzz/NAME_fuzzer.cc each. `make test`
+# replays every corpus through a g++ sanitizer build of each target with
+# tests/fuzz/replay_main.cc instead of libFuzzer (no clang needed).
+FUZZ_SRCS  := $(wildcard tests/fuzz/*_fuzzer.cc)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzzer.cc=%)
+REPLAYS    := $(FUZZ_NAMES:%=$(SAN)/fuzz/%_replay)
+$(SAN)/fuzz/%_replay: $(SAN)/obj/tests/fuzz/%_fuzzer.o $(SAN)/obj/tests/fuzz/replay_main.o $(SAN)/libcrossdock.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN_CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs the Debian packages in $(1) that are missing, for `make $(2)` (idempotent:
+# apt-get runs only when something is missing). Its output goes to stderr.
+define install_missing
+@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  echo "make $(2): installing $$missing" >&2; \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >&2; \
+fi
+endef
+
+# Installs the Debian packages crossdock needs to build, test and demo.
 deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing $$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(DEBIAN_PACKAGES),deps)
 
 test: deps
-	$(MAKE) --no-print-directory -j$$(nproc) $(SAN)/crossdock $(SAN)/unit_tests $(SAN)/e2e_tests $(FAKES)
+	$(MAKE) --no-print-directory -j$$(nproc) $(SAN)/crossdock $(SAN)/unit_tests $(SAN)/e2e_tests $(FAKES) $(REPLAYS)
 	@CROSSDOCK_BIN=$(CURDIR)/$(SAN)/crossdock CROSSDOCK_FAKES=$(CURDIR)/$(SAN)/fakes \
-	  CROSSDOCK_SRC=$(CURDIR) tests/run_all.sh $(SAN)/unit_tests $(SAN)/e2e_tests
+	  CROSSDOCK_SRC=$(CURDIR) tests/run_all.sh $(SAN)/unit_tests $(SAN)/e2e_tests $(REPLAYS)
 
 demo: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock
@@ -94,14 +109,54 @@ $(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o)
 	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib -lboost_program_options -lcrypto -lssl -pthread
 
 bench: deps
-	@missing=$$(for p in $(BENCH_DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make bench: installing $$missing" >&2; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >&2; \
-	fi
+	$(call install_missing,$(BENCH_DEBIAN_PACKAGES),bench)
 	@# Build output to stderr: stdout carries only the tables (or --json).
 	@$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench >&2
 	@$(BENCH)/crossdock_bench --crossdock $(CURDIR)/$(REL)/crossdock $(BENCH_ARGS)
+
+# libFuzzer (tests/fuzz/README.md): the library and each target built with clang under
+# build/fuzz/, then each target run for FUZZ_SECONDS. New inputs go to build/fuzz/corpus/
+# (the checked-in corpus only grows by `make fuzz-merge`), crashes to build/fuzz/crashes/;
+# the run fails if any target crashed. FUZZ_TARGETS=cron,semver picks targets.
+FUZZ := build/fuzz
+FUZZ_CXX ?= clang++
+FUZZ_CXXFLAGS := $(CXXFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+  -fsanitize-ignorelist=tests/fuzz/ubsan_ignorelist.txt
+FUZZ_DEBIAN_PACKAGES := clang libclang-rt-dev
+FUZZ_SECONDS ?= 60
+comma := ,
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SELECTED := $(subst $(comma), ,$(FUZZ_TARGETS))
+# The targets' objects are pattern-rule intermediates: keep them.
+.SECONDARY: $(FUZZ_SRCS:%.cc=$(FUZZ)/obj/%.o) $(FUZZ_SRCS:%.cc=$(SAN)/obj/%.o) \
+  $(SAN)/obj/tests/fuzz/replay_main.o
+$(FUZZ)/obj/%.o: %.cc tests/fuzz/ubsan_ignorelist.txt
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
+$(FUZZ)/libcrossdock.a: $(LIB_SRCS:%.cc=$(FUZZ)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ)/%_fuzzer: $(FUZZ)/obj/tests/fuzz/%_fuzzer.o $(FUZZ)/libcrossdock.a
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: deps
+	$(call install_missing,$(FUZZ_DEBIAN_PACKAGES),fuzz)
+	@unknown="$(filter-out $(FUZZ_NAMES),$(FUZZ_SELECTED))"; if [ -n "$$unknown" ]; then \
+	  echo "make fuzz: no fuzz target named $$unknown (targets: $(FUZZ_NAMES))" >&2; exit 1; fi
+	$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_SELECTED:%=$(FUZZ)/%_fuzzer)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_SELECTED)
+
+# Adds to tests/fuzz/corpus/ the inputs `make fuzz` found that reach new code
+# (libFuzzer's -merge=1 keeps only those); review and commit them.
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_SELECTED); do \
+	  [ -d $(FUZZ)/corpus/$$t ] || continue; \
+	  echo "== $$t"; \
+	  $(FUZZ)/$${t}_fuzzer -merge=1 tests/fuzz/corpus/$$t $(FUZZ)/corpus/$$t 2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' || exit 1; \
+	done
 
 fmt:
 	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h')

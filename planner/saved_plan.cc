@@ -58,6 +58,33 @@ void serialize(Archive& ar, SavedPlan& s) {
      cereal::make_nvp("config_digest", s.config_digest), cereal::make_nvp("plan", s.plan));
 }
 
+namespace {
+
+// A plan nests six levels deep; rapidjson (under cereal) parses recursively, so a file
+// of ~100,000 '[' would exhaust the stack. Deeper text is refused before it is parsed.
+constexpr int kMaxPlanNesting = 64;
+
+bool NestsDeeperThan(const std::string& text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
   std::ostringstream os;
   try {
@@ -96,6 +123,17 @@ core::Status CheckChange(const std::string& where, const Change& c) {
 core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return core::Status::NotFound("cannot read plan file " + path + ": " + strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParsePlanText(text.str(), path);
+}
+
+core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string& path) {
+  if (NestsDeeperThan(text, kMaxPlanNesting))
+    return core::Status::DataLoss(path + " is not a crossdock plan file (JSON nested more than " +
+                                  std::to_string(kMaxPlanNesting) +
+                                  " levels deep); make one with `crossdock plan --out FILE`");
+  std::istringstream in(text);
   SavedPlan saved;
   try {
     cereal::JSONInputArchive ar(in);

@@ -24,4 +24,7 @@ core::Status WritePlanFile(const std::string& path, const SavedPlan& saved);
 // newer format. Messages name PATH.
 core::Result<SavedPlan> ReadPlanFile(const std::string& path);
 
+// The same check of TEXT, a plan file's content; PATH only names it in errors.
+core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string& path);
+
 }  // namespace crossdock::planner
