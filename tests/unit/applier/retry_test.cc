@@ -4,6 +4,8 @@
 // tests/unit/fake_registry.h registry by wrapping it.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <atomic>
 #include <thread>
 
@@ -43,6 +45,7 @@ class SlowRegistry : public FakeRegistry {
     }));
     for (char c : data) {
       std::this_thread::sleep_for(delay_);
+      ++downloaded_bytes;
       if (!sink(&c, 1)) {
         ++aborted_downloads;
         return core::Status::Cancelled("download aborted");
@@ -56,10 +59,13 @@ class SlowRegistry : public FakeRegistry {
       std::this_thread::sleep_for(delay_);
       long got = source(buf, std::min<size_t>(n, 1));
       if (got < 0) ++aborted_uploads;
+      if (got > 0) ++uploaded_bytes;
       return got;
     });
   }
   std::atomic<int> aborted_downloads{0}, aborted_uploads{0};
+  // Bytes that went through, for tests that act once a transfer is under way.
+  std::atomic<long> downloaded_bytes{0}, uploaded_bytes{0};
 
  private:
   milliseconds delay_;
@@ -75,6 +81,7 @@ class ApplierRetryTest : public ::testing::Test {
     options_.change_retry.base_delay = milliseconds(1);
     options_.on_retry = [this](const planner::Change& c, int attempt, const core::Status& st) {
       retries_.push_back(c.tag + " attempt " + std::to_string(attempt) + ": " + st.message());
+      ++retried_;
     };
   }
 
@@ -101,6 +108,7 @@ class ApplierRetryTest : public ::testing::Test {
   StateRecorder recorder_;
   ApplyOptions options_;
   std::vector<std::string> retries_;
+  std::atomic<int> retried_{0};  // on_retry calls, readable from another thread
 };
 
 TEST_F(ApplierRetryTest, TransientFailureIsRetriedAndReported) {
@@ -191,15 +199,17 @@ TEST_F(ApplierRetryTest, BackoffStopsAtTheTimeout) {
 }
 
 TEST_F(ApplierRetryTest, SlowDownloadTimesOutAndNothingIsTagged) {
-  SlowRegistry src("src", milliseconds(20));
+  // A download of some 5 s against a 2 s timeout: the deadline passes mid-transfer
+  // however slow the machine is to get there.
+  SlowRegistry src("src", milliseconds(5));
   FakeRegistry dst("dst");
-  std::string d = src.AddImage("app", "v1", "a layer of some thirty bytes");
+  std::string d = src.AddImage("app", "v1", std::string(1000, 'x'));
   options_.retries_for = [](const std::string&) { return 3; };
-  options_.timeout_for = [](const std::string&) { return milliseconds(200); };
+  options_.timeout_for = [](const std::string&) { return milliseconds(2000); };
   ApplyReport r = Run(&src, &dst, CopyPlan(d));
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.failures[0].status.code(), core::Code::kCancelled);
-  EXPECT_EQ(r.failures[0].status.message(), "timed out after 200ms");
+  EXPECT_EQ(r.failures[0].status.message(), "timed out after 2s");
   EXPECT_TRUE(retries_.empty());  // a timeout is not retried
   EXPECT_GE(src.aborted_downloads.load(), 1);
   EXPECT_EQ(dst.count("PutManifest"), 0);
@@ -209,12 +219,12 @@ TEST_F(ApplierRetryTest, SlowDownloadTimesOutAndNothingIsTagged) {
 
 TEST_F(ApplierRetryTest, SlowUploadIsAbortedAtTheTimeout) {
   FakeRegistry src("src");
-  SlowRegistry dst("dst", milliseconds(20));
-  std::string d = src.AddImage("app", "v1", "a layer of some thirty bytes");
-  options_.timeout_for = [](const std::string&) { return milliseconds(200); };
+  SlowRegistry dst("dst", milliseconds(5));
+  std::string d = src.AddImage("app", "v1", std::string(1000, 'x'));  // some 5 s up
+  options_.timeout_for = [](const std::string&) { return milliseconds(2000); };
   ApplyReport r = Run(&src, &dst, CopyPlan(d));
   ASSERT_EQ(r.failed, 1);
-  EXPECT_EQ(r.failures[0].status.message(), "timed out after 200ms");
+  EXPECT_EQ(r.failures[0].status.message(), "timed out after 2s");
   EXPECT_GE(dst.aborted_uploads.load(), 1);
   EXPECT_EQ(dst.count("PutManifest"), 0);
 }
@@ -224,14 +234,17 @@ class ApplierStopTest : public ApplierRetryTest {
  protected:
   ApplierStopTest() { options_.cancel = &stop_; }
 
-  // Runs the plan, setting the stop flag AFTER into it; returns how long Apply took
-  // once the flag was set.
+  // Runs the plan, setting the stop flag once UNDER_WAY() holds (polled; a generous
+  // deadline so a loaded machine never stops too early or not at all); returns how
+  // long Apply took once the flag was set.
   std::chrono::duration<double> RunAndStop(providers::Registry* src, providers::Registry* dst,
-                                           const planner::Plan& plan, milliseconds after,
-                                           ApplyReport* report) {
+                                           const planner::Plan& plan,
+                                           std::function<bool()> under_way, ApplyReport* report) {
     std::chrono::steady_clock::time_point stopped_at;
     std::thread stopper([&] {
-      std::this_thread::sleep_for(after);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!under_way() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(milliseconds(5));
       stopped_at = std::chrono::steady_clock::now();
       stop_ = true;
     });
@@ -240,6 +253,8 @@ class ApplierStopTest : public ApplierRetryTest {
     stopper.join();
     return end - stopped_at;
   }
+  // The stop is noticed within Copier::kWakeInterval; the bound is for a loaded machine.
+  static constexpr double kPromptly = 10.0;
 
   static constexpr const char* kStopped =
       "stopped: the copy was abandoned before it finished; nothing was tagged";
@@ -252,8 +267,8 @@ TEST_F(ApplierStopTest, StopEndsASlowDownloadAtOnceAndNothingIsTagged) {
   std::string d = src.AddImage("app", "v1", std::string(1000, 'x'));  // some 5 s
   options_.retries_for = [](const std::string&) { return 3; };
   ApplyReport r;
-  auto took = RunAndStop(&src, &dst, CopyPlan(d), milliseconds(100), &r);
-  EXPECT_LT(took.count(), 0.5);
+  auto took = RunAndStop(&src, &dst, CopyPlan(d), [&] { return src.downloaded_bytes > 0; }, &r);
+  EXPECT_LT(took.count(), kPromptly);
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.not_started, 0);
   EXPECT_EQ(r.failures[0].status.code(), core::Code::kCancelled);
@@ -270,8 +285,8 @@ TEST_F(ApplierStopTest, StopAbortsASlowUpload) {
   SlowRegistry dst("dst", milliseconds(5));
   std::string d = src.AddImage("app", "v1", std::string(1000, 'x'));
   ApplyReport r;
-  auto took = RunAndStop(&src, &dst, CopyPlan(d), milliseconds(100), &r);
-  EXPECT_LT(took.count(), 0.5);
+  auto took = RunAndStop(&src, &dst, CopyPlan(d), [&] { return dst.uploaded_bytes > 0; }, &r);
+  EXPECT_LT(took.count(), kPromptly);
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.failures[0].status.message(), kStopped);
   EXPECT_GE(dst.aborted_uploads.load(), 1);
@@ -286,8 +301,8 @@ TEST_F(ApplierStopTest, StopEndsAStreamedBlobWhileThePipeIsFull) {
   SlowRegistry dst("dst", milliseconds(5));
   std::string d = src.AddImage("app", "v1", std::string(17u << 20, 'x'));
   ApplyReport r;
-  auto took = RunAndStop(&src, &dst, CopyPlan(d), milliseconds(100), &r);
-  EXPECT_LT(took.count(), 0.5);
+  auto took = RunAndStop(&src, &dst, CopyPlan(d), [&] { return dst.uploaded_bytes > 0; }, &r);
+  EXPECT_LT(took.count(), kPromptly);
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.failures[0].status.message(), kStopped);
   EXPECT_GE(dst.aborted_uploads.load(), 1);
@@ -301,8 +316,8 @@ TEST_F(ApplierStopTest, StopEndsALargeCopyWithinOneRegistry) {
   planner::Plan plan = CopyPlan(d);
   plan.changes[0].destination_repository = "copy";
   ApplyReport r;
-  auto took = RunAndStop(&one, &one, plan, milliseconds(100), &r);
-  EXPECT_LT(took.count(), 0.5);
+  auto took = RunAndStop(&one, &one, plan, [&] { return one.downloaded_bytes > 0; }, &r);
+  EXPECT_LT(took.count(), kPromptly);
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.failures[0].status.message(), kStopped);
   EXPECT_GE(one.aborted_downloads.load(), 1);
@@ -316,8 +331,8 @@ TEST_F(ApplierStopTest, StopDuringTheWaitBeforeARetrySaysWhatHadFailed) {
   options_.retries_for = [](const std::string&) { return 3; };
   options_.change_retry.base_delay = std::chrono::seconds(10);
   ApplyReport r;
-  auto took = RunAndStop(&src, &dst, CopyPlan(d), milliseconds(100), &r);
-  EXPECT_LT(took.count(), 0.5);
+  auto took = RunAndStop(&src, &dst, CopyPlan(d), [&] { return retried_ > 0; }, &r);
+  EXPECT_LT(took.count(), kPromptly);
   ASSERT_EQ(r.failed, 1);
   EXPECT_EQ(r.failures[0].status.code(), core::Code::kCancelled);
   EXPECT_EQ(r.failures[0].status.message(),
