@@ -112,7 +112,10 @@ class BytePipe {
 };
 
 bool IsForeignLayer(const nlohmann::json& d) {
-  std::string mt = d.value("mediaType", "");
+  // value() would throw for a mediaType that is not a string: read it only when it is.
+  std::string mt = d.contains("mediaType") && d["mediaType"].is_string()
+                       ? d["mediaType"].get<std::string>()
+                       : "";
   return mt.find("foreign") != std::string::npos ||
          mt.find("nondistributable") != std::string::npos;
 }
@@ -392,7 +395,9 @@ core::Result<ManifestRefs> ParseManifestRefs(const providers::Manifest& m) {
     if (!j.contains("manifests") || !j["manifests"].is_array())
       return core::Status::InvalidArgument("is an index without a \"manifests\" list");
     for (const auto& d : j["manifests"]) {
-      std::string digest = d.is_object() ? d.value("digest", "") : "";
+      std::string digest = d.is_object() && d.contains("digest") && d["digest"].is_string()
+                               ? d["digest"].get<std::string>()
+                               : "";
       if (!core::IsValidDigest(digest))
         return core::Status::InvalidArgument("is an index naming an invalid child digest");
       refs.children.push_back(digest);
