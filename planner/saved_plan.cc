@@ -5,6 +5,7 @@
 
 #include "core/digest.h"
 #include "core/file.h"
+#include "core/json_guard.h"
 #include "planner/events.h"
 
 #include <algorithm>
@@ -60,44 +61,8 @@ void serialize(Archive& ar, SavedPlan& s) {
      cereal::make_nvp("config_digest", s.config_digest), cereal::make_nvp("plan", s.plan));
 }
 
-namespace {
-
-// Why TEXT is certainly not a plan, or "" when cereal may parse it. rapidjson (under
-// cereal) parses nesting recursively, so ~100,000 '[' exhaust the stack; and Debian's
-// rapidjson 1.1.0 overflows and reads out of bounds on some long decimals (e.g. "0."
-// then 350 zeros, then digits), on the path every number with a fraction, an exponent
-// or more than 19 digits takes (both found with tests/fuzz). A plan nests six levels
-// deep and holds only small integers, so such text is refused before it is parsed.
+// A plan nests six levels deep and holds only small integers (core/json_guard.h).
 constexpr int kMaxPlanNesting = 64;
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string NotAPlan(const std::string& text) {
-  int depth = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '"') {  // skip the string
-      for (++i; i < text.size() && text[i] != '"'; ++i)
-        if (text[i] == '\\') ++i;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxPlanNesting)
-        return "JSON nested more than " + std::to_string(kMaxPlanNesting) + " levels deep";
-    } else if (c == ']' || c == '}') {
-      if (depth > 0) --depth;
-    } else if (c == '-' || IsDigit(c)) {
-      const size_t end = std::min(text.find_first_not_of("0123456789+-.eE", i), text.size());
-      const std::string_view number = std::string_view(text).substr(i, end - i);
-      if (number.find_first_of(".eE") != std::string_view::npos)
-        return "a number that is not an integer";
-      if (std::count_if(number.begin(), number.end(), IsDigit) > 19)
-        return "a number of more than 19 digits";
-      i = end - 1;
-    }
-  }
-  return "";
-}
-
-}  // namespace
 
 core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
   std::ostringstream os;
@@ -143,7 +108,7 @@ core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
 }
 
 core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string& path) {
-  if (std::string why = NotAPlan(text); !why.empty())
+  if (std::string why = core::JsonTooOddForCereal(text, kMaxPlanNesting); !why.empty())
     return core::Status::DataLoss(path + " is not a crossdock plan file (" + why +
                                   "); make one with `crossdock plan --out FILE`");
   std::istringstream in(text);

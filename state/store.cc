@@ -86,6 +86,7 @@
 #include <openssl/rand.h>
 
 #include "core/file.h"
+#include "core/json_guard.h"
 #include "core/clock.h"
 
 namespace crossdock::state {
@@ -250,6 +251,9 @@ std::string DescribeProblem(const nlohmann::json& doc) {
   return "";
 }
 
+// A state nests three levels deep (file, list, record); unknown fields may add some.
+constexpr int kMaxStateNesting = 32;
+
 core::Status Corrupt(const std::string& path, const std::string& detail) {
   return core::Status::DataLoss("state file " + path + " is corrupt: " + detail +
                                 "; restore it from " + path + ".backup or move it away");
@@ -281,6 +285,9 @@ core::Result<State> ReadState(const std::string& path) {
     return Corrupt(path, std::string("not valid JSON (") + e.what() + ")");
   }
   if (!doc.is_object()) return Corrupt(path, "the top level is not a JSON object");
+  // nlohmann parses anything; cereal's rapidjson must not see what crashes it.
+  if (std::string odd = core::JsonTooOddForCereal(*text, kMaxStateNesting); !odd.empty())
+    return Corrupt(path, odd);
   if (!doc.contains("format_version")) return Corrupt(path, "missing \"format_version\"");
   const auto& version = doc["format_version"];
   if (!version.is_number_integer()) {

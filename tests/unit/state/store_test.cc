@@ -424,6 +424,22 @@ TEST_F(StoreTest, EmptyFileIsDataLoss) {
                                       "restore it from " + path_ + ".backup or move it away");
 }
 
+TEST_F(StoreTest, JsonThatWouldCrashTheReaderIsCorruptNotACrash) {
+  // Found by fuzzing the saved-plan reader, which shares cereal's rapidjson: deep
+  // nesting overflowed its recursive parser, and a long decimal read out of bounds.
+  const std::string head = R"({"format_version": 1, "lineage": "x", "serial": 1, "artifacts": [], )";
+  Spit(path_, head + "\"unknown\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  auto deep = ReadState(path_);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("JSON nested more than 32 levels deep"), std::string::npos)
+      << deep.status().message();
+  Spit(path_, head + "\"unknown\": 0." + std::string(350, '0') + "12345}");
+  auto odd = ReadState(path_);
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.status().message().find("a number that is not an integer"), std::string::npos)
+      << odd.status().message();
+}
+
 TEST_F(StoreTest, MissingFieldsAreDataLossNamingTheField) {
   const std::string tail = "; restore it from " + path_ + ".backup or move it away";
   const std::string head = "state file " + path_ + " is corrupt: ";
