@@ -24,9 +24,9 @@ for t in "$@"; do
   dict_flag=()
   [ -f "$dict" ] && dict_flag=(-dict="$dict")
   echo "make fuzz: $t for ${seconds}s (log: $log)"
+  marker=$(mktemp)  # what the crashes folder holds newer than this, this run saved
   # -timeout: any input parsed for 20 s is a hang; -rss_limit_mb: libFuzzer's default.
   # shellcheck disable=SC2086
-  marker=$(mktemp)
   "$build/${t}_fuzzer" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 \
     -rss_limit_mb=2048 -artifact_prefix="$build/crashes/$t/" "${dict_flag[@]}" ${FUZZ_ARGS:-} \
     "$build/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
