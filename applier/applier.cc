@@ -167,6 +167,11 @@ core::Status StateRecorder::Record(const std::function<void(state::State&)>& mut
   return first_error_;
 }
 
+void StateRecorder::Read(const std::function<void(const state::State&)>& read) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  read(*state_);
+}
+
 core::Status StateRecorder::Flush() {
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [&] { return !writing_; });
@@ -240,7 +245,7 @@ ApplyReport Apply(const planner::Plan& plan,
     for (const auto* c : written) pushing.insert(KeyOf(*c));
     std::set<std::string> rules(plan.rules.begin(), plan.rules.end());
     std::vector<state::Intent> earlier;
-    (void)recorder->Record([&](state::State& s) { earlier = s.intents; });
+    recorder->Read([&](const state::State& s) { earlier = s.intents; });
     // An earlier run's intent this plan neither adopts nor pushes again: drop it once
     // its tag shows the push never landed (absent, or another digest).
     std::vector<const state::Intent*> to_check;

@@ -60,6 +60,9 @@ class StateRecorder {
   core::Status Record(const std::function<void(state::State&)>& mutate,
                       std::int64_t* sequence = nullptr);
 
+  // Calls READ with the state as recorded so far (nothing is marked to be written).
+  void Read(const std::function<void(const state::State&)>& read) const;
+
   // Writes what is recorded and not yet written, now; returns when it is on disk
   // (or failed). Apply and ApplyRefresh flush before they return. A write that failed
   // before is tried again.
