@@ -21,6 +21,8 @@ LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*
 CMD_SRCS  := $(wildcard cmd/*.cc)
 UNIT_SRCS := $(wildcard tests/unit/*/*.cc) $(wildcard tests/unit/*.cc)
 E2E_SRCS  := $(wildcard tests/e2e/*.cc)
+# The harness end-to-end tests and the benchmark share: a library of its own.
+SUPPORT_SRCS := $(wildcard tests/support/*.cc)
 FAKE_SRCS := $(wildcard tests/fakes/*.cc)
 
 # Release build.
@@ -53,7 +55,10 @@ $(eval $(call build_tree,$(SAN),$(SAN_CXXFLAGS)))
 
 $(SAN)/unit_tests: $(UNIT_SRCS:%.cc=$(SAN)/obj/%.o) $(SAN)/libcrossdock.a
 	$(CXX) $(SAN_CXXFLAGS) -o $@ $^ $(TEST_LDLIBS) -lgtest_main $(LDLIBS)
-$(SAN)/e2e_tests: $(E2E_SRCS:%.cc=$(SAN)/obj/%.o) $(SAN)/libcrossdock.a
+$(SAN)/libsupport.a: $(SUPPORT_SRCS:%.cc=$(SAN)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(SAN)/e2e_tests: $(E2E_SRCS:%.cc=$(SAN)/obj/%.o) $(SAN)/libsupport.a $(SAN)/libcrossdock.a
 	$(CXX) $(SAN_CXXFLAGS) -o $@ $^ $(TEST_LDLIBS) -lgtest_main $(LDLIBS)
 $(SAN)/fakes/%: $(SAN)/obj/tests/fakes/%.o $(SAN)/libcrossdock.a
 	@mkdir -p $(dir $@)
@@ -94,18 +99,22 @@ demo: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock
 	@examples/demo.sh $(CURDIR)/$(REL)/crossdock
 
-# The benchmark against skopeo (bench/README.md): bench/*.cc plus the e2e harness
-# (for its hand-written OCI layouts and processes), release flags, under build/bench/.
+# The benchmark against skopeo (bench/README.md): bench/*.cc linked with the test
+# support library (its hand-written OCI layouts and processes), release flags, under
+# build/bench/.
 # Arguments through BENCH_ARGS, e.g. make bench BENCH_ARGS="--datasets fleet,no-op --reps 5".
 # GNU time measures each tool's peak RSS (see bench/tools.h).
 BENCH := build/bench
-BENCH_SRCS := $(wildcard bench/*.cc) tests/e2e/harness.cc
+BENCH_SRCS := $(wildcard bench/*.cc)
 BENCH_ARGS ?=
 BENCH_DEBIAN_PACKAGES := time
 $(BENCH)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(REL_CXXFLAGS) -c $< -o $@
-$(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o)
+$(BENCH)/libsupport.a: $(SUPPORT_SRCS:%.cc=$(BENCH)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o) $(BENCH)/libsupport.a
 	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib -lboost_program_options -lcrypto -lssl -pthread
 
 bench: deps

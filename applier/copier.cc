@@ -295,10 +295,7 @@ core::Status Copier::Settle(const std::string& dst_repo, const std::string& tag,
 std::string Copier::Repair(const std::string& dst_repo, const std::string& tag, std::string wrong,
                            const std::optional<std::string>& previous, bool* clean) {
   const std::string ref = dst_repo + ":" + tag;
-  auto remember = [&](const std::string& digest) {
-    std::lock_guard<std::mutex> lk(ledger_->mu);
-    ledger_->altered[{dst_repo, digest}].insert(tag);
-  };
+  auto remember = [&](const std::string& digest) { ledger_->MarkAltered(dst_repo, digest, tag); };
   remember(wrong);
   std::string not_restored;  // why PREVIOUS could not be put back
   if (previous) {
@@ -363,11 +360,7 @@ core::Status Copier::RemoveAltered(const std::string& dst_repo, const std::strin
   std::string sharing;
   for (const std::string& t : *tags) {
     if (t == tag) continue;
-    {
-      std::lock_guard<std::mutex> lk(ledger_->mu);
-      auto it = ledger_->altered.find({dst_repo, wrong});
-      if (it != ledger_->altered.end() && it->second.count(t)) continue;  // as wrong as TAG
-    }
+    if (ledger_->IsAltered(dst_repo, wrong, t)) continue;  // as wrong as TAG
     auto h = dst_->HeadManifest(dst_repo, t);
     if (!h.ok()) return h.status();
     if (*h && (*h)->digest == wrong) sharing += (sharing.empty() ? "" : ", ") + t;
@@ -439,15 +432,8 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
                                            " nests indexes too deeply");
     for (const auto& digest : refs->children) {
       CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
-      auto known = [&] {
-        std::lock_guard<std::mutex> lk(ledger_->mu);
-        return ledger_->manifests.count({dst_repo, digest}) > 0;
-      };
-      auto remember = [&] {
-        std::lock_guard<std::mutex> lk(ledger_->mu);
-        ledger_->manifests.insert({dst_repo, digest});
-      };
-      if (known()) continue;  // put or seen there earlier in this apply
+      auto remember = [&] { ledger_->AddManifest(dst_repo, digest); };
+      if (ledger_->HasManifest(dst_repo, digest)) continue;  // put or seen earlier in this apply
       auto have = dst_->HeadManifest(dst_repo, digest);
       if (!have.ok()) return have.status();
       if (!*have) {
@@ -469,22 +455,11 @@ core::Status Copier::CopyManifestTree(const std::string& src_repo, const provide
 
 core::Status Copier::EnsureBlob(const std::string& src_repo, const std::string& dst_repo,
                                 const std::string& digest, std::int64_t size) {
-  std::string mount_from;
-  {
-    std::unique_lock<std::mutex> lk(ledger_->mu);
-    for (;;) {
-      auto& e = ledger_->entries[digest];
-      if (std::find(e.repos.begin(), e.repos.end(), dst_repo) != e.repos.end()) return core::Status::Ok();
-      if (!e.in_flight) {
-        e.in_flight = true;
-        if (!e.repos.empty()) mount_from = e.repos.front();
-        break;
-      }
-      // Another copy is moving this blob; wait for it, unless this one is abandoned.
-      ledger_->cv.wait_for(lk, kWakeInterval);
-      CROSSDOCK_RETURN_IF_ERROR(CheckAbandoned());
-    }
-  }
+  // Another copy moving this blob is waited for, unless this one is abandoned.
+  auto claim = ledger_->ClaimBlob(digest, dst_repo, kWakeInterval, [&] { return CheckAbandoned(); });
+  if (!claim.ok()) return claim.status();
+  if (claim->present) return core::Status::Ok();
+  const std::string& mount_from = claim->mount_from;
   core::Status st;
   bool done = false;
   if (!mount_from.empty()) {
@@ -505,11 +480,7 @@ core::Status Copier::EnsureBlob(const std::string& src_repo, const std::string& 
       if (st.ok() && progress_) ++progress_->blobs_copied;
     }
   }
-  std::lock_guard<std::mutex> lk(ledger_->mu);
-  auto& e = ledger_->entries[digest];
-  e.in_flight = false;
-  if (st.ok()) e.repos.push_back(dst_repo);
-  ledger_->cv.notify_all();
+  ledger_->ReleaseBlob(digest, dst_repo, st.ok());
   return st;
 }
 
@@ -708,6 +679,58 @@ core::Status Copier::SpoolBlob(const std::string& src_repo, const std::string& d
   if (progress_) progress_->bytes_copied += received;
   bytes_ += received;
   return core::Status::Ok();
+}
+
+core::Result<BlobLedger::Claim> BlobLedger::ClaimBlob(
+    const std::string& digest, const std::string& repo, std::chrono::milliseconds wake,
+    const std::function<core::Status()>& abandoned) {
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    Entry& e = entries_[digest];
+    if (std::find(e.repos.begin(), e.repos.end(), repo) != e.repos.end()) return Claim{true, ""};
+    if (!e.in_flight) {
+      e.in_flight = true;
+      return Claim{false, e.repos.empty() ? "" : e.repos.front()};
+    }
+    cv_.wait_for(lk, wake);
+    if (core::Status st = abandoned(); !st.ok()) return st;
+  }
+}
+
+void BlobLedger::ReleaseBlob(const std::string& digest, const std::string& repo, bool arrived) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Entry& e = entries_[digest];
+  e.in_flight = false;
+  if (arrived) e.repos.push_back(repo);
+  cv_.notify_all();
+}
+
+void BlobLedger::MarkInFlight(const std::string& digest) {
+  std::lock_guard<std::mutex> lk(mu_);
+  entries_[digest].in_flight = true;
+}
+
+bool BlobLedger::HasManifest(const std::string& repo, const std::string& digest) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return manifests_.count({repo, digest}) > 0;
+}
+
+void BlobLedger::AddManifest(const std::string& repo, const std::string& digest) {
+  std::lock_guard<std::mutex> lk(mu_);
+  manifests_.insert({repo, digest});
+}
+
+void BlobLedger::MarkAltered(const std::string& repo, const std::string& digest,
+                             const std::string& tag) {
+  std::lock_guard<std::mutex> lk(mu_);
+  altered_[{repo, digest}].insert(tag);
+}
+
+bool BlobLedger::IsAltered(const std::string& repo, const std::string& digest,
+                           const std::string& tag) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = altered_.find({repo, digest});
+  return it != altered_.end() && it->second.count(tag) > 0;
 }
 
 }  // namespace crossdock::applier

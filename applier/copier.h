@@ -42,21 +42,45 @@ core::Result<ManifestRefs> ParseManifestRefs(const providers::Manifest& m);
 
 // What one destination registry is known to hold in this apply: blob digest ->
 // repositories that have it. Shared by every change going to that registry.
+// Thread-safe.
 class BlobLedger {
  public:
+  // What a copy must do about a blob it needs in a repository.
+  struct Claim {
+    bool present = false;    // known to be there: nothing to do
+    std::string mount_from;  // else: a repository of this registry that has it, or ""
+  };
+  // Claims DIGEST for REPO: present, or this caller brings it (then it must call
+  // Release). While another copy moves it, waits, checking ABANDONED every WAKE and
+  // returning its error when it has one.
+  core::Result<Claim> ClaimBlob(const std::string& digest, const std::string& repo,
+                                std::chrono::milliseconds wake,
+                                const std::function<core::Status()>& abandoned);
+  // Ends a claim: ARRIVED says whether REPO has DIGEST now. Wakes the waiters.
+  void ReleaseBlob(const std::string& digest, const std::string& repo, bool arrived);
+  // Marks DIGEST as being moved by someone else (tests of the waiting).
+  void MarkInFlight(const std::string& digest);
+
+  // Index children known to be in a repository (put or seen).
+  bool HasManifest(const std::string& repo, const std::string& digest) const;
+  void AddManifest(const std::string& repo, const std::string& digest);
+
+  // Manifests that reached the registry altered under a tag of this apply: they hold
+  // the wrong manifest as much as the tag being repaired, so deleting that digest may
+  // take them along.
+  void MarkAltered(const std::string& repo, const std::string& digest, const std::string& tag);
+  bool IsAltered(const std::string& repo, const std::string& digest, const std::string& tag) const;
+
+ private:
   struct Entry {
     std::vector<std::string> repos;
     bool in_flight = false;
   };
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, Entry> entries;
-  // (repository, digest) of the index children known to be there (put or seen).
-  std::set<std::pair<std::string, std::string>> manifests;
-  // (repository, digest) of manifests that reached the registry altered, under a
-  // tag of this apply -> those tags. They hold the wrong manifest as much as the
-  // tag being repaired, so deleting that digest may take them along.
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> altered;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Entry> entries_;
+  std::set<std::pair<std::string, std::string>> manifests_;
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> altered_;
 };
 
 // Manifests read from the sources in this apply, by (endpoint, digest): a digest

@@ -17,7 +17,8 @@ bool Executable(const planner::Change& c) { return c.action != planner::Action::
 
 ExecutionRecorder::TaskKey ExecutionRecorder::KeyOf(const planner::Change& c) {
   return {c.rule, c.destination_endpoint, c.destination_repository,
-          c.action == planner::Action::kDelete ? "delete" : "copy"};
+          c.action == planner::Action::kDelete ? state::Operation::kDelete
+                                               : state::Operation::kCopy};
 }
 
 ExecutionRecorder::ExecutionRecorder(state::ExecutionStore* store, state::Execution e,
@@ -30,7 +31,7 @@ ExecutionRecorder::ExecutionRecorder(state::ExecutionStore* store, state::Execut
 }
 
 core::Result<std::unique_ptr<ExecutionRecorder>> ExecutionRecorder::Start(
-    state::ExecutionStore* store, const planner::Plan& plan, const std::string& trigger) {
+    state::ExecutionStore* store, const planner::Plan& plan, state::Trigger trigger) {
   std::vector<state::Task> tasks;
   std::map<TaskKey, size_t> index;
   for (const auto& c : plan.changes) {
@@ -59,8 +60,8 @@ void ExecutionRecorder::ChangeDone(const planner::Change& c, const core::Status&
   size_t i = it->second;
   state::Task& t = execution_.tasks[i];
   auto now = std::chrono::steady_clock::now();
-  if (t.status == "pending") {
-    t.status = "running";
+  if (t.status == state::TaskStatus::kPending) {
+    t.status = state::TaskStatus::kRunning;
     t.attempts = 1;
     started_[i] = now;
   }
@@ -83,7 +84,9 @@ void ExecutionRecorder::ChangeDone(const planner::Change& c, const core::Status&
   }
   execution_.bytes += bytes;
   if (--remaining_[i] > 0) return;
-  t.status = t.error.empty() ? "succeeded" : failed_tasks_.count(i) ? "failed" : "stopped";
+  t.status = t.error.empty()             ? state::TaskStatus::kSucceeded
+             : failed_tasks_.count(i) ? state::TaskStatus::kFailed
+                                      : state::TaskStatus::kStopped;
   t.duration_seconds = std::chrono::duration<double>(now - started_[i]).count();
   core::Status saved = store_->Save(execution_);
   if (!saved.ok() && first_error_.ok()) first_error_ = saved;
@@ -93,18 +96,19 @@ core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& prob
                                        const std::string& stop_message) {
   std::lock_guard<std::mutex> lk(mu_);
   for (auto& t : execution_.tasks)
-    if (t.status == "pending" || t.status == "running") t.status = interrupted ? "stopped" : "failed";
+    if (t.status == state::TaskStatus::kPending || t.status == state::TaskStatus::kRunning)
+      t.status = interrupted ? state::TaskStatus::kStopped : state::TaskStatus::kFailed;
   execution_.ended_at = core::NowRfc3339();
   if (interrupted) {
-    execution_.status = "stopped";
+    execution_.status = state::ExecutionStatus::kStopped;
     execution_.message = (stop_message.empty() ? "interrupted" : stop_message) +
                          "; the changes not started were left for the next run";
   } else if (execution_.failed > 0 || !problem.empty()) {
-    execution_.status = "failed";
+    execution_.status = state::ExecutionStatus::kFailed;
     execution_.message = problem.empty() ? std::to_string(execution_.failed) + " change(s) failed"
                                          : problem;
   } else {
-    execution_.status = "succeeded";
+    execution_.status = state::ExecutionStatus::kSucceeded;
   }
   CROSSDOCK_RETURN_IF_ERROR(store_->Save(execution_));
   store_->ClearStopRequest(execution_.id);
@@ -124,7 +128,7 @@ core::Result<std::vector<std::string>> DueRules(const core::Config& config,
     if (!schedule.ok()) return schedule.status();
     std::optional<std::chrono::system_clock::time_point> last;
     for (const auto& e : *all) {  // newest first
-      if (e.trigger != "scheduled" ||
+      if (e.trigger != state::Trigger::kScheduled ||
           std::find(e.rules.begin(), e.rules.end(), rule.name) == e.rules.end())
         continue;
       std::tm tm{};
@@ -140,6 +144,19 @@ core::Result<std::vector<std::string>> DueRules(const core::Config& config,
     if (next && *next <= now) due.push_back(rule.name);
   }
   return due;
+}
+
+RetryFilter::RetryFilter(const state::Execution& execution) {
+  for (const auto& t : execution.tasks)
+    if (t.status == state::TaskStatus::kFailed || t.status == state::TaskStatus::kStopped)
+      tasks_.insert({t.rule, t.destination_endpoint, t.destination_repository, t.operation});
+}
+
+void RetryFilter::Keep(planner::Plan* plan) const {
+  std::vector<planner::Change> kept;
+  for (auto& c : plan->changes)
+    if (tasks_.count(ExecutionRecorder::KeyOf(c))) kept.push_back(std::move(c));
+  plan->changes = std::move(kept);
 }
 
 }  // namespace crossdock::applier

@@ -23,7 +23,7 @@ class ExecutionRecorder {
   // Groups PLAN's executable changes into tasks and saves a running execution.
   static core::Result<std::unique_ptr<ExecutionRecorder>> Start(state::ExecutionStore* store,
                                                                 const planner::Plan& plan,
-                                                                const std::string& trigger);
+                                                                state::Trigger trigger);
 
   // Records one finished change (thread-safe): its task's log, and the task's status
   // once all its changes are done.
@@ -36,6 +36,9 @@ class ExecutionRecorder {
                       const std::string& stop_message = "");
 
   std::int64_t id() const { return execution_.id; }
+  // A change's task: (rule, destination endpoint, destination repository, operation).
+  using TaskKey = std::tuple<std::string, std::string, std::string, state::Operation>;
+  static TaskKey KeyOf(const planner::Change& c);
   // The execution as recorded so far (after Finish: as it ended).
   state::Execution execution() {
     std::lock_guard<std::mutex> lk(mu_);
@@ -43,10 +46,8 @@ class ExecutionRecorder {
   }
 
  private:
-  using TaskKey = std::tuple<std::string, std::string, std::string, std::string>;
   ExecutionRecorder(state::ExecutionStore* store, state::Execution e,
                     std::map<TaskKey, size_t> index);
-  static TaskKey KeyOf(const planner::Change& c);
 
   state::ExecutionStore* store_;
   std::mutex mu_;  // guards everything below
@@ -56,6 +57,20 @@ class ExecutionRecorder {
   std::set<size_t> failed_tasks_;    // tasks with a change that failed other than by a stop
   std::map<size_t, std::chrono::steady_clock::time_point> started_;
   core::Status first_error_;
+};
+
+// What `crossdock retry` runs again: the tasks of an execution that failed or were
+// stopped, each a (rule, destination endpoint, destination repository, operation).
+class RetryFilter {
+ public:
+  explicit RetryFilter(const state::Execution& execution);
+  bool empty() const { return tasks_.empty(); }
+  size_t size() const { return tasks_.size(); }
+  // Keeps only PLAN's changes that belong to one of those tasks.
+  void Keep(planner::Plan* plan) const;
+
+ private:
+  std::set<ExecutionRecorder::TaskKey> tasks_;
 };
 
 // The enabled scheduled rules of CONFIG that are due at NOW: a fire time of their

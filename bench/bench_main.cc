@@ -15,7 +15,7 @@
 #include "bench/report.h"
 #include "bench/scenarios.h"
 #include "bench/tools.h"
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace po = boost::program_options;
 using namespace crossdock::bench;

@@ -25,7 +25,7 @@
 
 #include "bench/bench_error.h"
 #include "bench/registry.h"
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::bench {
 namespace {

@@ -1,5 +1,5 @@
 // Implementation of bench/registry.h. The configuration follows
-// tests/e2e/harness.cc (delete enabled, upload purging off, log level error,
+// tests/support/harness.cc (delete enabled, upload purging off, log level error,
 // access log off) plus the in-memory blob descriptor cache of distribution's
 // example config, as a production registry would run.
 #include "bench/registry.h"

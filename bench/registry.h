@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::bench {
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <set>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::bench {
 namespace {

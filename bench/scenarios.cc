@@ -14,7 +14,7 @@
 #include "bench/datasets.h"
 #include "bench/registry.h"
 #include "bench/tools.h"
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::bench {
 namespace {

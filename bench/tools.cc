@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "bench/bench_error.h"
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 extern char** environ;
 

@@ -20,44 +20,6 @@ namespace crossdock::cmd {
 
 namespace po = boost::program_options;
 
-namespace {
-
-// A saved plan is applied only against the state and sources it was made from.
-core::Status CheckSavedPlan(const planner::SavedPlan& saved, Session& s) {
-  const planner::Plan& plan = saved.plan;
-  if (!plan.state_lineage.empty() && !s.state.lineage.empty() &&
-      plan.state_lineage != s.state.lineage && s.state.serial > 0)
-    return core::Status::Conflict("Saved plan does not match the given state: the plan was made "
-                                  "for state lineage " + plan.state_lineage + ", " +
-                                  s.state_path + " has lineage " + s.state.lineage);
-  if (plan.state_serial != s.state.serial)
-    return core::Status::Conflict(fmt::format(
-        "Saved plan is stale: the state changed since the plan was made (serial {} then, {} "
-        "now). Run crossdock plan again.",
-        plan.state_serial, s.state.serial));
-  if (!SavedPlanMatchesConfig(saved, s.config))
-    return core::Status::Conflict("Saved plan is stale: " + s.config.path +
-                                  " changed since the plan was made. Run crossdock plan again.");
-  for (const auto& c : plan.changes) {
-    if (c.action == planner::Action::kDelete || c.action == planner::Action::kSkip) continue;
-    if (!c.manifest_bytes.empty()) continue;  // written by crossdock, not copied
-    auto it = s.registries->map().find(c.source_endpoint);
-    if (it == s.registries->map().end())
-      return core::Status::Conflict("Saved plan is stale: endpoint \"" + c.source_endpoint +
-                                    "\" is no longer configured");
-    auto h = it->second->HeadManifest(c.source_repository, c.tag);
-    if (!h.ok()) return h.status();
-    if (!*h || (*h)->digest != c.source_digest)
-      return core::Status::Conflict(
-          "Saved plan is stale: " + c.source_repository + ":" + c.tag + " at endpoint \"" +
-          c.source_endpoint + "\" is now " + (*h ? (*h)->digest : std::string("absent")) +
-          ", the plan copies " + c.source_digest + ". Run crossdock plan again.");
-  }
-  return core::Status::Ok();
-}
-
-}  // namespace
-
 int RunApply(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
@@ -88,12 +50,14 @@ int RunApply(const Args& args) {
   auto session = OpenLockedSession(vm);
   if (!session) return kExitError;
   const bool color = !vm.count("no-color") && IsTerminal(1);
+  core::CancelToken cancel;
+  InterruptScope scope(&cancel);
   InstallInterruptHandler();
 
-  auto options = PlanOptionsFrom(vm, session->config);
+  auto options = PlanOptionsFrom(vm, session->config, cancel);
   if (!options) return kExitError;
   state::ExecutionStore history(session->state_path);
-  std::string trigger = "manual";
+  state::Trigger trigger = state::Trigger::kManual;
   if (vm.count("due")) {
     if (saved || vm.count("rule")) {
       PrintError("--due chooses the rules itself; it cannot be combined with --rule or a plan file");
@@ -114,11 +78,12 @@ int RunApply(const Args& args) {
     for (const auto& r : *due) names += (names.empty() ? "" : ", ") + r;
     fmt::print(out, "Due on schedule: {}\n\n", names);
     options->rules = *due;
-    trigger = "scheduled";
+    trigger = state::Trigger::kScheduled;
   }
   planner::Plan plan;
   if (saved) {
-    core::Status st = CheckSavedPlan(*saved, *session);
+    core::Status st = planner::CheckSavedPlanCurrent(*saved, session->state, session->state_path,
+                                                      session->config, session->registries->map());
     if (!st.ok()) {
       PrintError(st.message());
       return kExitError;
@@ -126,7 +91,7 @@ int RunApply(const Args& args) {
     plan = saved->plan;
   } else {
     plan = planner::MakePlan(session->config, session->state, session->registries->map(), *options);
-    if (g_interrupted) {
+    if (cancel.cancelled()) {
       PrintError("apply interrupted while planning; nothing was changed");
       return kExitInterrupted;
     }
@@ -138,6 +103,7 @@ int RunApply(const Args& args) {
   eo.color = color;
   eo.parallelism = options->parallelism;
   eo.json = vm.count("json") > 0;
+  eo.cancel = &cancel;
   return ExecutePlan(*session, plan, eo);
 }
 

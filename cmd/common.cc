@@ -4,21 +4,27 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <mutex>
 #include <cstdio>
 #include <sstream>
 
 #include "core/clock.h"
+#include "core/duration.h"
 #include "core/secret.h"
-#include "providers/distribution/client.h"
+#include "providers/factory.h"
 
 namespace crossdock::cmd {
 
-std::atomic<bool> g_interrupted{false};
-
 namespace {
+
+std::atomic<core::CancelToken*> g_scopes[kMaxInterruptScopes];
+std::atomic<int> g_interrupts{0};  // signals received: scopes opened after are cancelled
+
 void OnInterrupt(int) {
-  if (g_interrupted.exchange(true)) {
+  const bool again = g_interrupts.load() > 0;
+  CancelInterruptScopes();
+  if (again) {
     // A second Ctrl-C: leave now. The state file is replaced atomically, so it is
     // never half-written even so.
     _exit(kExitInterrupted);
@@ -30,6 +36,23 @@ void OnInterrupt(int) {
   (void)!write(2, msg, sizeof msg - 1);
 }
 }  // namespace
+
+InterruptScope::InterruptScope(core::CancelToken* token) : slot_(-1) {
+  for (int i = 0; i < kMaxInterruptScopes && slot_ < 0; ++i) {
+    core::CancelToken* empty = nullptr;
+    if (g_scopes[i].compare_exchange_strong(empty, token)) slot_ = i;
+  }
+  if (slot_ < 0) std::abort();  // more scopes than any command opens: a programming error
+  if (g_interrupts.load() > 0) token->Cancel();  // the signal came first
+}
+
+InterruptScope::~InterruptScope() { g_scopes[slot_].store(nullptr); }
+
+void CancelInterruptScopes() {
+  g_interrupts.fetch_add(1);
+  for (auto& scope : g_scopes)
+    if (core::CancelToken* t = scope.load()) t->Cancel();
+}
 
 void InstallInterruptHandler() {
   struct sigaction sa{};
@@ -72,11 +95,7 @@ core::Result<std::unique_ptr<Registries>> Registries::Build(const core::Config& 
     tls.ca_file = ep.ca_cert;
     tls.insecure = ep.insecure;
     out->http_.push_back(providers::NewCurlHttpClient(tls));
-    providers::DistributionOptions options;
-    options.rate_limit_per_second = ep.rate_limit_per_second;
-    options.max_connections = ep.max_connections;
-    out->owned_.push_back(std::make_unique<providers::DistributionRegistry>(
-        name, ep.url, creds, out->http_.back().get(), options));
+    out->owned_.push_back(providers::NewRegistry(ep, std::move(creds), out->http_.back().get()));
     out->view_[name] = out->owned_.back().get();
   }
   return out;
@@ -84,8 +103,7 @@ core::Result<std::unique_ptr<Registries>> Registries::Build(const core::Config& 
 
 long Registries::requests() const {
   long n = 0;
-  for (const auto& r : owned_)
-    n += static_cast<const providers::DistributionRegistry*>(r.get())->requests();
+  for (const auto& r : owned_) n += r->requests();
   return n;
 }
 
@@ -96,22 +114,9 @@ std::string StatePath(const core::Config& config, const std::string& flag) {
 bool IsTerminal(int fd) { return isatty(fd) == 1; }
 
 std::optional<double> ParseDurationSeconds(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) return std::nullopt;
-  double v;
-  try {
-    v = std::stod(text.substr(0, i));
-  } catch (...) {
-    return std::nullopt;
-  }
-  std::string unit = text.substr(i);
-  if (unit.empty() || unit == "s") return v;
-  if (unit == "ms") return v / 1000;
-  if (unit == "m") return v * 60;
-  if (unit == "h") return v * 3600;
-  return std::nullopt;
+  auto d = core::ParseCliDuration(text);
+  if (!d) return std::nullopt;
+  return std::chrono::duration<double>(*d).count();
 }
 
 }  // namespace crossdock::cmd

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/config.h"
 #include "core/status.h"
 #include "providers/http.h"
@@ -23,8 +24,28 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitChanges = 2;
 inline constexpr int kExitInterrupted = 130;
 
-// Set by SIGINT/SIGTERM once InstallInterruptHandler() ran.
-extern std::atomic<bool> g_interrupted;
+// SIGINT and SIGTERM cancel the tokens of the work in progress: an InterruptScope
+// puts one in reach of the signal handlers for its lifetime. (A handler can reach
+// only globals: what is global here is where the tokens are, not a flag the work
+// reads; the work sees its own token.) At most kMaxInterruptScopes at once.
+inline constexpr int kMaxInterruptScopes = 4;
+class InterruptScope {
+ public:
+  explicit InterruptScope(core::CancelToken* token);
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  int slot_;
+};
+
+// Cancels every token in scope, and those of scopes opened later. Async-signal-safe:
+// for the handlers of run and serve.
+void CancelInterruptScopes();
+
+// For plan, apply and retry: the first SIGINT or SIGTERM cancels the tokens in scope
+// and says so on stderr; a second exits at once with kExitInterrupted.
 void InstallInterruptHandler();
 
 // Loads CONFIG_PATH and prints every diagnostic to stderr. nullopt when it has errors.
@@ -58,7 +79,8 @@ std::string StatePath(const core::Config& config, const std::string& flag);
 // True when stdout (fd 1) or stderr (fd 2) is a terminal.
 bool IsTerminal(int fd);
 
-// Parses "30s", "5m", "1h", "250ms" or plain seconds. nullopt when malformed.
+// Parses a Go duration ("30s", "1h30m", "250ms"; core/duration.h) or plain seconds.
+// nullopt when malformed.
 std::optional<double> ParseDurationSeconds(const std::string& text);
 
 }  // namespace crossdock::cmd

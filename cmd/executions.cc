@@ -24,8 +24,8 @@ nlohmann::ordered_json TaskJson(std::int64_t exec, const state::Task& t) {
 nlohmann::ordered_json ExecutionJson(const state::Execution& e) {
   return {{"id", e.id},
           {"rules", e.rules},
-          {"trigger", e.trigger},
-          {"status", e.status},
+          {"trigger", state::Name(e.trigger)},
+          {"status", state::Name(e.status)},
           {"started_at", e.started_at},
           {"ended_at", e.ended_at.empty() ? nlohmann::ordered_json(nullptr)
                                           : nlohmann::ordered_json(e.ended_at)},
@@ -90,7 +90,7 @@ int RunExecutions(const Args& args) {
   for (const auto& e : *list) {
     std::string rules;
     for (const auto& r : e.rules) rules += (rules.empty() ? "" : ",") + r;
-    fmt::print("{:<6} {:<10} {:<9} {:<21} {:<21} {:>9}  {}\n", e.id, e.status, e.trigger,
+    fmt::print("{:<6} {:<10} {:<9} {:<21} {:<21} {:>9}  {}\n", e.id, state::Name(e.status), state::Name(e.trigger),
                e.started_at, e.ended_at.empty() ? "-" : e.ended_at,
                fmt::format("{}/{}", e.succeeded, e.total), rules);
   }
@@ -119,22 +119,33 @@ int RunTasks(const Args& args) {
     PrintError(e.status().message());
     return kExitError;
   }
-  std::string only = vm["status"].as<std::string>();
+  const std::string status = vm["status"].as<std::string>();
+  std::optional<state::TaskStatus> only;
+  if (!status.empty()) {
+    only = state::ParseTaskStatus(status);
+    if (!only) {
+      PrintError("--status \"" + status +
+                 "\" is not a task status: pending, running, succeeded, failed or stopped");
+      return kExitError;
+    }
+  }
   if (vm.count("json")) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     for (const auto& t : e->tasks)
-      if (only.empty() || t.status == only) arr.push_back(TaskJson(e->id, t));
+      if (!only || t.status == *only) arr.push_back(TaskJson(e->id, t));
     fmt::print("{}\n", arr.dump());
     return kExitOk;
   }
-  fmt::print("Execution {}: {} ({} trigger, started {}){}\n", e->id, e->status, e->trigger,
+  fmt::print("Execution {}: {} ({} trigger, started {}){}\n", e->id, state::Name(e->status),
+             state::Name(e->trigger),
              e->started_at, e->message.empty() ? "" : "\n  " + e->message);
   fmt::print("{:<8} {:<10} {:<7} {:>10} {:>8}  {}\n", "TASK", "STATUS", "OP", "BYTES", "SECONDS",
              "DESTINATION");
   for (const auto& t : e->tasks) {
-    if (!only.empty() && t.status != only) continue;
+    if (only && t.status != *only) continue;
     fmt::print("{:<8} {:<10} {:<7} {:>10} {:>8.1f}  {}/{} ({} reference{}){}\n",
-               fmt::format("{}.{}", e->id, t.id), t.status, t.operation, t.bytes,
+               fmt::format("{}.{}", e->id, t.id), state::Name(t.status), state::Name(t.operation),
+               t.bytes,
                t.duration_seconds, t.destination_endpoint, t.destination_repository,
                t.references.size(), t.references.size() == 1 ? "" : "s",
                t.error.empty() ? "" : "\n         " + t.error);

@@ -40,10 +40,13 @@ Metrics::Metrics()
                         .Register(*registry_)) {}
 
 void Metrics::ExecutionFinished(const state::Execution& e) {
-  executions_.Add({{"trigger", e.trigger}, {"status", e.status}}).Increment();
-  for (const auto& t : e.tasks) tasks_.Add({{"operation", t.operation}, {"status", t.status}}).Increment();
+  executions_.Add({{"trigger", state::Name(e.trigger)}, {"status", state::Name(e.status)}})
+      .Increment();
+  for (const auto& t : e.tasks)
+    tasks_.Add({{"operation", state::Name(t.operation)}, {"status", state::Name(t.status)}})
+        .Increment();
   bytes_.Increment(static_cast<double>(e.bytes));
-  if (e.status != "succeeded") return;
+  if (e.status != state::ExecutionStatus::kSucceeded) return;
   const double now = std::chrono::duration<double>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();

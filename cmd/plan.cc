@@ -1,40 +1,14 @@
 // crossdock plan: shows what apply would copy, replace or delete, as text or JSON.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "cmd/commands.h"
 #include "cmd/session.h"
-#include "core/digest.h"
 #include "planner/render.h"
 #include "planner/saved_plan.h"
 
 namespace crossdock::cmd {
 
 namespace po = boost::program_options;
-
-namespace {
-
-std::string FileDigest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return core::Sha256Digest(bytes);
-}
-
-}  // namespace
-
-planner::SavedPlan MakeSavedPlan(const core::Config& config, planner::Plan plan) {
-  planner::SavedPlan saved;
-  saved.config_path = config.path;
-  saved.config_digest = FileDigest(config.path);
-  saved.plan = std::move(plan);
-  return saved;
-}
-
-bool SavedPlanMatchesConfig(const planner::SavedPlan& saved, const core::Config& config) {
-  return saved.config_digest == FileDigest(config.path);
-}
 
 int RunPlan(const Args& args) {
   po::options_description desc("Options");
@@ -51,12 +25,14 @@ int RunPlan(const Args& args) {
   so.state_flag = vm["state"].as<std::string>();
   auto session = OpenSession(so);
   if (!session) return kExitError;
-  auto options = PlanOptionsFrom(vm, session->config);
+  core::CancelToken cancel;
+  auto options = PlanOptionsFrom(vm, session->config, cancel);
   if (!options) return kExitError;
+  InterruptScope scope(&cancel);
   InstallInterruptHandler();
   planner::Plan plan =
       planner::MakePlan(session->config, session->state, session->registries->map(), *options);
-  if (g_interrupted) {
+  if (cancel.cancelled()) {
     PrintError("plan interrupted");
     return kExitInterrupted;
   }
@@ -68,7 +44,7 @@ int RunPlan(const Args& args) {
   }
   if (vm.count("out")) {
     std::string out = vm["out"].as<std::string>();
-    core::Status st = planner::WritePlanFile(out, MakeSavedPlan(session->config, plan));
+    core::Status st = planner::WritePlanFile(out, planner::MakeSavedPlan(session->config, plan));
     if (!st.ok()) {
       PrintError(st.message());
       return kExitError;

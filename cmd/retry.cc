@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 
+#include "applier/history.h"
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "state/executions.h"
@@ -51,7 +52,8 @@ int RunStop(const Args& args) {
   auto id = ExecutionArg(vm, "stop");
   auto wait = ParseDurationSeconds(vm["wait"].as<std::string>());
   if (!id || !wait) {
-    if (id) PrintError("--wait \"" + vm["wait"].as<std::string>() + "\" is not a duration");
+    if (id) PrintError("--wait \"" + vm["wait"].as<std::string>() +
+                        "\" is not a duration; use e.g. 30s, 5m or 1h30m");
     return kExitError;
   }
   std::string path = StatePathOf(vm);
@@ -62,8 +64,9 @@ int RunStop(const Args& args) {
     PrintError(e.status().message());
     return kExitError;
   }
-  if (e->status != "running") {
-    PrintError(fmt::format("execution {} is not running: it {} at {}", *id, e->status, e->ended_at));
+  if (e->status != state::ExecutionStatus::kRunning) {
+    PrintError(fmt::format("execution {} is not running: it {} at {}", *id, state::Name(e->status),
+                           e->ended_at));
     return kExitError;
   }
   // Nobody holds the state lock: the process that ran it is gone.
@@ -83,8 +86,8 @@ int RunStop(const Args& args) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(*wait * 1000));
   while (std::chrono::steady_clock::now() < deadline) {
     auto now = store.Get(*id);
-    if (now.ok() && now->status != "running") {
-      fmt::print("Execution {} {}: {} of {} changes done.\n", *id, now->status, now->succeeded,
+    if (now.ok() && now->status != state::ExecutionStatus::kRunning) {
+      fmt::print("Execution {} {}: {} of {} changes done.\n", *id, state::Name(now->status), now->succeeded,
                  now->total);
       return kExitOk;
     }
@@ -115,6 +118,8 @@ int RunRetry(const Args& args) {
   if (!id) return kExitError;
   auto session = OpenLockedSession(vm);
   if (!session) return kExitError;
+  auto parallelism = ParallelismFrom(vm, session->config);
+  if (!parallelism) return kExitError;
   state::ExecutionStore store(session->state_path);
   (void)store.RecoverCrashed();  // we hold the lock
   auto e = store.Get(*id);
@@ -122,11 +127,7 @@ int RunRetry(const Args& args) {
     PrintError(e.status().message());
     return kExitError;
   }
-  // rule, destination endpoint, destination repository, operation
-  std::set<std::tuple<std::string, std::string, std::string, std::string>> failed;
-  for (const auto& t : e->tasks)
-    if (t.status == "failed" || t.status == "stopped")
-      failed.insert({t.rule, t.destination_endpoint, t.destination_repository, t.operation});
+  const applier::RetryFilter failed(*e);
   if (failed.empty()) {
     fmt::print("Execution {} has no failed or stopped tasks: nothing to retry.\n", *id);
     return kExitOk;
@@ -140,26 +141,22 @@ int RunRetry(const Args& args) {
     }
     po_.rules.push_back(r);
   }
-  po_.parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
-                                            : session->config.settings.parallelism;
+  po_.parallelism = *parallelism;
+  core::CancelToken cancel;
+  InterruptScope scope(&cancel);
   InstallInterruptHandler();
-  po_.cancel = &g_interrupted;
+  po_.cancel = cancel.flag();
   planner::Plan plan =
       planner::MakePlan(session->config, session->state, session->registries->map(), po_);
-  std::vector<planner::Change> kept;
-  for (auto& c : plan.changes) {
-    std::string op = c.action == planner::Action::kDelete ? "delete" : "copy";
-    if (failed.count({c.rule, c.destination_endpoint, c.destination_repository, op}))
-      kept.push_back(std::move(c));
-  }
-  plan.changes = std::move(kept);
+  failed.Keep(&plan);
   fmt::print("Retrying the {} failed or stopped task{} of execution {}, re-planned now.\n\n",
              failed.size(), failed.size() == 1 ? "" : "s", *id);
   ExecuteOptions eo;
-  eo.trigger = "retry";
+  eo.trigger = state::Trigger::kRetry;
   eo.auto_approve = vm.count("auto-approve") > 0;
   eo.color = !vm.count("no-color") && IsTerminal(1);
   eo.parallelism = po_.parallelism;
+  eo.cancel = &cancel;
   return ExecutePlan(*session, plan, eo);
 }
 

@@ -21,13 +21,11 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::atomic<bool> g_stop_run{false};    // SIGTERM / SIGINT: leave after the current execution
-std::atomic<bool> g_reload{false};      // SIGHUP: read the config again
+std::atomic<bool> g_reload{false};  // SIGHUP: read the config again
 
-void OnStop(int) {
-  g_stop_run = true;
-  g_interrupted = true;  // the execution in progress stops starting new work
-}
+// SIGTERM / SIGINT: the execution in progress stops starting new work, and the run
+// ends after it (both tokens are in an InterruptScope).
+void OnStop(int) { CancelInterruptScopes(); }
 void OnReload(int) { g_reload = true; }
 
 void InstallRunHandlers() {
@@ -55,6 +53,60 @@ std::optional<std::chrono::system_clock::time_point> NextFire(
 }
 
 
+// SIGHUP: reads CONFIG_PATH again; an invalid config leaves the previous one running.
+void Reload(const std::string& config_path, Session* session, WebhookServer* webhooks) {
+  LogLine("SIGHUP: reading " + config_path + " again");
+  auto config = LoadConfigOrReport(config_path);
+  std::unique_ptr<Registries> regs;
+  if (config) {
+    auto built = Registries::Build(*config);
+    if (built.ok()) {
+      regs = std::move(*built);
+    } else {
+      PrintError(built.status().message());
+    }
+  }
+  if (!config || !regs) {
+    LogLine("the new configuration is invalid; the previous one keeps running");
+    return;
+  }
+  session->config = std::move(*config);
+  session->registries = std::move(regs);
+  if (webhooks) webhooks->SetConfig(session->config);
+  LogLine(fmt::format("configuration reloaded: {} rule(s)", session->config.rules.size()));
+}
+
+// One execution of the rules DUE. A rule whose fire times pass while it runs is run
+// once afterwards, never queued once per missed fire (Harbor #17269).
+void RunDue(const std::vector<std::string>& due, int parallelism,
+            const core::CancelToken& stopping, Session* session, Metrics* metrics) {
+  // A `crossdock stop` ends this execution only; a signal ends the run too.
+  core::CancelToken cancel;
+  InterruptScope scope(&cancel);
+  planner::PlanOptions po;
+  po.rules = due;
+  po.parallelism = parallelism;
+  po.cancel = cancel.flag();
+  planner::Plan plan =
+      planner::MakePlan(session->config, session->state, session->registries->map(), po);
+  ExecuteOptions eo;
+  eo.trigger = state::Trigger::kScheduled;
+  eo.ask = false;
+  eo.parallelism = parallelism;
+  eo.cancel = &cancel;
+  eo.on_finished = [metrics](const state::Execution& e) { metrics->ExecutionFinished(e); };
+  std::string names;
+  for (const auto& r : due) names += " " + r;
+  LogLine("due:" + names);
+  auto started = std::chrono::steady_clock::now();
+  (void)ExecutePlan(*session, plan, eo);
+  std::fflush(stdout);
+  // Should the history be unwritable, the same rules stay due: pace them.
+  while (!stopping.cancelled() &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(1))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
 }  // namespace
 
 int RunScheduler(const Args& args) {
@@ -79,6 +131,8 @@ int RunScheduler(const Args& args) {
   so.lock = true;  // held while crossdock run lives
   auto session = OpenSession(so);
   if (!session) return kExitError;
+  if (!ParallelismFrom(vm, session->config)) return kExitError;
+  // After a reload, [settings] parallelism may have changed (validated by the config).
   const auto parallelism = [&] {
     return vm.count("parallelism") ? vm["parallelism"].as<int>()
                                    : session->config.settings.parallelism;
@@ -91,6 +145,8 @@ int RunScheduler(const Args& args) {
     webhooks = std::make_unique<WebhookServer>(session->config, *token, session->state_path,
                                                &metrics);
   }
+  core::CancelToken stopping;
+  InterruptScope stop_scope(&stopping);
   InstallRunHandlers();
   state::ExecutionStore history(session->state_path);
   (void)history.RecoverCrashed();
@@ -99,70 +155,25 @@ int RunScheduler(const Args& args) {
                       session->config.rules.size(), session->config.path, session->state_path,
                       webhooks ? "; webhooks on " + listen : ""));
 
-  while (!g_stop_run) {
-    if (g_reload.exchange(false)) {
-      LogLine("SIGHUP: reading " + so.config_path + " again");
-      auto config = LoadConfigOrReport(so.config_path);
-      std::unique_ptr<Registries> regs;
-      if (config) {
-        auto built = Registries::Build(*config);
-        if (built.ok()) {
-          regs = std::move(*built);
-        } else {
-          PrintError(built.status().message());
-        }
-      }
-      if (config && regs) {
-        session->config = std::move(*config);
-        session->registries = std::move(regs);
-        if (webhooks) webhooks->SetConfig(session->config);
-        LogLine(fmt::format("configuration reloaded: {} rule(s)", session->config.rules.size()));
-      } else {
-        LogLine("the new configuration is invalid; the previous one keeps running");
-      }
-    }
+  while (!stopping.cancelled()) {
+    if (g_reload.exchange(false)) Reload(so.config_path, &*session, webhooks.get());
     // Events first, then whatever schedule is due: a steady stream of events never
     // starves the schedule.
     if (webhooks && webhooks->HasPending()) {
-      if (webhooks->Drain(*session, parallelism(), g_stop_run) == kExitInterrupted && g_stop_run)
-        break;
-      if (g_stop_run) break;
-      g_interrupted = false;
+      webhooks->Drain(*session, parallelism(), stopping);
+      if (stopping.cancelled()) break;
     }
     auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
     if (!due.ok()) {
       PrintError(due.status().message());
     } else if (!due->empty()) {
-      // One execution at a time: a rule whose fire times pass while it runs is run once
-      // afterwards, never queued once per missed fire (Harbor #17269).
-      planner::PlanOptions po_;
-      po_.rules = *due;
-      po_.parallelism = parallelism();
-      po_.cancel = &g_interrupted;
-      planner::Plan plan =
-          planner::MakePlan(session->config, session->state, session->registries->map(), po_);
-      ExecuteOptions eo;
-      eo.trigger = "scheduled";
-      eo.ask = false;
-      eo.parallelism = po_.parallelism;
-      eo.on_finished = [&](const state::Execution& e) { metrics.ExecutionFinished(e); };
-      std::string names;
-      for (const auto& r : *due) names += " " + r;
-      LogLine("due:" + names);
-      auto started = std::chrono::steady_clock::now();
-      (void)ExecutePlan(*session, plan, eo);
-      std::fflush(stdout);
-      // Should the history be unwritable, the same rules stay due: pace them.
-      while (!g_stop_run && std::chrono::steady_clock::now() - started < std::chrono::seconds(1))
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      // A `crossdock stop` ends that execution only; a signal ends the run.
-      if (!g_stop_run) g_interrupted = false;
+      RunDue(*due, parallelism(), stopping, &*session, &metrics);
       continue;
     }
     // Sleep until the next fire time or event, waking every 200 ms for signals.
     auto next = NextFire(session->config, std::chrono::system_clock::now());
     auto until = next ? *next : std::chrono::system_clock::now() + std::chrono::seconds(60);
-    while (!g_stop_run && !g_reload && std::chrono::system_clock::now() < until) {
+    while (!stopping.cancelled() && !g_reload && std::chrono::system_clock::now() < until) {
       if (!webhooks) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;

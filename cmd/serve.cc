@@ -18,12 +18,9 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::atomic<bool> g_stop_serve{false};
-
-void OnStop(int) {
-  g_stop_serve = true;
-  g_interrupted = true;  // the execution in progress stops starting new work
-}
+// SIGTERM / SIGINT: the execution in progress stops starting new work, and serve
+// ends after it (both tokens are in an InterruptScope).
+void OnStop(int) { CancelInterruptScopes(); }
 
 void InstallServeHandlers() {
   struct sigaction sa{};
@@ -58,8 +55,10 @@ int RunServe(const Args& args) {
   if (!session) return kExitError;
   auto token = WebhookToken(session->config, listen);
   if (!token) return kExitError;
-  const int parallelism = vm.count("parallelism") ? vm["parallelism"].as<int>()
-                                                  : session->config.settings.parallelism;
+  const std::optional<int> parallelism = ParallelismFrom(vm, session->config);
+  if (!parallelism) return kExitError;
+  core::CancelToken stopping;
+  InterruptScope stop_scope(&stopping);
   InstallServeHandlers();
   state::ExecutionStore history(session->state_path);
   (void)history.RecoverCrashed();
@@ -71,14 +70,12 @@ int RunServe(const Args& args) {
                       "/webhooks/harbor[/<endpoint>]; GET /healthz, /metrics); journal {}",
                       listen, server.journal_path()));
   // Executes the journal's events, one execution at a time, until a signal.
-  while (!g_stop_serve) {
+  while (!stopping.cancelled()) {
     if (!server.HasPending()) {
       server.WaitForEvents(std::chrono::milliseconds(200));
       continue;
     }
-    if (server.Drain(*session, parallelism, g_stop_serve) == kExitInterrupted && g_stop_serve)
-      break;
-    g_interrupted = false;  // a `crossdock stop` ends that execution only
+    server.Drain(*session, *parallelism, stopping);
   }
   LogLine("stopping: no new webhooks are accepted");
   server.Stop();

@@ -39,7 +39,7 @@ std::optional<Session> OpenLockedSession(const po::variables_map& vm) {
   const std::string& text = vm["lock-timeout"].as<std::string>();
   auto lock_timeout = ParseDurationSeconds(text);
   if (!lock_timeout) {
-    PrintError("--lock-timeout \"" + text + "\" is not a duration; use e.g. 30s, 5m or 1h");
+    PrintError("--lock-timeout \"" + text + "\" is not a duration; use e.g. 30s, 5m or 1h30m");
     return std::nullopt;
   }
   SessionOptions so;
@@ -63,8 +63,18 @@ void AddPlanningOptions(po::options_description* desc) {
       "Only compare the state with what the destinations hold; copy and delete nothing");
 }
 
+std::optional<int> ParallelismFrom(const po::variables_map& vm, const core::Config& config) {
+  const int n = vm.count("parallelism") ? vm["parallelism"].as<int>() : config.settings.parallelism;
+  if (n < 1 || n > 256) {
+    PrintError(fmt::format("--parallelism {} is out of range: use 1 to 256", n));
+    return std::nullopt;
+  }
+  return n;
+}
+
 std::optional<planner::PlanOptions> PlanOptionsFrom(const po::variables_map& vm,
-                                                    const core::Config& config) {
+                                                    const core::Config& config,
+                                                    const core::CancelToken& cancel) {
   planner::PlanOptions o;
   if (vm.count("rule")) o.rules = vm["rule"].as<std::vector<std::string>>();
   bool ok = true;
@@ -75,15 +85,12 @@ std::optional<planner::PlanOptions> PlanOptionsFrom(const po::variables_map& vm,
     }
   }
   if (!ok) return std::nullopt;
-  o.parallelism =
-      vm.count("parallelism") ? vm["parallelism"].as<int>() : config.settings.parallelism;
-  if (o.parallelism < 1 || o.parallelism > 256) {
-    PrintError("--parallelism must be between 1 and 256");
-    return std::nullopt;
-  }
+  auto parallelism = ParallelismFrom(vm, config);
+  if (!parallelism) return std::nullopt;
+  o.parallelism = *parallelism;
   o.refresh_only = vm.count("refresh-only") > 0;
   o.refresh = vm.count("refresh") > 0 || o.refresh_only;
-  o.cancel = &g_interrupted;
+  o.cancel = cancel.flag();
   return o;
 }
 

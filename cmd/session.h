@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cmd/common.h"
+#include "core/cancel.h"
 #include "planner/plan.h"
 #include "planner/planner.h"
 #include "planner/saved_plan.h"
@@ -40,18 +41,26 @@ std::optional<Session> OpenSession(const SessionOptions& options);
 // The flags plan and apply share: --state, --rule, --parallelism, --refresh-only.
 void AddPlanningOptions(boost::program_options::options_description* desc);
 
-// PlanOptions from those flags (defaults from CONFIG), cancelled by Ctrl-C. Prints
+// --parallelism, or [settings] parallelism; the one range check of every command.
+// Prints the problem and returns nullopt when it is out of range.
+std::optional<int> ParallelismFrom(const boost::program_options::variables_map& vm,
+                                   const core::Config& config);
+
+// PlanOptions from those flags (defaults from CONFIG), cancelled by CANCEL. Prints
 // unknown --rule names and returns nullopt.
 std::optional<planner::PlanOptions> PlanOptionsFrom(const boost::program_options::variables_map& vm,
-                                                    const core::Config& config);
+                                                    const core::Config& config,
+                                                    const core::CancelToken& cancel);
 
 struct ExecuteOptions {
-  std::string trigger = "manual";  // recorded in the execution
+  state::Trigger trigger = state::Trigger::kManual;  // recorded in the execution
   bool ask = true;                 // ask for approval (false for saved plans)
   bool auto_approve = false;
   bool color = false;
   int parallelism = 10;
   bool json = false;  // JSON lines on stdout instead of text
+  // The execution's token: Ctrl-C (in an InterruptScope) or `crossdock stop` cancels it.
+  core::CancelToken* cancel = nullptr;
   // Called with the execution as recorded once it has finished (crossdock serve and
   // run count it in /metrics).
   std::function<void(const state::Execution&)> on_finished;
@@ -59,17 +68,12 @@ struct ExecuteOptions {
 
 // Prints PLAN, asks for approval (when it has changes), applies it under an execution record (stoppable with
 // `crossdock stop`), reports, and returns the exit code. REQUIRES: SESSION holds the
-// state lock.
+// state lock; OPTIONS.cancel is set.
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& options);
 
 // OpenSession for the commands that write the state (apply, retry): the config and
 // state from -c/--state, locked, waiting --lock-timeout. Prints what failed and
 // returns nullopt.
 std::optional<Session> OpenLockedSession(const boost::program_options::variables_map& vm);
-
-// A saved plan for PLAN, carrying the config file's digest.
-planner::SavedPlan MakeSavedPlan(const core::Config& config, planner::Plan plan);
-// False when the config file changed since SAVED was made.
-bool SavedPlanMatchesConfig(const planner::SavedPlan& saved, const core::Config& config);
 
 }  // namespace crossdock::cmd

@@ -6,15 +6,10 @@
 
 #include "cmd/webhooks.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 
-#include "core/file.h"
 #include "core/secret.h"
 #include "planner/events.h"
 
@@ -79,96 +74,12 @@ std::optional<std::string> WebhookToken(const core::Config& config, const std::s
   return *t;
 }
 
-// The journal file and the offset executed so far.
-class WebhookServer::Journal {
- public:
-  explicit Journal(const std::string& state_path)
-      : path_(state_path + ".events.jsonl"), offset_path_(state_path + ".events.offset") {}
-
-  const std::string& path() const { return path_; }
-
-  // Appends LINES in one write and fsyncs. Thread-safe.
-  core::Status Append(const std::string& lines) {
-    std::lock_guard<std::mutex> lk(mu_);
-    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return core::ErrnoStatus("opening the event journal " + path_, errno);
-    size_t done = 0;
-    while (done < lines.size()) {
-      ssize_t n = ::write(fd, lines.data() + done, lines.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        return core::ErrnoStatus("writing the event journal " + path_, err);
-      }
-      done += static_cast<size_t>(n);
-    }
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return core::ErrnoStatus("syncing the event journal " + path_, err);
-    return core::Status::Ok();
-  }
-
-  std::uint64_t ReadOffset() const {
-    std::ifstream in(offset_path_);
-    std::uint64_t offset = 0;
-    if (in >> offset) return offset;
-    return 0;
-  }
-  core::Status WriteOffset(std::uint64_t offset) const {
-    return core::WriteFileAtomically(offset_path_, std::to_string(offset) + "\n");
-  }
-
-  // The complete lines after OFFSET; *END is the offset after the last of them.
-  std::vector<std::string> ReadFrom(std::uint64_t offset, std::uint64_t* end) const {
-    std::vector<std::string> lines;
-    *end = offset;
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) return lines;
-    in.seekg(0, std::ios::end);
-    if (static_cast<std::uint64_t>(in.tellg()) < offset) offset = 0;  // emptied by hand
-    in.seekg(static_cast<std::streamoff>(offset));
-    std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t start = 0;
-    for (size_t nl; (nl = rest.find('\n', start)) != std::string::npos; start = nl + 1)
-      lines.push_back(rest.substr(start, nl - start));
-    *end = offset + start;  // a torn last line (no '\n') waits
-    return lines;
-  }
-
-  // Records END as executed. When it is the end of the file, empties the journal
-  // instead: the offset goes to 0 first, so a crash in between replays (harmless)
-  // rather than skips. Appends wait meanwhile.
-  core::Status Executed(std::uint64_t end) {
-    std::lock_guard<std::mutex> lk(mu_);
-    struct stat st{};
-    if (::stat(path_.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != end)
-      return WriteOffset(end);
-    CROSSDOCK_RETURN_IF_ERROR(WriteOffset(0));
-    if (::truncate(path_.c_str(), 0) != 0) {
-      return core::ErrnoStatus("emptying the event journal " + path_, errno);
-    }
-    return core::Status::Ok();
-  }
-
-  // The number of complete lines after the recorded offset.
-  size_t Pending() const {
-    std::uint64_t end = 0;
-    return ReadFrom(ReadOffset(), &end).size();
-  }
-
- private:
-  std::string path_, offset_path_;
-  std::mutex mu_;
-};
-
 // The HTTP side: checks, parses, matches and journals; never touches registries.
 class WebhookServer::Receiver {
  public:
   using Parser = core::Result<std::vector<planner::RegistryEvent>> (*)(std::string_view);
 
-  Receiver(const core::Config& config, std::string token, Journal* journal, Metrics* metrics,
+  Receiver(const core::Config& config, std::string token, state::EventJournal* journal, Metrics* metrics,
            std::function<void()> accepted)
       : config_(std::make_shared<const core::Config>(config)),
         token_(std::move(token)),
@@ -255,14 +166,14 @@ class WebhookServer::Receiver {
   std::mutex mu_;  // guards config_
   std::shared_ptr<const core::Config> config_;
   const std::string token_;
-  Journal* journal_;
+  state::EventJournal* journal_;
   Metrics* metrics_;
   std::function<void()> on_accepted_;  // wakes the caller's Drain loop
 };
 
 WebhookServer::WebhookServer(const core::Config& config, std::string token,
                              const std::string& state_path, Metrics* metrics)
-    : journal_(std::make_unique<Journal>(state_path)), metrics_(metrics) {
+    : journal_(std::make_unique<state::EventJournal>(state_path)), metrics_(metrics) {
   receiver_ = std::make_unique<Receiver>(config, std::move(token), journal_.get(), metrics,
                                          [this] {
                                            std::lock_guard<std::mutex> lk(wake_mu_);
@@ -287,7 +198,7 @@ bool WebhookServer::Start(const std::string& host, int port) {
     res.set_content("ok", "text/plain");
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    if (metrics_) metrics_->SetQueueDepth(static_cast<std::int64_t>(journal_->Pending()));
+    if (metrics_) metrics_->SetQueueDepth(static_cast<std::int64_t>(journal_->PendingCount()));
     res.set_content(metrics_ ? metrics_->Render() : "", "text/plain; version=0.0.4");
   });
   auto route = [&](const std::string& source, Receiver::Parser parse) {
@@ -319,49 +230,40 @@ void WebhookServer::Stop() {
 
 void WebhookServer::SetConfig(const core::Config& config) { receiver_->SetConfig(config); }
 
-bool WebhookServer::HasPending() const { return journal_->Pending() > 0; }
+bool WebhookServer::HasPending() const { return journal_->PendingCount() > 0; }
 
 void WebhookServer::WaitForEvents(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lk(wake_mu_);
   wake_.wait_for(lk, timeout);
 }
 
-int WebhookServer::Drain(Session& session, int parallelism, const std::atomic<bool>& stopping) {
-  const std::uint64_t offset = journal_->ReadOffset();
+int WebhookServer::Drain(Session& session, int parallelism, const core::CancelToken& stopping) {
   std::uint64_t end = 0;
-  std::vector<std::string> lines = journal_->ReadFrom(offset, &end);
+  std::vector<std::string> lines = journal_->Pending(&end);
   if (lines.empty()) return kExitOk;
-  std::vector<planner::JournaledEvent> events;
-  for (const auto& line : lines) {
-    auto e = planner::ParseJournalLine(line);
-    if (e.ok()) {
-      events.push_back(std::move(*e));
-    } else {
-      LogLine("warning: " + e.status().message());
-    }
-  }
-  planner::Plan plan;
-  plan.state_lineage = session.state.serial == 0 ? "" : session.state.lineage;
-  plan.state_serial = session.state.serial;
-  plan.changes = planner::EventChanges(session.config, session.state, session.registries->map(),
-                                       events, &plan.errors);
-  for (const auto& c : plan.changes)
-    if (std::find(plan.rules.begin(), plan.rules.end(), c.rule) == plan.rules.end())
-      plan.rules.push_back(c.rule);
+  size_t events = 0;
+  planner::Plan plan = planner::PlanForJournal(session.config, session.state,
+                                               session.registries->map(), lines, &events);
   int rc = kExitOk;
   if (plan.has_changes() || !plan.errors.empty()) {
+    // A `crossdock stop` ends this execution only; a signal ends the caller too.
+    core::CancelToken cancel;
+    InterruptScope scope(&cancel);
     ExecuteOptions eo;
-    eo.trigger = "event";
+    eo.cancel = &cancel;
+    eo.trigger = state::Trigger::kEvent;
     eo.ask = false;
     eo.parallelism = parallelism;
     if (metrics_) eo.on_finished = [this](const state::Execution& e) { metrics_->ExecutionFinished(e); };
     rc = ExecutePlan(session, plan, eo);
+  } else {
+    for (const auto& w : plan.warnings) LogLine("warning: " + w);
   }
   // Cut short by a signal: those events wait for the next start.
-  if (rc == kExitInterrupted && stopping) return rc;
+  if (rc == kExitInterrupted && stopping.cancelled()) return rc;
   if (core::Status st = journal_->Executed(end); !st.ok()) LogLine("error: " + st.message());
   LogLine(fmt::format("processed {} event(s): {} change(s), {} error(s); journal offset {}",
-                      events.size(), plan.changes.size(), plan.errors.size(), end));
+                      events, plan.changes.size(), plan.errors.size(), end));
   return rc;
 }
 

@@ -1,15 +1,7 @@
 // The webhook receiver shared by crossdock serve and crossdock run --listen: an HTTP
 // server for registry events (Docker distribution notifications and Harbor webhook
 // payloads), /healthz and /metrics, and the event journal it fills and the caller
-// drains. Used by cmd/serve.cc and cmd/run.cc.
-//
-// The event journal, <state>.events.jsonl, holds one accepted event a line
-// (planner/events.h, JournalLine); a request is answered 202 only once its events are
-// written and fsynced, so a crash loses none. <state>.events.offset holds the byte
-// offset up to which events were executed, written atomically after each execution:
-// a restart resumes there, so nothing is replayed twice (an execution cut short by a
-// signal leaves its events for the next start; replaying them is harmless, since
-// every Change is diffed against the destination again).
+// drains (state/event_journal.h). Used by cmd/serve.cc and cmd/run.cc.
 #pragma once
 
 #include <atomic>
@@ -21,6 +13,7 @@
 
 #include "cmd/metrics.h"
 #include "cmd/session.h"
+#include "state/event_journal.h"
 
 namespace httplib {
 class Server;
@@ -55,15 +48,14 @@ class WebhookServer {
   // Executes every event journaled past the recorded offset as one execution (trigger
   // "event") through the event-based rules of SESSION's config, then records the new
   // offset. Leaves the events in place when the execution is interrupted by a signal
-  // (STOPPING true). Returns ExecutePlan's exit code, kExitOk when nothing waited.
-  int Drain(Session& session, int parallelism, const std::atomic<bool>& stopping);
+  // (STOPPING cancelled). Returns ExecutePlan's exit code, kExitOk when nothing waited.
+  int Drain(Session& session, int parallelism, const core::CancelToken& stopping);
 
   const std::string& journal_path() const;
 
  private:
-  class Journal;
   class Receiver;
-  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<state::EventJournal> journal_;
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "core/config_check.h"
+#include "core/duration.h"
 #include "core/cron.h"
 #include "core/pattern.h"
 #include "core/semver.h"
@@ -634,7 +635,7 @@ void Loader::ReadRetriesAndTimeout(const TableReader& reader, const std::string&
     }
   }
   if (auto timeout = reader.String("timeout")) {
-    const auto parsed = config_check::ParseGoDuration(*timeout);
+    const auto parsed = ParseGoDuration(*timeout);
     if (!parsed) {
       diags_->Error(reader.ValuePos("timeout"),
                     "timeout " + Quoted(*timeout) + " in " + what +

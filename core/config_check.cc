@@ -10,6 +10,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "core/file.h"
 #include "core/retry.h"
 
 namespace crossdock::core::config_check {
@@ -17,21 +18,6 @@ namespace crossdock::core::config_check {
 namespace {
 
 std::string SystemReason(int error) { return std::generic_category().message(error); }
-
-// Closes a file descriptor when it goes out of scope.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -335,38 +321,6 @@ Result<double> CheckRateLimit(std::string_view text, const std::string& what) {
                                    " requests; leave rate_limit out for no limit");
   }
   return limit->per_second();
-}
-
-std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
-  if (text == "0") return std::chrono::nanoseconds(0);
-  if (text.empty()) return std::nullopt;
-  struct Unit {
-    std::string_view name;
-    double nanos;
-  };
-  static constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1e3},          {"\xC2\xB5s", 1e3},
-                                    {"\xCE\xBCs", 1e3},   {"ms", 1e6},          {"s", 1e9},
-                                    {"m", 60e9},         {"h", 3600e9}};
-  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t start = i;
-    while (i < text.size() && (is_digit(text[i]) || text[i] == '.')) ++i;
-    const std::string_view number = text.substr(start, i - start);
-    if (number.empty() || std::count(number.begin(), number.end(), '.') > 1 ||
-        !std::any_of(number.begin(), number.end(), is_digit) || number.size() > 30)
-      return std::nullopt;
-    const size_t unit_start = i;
-    while (i < text.size() && !is_digit(text[i]) && text[i] != '.') ++i;
-    const std::string_view unit = text.substr(unit_start, i - unit_start);
-    const Unit* found = std::find_if(std::begin(kUnits), std::end(kUnits),
-                                     [&](const Unit& u) { return u.name == unit; });
-    if (found == std::end(kUnits)) return std::nullopt;
-    total += std::stod(std::string(number)) * found->nanos;
-  }
-  if (!std::isfinite(total) || total > 9.2e18) return std::nullopt;
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(total)));
 }
 
 }  // namespace crossdock::core::config_check

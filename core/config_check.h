@@ -128,9 +128,4 @@ std::optional<std::string> CheckFlattenDepth(std::string_view repository, int fl
 // problem, naming WHAT ("endpoint \"hub\"").
 Result<double> CheckRateLimit(std::string_view text, const std::string& what);
 
-// Parses a Go duration as time.ParseDuration does, without a sign: one or more
-// <number><unit> ("30m", "1h30m", "1.5s"), unit ns, us (or µs), ms, s, m or h; or "0".
-// nullopt when malformed or beyond about 290 years.
-std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
-
 }  // namespace crossdock::core::config_check

@@ -1,5 +1,7 @@
 #include "core/cron.h"
 
+#include "core/duration.h"
+
 // Debian builds libdate-tz against the OS tzdb (its CMake config exports these
 // definitions); tz.h's class layouts depend on them, so they must match here.
 #ifndef USE_OS_TZDB
@@ -253,64 +255,6 @@ class FieldParser {
   const FieldSpec& spec_;
 };
 
-// ---------------------------------------------------------------------------
-// Go durations (time.ParseDuration without the sign): one or more <number><unit>,
-// number with an optional fraction, unit ns, us, µs, ms, s, m or h; "0" alone.
-
-std::optional<std::int64_t> ParseGoDurationNanos(std::string_view s) {
-  if (s == "0") return 0;
-  if (s.empty()) return std::nullopt;
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  std::int64_t total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    // Number: digits [ "." digits ], at least one digit in all.
-    std::int64_t whole = 0;
-    bool overflow = false, any_digit = false;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      any_digit = true;
-      if (whole > (kMax - 9) / 10) overflow = true;
-      if (!overflow) whole = whole * 10 + (s[i] - '0');
-      ++i;
-    }
-    long double frac = 0, scale = 1;
-    if (i < s.size() && s[i] == '.') {
-      ++i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-        any_digit = true;
-        scale *= 10;
-        frac += (s[i] - '0') / scale;
-        ++i;
-      }
-    }
-    if (!any_digit || overflow) return std::nullopt;
-    size_t u = i;
-    while (i < s.size() && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.') ++i;
-    std::string_view unit = s.substr(u, i - u);
-    std::int64_t nanos_per = 0;
-    if (unit == "ns")
-      nanos_per = 1;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
-      nanos_per = 1000;
-    else if (unit == "ms")
-      nanos_per = 1000 * 1000;
-    else if (unit == "s")
-      nanos_per = 1000 * 1000 * 1000;
-    else if (unit == "m")
-      nanos_per = 60LL * 1000 * 1000 * 1000;
-    else if (unit == "h")
-      nanos_per = 3600LL * 1000 * 1000 * 1000;
-    else
-      return std::nullopt;
-    if (whole > kMax / nanos_per) return std::nullopt;
-    std::int64_t part = whole * nanos_per;
-    auto frac_part = static_cast<std::int64_t>(frac * static_cast<long double>(nanos_per));
-    if (part > kMax - frac_part || total > kMax - part - frac_part) return std::nullopt;
-    total += part + frac_part;
-  }
-  return total;
-}
-
 // The fields a descriptor stands for: robfig/cron v3 parser.go parseDescriptor.
 struct Descriptor {
   const char* name;
@@ -404,7 +348,8 @@ Result<Schedule> Schedule::Parse(std::string_view expr, std::string_view tz) {
     if (Lower(word) == "@every") {
       std::string_view arg = Trim(body.substr(word.size()));
       if (arg.empty()) return error("missing duration after @every (e.g. \"@every 30m\")");
-      std::optional<std::int64_t> nanos = ParseGoDurationNanos(arg);
+      std::optional<std::int64_t> nanos;
+      if (auto d = ParseGoDuration(arg)) nanos = d->count();
       if (!nanos) {
         return error("invalid duration \"" + std::string(arg) +
                      "\" (use Go units such as 30s, 5m, 1h30m)");

@@ -54,6 +54,15 @@ Result<std::string> ReadWholeFile(int fd, const std::string& what) {
   }
 }
 
+Result<std::string> ReadFile(const std::string& path, const std::string& what) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    const int err = errno;
+    return ErrnoStatus("cannot read " + what, err);
+  }
+  return ReadWholeFile(fd.get(), what);
+}
+
 namespace {
 
 int WriteAll(int fd, const std::string& data) {

@@ -36,6 +36,10 @@ std::string FolderOf(const std::string& path);
 // Reads FD to its end. WHAT names the file in errors.
 Result<std::string> ReadWholeFile(int fd, const std::string& what);
 
+// Reads the file at PATH. NotFound when it does not exist; WHAT names it in errors
+// ("cannot read WHAT: …").
+Result<std::string> ReadFile(const std::string& path, const std::string& what);
+
 // Writes DATA to a new file at PATH with mode 0600 and fsyncs it. On failure the
 // file is removed. A file already at PATH is replaced.
 Status WriteNewFile(const std::string& path, const std::string& data);

@@ -36,23 +36,6 @@ double Jitter() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-namespace {
-
-class RealClock : public Clock {
- public:
-  std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
-  void SleepUntil(std::chrono::steady_clock::time_point t) override {
-    std::this_thread::sleep_until(t);
-  }
-};
-
-}  // namespace
-
-Clock* Clock::Real() {
-  static RealClock* clock = new RealClock();  // never destroyed: used by detached work
-  return clock;
-}
-
 std::optional<RateLimit> ParseRateLimit(std::string_view text) {
   const size_t slash = text.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash > 9) return std::nullopt;

@@ -1,7 +1,7 @@
 // RetryPolicy: exponential backoff with jitter for transient registry failures
 // (connection errors, 5xx, 429 honouring Retry-After). RateLimit and TokenBucket: an
-// endpoint's request budget (rate_limit = "10/s"). Clock: the time source they wait
-// on, which tests replace. Used by providers/, applier/ and config loading.
+// endpoint's request budget (rate_limit = "10/s"), waiting on a core::Clock
+// (core/clock.h). Used by providers/, applier/ and config loading.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/clock.h"
 
 namespace crossdock::core {
 
@@ -33,20 +35,6 @@ std::optional<std::chrono::seconds> ParseRetryAfter(const std::string& value);
 
 // A uniformly distributed number in [0,1) for RetryPolicy::Delay. Thread-safe.
 double Jitter();
-
-// Where rate limiting, pauses and backoff read the time and wait.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual std::chrono::steady_clock::time_point Now() = 0;
-  // Returns at T or later; at once when T has passed.
-  virtual void SleepUntil(std::chrono::steady_clock::time_point t) = 0;
-  void SleepFor(std::chrono::milliseconds d) { SleepUntil(Now() + d); }
-
-  // std::chrono::steady_clock and std::this_thread::sleep_until. Never null; never
-  // destroyed; thread-safe.
-  static Clock* Real();
-};
 
 // An endpoint's rate_limit: REQUESTS per PERIOD (a second or a minute).
 struct RateLimit {

@@ -12,10 +12,10 @@
 
 #include "core/digest.h"
 #include "core/names.h"
-#include "core/pattern.h"
-#include "core/semver.h"
 #include "planner/naming.h"
-#include "planner/planner.h"
+#include "planner/diff.h"
+#include "planner/observe.h"
+#include "planner/select.h"
 
 namespace crossdock::planner {
 
@@ -55,40 +55,12 @@ std::string HostOfUrl(const std::string& url) {
   return rest.substr(0, rest.find('/'));
 }
 
-bool AnyMatches(const std::vector<std::string>& patterns, const std::string& s) {
-  for (const auto& p : patterns) {
-    auto c = core::Pattern::Compile(p);
-    if (c.ok() && c->Matches(s)) return true;
-  }
-  return false;
-}
-
-// The planner's selection: no include patterns selects everything; excludes win.
-bool Selected(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
-              const std::string& s) {
-  return (include.empty() || AnyMatches(include, s)) && !AnyMatches(exclude, s);
-}
-
-bool TagSelected(const core::Rule& rule, const std::string& tag) {
-  if (!Selected(rule.tags, rule.exclude_tags, tag)) return false;
-  if (rule.semver.empty()) return true;
-  auto range = core::VersionRange::Parse(rule.semver);
-  auto v = core::ParseVersion(tag);
-  return range.ok() && v.ok() && range->Contains(*v);
-}
-
-std::vector<std::string> DestinationsOf(const core::Rule& rule) {
-  if (!rule.destinations.empty()) return rule.destinations;
-  return {rule.destination};
-}
-
-// What one event asks of one destination tag, before coalescing.
-struct Intent {
+// What the last event for one destination tag asks of it.
+struct EventIntent {
   const core::Rule* rule = nullptr;
   bool push = true;
   std::string source_endpoint, source_repository, digest;
-  std::string destination_endpoint, destination_repository, tag;
-  std::string recorded_digest;  // delete: the digest the state recorded there
+  TagKey destination;
 };
 
 }  // namespace
@@ -270,7 +242,7 @@ std::vector<const core::Rule*> MatchRules(const core::Config& config, const std:
     if (r.keep_latest > 0 || !r.labels.empty() || !r.exclude_labels.empty() ||
         !r.resource.empty())
       continue;
-    if (!Selected(r.repositories, r.exclude_repositories, event.repository)) continue;
+    if (!NameFilter(r.repositories, r.exclude_repositories).Selects(event.repository)) continue;
     if (!event.tag.empty() && !TagSelected(r, event.tag)) continue;
     out.push_back(&r);
   }
@@ -305,21 +277,21 @@ core::Result<JournaledEvent> ParseJournalLine(std::string_view line) {
   return e;
 }
 
-std::vector<Change> EventChanges(const core::Config& config, const state::State& state,
-                                 const std::map<std::string, providers::Registry*>& registries,
-                                 const std::vector<JournaledEvent>& events,
-                                 std::vector<PlanError>* errors) {
-  // 1. Intents, coalesced: the last event per destination tag wins.
-  std::vector<Intent> intents;
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, size_t> index;
-  auto add = [&](Intent in) {
-    auto key = std::make_tuple(in.rule->name, in.destination_endpoint, in.destination_repository,
-                               in.tag);
-    auto [it, inserted] = index.emplace(key, intents.size());
+namespace {
+
+// The last event per (rule, destination tag) wins. Events and rules that name
+// something impossible go to *ERRORS.
+std::vector<EventIntent> CoalescedIntents(const core::Config& config, const state::State& state,
+                                          const std::vector<JournaledEvent>& events,
+                                          std::vector<PlanError>* errors) {
+  std::vector<EventIntent> out;
+  std::map<std::pair<std::string, TagKey>, size_t> index;
+  auto add = [&](EventIntent in) {
+    auto [it, inserted] = index.emplace(std::make_pair(in.rule->name, in.destination), out.size());
     if (inserted) {
-      intents.push_back(std::move(in));
+      out.push_back(std::move(in));
     } else {
-      intents[it->second] = std::move(in);
+      out[it->second] = std::move(in);
     }
   };
   for (const auto& je : events) {
@@ -338,66 +310,78 @@ std::vector<Change> EventChanges(const core::Config& config, const state::State&
           errors->push_back({rule->name, ev.repository, dest.status().message()});
           continue;
         }
-        for (const auto& d : DestinationsOf(*rule)) {
-          add({rule, true, je.endpoint, ev.repository, ev.digest, d, *dest, ev.tag, ""});
-        }
-      } else if (rule->delete_missing) {
-        for (const auto& a : state.artifacts) {
-          if (a.rule != rule->name || a.source_endpoint != je.endpoint ||
-              a.source_repository != ev.repository)
-            continue;
-          bool match = ev.digest.empty()
-                           ? a.tag == ev.tag
-                           : (a.source_digest == ev.digest || a.destination_digest == ev.digest) &&
-                                 (ev.tag.empty() || a.tag == ev.tag);
-          if (!match) continue;
-          add({rule, false, je.endpoint, ev.repository, "", a.destination_endpoint,
-               a.destination_repository, a.tag, a.destination_digest});
-        }
+        for (const auto& d : DestinationsOf(*rule))
+          add({rule, true, je.endpoint, ev.repository, ev.digest, {d, *dest, ev.tag}});
+        continue;
+      }
+      if (!rule->delete_missing) continue;
+      for (const auto& a : state.artifacts) {
+        if (a.rule != rule->name || a.source_endpoint != je.endpoint ||
+            a.source_repository != ev.repository)
+          continue;
+        bool match = ev.digest.empty()
+                         ? a.tag == ev.tag
+                         : (a.source_digest == ev.digest || a.destination_digest == ev.digest) &&
+                               (ev.tag.empty() || a.tag == ev.tag);
+        if (match)
+          add({rule, false, je.endpoint, ev.repository, "",
+               {a.destination_endpoint, a.destination_repository, a.tag}});
       }
     }
   }
-
-  // 2. What each destination holds now, then the Change.
-  std::vector<Change> out;
-  for (const auto& in : intents) {
-    auto reg = registries.find(in.destination_endpoint);
-    if (reg == registries.end()) continue;  // a state record of an endpoint since removed
-    auto head = reg->second->HeadManifest(in.destination_repository, in.tag);
-    if (!head.ok()) {
-      errors->push_back({in.rule->name, in.source_repository, head.status().message()});
-      continue;
-    }
-    std::optional<std::string> now;
-    if (*head) now = (*head)->digest;
-    Change c;
-    c.rule = in.rule->name;
-    c.source_endpoint = in.source_endpoint;
-    c.source_repository = in.source_repository;
-    c.destination_endpoint = in.destination_endpoint;
-    c.destination_host = config.endpoints.at(in.destination_endpoint).host();
-    c.destination_repository = in.destination_repository;
-    c.tag = in.tag;
-    if (in.push) {
-      c.source_digest = in.digest;
-      if (auto diffed = DiffTag(*in.rule, c, now)) out.push_back(std::move(*diffed));
-      continue;
-    }
-    c.destination_digest = now;
-    if (!now) {
-      c.action = Action::kDelete;  // already gone: apply only forgets it
-      c.reason = "already absent at the destination";
-    } else if (*now != in.recorded_digest) {
-      c.action = Action::kSkip;
-      c.reason = "the destination tag was changed outside crossdock since it was copied; it is "
-                 "not deleted";
-    } else {
-      c.action = Action::kDelete;
-      c.reason = "deleted at the source";
-    }
-    out.push_back(std::move(c));
-  }
   return out;
+}
+
+}  // namespace
+
+std::vector<Change> EventChanges(const core::Config& config, const state::State& state,
+                                 const std::map<std::string, providers::Registry*>& registries,
+                                 const std::vector<JournaledEvent>& events,
+                                 std::vector<PlanError>* errors) {
+  Desired desired;
+  Observed observed;
+  std::vector<TagKey> destinations;
+  for (auto& in : CoalescedIntents(config, state, events, &desired.errors)) {
+    const auto& [endpoint, repository, tag] = in.destination;
+    if (!registries.count(endpoint)) continue;  // a state record of an endpoint since removed
+    destinations.push_back(in.destination);
+    if (!in.push) {
+      desired.deleted_at_source.push_back({in.rule->name, in.destination});
+      continue;
+    }
+    // Distribution notifies before it links the tag: the event's digest is the source's.
+    if (!in.digest.empty())
+      observed.sources[{in.source_endpoint, in.source_repository, tag}].digest = in.digest;
+    desired.tags.push_back(
+        {in.rule->name, in.source_endpoint, in.source_repository, repository, {endpoint}, tag, "", ""});
+  }
+  ObserveTags(registries, {}, destinations, /*parallelism=*/4, nullptr, &observed);
+  Plan plan = Diff(config, desired, state, observed, {});
+  errors->insert(errors->end(), plan.errors.begin(), plan.errors.end());
+  return plan.changes;
+}
+
+Plan PlanForJournal(const core::Config& config, const state::State& state,
+                    const std::map<std::string, providers::Registry*>& registries,
+                    const std::vector<std::string>& lines, size_t* events) {
+  Plan plan;
+  std::vector<JournaledEvent> read;
+  for (const auto& line : lines) {
+    auto e = ParseJournalLine(line);
+    if (e.ok()) {
+      read.push_back(std::move(*e));
+    } else {
+      plan.warnings.push_back(e.status().message());
+    }
+  }
+  *events = read.size();
+  plan.state_lineage = state.serial == 0 ? "" : state.lineage;
+  plan.state_serial = state.serial;
+  plan.changes = EventChanges(config, state, registries, read, &plan.errors);
+  for (const auto& c : plan.changes)
+    if (std::find(plan.rules.begin(), plan.rules.end(), c.rule) == plan.rules.end())
+      plan.rules.push_back(c.rule);
+  return plan;
 }
 
 }  // namespace crossdock::planner

@@ -101,4 +101,11 @@ std::vector<Change> EventChanges(const core::Config& config, const state::State&
                                  const std::vector<JournaledEvent>& events,
                                  std::vector<PlanError>* errors);
 
+// The Plan for journal LINES (JournalLine) not executed yet: EventChanges of the
+// readable ones, made against STATE, with the rules the changes come from. An
+// unreadable line is skipped with a warning in the plan. *EVENTS: how many were read.
+Plan PlanForJournal(const core::Config& config, const state::State& state,
+                    const std::map<std::string, providers::Registry*>& registries,
+                    const std::vector<std::string>& lines, size_t* events);
+
 }  // namespace crossdock::planner

@@ -13,6 +13,12 @@ const char* ActionName(Action a) {
   return "?";
 }
 
+std::optional<Action> ActionFromName(std::string_view name) {
+  for (Action a : {Action::kCreate, Action::kUpdate, Action::kDelete, Action::kSkip, Action::kAdopt})
+    if (name == ActionName(a)) return a;
+  return std::nullopt;
+}
+
 Summary Plan::summary() const {
   Summary s;
   for (const auto& c : changes) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace crossdock::planner {
@@ -13,8 +14,10 @@ namespace crossdock::planner {
 // adopt = true, so crossdock records the tag as its own without copying.
 enum class Action { kCreate, kUpdate, kDelete, kSkip, kAdopt };
 
-// "create", "update", "delete", "skip", "adopt" (the plan JSON's words).
+// "create", "update", "delete", "skip", "adopt": the plan JSON's and the saved plan's
+// words. ActionFromName is its inverse; nullopt for any other word.
 const char* ActionName(Action a);
+std::optional<Action> ActionFromName(std::string_view name);
 
 // One destination tag and what happens to it.
 struct Change {

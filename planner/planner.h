@@ -1,5 +1,6 @@
-// MakePlan: desired state from the Config and live listings, diffed against the
-// destinations and the State, into a Plan. Used by cmd/plan and cmd/apply.
+// MakePlan: Select (select.h) the rules, repositories and tags from the Config and
+// the sources' listings, Observe (observe.h) what sources and destinations hold, and
+// Diff (diff.h) that against the State into a Plan. Used by cmd/plan, apply, run, retry.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "planner/diff.h"
 #include "planner/plan.h"
 #include "providers/registry.h"
 #include "state/state.h"
@@ -29,10 +31,5 @@ struct PlanOptions {
 Plan MakePlan(const core::Config& config, const state::State& state,
               const std::map<std::string, providers::Registry*>& registries,
               const PlanOptions& options);
-
-// The Change for one source tag, from what the destination holds and the rule.
-// Returns nullopt for a no-op (the destination already holds SOURCE_DIGEST).
-std::optional<Change> DiffTag(const core::Rule& rule, Change base,
-                              const std::optional<std::string>& destination_digest);
 
 }  // namespace crossdock::planner

@@ -6,16 +6,15 @@
 #include "core/digest.h"
 #include "core/file.h"
 #include "core/json_guard.h"
+#include "core/names.h"
 #include "planner/events.h"
 
 #include <algorithm>
 #include <cereal/archives/json.hpp>
+#include <nlohmann/json.hpp>
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string_view>
 
@@ -23,7 +22,7 @@ namespace crossdock::planner {
 
 template <class Archive>
 void serialize(Archive& ar, Change& c) {
-  int action = static_cast<int>(c.action);
+  std::string action = ActionName(c.action);
   ar(cereal::make_nvp("rule", c.rule), cereal::make_nvp("action", action),
      cereal::make_nvp("source_endpoint", c.source_endpoint),
      cereal::make_nvp("source_repository", c.source_repository),
@@ -35,7 +34,9 @@ void serialize(Archive& ar, Change& c) {
      cereal::make_nvp("reason", c.reason), cereal::make_nvp("accessory_of", c.accessory_of),
      cereal::make_nvp("manifest_bytes", c.manifest_bytes),
      cereal::make_nvp("manifest_media_type", c.manifest_media_type));
-  c.action = static_cast<Action>(action);
+  std::optional<Action> known = ActionFromName(action);
+  if (!known) throw cereal::Exception("unknown action \"" + core::ShowName(action) + "\"");
+  c.action = *known;
 }
 
 template <class Archive>
@@ -61,6 +62,67 @@ void serialize(Archive& ar, SavedPlan& s) {
      cereal::make_nvp("config_digest", s.config_digest), cereal::make_nvp("plan", s.plan));
 }
 
+namespace {
+
+// The digest of the file at PATH; of nothing when it cannot be read (then it matches
+// no saved plan's).
+std::string FileDigest(const std::string& path) {
+  auto bytes = core::ReadFile(path, path);
+  return core::Sha256Digest(bytes.ok() ? *bytes : "");
+}
+
+// The copies of PLAN whose source tag moved since: Conflict for the first, or a HEAD's
+// error.
+core::Status CheckSources(const Plan& plan,
+                          const std::map<std::string, providers::Registry*>& registries) {
+  for (const auto& c : plan.changes) {
+    if (c.action == Action::kDelete || c.action == Action::kSkip) continue;
+    if (!c.manifest_bytes.empty()) continue;  // written by crossdock, not copied
+    auto it = registries.find(c.source_endpoint);
+    if (it == registries.end())
+      return core::Status::Conflict("Saved plan is stale: endpoint \"" + c.source_endpoint +
+                                    "\" is no longer configured");
+    auto h = it->second->HeadManifest(c.source_repository, c.tag);
+    if (!h.ok()) return h.status();
+    if (!*h || (*h)->digest != c.source_digest)
+      return core::Status::Conflict(
+          "Saved plan is stale: " + c.source_repository + ":" + c.tag + " at endpoint \"" +
+          c.source_endpoint + "\" is now " + (*h ? (*h)->digest : std::string("absent")) +
+          ", the plan copies " + c.source_digest + ". Run crossdock plan again.");
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace
+
+SavedPlan MakeSavedPlan(const core::Config& config, Plan plan) {
+  SavedPlan saved;
+  saved.config_path = config.path;
+  saved.config_digest = FileDigest(config.path);
+  saved.plan = std::move(plan);
+  return saved;
+}
+
+core::Status CheckSavedPlanCurrent(const SavedPlan& saved, const state::State& state,
+                                   const std::string& state_path, const core::Config& config,
+                                   const std::map<std::string, providers::Registry*>& registries) {
+  const Plan& plan = saved.plan;
+  if (!plan.state_lineage.empty() && !state.lineage.empty() &&
+      plan.state_lineage != state.lineage && state.serial > 0)
+    return core::Status::Conflict("Saved plan does not match the given state: the plan was made "
+                                  "for state lineage " + plan.state_lineage + ", " + state_path +
+                                  " has lineage " + state.lineage);
+  if (plan.state_serial != state.serial)
+    return core::Status::Conflict(
+        "Saved plan is stale: the state changed since the plan was made (serial " +
+        std::to_string(plan.state_serial) + " then, " + std::to_string(state.serial) +
+        " now). Run crossdock plan again.");
+  if (saved.config_digest != FileDigest(config.path))
+    return core::Status::Conflict("Saved plan is stale: " + config.path +
+                                  " changed since the plan was made. Run crossdock plan again.");
+  return CheckSources(plan, registries);
+}
+
 // A plan nests six levels deep and holds only small integers (core/json_guard.h).
 constexpr int kMaxPlanNesting = 64;
 
@@ -68,7 +130,8 @@ core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
   std::ostringstream os;
   try {
     cereal::JSONOutputArchive ar(os);
-    ar(cereal::make_nvp("saved_plan", const_cast<SavedPlan&>(saved)));
+    SavedPlan copy = saved;  // cereal serialises through non-const references
+    ar(cereal::make_nvp("saved_plan", copy));
   } catch (const std::exception& e) {
     return core::Status::Internal(std::string("cannot encode the plan: ") + e.what());
   }
@@ -100,17 +163,29 @@ core::Status CheckChange(const std::string& where, const Change& c) {
 }  // namespace
 
 core::Result<SavedPlan> ReadPlanFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return core::Status::NotFound("cannot read plan file " + path + ": " + strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParsePlanText(text.str(), path);
+  auto text = core::ReadFile(path, "plan file " + path);
+  if (!text.ok()) return text.status();
+  return ParsePlanText(*text, path);
 }
 
 core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string& path) {
   if (std::string why = core::JsonTooOddForCereal(text, kMaxPlanNesting); !why.empty())
     return core::Status::DataLoss(path + " is not a crossdock plan file (" + why +
                                   "); make one with `crossdock plan --out FILE`");
+  // The format first: an older or newer file is refused as such, not misread.
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json* format = nullptr;
+  if (doc.is_object() && doc.contains("saved_plan") && doc["saved_plan"].is_object() &&
+      doc["saved_plan"].contains("crossdock_plan_format"))
+    format = &doc["saved_plan"]["crossdock_plan_format"];
+  if (format && format->is_number_integer() && *format != kPlanFormatVersion) {
+    const auto v = format->get<std::int64_t>();
+    return core::Status::InvalidArgument(
+        path + (v > kPlanFormatVersion ? " was written by a newer crossdock" : " was written by an older crossdock") +
+        " (plan format " + std::to_string(v) + ", this one reads " +
+        std::to_string(kPlanFormatVersion) + "); " +
+        (v > kPlanFormatVersion ? "upgrade crossdock" : "make a new plan with `crossdock plan --out FILE`"));
+  }
   std::istringstream in(text);
   SavedPlan saved;
   try {
@@ -120,10 +195,6 @@ core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string
     return core::Status::DataLoss(path + " is not a crossdock plan file (" + e.what() +
                                   "); make one with `crossdock plan --out FILE`");
   }
-  if (saved.format_version > 1)
-    return core::Status::InvalidArgument(path + " was written by a newer crossdock (plan format " +
-                                         std::to_string(saved.format_version) +
-                                         "); upgrade crossdock");
   for (const auto* list : {&saved.plan.changes, &saved.plan.drift}) {
     const char* kind = list == &saved.plan.changes ? "change" : "drift entry";
     for (size_t i = 0; i < list->size(); ++i) {

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <memory>
 #include <cctype>
 #include <mutex>
 #include <vector>
@@ -55,6 +56,32 @@ struct GlobalInit {
 };
 
 class CurlHttpClient;
+
+// An easy handle, cleaned up when dropped.
+struct CurlEasyCleanup {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlEasyCleanup>;
+
+// A header list, freed when dropped. Append returns false when curl could not
+// allocate (the list is then unchanged).
+class CurlSlist {
+ public:
+  CurlSlist() = default;
+  ~CurlSlist() { curl_slist_free_all(list_); }
+  CurlSlist(const CurlSlist&) = delete;
+  CurlSlist& operator=(const CurlSlist&) = delete;
+  bool Append(const std::string& line) {
+    curl_slist* grown = curl_slist_append(list_, line.c_str());
+    if (grown == nullptr) return false;
+    list_ = grown;
+    return true;
+  }
+  curl_slist* get() const { return list_; }
+
+ private:
+  curl_slist* list_ = nullptr;
+};
 
 struct Transfer {
   const HttpRequest* request = nullptr;
@@ -116,12 +143,14 @@ class CurlHttpClient : public HttpClient {
   }
 
   ~CurlHttpClient() override {
-    for (CURL* h : idle_) curl_easy_cleanup(h);
+    idle_.clear();  // the handles go before the share they use
     curl_share_cleanup(share_);
   }
 
   core::Result<HttpResponse> Do(const HttpRequest& req) override {
-    CURL* h = Take();
+    CurlEasy easy = Take();
+    if (!easy) return core::Status::Internal(req.method + " " + req.url + ": curl_easy_init failed");
+    CURL* h = easy.get();
     HttpResponse resp;
     Transfer t;
     t.request = &req;
@@ -164,8 +193,9 @@ class CurlHttpClient : public HttpClient {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
 
-    struct curl_slist* headers = nullptr;
-    for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    CurlSlist headers;
+    bool listed = true;
+    for (const auto& [k, v] : req.headers) listed = headers.Append(k + ": " + v) && listed;
     bool has_body = !req.body.empty() || req.body_source;
     if (req.method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -180,14 +210,14 @@ class CurlHttpClient : public HttpClient {
       if (!has_body) size = 0;
       curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-      headers = curl_slist_append(headers, "Expect:");
+      listed = headers.Append("Expect:") && listed;
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if (!listed) return core::Status::Internal(req.method + " " + req.url + ": out of memory for headers");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
 
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
-    curl_slist_free_all(headers);
-    Give(h);
+    Give(std::move(easy));
     if (rc != CURLE_OK) {
       if (t.body_too_large) {
         resp.body.clear();
@@ -241,17 +271,18 @@ class CurlHttpClient : public HttpClient {
     static_cast<CurlHttpClient*>(user)->locks_[data % kLocks].unlock();
   }
 
-  CURL* Take() {
+  // An idle handle, reset, or a new one (null when curl cannot make one).
+  CurlEasy Take() {
     std::lock_guard<std::mutex> g(pool_mu_);
-    if (idle_.empty()) return curl_easy_init();
-    CURL* h = idle_.back();
+    if (idle_.empty()) return CurlEasy(curl_easy_init());
+    CurlEasy h = std::move(idle_.back());
     idle_.pop_back();
-    curl_easy_reset(h);
+    curl_easy_reset(h.get());
     return h;
   }
-  void Give(CURL* h) {
+  void Give(CurlEasy h) {
     std::lock_guard<std::mutex> g(pool_mu_);
-    idle_.push_back(h);
+    idle_.push_back(std::move(h));
   }
 
   static constexpr int kLocks = 8;
@@ -259,7 +290,7 @@ class CurlHttpClient : public HttpClient {
   CURLSH* share_;
   std::mutex locks_[kLocks];
   std::mutex pool_mu_;
-  std::vector<CURL*> idle_;
+  std::vector<CurlEasy> idle_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,28 @@ struct Manifest {
   std::string bytes;   // exactly as served: pushed back byte for byte
 };
 
+// What an endpoint logs in with.
+struct Credentials {
+  std::string username;
+  std::string password;  // resolved secret; never printed
+};
+
+// A repository's tags, and the digest of each where the vendor's listing says it
+// (Harbor's, Docker Hub's, Quay's and GCR's listings do; the OCI distribution API's
+// tags/list does not, and then DIGESTS is empty).
+struct TagListing {
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> digests;  // tag -> "sha256:…"
+};
+
+// How many path components a repository name may have at a registry (Docker Hub:
+// exactly 2, "namespace/name"; Quay: 2; Harbor: at least 2, "project/…"). 0: no bound.
+struct PathRule {
+  int min_components = 1;
+  int max_components = 0;
+  std::string why;  // the registry's own words for the rule, for messages
+};
+
 // Streaming blob download: receives the bytes; return false to abort.
 using BlobSink = std::function<bool(const char* data, size_t n)>;
 // Streaming blob upload source: as HttpRequest::body_source.
@@ -59,6 +82,16 @@ class Registry {
 
   // Every tag of REPO. NotFound when the repository does not exist.
   virtual core::Result<std::vector<std::string>> ListTags(const std::string& repo) = 0;
+
+  // ListTags, with each tag's digest when the listing API gives it. A provider that
+  // overrides this returns true from ListingHasDigests: the planner then lists a
+  // destination repository once instead of sending a HEAD per tag.
+  virtual core::Result<TagListing> ListTagsWithDigests(const std::string& repo) {
+    auto tags = ListTags(repo);
+    if (!tags.ok()) return tags.status();
+    return TagListing{std::move(*tags), {}};
+  }
+  virtual bool ListingHasDigests() const { return false; }
 
   // HEAD of a manifest by tag or digest; nullopt when absent (404).
   virtual core::Result<std::optional<ManifestHead>> HeadManifest(const std::string& repo,
@@ -95,6 +128,30 @@ class Registry {
   // registry verifies the digest too. SOURCE returning -1 abandons the upload.
   virtual core::Status PutBlob(const std::string& repo, const std::string& digest,
                                std::int64_t size, const BlobSource& source) = 0;
+
+  // HTTP requests sent so far (every exchange, auth included), for reports and
+  // /metrics; 0 for a registry that does not count them.
+  virtual long requests() const { return 0; }
+
+  // What vendors need, each with the plain registry's answer as default:
+  // - the repository path rule the planner checks destinations against;
+  virtual PathRule path_rule() const { return {}; }
+  // - the namespace (Harbor project, Quay organisation, ECR repository) a push to
+  //   REPO needs, created when missing; a plain registry creates repositories on push;
+  virtual core::Status EnsureNamespace(const std::string& repo) {
+    (void)repo;
+    return core::Status::Ok();
+  }
+  // - deleting TAG, which holds DIGEST. A plain registry deletes the manifest by
+  //   digest, which takes every tag on it along (DeletesTagsAlone false: the applier
+  //   refuses when another tag shares the digest); a vendor with a tag API deletes the
+  //   tag alone.
+  virtual core::Status DeleteTag(const std::string& repo, const std::string& tag,
+                                 const std::string& digest) {
+    (void)tag;
+    return DeleteManifest(repo, digest);
+  }
+  virtual bool DeletesTagsAlone() const { return false; }
 
   // How many pulls the registry says remain in its rate-limit window (Docker Hub's
   // RateLimit-Remaining), as last seen; nullopt when it never said.

@@ -27,14 +27,93 @@ namespace crossdock::state {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+
+template <class Enum, size_t N>
+std::optional<Enum> ParseWord(std::string_view word, const Enum (&all)[N]) {
+  for (Enum e : all)
+    if (word == Name(e)) return e;
+  return std::nullopt;
+}
+
+// Reads an enum field by its word; ABSENT when the field is missing. Throws
+// json::exception (Get: corrupt) for a word it does not know.
+template <class Enum>
+Enum EnumField(const json& j, const char* key, Enum absent,
+               std::optional<Enum> (*parse)(std::string_view)) {
+  if (!j.contains(key)) return absent;
+  std::optional<Enum> e = parse(j.at(key).get<std::string>());
+  if (!e) throw json::type_error::create(302, std::string("unknown ") + key, nullptr);
+  return *e;
+}
+
+}  // namespace
+
+const char* Name(ExecutionStatus s) {
+  switch (s) {
+    case ExecutionStatus::kRunning: return "running";
+    case ExecutionStatus::kSucceeded: return "succeeded";
+    case ExecutionStatus::kFailed: return "failed";
+    case ExecutionStatus::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+const char* Name(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::kPending: return "pending";
+    case TaskStatus::kRunning: return "running";
+    case TaskStatus::kSucceeded: return "succeeded";
+    case TaskStatus::kFailed: return "failed";
+    case TaskStatus::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+const char* Name(Trigger t) {
+  switch (t) {
+    case Trigger::kManual: return "manual";
+    case Trigger::kScheduled: return "scheduled";
+    case Trigger::kEvent: return "event";
+    case Trigger::kRetry: return "retry";
+  }
+  return "?";
+}
+
+const char* Name(Operation o) { return o == Operation::kDelete ? "delete" : "copy"; }
+
+std::optional<ExecutionStatus> ParseExecutionStatus(std::string_view word) {
+  static constexpr ExecutionStatus kAll[] = {ExecutionStatus::kRunning, ExecutionStatus::kSucceeded,
+                                             ExecutionStatus::kFailed, ExecutionStatus::kStopped};
+  return ParseWord(word, kAll);
+}
+
+std::optional<TaskStatus> ParseTaskStatus(std::string_view word) {
+  static constexpr TaskStatus kAll[] = {TaskStatus::kPending, TaskStatus::kRunning,
+                                        TaskStatus::kSucceeded, TaskStatus::kFailed,
+                                        TaskStatus::kStopped};
+  return ParseWord(word, kAll);
+}
+
+std::optional<Trigger> ParseTrigger(std::string_view word) {
+  static constexpr Trigger kAll[] = {Trigger::kManual, Trigger::kScheduled, Trigger::kEvent,
+                                     Trigger::kRetry};
+  return ParseWord(word, kAll);
+}
+
+std::optional<Operation> ParseOperation(std::string_view word) {
+  static constexpr Operation kAll[] = {Operation::kCopy, Operation::kDelete};
+  return ParseWord(word, kAll);
+}
+
 nlohmann::ordered_json TaskToJson(const Task& t) {
   return {{"id", t.id},
           {"rule", t.rule},
-          {"operation", t.operation},
+          {"operation", Name(t.operation)},
           {"destination_endpoint", t.destination_endpoint},
           {"destination_repository", t.destination_repository},
           {"references", t.references},
-          {"status", t.status},
+          {"status", Name(t.status)},
           {"attempts", t.attempts},
           {"bytes", t.bytes},
           {"duration_seconds", t.duration_seconds},
@@ -46,8 +125,12 @@ namespace {
 json ToJson(const Execution& e) {
   json tasks = json::array();
   for (const auto& t : e.tasks) tasks.push_back(json(TaskToJson(t)));
-  return {{"id", e.id},         {"rules", e.rules},         {"trigger", e.trigger},
-          {"status", e.status}, {"started_at", e.started_at}, {"ended_at", e.ended_at},
+  return {{"id", e.id},
+          {"rules", e.rules},
+          {"trigger", Name(e.trigger)},
+          {"status", Name(e.status)},
+          {"started_at", e.started_at},
+          {"ended_at", e.ended_at},
           {"pid", e.pid},       {"succeeded", e.succeeded}, {"failed", e.failed},
           {"total", e.total},   {"bytes", e.bytes},         {"message", e.message},
           {"tasks", tasks}};
@@ -59,8 +142,8 @@ Execution FromJson(const json& j) {
   Execution e;
   e.id = j.value("id", std::int64_t{0});
   e.rules = j.value("rules", std::vector<std::string>{});
-  e.trigger = j.value("trigger", std::string("manual"));
-  e.status = j.value("status", std::string("failed"));
+  e.trigger = EnumField(j, "trigger", Trigger::kManual, &ParseTrigger);
+  e.status = EnumField(j, "status", ExecutionStatus::kFailed, &ParseExecutionStatus);
   e.started_at = j.value("started_at", std::string());
   e.ended_at = j.value("ended_at", std::string());
   e.pid = j.value("pid", 0);
@@ -74,11 +157,11 @@ Execution FromJson(const json& j) {
       Task t;
       t.id = tj.value("id", 0);
       t.rule = tj.value("rule", std::string());
-      t.operation = tj.value("operation", std::string());
+      t.operation = EnumField(tj, "operation", Operation::kCopy, &ParseOperation);
       t.destination_endpoint = tj.value("destination_endpoint", std::string());
       t.destination_repository = tj.value("destination_repository", std::string());
       t.references = tj.value("references", std::vector<std::string>{});
-      t.status = tj.value("status", std::string());
+      t.status = EnumField(tj, "status", TaskStatus::kFailed, &ParseTaskStatus);
       t.attempts = tj.value("attempts", 0);
       t.bytes = tj.value("bytes", std::int64_t{0});
       t.duration_seconds = tj.value("duration_seconds", 0.0);
@@ -218,7 +301,7 @@ core::Result<std::vector<Execution>> ExecutionStore::List(const std::string& rul
   return out;
 }
 
-core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, std::string trigger,
+core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, Trigger trigger,
                                               std::vector<Task> tasks) {
   // After the highest id in the folder, readable or not, so a corrupt file is never
   // overwritten.
@@ -226,8 +309,8 @@ core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, st
   Execution e;
   e.id = ids.empty() ? 1 : ids.back() + 1;
   e.rules = std::move(rules);
-  e.trigger = std::move(trigger);
-  e.status = "running";
+  e.trigger = trigger;
+  e.status = ExecutionStatus::kRunning;
   e.started_at = core::NowRfc3339();
   e.pid = static_cast<int>(::getpid());
   e.tasks = std::move(tasks);
@@ -269,13 +352,14 @@ core::Result<int> ExecutionStore::RecoverCrashed() const {
   if (!all.ok()) return all.status();
   int n = 0;
   for (auto& e : *all) {
-    if (e.status != "running") continue;
-    e.status = "failed";
+    if (e.status != ExecutionStatus::kRunning) continue;
+    e.status = ExecutionStatus::kFailed;
     e.ended_at = core::NowRfc3339();
     e.message = "crossdock (pid " + std::to_string(e.pid) +
                 ") ended without finishing this execution: crashed or killed";
     for (auto& t : e.tasks)
-      if (t.status == "running" || t.status == "pending") t.status = "failed";
+      if (t.status == TaskStatus::kRunning || t.status == TaskStatus::kPending)
+        t.status = TaskStatus::kFailed;
     CROSSDOCK_RETURN_IF_ERROR(Save(e));
     ++n;
   }
@@ -287,7 +371,7 @@ core::Status ExecutionStore::Prune(int keep) const {
   if (!all.ok()) return all.status();
   std::map<std::string, int> seen;
   for (const auto& e : *all) {
-    bool kept = e.rules.empty() || e.status == "running";
+    bool kept = e.rules.empty() || e.status == ExecutionStatus::kRunning;
     for (const auto& r : e.rules) kept = ++seen[r] <= keep || kept;
     if (kept) continue;
     std::error_code ec;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,15 +17,32 @@
 
 namespace crossdock::state {
 
+// The history's vocabulary. Typed everywhere; words only in the execution files,
+// `crossdock executions/tasks` and /metrics, where Name() writes them and Parse*()
+// reads them back (nullopt for any other word: the file is corrupt).
+enum class ExecutionStatus { kRunning, kSucceeded, kFailed, kStopped };
+enum class TaskStatus { kPending, kRunning, kSucceeded, kFailed, kStopped };
+enum class Trigger { kManual, kScheduled, kEvent, kRetry };
+enum class Operation { kCopy, kDelete };
+
+const char* Name(ExecutionStatus s);  // "running", "succeeded", "failed", "stopped"
+const char* Name(TaskStatus s);       // "pending", and as ExecutionStatus
+const char* Name(Trigger t);          // "manual", "scheduled", "event", "retry"
+const char* Name(Operation o);        // "copy", "delete"
+std::optional<ExecutionStatus> ParseExecutionStatus(std::string_view word);
+std::optional<TaskStatus> ParseTaskStatus(std::string_view word);
+std::optional<Trigger> ParseTrigger(std::string_view word);
+std::optional<Operation> ParseOperation(std::string_view word);
+
 // One destination repository and operation within an execution.
 struct Task {
   int id = 0;  // 1-based within its execution; shown as EXEC.TASK ("12.3")
   std::string rule;
-  std::string operation;  // "copy" or "delete"
+  Operation operation = Operation::kCopy;
   std::string destination_endpoint;
   std::string destination_repository;
   std::vector<std::string> references;  // tags (or digests) it handles
-  std::string status = "pending";       // pending, running, succeeded, failed, stopped
+  TaskStatus status = TaskStatus::kPending;
   int attempts = 0;
   std::int64_t bytes = 0;
   double duration_seconds = 0;
@@ -34,8 +52,8 @@ struct Task {
 struct Execution {
   std::int64_t id = 0;
   std::vector<std::string> rules;
-  std::string trigger = "manual";  // manual, scheduled, event
-  std::string status = "running";  // running, succeeded, failed, stopped
+  Trigger trigger = Trigger::kManual;
+  ExecutionStatus status = ExecutionStatus::kRunning;
   std::string started_at, ended_at;  // RFC 3339 UTC; ended_at empty while running
   int pid = 0;
   int succeeded = 0, failed = 0, total = 0;  // changes
@@ -64,7 +82,7 @@ class ExecutionStore {
 
   // Starts a new execution (id = highest so far + 1) and saves it. REQUIRES: the
   // caller holds the state lock, so ids are not handed out twice.
-  core::Result<Execution> Start(std::vector<std::string> rules, std::string trigger,
+  core::Result<Execution> Start(std::vector<std::string> rules, Trigger trigger,
                                 std::vector<Task> tasks);
   // Writes E atomically (E.id names the file).
   core::Status Save(const Execution& e) const;

@@ -172,22 +172,22 @@ DistributionRegistry::DistributionRegistry(std::string name, std::string base_ur
 }
 
 long DistributionRegistry::requests() const {
-  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  std::lock_guard<std::mutex> g(mu_);
   return requests_;
 }
 
 std::optional<long> DistributionRegistry::rate_limit_remaining() const {
-  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  std::lock_guard<std::mutex> g(mu_);
   return rate_limit_remaining_;
 }
 
 std::optional<long> DistributionRegistry::rate_limit_limit() const {
-  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  std::lock_guard<std::mutex> g(mu_);
   return rate_limit_limit_;
 }
 
 std::chrono::steady_clock::time_point DistributionRegistry::paused_until() const {
-  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(mu_));
+  std::lock_guard<std::mutex> g(mu_);
   return paused_until_;
 }
 

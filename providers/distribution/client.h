@@ -21,11 +21,6 @@
 
 namespace crossdock::providers {
 
-struct Credentials {
-  std::string username;
-  std::string password;  // resolved secret; never printed
-};
-
 // A parsed WWW-Authenticate challenge.
 struct Challenge {
   std::string scheme;  // "basic", "bearer" (lowercased) or "" when none
@@ -102,8 +97,7 @@ class DistributionRegistry : public Registry {
   core::Status PutBlob(const std::string& repo, const std::string& digest, std::int64_t size,
                        const BlobSource& source) override;
 
-  // Requests sent so far (every HTTP exchange, auth included), for reports.
-  long requests() const;
+  long requests() const override;
 
   // Docker Hub's pull budget: the lowest RateLimit-Remaining and the last
   // RateLimit-Limit seen in any answer; nullopt until a registry sends them.
@@ -190,7 +184,7 @@ class DistributionRegistry : public Registry {
   std::unique_ptr<core::TokenBucket> bucket_;                 // null: no rate limit
   std::unique_ptr<std::counting_semaphore<>> connections_;    // null: no limit
 
-  std::mutex mu_;  // guards everything below
+  mutable std::mutex mu_;  // guards everything below
   // How long a ping that failed transiently (after its retries) answers for the
   // next callers before one pings again.
   static constexpr std::chrono::seconds kPingFailureMemory{30};

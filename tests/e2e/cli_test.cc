@@ -2,7 +2,7 @@
 // diagnostics, the approval rule, state commands. No registry is needed.
 #include <gtest/gtest.h>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

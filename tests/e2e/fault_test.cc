@@ -15,7 +15,7 @@
 #include <map>
 #include <set>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

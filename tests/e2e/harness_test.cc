@@ -1,7 +1,7 @@
-// Tests of the end-to-end harness itself (tests/e2e/harness.h) against the real
+// Tests of the end-to-end harness itself (tests/support/harness.h) against the real
 // parts: docker-registry, skopeo, curl, openssl and the fakes. If these fail, no
 // other end-to-end result can be trusted.
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 // As Debian builds libcpp-httplib (see tests/fakes/token_server.cc).
 #define CPPHTTPLIB_OPENSSL_SUPPORT

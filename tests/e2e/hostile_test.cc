@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

@@ -1,6 +1,6 @@
 // End to end: hostile input outside the registry client (issue 10): altered plan
 // files, patterns built to exhaust the matcher, secrets validate cannot resolve.
-// Results are checked with the registry's own API (tests/e2e/harness.h).
+// Results are checked with the registry's own API (tests/support/harness.h).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {
@@ -79,6 +79,53 @@ TEST_F(LimitsTest, AnAlteredPlanFileIsRefusedNamingTheFileAndChangesNothing) {
   EXPECT_EQ(ListTags(dst_, "other/victim"), std::vector<std::string>{"prod"});
   EXPECT_EQ(HeadDigest(dst_, "other/victim", "prod"), prod);
   EXPECT_TRUE(ListTags(dst_, "lib/app").empty());
+}
+
+// Issue 11: a plan file stored actions as the enum's number, cast back unchecked; now
+// by name, and a word apply does not know is refused before anything is done.
+TEST_F(LimitsTest, APlanFileWithAnUnknownActionIsRefusedAndChangesNothing) {
+  SeedInto(src_, "lib/app", "v1", 73);
+  WriteConfig("");
+  const std::string planfile = dir_.Sub("plan.json");
+  RunResult plan = Crossdock({"plan", "--out", planfile});
+  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  std::string text = ReadFile(planfile);
+  const std::string from = "\"action\": \"create\"";
+  const size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, from.size(), "\"action\": \"obliterate\"");
+  WriteFile(planfile, text);
+
+  RunResult apply = Crossdock({"apply", planfile});
+  EXPECT_EQ(apply.exit_code, 1) << apply.out << apply.err;
+  EXPECT_EQ(apply.err, "Error: " + planfile +
+                           " is not a crossdock plan file (unknown action \"obliterate\"); make "
+                           "one with `crossdock plan --out FILE`\n");
+  EXPECT_TRUE(ListTags(dst_, "lib/app").empty());
+}
+
+// Issue 11: flags take the config's Go durations, and every command checks
+// --parallelism the same way.
+TEST_F(LimitsTest, FlagsTakeGoDurationsAndEveryCommandChecksParallelism) {
+  const std::string digest = SeedInto(src_, "lib/app", "v1", 74);
+  WriteConfig("");
+  RunResult apply = Crossdock({"apply", "--auto-approve", "--lock-timeout", "1h30m"});
+  EXPECT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(HeadDigest(dst_, "lib/app", "v1"), digest);
+  RunResult stop = Crossdock({"stop", "999", "--wait", "1h30m"});
+  EXPECT_EQ(stop.exit_code, 1);
+  EXPECT_EQ(stop.err.find("is not a duration"), std::string::npos) << stop.err;
+  RunResult bad = Crossdock({"stop", "999", "--wait", "1h30"});
+  EXPECT_EQ(bad.err, "Error: --wait \"1h30\" is not a duration; use e.g. 30s, 5m or 1h30m\n");
+  for (std::vector<std::string> args : {std::vector<std::string>{"plan"}, {"apply"}, {"run"},
+                                        {"retry", "1"}}) {
+    args.insert(args.end(), {"--parallelism", "0"});
+    RunResult r = Crossdock(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("Error: --parallelism 0 is out of range: use 1 to 256\n"),
+              std::string::npos)
+        << args[0] << ": " << r.err;
+  }
 }
 
 // A pattern of 20,000 nested '{' passed validate, then crashed plan (SIGSEGV).

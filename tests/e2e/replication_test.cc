@@ -1,5 +1,5 @@
 // End to end: the real crossdock binary against real docker-registry processes on
-// 127.0.0.1, seeded with skopeo and checked with skopeo/curl (tests/e2e/harness.h),
+// 127.0.0.1, seeded with skopeo and checked with skopeo/curl (tests/support/harness.h),
 // never with crossdock's own client.
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <csignal>
 #include <thread>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

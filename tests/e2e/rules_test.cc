@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

@@ -1,5 +1,5 @@
 // End to end: `crossdock serve` receiving real docker-registry notifications,
-// checked with HeadDigest and curl (tests/e2e/harness.h).
+// checked with HeadDigest and curl (tests/support/harness.h).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 
 #include <thread>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 namespace crossdock::testing {
 namespace {

@@ -1,5 +1,5 @@
 // corrupt_proxy: a loopback HTTP reverse proxy that damages blobs in transit, for
-// end-to-end tests of digest checking; started by tests/e2e/harness.cc (CorruptProxy).
+// end-to-end tests of digest checking; started by tests/support/harness.cc (CorruptProxy).
 //
 // Every request (any method, headers, body) goes to --upstream and the answer
 // comes back as it was (status, headers, body), except:

@@ -1,6 +1,6 @@
 // fault_proxy: a loopback HTTP reverse proxy in front of a registry that injects the
 // faults of a bad network or a misbehaving middlebox, each at a rate, for end-to-end
-// tests of retries and integrity checks; started by tests/e2e/harness.cc (FaultProxy).
+// tests of retries and integrity checks; started by tests/support/harness.cc (FaultProxy).
 //
 // Every request goes to --upstream and the answer comes back as it was (a Location
 // pointing at the upstream rewritten to point at the proxy, so upload sessions keep

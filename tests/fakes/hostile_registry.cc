@@ -1,6 +1,6 @@
 // hostile_registry: a loopback registry that misbehaves on purpose, for end-to-end
 // tests of what crossdock does with answers it must not trust; started by
-// tests/e2e/harness.cc (HostileRegistry).
+// tests/support/harness.cc (HostileRegistry).
 //
 // It serves one repository, "r", holding one small OCI image (a config and a layer,
 // generated at start) under every tag it lists, plus whatever is pushed to it

@@ -1,5 +1,5 @@
 // token_server: a loopback Docker token-auth server (the `realm` of distribution's
-// `auth.token`) for end-to-end tests; started by tests/e2e/harness.cc (TokenServer).
+// `auth.token`) for end-to-end tests; started by tests/support/harness.cc (TokenServer).
 //
 // Protocol (https://distribution.github.io/distribution/spec/auth/token/, and
 // ../shared/reference/registry-facts.md for what distribution 2.8.2 really checks):

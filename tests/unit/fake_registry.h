@@ -159,6 +159,20 @@ class FakeRegistry : public providers::Registry {
       it = it->second == digest ? tags_[repo].erase(it) : std::next(it);
     return found ? core::Status::Ok() : core::Status::NotFound("no such manifest");
   }
+  // A vendor's tag deletion (Harbor's, Quay's): TAG goes, other tags on its digest
+  // stay. Off (the distribution API's DeleteManifest only) until tag_api is set.
+  bool tag_api = false;
+  bool DeletesTagsAlone() const override { return tag_api; }
+  core::Status DeleteTag(const std::string& repo, const std::string& tag,
+                         const std::string& digest) override {
+    if (!tag_api) return Registry::DeleteTag(repo, tag, digest);
+    std::lock_guard<std::mutex> g(mu_);
+    calls_.push_back("DeleteTag " + repo + ":" + tag);
+    return tags_[repo].erase(tag) > 0 ? core::Status::Ok() : core::Status::NotFound("no such tag");
+  }
+  core::Status EnsureNamespace(const std::string& repo) override {
+    return Log("EnsureNamespace " + repo), core::Status::Ok();
+  }
   // Referrers API: off until SetReferrers is called for some subject.
   void SetReferrers(const std::string& repo, const std::string& subject,
                     std::vector<providers::ManifestHead> referrers) {

@@ -327,6 +327,35 @@ TEST_F(ApplierTest, DeleteRefusesWhenAnotherTagSharesTheDigest) {
   EXPECT_TRUE(dst_.DigestOf("app", "handmade"));
 }
 
+// A vendor that deletes a tag alone needs no guard for tags sharing its digest.
+TEST_F(ApplierTest, AVendorsTagDeletionLeavesOtherTagsOnTheDigest) {
+  dst_.tag_api = true;
+  std::string d = dst_.AddImage("app", "old", "same");
+  dst_.AddImage("app", "handmade", "same");
+  planner::Change c = Copy("app", "app", "old", "");
+  c.action = planner::Action::kDelete;
+  c.destination_digest = d;
+  planner::Plan plan;
+  plan.changes = {c};
+  ApplyReport r = Apply(plan, registries_, &recorder_, ApplyOptions{});
+  EXPECT_EQ(r.succeeded, 1);
+  EXPECT_EQ(dst_.count("DeleteTag app:old"), 1);
+  EXPECT_EQ(dst_.count("DeleteManifest"), 0);
+  EXPECT_FALSE(dst_.DigestOf("app", "old"));
+  EXPECT_EQ(dst_.DigestOf("app", "handmade"), d);
+}
+
+TEST_F(ApplierTest, TheDestinationNamespaceIsEnsuredOncePerRepository) {
+  planner::Plan plan;
+  for (const char* tag : {"v1", "v2", "v3"})
+    plan.changes.push_back(Copy("app", "team/app", tag, src_.AddImage("app", tag, tag)));
+  plan.changes.push_back(Copy("app", "team/other", "v1", *src_.DigestOf("app", "v1")));
+  ApplyReport r = Apply(plan, registries_, &recorder_, ApplyOptions{});
+  EXPECT_EQ(r.succeeded, 4);
+  EXPECT_EQ(dst_.count("EnsureNamespace team/app"), 1);
+  EXPECT_EQ(dst_.count("EnsureNamespace team/other"), 1);
+}
+
 TEST_F(ApplierTest, CancelledApplyStartsNothing) {
   std::string d = src_.AddImage("app", "v1", "one");
   planner::Plan plan;

@@ -56,7 +56,7 @@ TEST(CopierTest, StopEndsTheWaitForAnotherCopyOfTheSameBlob) {
   ASSERT_TRUE(manifest.ok());
   for (const char* key : {"\"config\":{", "\"layers\":[{"}) {
     size_t at = manifest->bytes.find("sha256:", manifest->bytes.find(key));
-    ledger.entries[manifest->bytes.substr(at, 71)].in_flight = true;
+    ledger.MarkInFlight(manifest->bytes.substr(at, 71));
   }
   std::atomic<bool> stop{false};
   Copier copier(&src, &dst, &ledger, nullptr, 1);
@@ -385,7 +385,7 @@ TEST(CopierIntegrityTest, TagsAlteredToTheSameDigestInThisApplyAreRemovedTogethe
   // Another copy of this apply found its tag v2 altered into the same manifest.
   ASSERT_TRUE(dst.FakeRegistry::PutManifest("app", "v2", wrong).ok());
   BlobLedger ledger;
-  ledger.altered[{"app", wrong.digest}].insert("v2");
+  ledger.MarkAltered("app", wrong.digest, "v2");
   Copier copier(&src, &dst, &ledger, nullptr, 1);
   core::Status st = copier.CopyTagged("app", d, "app", "v1", std::nullopt);
   EXPECT_EQ(st.code(), core::Code::kDataLoss);

@@ -38,7 +38,7 @@ TEST_F(ExecutionRecorderTest, TasksCutShortByAStopShowStoppedAndOtherFailuresFai
   planner::Plan plan;
   plan.rules = {"r"};
   plan.changes = {Copy("big", "v1"), Copy("broken", "v1"), Copy("small", "v1"), Copy("small", "v2")};
-  auto rec = ExecutionRecorder::Start(&store, plan, "manual");
+  auto rec = ExecutionRecorder::Start(&store, plan, state::Trigger::kManual);
   ASSERT_TRUE(rec.ok()) << rec.status().message();
   (*rec)->ChangeDone(plan.changes[0],
                      core::Status::Cancelled("stopped: the copy was abandoned before it finished"), 0);
@@ -49,9 +49,9 @@ TEST_F(ExecutionRecorderTest, TasksCutShortByAStopShowStoppedAndOtherFailuresFai
 
   auto e = store.Get((*rec)->id());
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->status, "stopped");
+  EXPECT_EQ(e->status, state::ExecutionStatus::kStopped);
   std::map<std::string, std::string> status;
-  for (const auto& t : e->tasks) status[t.destination_repository] = t.status;
+  for (const auto& t : e->tasks) status[t.destination_repository] = state::Name(t.status);
   EXPECT_EQ(status["big"], "stopped");
   EXPECT_EQ(status["broken"], "failed");
   EXPECT_EQ(status["small"], "stopped");  // one tag done, one cut short

@@ -1317,23 +1317,6 @@ retires = 2
             }));
 }
 
-TEST(GoDurationTest, ParsesAsTimeParseDurationDoes) {
-  using std::chrono::milliseconds;
-  using config_check::ParseGoDuration;
-  EXPECT_EQ(ParseGoDuration("30m"), std::chrono::minutes(30));
-  EXPECT_EQ(ParseGoDuration("1h30m"), std::chrono::minutes(90));
-  EXPECT_EQ(ParseGoDuration("90s"), std::chrono::seconds(90));
-  EXPECT_EQ(ParseGoDuration("1.5s"), milliseconds(1500));
-  EXPECT_EQ(ParseGoDuration(".5h"), std::chrono::minutes(30));
-  EXPECT_EQ(ParseGoDuration("250ms"), milliseconds(250));
-  EXPECT_EQ(ParseGoDuration("2us"), std::chrono::microseconds(2));
-  EXPECT_EQ(ParseGoDuration("0"), std::chrono::nanoseconds(0));
-  for (const char* bad : {"", "30", "30x", "m", "1..5s", "-1s", "1h 30m", "30M", "1e3s",
-                          "999999999999h"}) {
-    EXPECT_EQ(ParseGoDuration(bad), std::nullopt) << bad;
-  }
-}
-
 TEST_F(ConfigTest, TriggersParseAndValidateSchedulesAndZones) {
   Diagnostics diags;
   Config c = ParseConfig(std::string(kEndpoints) +

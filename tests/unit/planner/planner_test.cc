@@ -51,7 +51,7 @@ class PlannerTest : public ::testing::Test {
   std::map<std::string, providers::Registry*> registries_;
 };
 
-TEST(DiffTest, AbsentAtDestinationIsCreate) {
+TEST(DiffTagTest, AbsentAtDestinationIsCreate) {
   core::Rule r;
   Change base;
   base.source_digest = "sha256:a";
@@ -60,14 +60,14 @@ TEST(DiffTest, AbsentAtDestinationIsCreate) {
   EXPECT_EQ(c->action, Action::kCreate);
 }
 
-TEST(DiffTest, SameDigestIsNoOp) {
+TEST(DiffTagTest, SameDigestIsNoOp) {
   core::Rule r;
   Change base;
   base.source_digest = "sha256:a";
   EXPECT_FALSE(DiffTag(r, base, std::string("sha256:a")));
 }
 
-TEST(DiffTest, OtherDigestWithOverrideIsUpdate) {
+TEST(DiffTagTest, OtherDigestWithOverrideIsUpdate) {
   core::Rule r;
   r.override_tags = true;
   Change base;
@@ -78,7 +78,7 @@ TEST(DiffTest, OtherDigestWithOverrideIsUpdate) {
   EXPECT_EQ(*c->destination_digest, "sha256:b");
 }
 
-TEST(DiffTest, OtherDigestWithoutOverrideIsSkipWithReason) {
+TEST(DiffTagTest, OtherDigestWithoutOverrideIsSkipWithReason) {
   core::Rule r;
   r.override_tags = false;
   Change base;
@@ -306,6 +306,75 @@ TEST_F(PlannerTest, TwoSourcesOnOneDestinationNameIsAnError) {
   EXPECT_EQ(plan.errors[0].message,
             "source repositories \"team1/app\" and \"team2/app\" would both be copied to "
             "\"ns/app\"; change flatten or dest_namespace, or exclude one of them");
+}
+
+// A registry whose listing gives each tag's digest, as Harbor's, Docker Hub's, Quay's
+// and GCR's do.
+class DigestListingRegistry : public FakeRegistry {
+ public:
+  using FakeRegistry::FakeRegistry;
+  core::Result<providers::TagListing> ListTagsWithDigests(const std::string& repo) override {
+    auto tags = ListTags(repo);
+    if (!tags.ok()) return tags.status();
+    providers::TagListing listing{*tags, {}};
+    for (const auto& t : listing.tags) listing.digests[t] = *DigestOf(repo, t);
+    return listing;
+  }
+  bool ListingHasDigests() const override { return true; }
+};
+
+TEST_F(PlannerTest, ListingsWithDigestsSpareTheHeadPerTag) {
+  DigestListingRegistry src("src"), dst("dst");
+  registries_ = {{"src", &src}, {"dst", &dst}};
+  src.AddImage("app", "v1", "1");
+  src.AddImage("app", "v2", "2");
+  src.AddImage("app", "v3", "3");
+  dst.AddImage("app", "v1", "1");
+  dst.AddImage("app", "v2", "old");
+  rule_.repositories = {"app"};
+  Plan plan = Make();
+  ASSERT_TRUE(plan.errors.empty()) << plan.errors[0].message;
+  ASSERT_EQ(plan.changes.size(), 2u);
+  EXPECT_EQ(plan.changes[0].action, Action::kUpdate);
+  EXPECT_EQ(plan.changes[0].source_digest, *src.DigestOf("app", "v2"));
+  EXPECT_EQ(plan.changes[1].action, Action::kCreate);
+  EXPECT_EQ(src.count("HeadManifest"), 0);
+  EXPECT_EQ(dst.count("HeadManifest"), 0);
+  EXPECT_EQ(dst.count("ListTags app"), 1);  // one listing for the three tags
+}
+
+TEST_F(PlannerTest, AbsentDestinationRepositoryListedWithDigestsMeansEveryTagIsCopied) {
+  DigestListingRegistry dst("dst");
+  registries_["dst"] = &dst;
+  src_.AddImage("app", "v1", "1");
+  Plan plan = Make();
+  ASSERT_TRUE(plan.errors.empty()) << plan.errors[0].message;
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].action, Action::kCreate);
+  EXPECT_EQ(dst.count("HeadManifest"), 0);
+}
+
+// Docker Hub and Quay take exactly "namespace/name".
+class TwoLevelRegistry : public FakeRegistry {
+ public:
+  using FakeRegistry::FakeRegistry;
+  providers::PathRule path_rule() const override { return {2, 2, "namespace/name"}; }
+};
+
+TEST_F(PlannerTest, ADestinationsPathRuleRefusesNamesItCannotHoldAndKeepsTheirRecords) {
+  TwoLevelRegistry dst("dst");
+  registries_["dst"] = &dst;
+  src_.AddImage("app", "v1", "1");
+  src_.AddImage("team/app", "v1", "2");
+  rule_.delete_missing = true;
+  state_.artifacts.push_back(Managed("app", "v0", "sha256:old"));
+  Plan plan = Make();
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].message,
+            "endpoint \"dst\" takes repository names of exactly 2 path components "
+            "(namespace/name), and \"app\" has 1; set the rule's dest_namespace or flatten");
+  ASSERT_EQ(plan.changes.size(), 1u);  // no delete of what crossdock put at "app" before
+  EXPECT_EQ(plan.changes[0].destination_repository, "team/app");
 }
 
 TEST_F(PlannerTest, DisabledRulesAreNotPlanned) {

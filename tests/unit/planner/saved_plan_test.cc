@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/digest.h"
+#include "tests/unit/fake_registry.h"
 
 namespace crossdock::planner {
 namespace {
@@ -117,6 +118,84 @@ TEST_F(SavedPlanTest, AlteredNamesAreRefusedNamingTheFile) {
   auto manifest = Tampered("schemaVersion", "schemaVersiom");
   EXPECT_EQ(manifest.status().message(), path_ + ": change 5: its manifest is not " +
                                              Sample().plan.changes[4].source_digest + advice);
+}
+
+// Issue 11: actions are stored by name, so a reordered enum cannot change what an old
+// plan does; an unknown or tampered one is refused.
+TEST_F(SavedPlanTest, ActionsAreStoredByName) {
+  ASSERT_TRUE(WritePlanFile(path_, Sample()).ok());
+  std::ifstream in(path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"action\": \"update\""), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 2"), std::string::npos);
+  auto back = ReadPlanFile(path_);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->plan.changes[1].action, Action::kUpdate);
+  EXPECT_EQ(back->plan.changes[2].action, Action::kDelete);
+}
+
+TEST_F(SavedPlanTest, AnUnknownActionIsRefused) {
+  auto r = Tampered("\"action\": \"update\"", "\"action\": \"obliterate\"");
+  EXPECT_EQ(r.status().code(), core::Code::kDataLoss);
+  EXPECT_EQ(r.status().message(),
+            path_ + " is not a crossdock plan file (unknown action \"obliterate\"); make one with "
+                    "`crossdock plan --out FILE`");
+  auto number = Tampered("\"action\": \"update\"", "\"action\": 2");
+  EXPECT_EQ(number.status().code(), core::Code::kDataLoss) << number.status().message();
+}
+
+TEST_F(SavedPlanTest, OtherFormatVersionsAreRefusedAsSuch) {
+  auto newer = Tampered("\"crossdock_plan_format\": 2", "\"crossdock_plan_format\": 3");
+  EXPECT_EQ(newer.status().code(), core::Code::kInvalidArgument);
+  EXPECT_EQ(newer.status().message(), path_ +
+                                          " was written by a newer crossdock (plan format 3, this "
+                                          "one reads 2); upgrade crossdock");
+  auto older = Tampered("\"crossdock_plan_format\": 2", "\"crossdock_plan_format\": 1");
+  EXPECT_EQ(older.status().message(), path_ +
+                                          " was written by an older crossdock (plan format 1, "
+                                          "this one reads 2); make a new plan with `crossdock "
+                                          "plan --out FILE`");
+}
+
+// The staleness checks apply ran in cmd/ before issue 11; now unit-tested here.
+TEST_F(SavedPlanTest, APlanIsStaleOnceTheStateTheConfigOrASourceMoved) {
+  testing::FakeRegistry src("src");
+  std::map<std::string, providers::Registry*> registries = {{"src", &src}};
+  core::Config config;
+  config.path = dir_ + "/crossdock.toml";
+  std::ofstream(config.path) << "# v1\n";
+  state::State state;
+  state.lineage = "L";
+  state.serial = 3;
+  Plan plan;
+  plan.state_lineage = "L";
+  plan.state_serial = 3;
+  Change c = Copy("lib/app", "v1");
+  c.source_digest = src.AddImage("lib/app", "v1", "one");
+  plan.changes = {c};
+  SavedPlan saved = MakeSavedPlan(config, plan);
+  EXPECT_EQ(saved.config_digest, core::Sha256Digest("# v1\n"));
+  auto check = [&] { return CheckSavedPlanCurrent(saved, state, "s.json", config, registries); };
+  EXPECT_TRUE(check().ok()) << check().message();
+
+  state.serial = 4;
+  EXPECT_EQ(check().message(), "Saved plan is stale: the state changed since the plan was made "
+                               "(serial 3 then, 4 now). Run crossdock plan again.");
+  state.serial = 3;
+  state.lineage = "M";
+  EXPECT_EQ(check().message(), "Saved plan does not match the given state: the plan was made for "
+                               "state lineage L, s.json has lineage M");
+  state.lineage = "L";
+  std::ofstream(config.path) << "# v2\n";
+  EXPECT_EQ(check().message(), "Saved plan is stale: " + config.path +
+                                   " changed since the plan was made. Run crossdock plan again.");
+  std::ofstream(config.path) << "# v1\n";
+  const std::string moved = src.AddImage("lib/app", "v1", "two");
+  EXPECT_EQ(check().code(), core::Code::kConflict);
+  EXPECT_EQ(check().message(), "Saved plan is stale: lib/app:v1 at endpoint \"src\" is now " +
+                                   moved + ", the plan copies " + c.source_digest +
+                                   ". Run crossdock plan again.");
 }
 
 }  // namespace

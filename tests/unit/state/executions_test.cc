@@ -22,7 +22,7 @@ class ExecutionStoreTest : public ::testing::Test {
   Task MakeTask(const std::string& repo) {
     Task t;
     t.rule = "r";
-    t.operation = "copy";
+    t.operation = Operation::kCopy;
     t.destination_endpoint = "dst";
     t.destination_repository = repo;
     t.references = {"v1", "v2"};
@@ -34,19 +34,19 @@ class ExecutionStoreTest : public ::testing::Test {
 
 TEST_F(ExecutionStoreTest, StartAssignsIncreasingIdsAndRoundTrips) {
   ExecutionStore store(dir_ + "/s.json");
-  auto a = store.Start({"r"}, "manual", {MakeTask("app")});
+  auto a = store.Start({"r"}, Trigger::kManual, {MakeTask("app")});
   ASSERT_TRUE(a.ok()) << a.status().message();
-  auto b = store.Start({"r"}, "scheduled", {});
+  auto b = store.Start({"r"}, Trigger::kScheduled, {});
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(a->id, 1);
   EXPECT_EQ(b->id, 2);
-  a->status = "succeeded";
-  a->tasks[0].status = "succeeded";
+  a->status = ExecutionStatus::kSucceeded;
+  a->tasks[0].status = TaskStatus::kSucceeded;
   a->tasks[0].bytes = 42;
   ASSERT_TRUE(store.Save(*a).ok());
   auto back = store.Get(1);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->status, "succeeded");
+  EXPECT_EQ(back->status, ExecutionStatus::kSucceeded);
   EXPECT_EQ(back->tasks[0].id, 1);
   EXPECT_EQ(back->tasks[0].bytes, 42);
   EXPECT_EQ(back->tasks[0].references, (std::vector<std::string>{"v1", "v2"}));
@@ -56,15 +56,51 @@ TEST_F(ExecutionStoreTest, StartAssignsIncreasingIdsAndRoundTrips) {
   EXPECT_EQ((*list)[0].id, 2);  // newest first
 }
 
+// Issue 11: statuses, triggers and operations are enums, stored by name; a word the
+// reader does not know makes the file corrupt rather than a status nobody handles.
+TEST_F(ExecutionStoreTest, VocabularyIsStoredByNameAndUnknownWordsAreCorrupt) {
+  ExecutionStore store(dir_ + "/s.json", [](const std::string&) {});
+  auto e = store.Start({"r"}, Trigger::kRetry, {MakeTask("app")});
+  ASSERT_TRUE(e.ok());
+  const std::string path = store.dir() + "/1.json";
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  std::fclose(f);
+  EXPECT_NE(text.find("\"trigger\": \"retry\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"status\": \"running\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"operation\": \"copy\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"status\": \"pending\""), std::string::npos) << text;
+  for (const char* word : {"\"trigger\": \"retry\"", "\"status\": \"pending\"",
+                           "\"operation\": \"copy\""}) {
+    std::string altered = text;
+    const std::string w = word;
+    altered.replace(altered.find(w), w.size(), w.substr(0, w.find(':') + 1) + "\"exploded\"");
+    f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(altered.data(), 1, altered.size(), f);
+    std::fclose(f);
+    auto back = store.Get(1);
+    EXPECT_EQ(back.status().code(), core::Code::kDataLoss) << word;
+  }
+  for (auto s : {TaskStatus::kPending, TaskStatus::kRunning, TaskStatus::kSucceeded,
+                 TaskStatus::kFailed, TaskStatus::kStopped})
+    EXPECT_EQ(ParseTaskStatus(Name(s)), s);
+  EXPECT_EQ(ParseExecutionStatus("pending"), std::nullopt);
+  EXPECT_EQ(ParseTrigger(Name(Trigger::kEvent)), Trigger::kEvent);
+  EXPECT_EQ(ParseOperation("delete"), Operation::kDelete);
+}
+
 TEST_F(ExecutionStoreTest, CrashedRunningExecutionBecomesFailed) {
   ExecutionStore store(dir_ + "/s.json");
-  ASSERT_TRUE(store.Start({"r"}, "manual", {MakeTask("app")}).ok());
+  ASSERT_TRUE(store.Start({"r"}, Trigger::kManual, {MakeTask("app")}).ok());
   auto n = store.RecoverCrashed();
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
   auto e = store.Get(1);
-  EXPECT_EQ(e->status, "failed");
-  EXPECT_EQ(e->tasks[0].status, "failed");
+  EXPECT_EQ(e->status, ExecutionStatus::kFailed);
+  EXPECT_EQ(e->tasks[0].status, TaskStatus::kFailed);
   EXPECT_NE(e->message.find("ended without finishing this execution"), std::string::npos);
   EXPECT_EQ(*store.RecoverCrashed(), 0);
 }
@@ -72,8 +108,8 @@ TEST_F(ExecutionStoreTest, CrashedRunningExecutionBecomesFailed) {
 TEST_F(ExecutionStoreTest, PruneKeepsTheNewestPerRule) {
   ExecutionStore store(dir_ + "/s.json");
   for (int i = 0; i < 5; ++i) {
-    auto e = store.Start({i % 2 ? "odd" : "even"}, "manual", {});
-    e->status = "succeeded";
+    auto e = store.Start({i % 2 ? "odd" : "even"}, Trigger::kManual, {});
+    e->status = ExecutionStatus::kSucceeded;
     ASSERT_TRUE(store.Save(*e).ok());
     ASSERT_TRUE(store.AppendLog(e->id, 1, "x").ok());
   }
@@ -87,7 +123,7 @@ TEST_F(ExecutionStoreTest, PruneKeepsTheNewestPerRule) {
 
 TEST_F(ExecutionStoreTest, TaskLogsAppendAndUnknownIdsAreClear) {
   ExecutionStore store(dir_ + "/s.json");
-  ASSERT_TRUE(store.Start({"r"}, "manual", {MakeTask("app")}).ok());
+  ASSERT_TRUE(store.Start({"r"}, Trigger::kManual, {MakeTask("app")}).ok());
   ASSERT_TRUE(store.AppendLog(1, 1, "copy app:v1: done").ok());
   ASSERT_TRUE(store.AppendLog(1, 1, "copy app:v2: failed: boom").ok());
   auto log = store.ReadLog(1, 1);
@@ -104,8 +140,8 @@ TEST_F(ExecutionStoreTest, TaskLogsAppendAndUnknownIdsAreClear) {
 TEST_F(ExecutionStoreTest, StrayAndDamagedEntriesAreSkippedWithOneWarningEach) {
   std::vector<std::string> warnings;
   ExecutionStore store(dir_ + "/s.json", [&](const std::string& w) { warnings.push_back(w); });
-  ASSERT_TRUE(store.Start({"r"}, "manual", {MakeTask("app")}).ok());
-  ASSERT_TRUE(store.Start({"r"}, "manual", {}).ok());
+  ASSERT_TRUE(store.Start({"r"}, Trigger::kManual, {MakeTask("app")}).ok());
+  ASSERT_TRUE(store.Start({"r"}, Trigger::kManual, {}).ok());
   auto write = [&](const std::string& name, const std::string& text) {
     FILE* f = fopen((store.dir() + "/" + name).c_str(), "w");
     ASSERT_NE(f, nullptr);
@@ -141,8 +177,8 @@ TEST_F(ExecutionStoreTest, StrayAndDamagedEntriesAreSkippedWithOneWarningEach) {
 
   // What apply does with the history: each succeeds, and warns no more.
   ASSERT_TRUE(store.RecoverCrashed().ok());
-  EXPECT_EQ(store.Get(1)->status, "failed");
-  auto next = store.Start({"r"}, "manual", {});
+  EXPECT_EQ(store.Get(1)->status, ExecutionStatus::kFailed);
+  auto next = store.Start({"r"}, Trigger::kManual, {});
   ASSERT_TRUE(next.ok()) << next.status().message();
   EXPECT_EQ(next->id, 6);  // after the damaged 5, which is left as it is
   EXPECT_TRUE(store.Prune(1).ok());

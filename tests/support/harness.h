@@ -2,7 +2,7 @@
 // `docker-registry` instances (plain, TLS, htpasswd, token auth), the fakes of
 // tests/fakes/, OCI image layouts written by hand, seeding with skopeo, and
 // verification through curl and skopeo, never through crossdock's own code.
-// Used by every tests/e2e/*_test.cc.
+// The support library of tests/e2e/*_test.cc and of bench/ (both link it).
 //
 // Failures of the harness itself (a registry that won't start, a push skopeo
 // refuses, a command that times out) throw HarnessError: GoogleTest reports the

@@ -1,7 +1,7 @@
-// Implementation of tests/e2e/harness.h: processes (fork/exec into their own
+// Implementation of tests/support/harness.h: processes (fork/exec into their own
 // process group), registries and fakes, hand-written OCI layouts, and the curl and
 // skopeo command lines that seed and check registries.
-#include "tests/e2e/harness.h"
+#include "tests/support/harness.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,0 +1,344 @@
+#include "planner/diff.h"
+
+#include <algorithm>
+
+namespace crossdock::planner {
+
+namespace {
+
+const Observation kNotObserved{};
+
+const Observation* Find(const std::map<TagKey, Observation>& m, const TagKey& key) {
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+// A Change at the destination tag a state record (Artifact or Intent) names, from the
+// same source; action and digests are the caller's to fill in.
+template <class Record>
+Change ChangeAt(const core::Config& config, const Record& r) {
+  Change c;
+  c.rule = r.rule;
+  c.source_endpoint = r.source_endpoint;
+  c.source_repository = r.source_repository;
+  c.destination_endpoint = r.destination_endpoint;
+  c.destination_host = config.endpoints.at(r.destination_endpoint).host();
+  c.destination_repository = r.destination_repository;
+  c.tag = r.tag;
+  return c;
+}
+
+bool Planned(const Desired& desired, const std::string& rule) {
+  return std::find(desired.rules.begin(), desired.rules.end(), rule) != desired.rules.end();
+}
+
+std::set<RuleTagKey> DesiredKeys(const Desired& desired) {
+  std::set<RuleTagKey> keys = desired.written_tags;
+  for (const auto& t : desired.tags)
+    for (const auto& d : t.destination_endpoints)
+      keys.insert({t.rule, d, t.destination_repository, t.tag});
+  return keys;
+}
+
+// The intents of planned rules at configured endpoints: their tags are HEADed, and
+// those holding the intended digest adopted.
+std::vector<const state::Intent*> OpenIntents(const core::Config& config, const Desired& desired,
+                                              const state::State& state,
+                                              const DiffOptions& options) {
+  std::vector<const state::Intent*> out;
+  if (options.refresh_only) return out;
+  for (const auto& i : state.intents)
+    if (Planned(desired, i.rule) && config.endpoints.count(i.destination_endpoint))
+      out.push_back(&i);
+  return out;
+}
+
+struct DeletionCandidate {
+  const state::Artifact* artifact;
+  const char* reason;  // when it is deleted
+};
+
+// The state records a deletion (or, with --refresh-only, drift) is planned for, once
+// what their destination tag holds is known.
+std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
+                                                  const Desired& desired,
+                                                  const state::State& state,
+                                                  const DiffOptions& options) {
+  std::vector<DeletionCandidate> out;
+  const std::set<RuleTagKey> wanted = DesiredKeys(desired);
+  for (const auto& a : state.artifacts) {
+    const core::Rule* rule = Planned(desired, a.rule) ? config.FindRule(a.rule) : nullptr;
+    if (!rule) continue;
+    auto dests = DestinationsOf(*rule);
+    if (std::find(dests.begin(), dests.end(), a.destination_endpoint) == dests.end()) continue;
+    if (options.refresh_only) {
+      out.push_back({&a, ""});
+      continue;
+    }
+    if (desired.unlisted_rules.count(rule->name) ||
+        desired.unlisted_repositories.count({rule->name, a.source_repository}))
+      continue;
+    if (wanted.count({rule->name, a.destination_endpoint, a.destination_repository, a.tag}))
+      continue;
+    if (rule->delete_missing) out.push_back({&a, "gone from the source or no longer selected"});
+  }
+  if (options.refresh_only) return out;
+  for (const auto& d : desired.deleted_at_source) {
+    const auto& [endpoint, repository, tag] = d.destination;
+    const state::Artifact* a = state.Find(endpoint, repository, tag);
+    if (a && a->rule == d.rule && config.endpoints.count(endpoint))
+      out.push_back({a, "deleted at the source"});
+  }
+  return out;
+}
+
+// Which source (endpoint, repository, tag) each destination tag is wanted from, and
+// the destination tags two different sources want.
+std::set<TagKey> Collisions(const Desired& desired, std::vector<PlanError>* errors) {
+  std::map<TagKey, const DesiredTag*> first;
+  std::set<TagKey> collided;
+  for (const auto& t : desired.tags) {
+    for (const auto& d : t.destination_endpoints) {
+      TagKey key{d, t.destination_repository, t.tag};
+      auto [it, inserted] = first.emplace(key, &t);
+      const DesiredTag& o = *it->second;
+      if (inserted || (o.source_endpoint == t.source_endpoint &&
+                       o.source_repository == t.source_repository))
+        continue;
+      collided.insert(key);
+      errors->push_back(
+          {t.rule, t.source_repository,
+           "rules \"" + o.rule + "\" and \"" + t.rule + "\" both write " + d + ":" +
+               t.destination_repository + ":" + t.tag + ", from \"" + o.source_repository +
+               "\" and \"" + t.source_repository +
+               "\"; nothing is copied there until one of them excludes it"});
+    }
+  }
+  return collided;
+}
+
+// Changes for the desired tags at each destination.
+// With --refresh-only, only the sources' errors.
+void DiffDesiredTags(const core::Config& config, const Desired& desired,
+                     const state::State& state, const Observed& observed,
+                     const DiffOptions& options, Plan* plan) {
+  const std::set<TagKey> collided = Collisions(desired, &plan->errors);
+  std::set<TagKey> planned;  // a second rule wanting the same tag from the same source
+  std::set<TagKey> recorded;
+  for (const auto& a : state.artifacts)
+    recorded.insert({a.destination_endpoint, a.destination_repository, a.tag});
+  for (const auto& t : desired.tags) {
+    const core::Rule* rule = config.FindRule(t.rule);
+    if (!rule) continue;
+    if (!t.error.empty()) {
+      plan->errors.push_back({t.rule, t.source_repository, t.error});
+      continue;
+    }
+    const Observation* source = Find(observed.sources, {t.source_endpoint, t.source_repository, t.tag});
+    if (!source) continue;
+    if (!source->error.empty()) {
+      plan->errors.push_back({t.rule, t.source_repository, source->error});
+      continue;
+    }
+    if (!source->digest || options.refresh_only) continue;  // gone since it was listed
+    for (const auto& d : t.destination_endpoints) {
+      TagKey key{d, t.destination_repository, t.tag};
+      if (collided.count(key) || !planned.insert(key).second) continue;
+      const Observation* dest = Find(observed.destinations, key);
+      if (!dest) continue;
+      if (!dest->error.empty()) {
+        plan->errors.push_back({t.rule, t.source_repository, dest->error});
+        continue;
+      }
+      Change base;
+      base.rule = t.rule;
+      base.source_endpoint = t.source_endpoint;
+      base.source_repository = t.source_repository;
+      base.source_digest = *source->digest;
+      base.destination_endpoint = d;
+      base.destination_host = config.endpoints.at(d).host();
+      base.destination_repository = t.destination_repository;
+      base.tag = t.tag;
+      base.accessory_of = t.accessory_of;
+      auto change = DiffTag(*rule, base, dest->digest);
+      if (!change && rule->adopt && !recorded.count(key)) {
+        base.action = Action::kAdopt;
+        base.destination_digest = dest->digest;
+        base.reason = "already holds the source digest; adopt = true takes ownership";
+        change = base;
+      }
+      if (change) plan->changes.push_back(std::move(*change));
+    }
+  }
+}
+
+// Tags an interrupted apply pushed without recording them (its intents, written
+// before the push): the tag holding the intended digest shows crossdock put it there,
+// so it is adopted. An intent whose tag holds anything else is left for the apply to
+// drop.
+void AdoptInterruptedPushes(const core::Config& config, const Desired& desired,
+                            const state::State& state, const Observed& observed,
+                            const DiffOptions& options, Plan* plan) {
+  for (const state::Intent* i : OpenIntents(config, desired, state, options)) {
+    const Observation* now =
+        Find(observed.destinations, {i->destination_endpoint, i->destination_repository, i->tag});
+    if (!now) continue;
+    if (!now->error.empty()) {
+      plan->errors.push_back({i->rule, i->source_repository, now->error});
+      continue;
+    }
+    if (now->digest != i->source_digest) continue;  // the push never landed
+    const state::Artifact* a = state.Find(i->destination_endpoint, i->destination_repository, i->tag);
+    if (a && a->destination_digest == i->source_digest) continue;  // recorded after all
+    auto same_tag = std::find_if(plan->changes.begin(), plan->changes.end(), [&](const Change& c) {
+      return c.destination_endpoint == i->destination_endpoint &&
+             c.destination_repository == i->destination_repository && c.tag == i->tag;
+    });
+    // A copy or replacement planned for the tag records it anyway.
+    if (same_tag != plan->changes.end() && same_tag->action != Action::kSkip) continue;
+    Change c = ChangeAt(config, *i);
+    c.action = Action::kAdopt;
+    c.source_digest = i->source_digest;
+    c.destination_digest = now->digest;
+    c.reason = "pushed by an apply that was interrupted before it could record it";
+    if (same_tag != plan->changes.end()) {
+      *same_tag = std::move(c);
+    } else {
+      plan->changes.push_back(std::move(c));
+    }
+  }
+}
+
+// What crossdock put there before and no longer wants, and, for --refresh-only, what
+// changed behind its back.
+void DiffManaged(const core::Config& config, const Desired& desired, const state::State& state,
+                 const Observed& observed, const DiffOptions& options, Plan* plan) {
+  for (const auto& [artifact, reason] : DeletionCandidates(config, desired, state, options)) {
+    const state::Artifact& a = *artifact;
+    const Observation* now =
+        Find(observed.destinations, {a.destination_endpoint, a.destination_repository, a.tag});
+    if (!now) continue;
+    if (!now->error.empty()) {
+      plan->errors.push_back({a.rule, a.source_repository, now->error});
+      continue;
+    }
+    Change c = ChangeAt(config, a);
+    c.destination_digest = now->digest;
+    if (options.refresh_only) {
+      if (now->digest == a.destination_digest) continue;
+      c.action = Action::kDelete;  // the record is dropped
+      c.source_digest = a.source_digest;
+      c.reason = now->digest ? "changed outside crossdock" : "deleted outside crossdock";
+      plan->drift.push_back(std::move(c));
+      continue;
+    }
+    if (!now->digest) {
+      c.action = Action::kDelete;  // already gone: apply only forgets it
+      c.reason = "already absent at the destination";
+    } else if (*now->digest != a.destination_digest) {
+      c.action = Action::kSkip;
+      c.reason = "the destination tag was changed outside crossdock since it was copied; it is "
+                 "not deleted";
+    } else {
+      c.action = Action::kDelete;
+      c.reason = reason;
+    }
+    plan->changes.push_back(std::move(c));
+  }
+}
+
+// Docker Hub counts every manifest GET as a pull and says how many remain in the
+// window (RateLimit-Remaining; docs.docker.com/docker-hub/usage/pulls/). A copy GETs at
+// least one manifest at its source (an index, one per platform more).
+void WarnAboutPullLimits(const Observed& observed, Plan* plan) {
+  std::map<std::string, long> pulls;
+  for (const auto& c : plan->changes)
+    if (c.action == Action::kCreate || c.action == Action::kUpdate) ++pulls[c.source_endpoint];
+  for (const auto& [endpoint, n] : pulls) {
+    auto it = observed.pulls_remaining.find(endpoint);
+    if (it == observed.pulls_remaining.end() || n <= it->second) continue;
+    plan->warnings.push_back(
+        "endpoint \"" + endpoint + "\" allows " + std::to_string(it->second) +
+        " more pulls in its rate-limit window (RateLimit-Remaining) and this plan pulls at "
+        "least " + std::to_string(n) +
+        " manifests from it: the apply would be refused (HTTP 429) partway; copy fewer tags "
+        "(--rule, keep_latest), log in for a higher limit, or wait for the window to reset");
+  }
+}
+
+// One unreachable endpoint fails every tag the same way: say it once per repository.
+void DeduplicateErrors(Plan* plan) {
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
+  std::vector<PlanError> errors;
+  for (auto& e : plan->errors)
+    if (seen.insert({e.rule, e.source_repository, e.message}).second) errors.push_back(std::move(e));
+  plan->errors = std::move(errors);
+}
+
+void SortChanges(Plan* plan) {
+  const auto& rules = plan->rules;
+  std::stable_sort(plan->changes.begin(), plan->changes.end(), [&](const Change& x, const Change& y) {
+    auto rx = std::find(rules.begin(), rules.end(), x.rule);
+    auto ry = std::find(rules.begin(), rules.end(), y.rule);
+    return std::tie(rx, x.destination_endpoint, x.destination_repository, x.tag) <
+           std::tie(ry, y.destination_endpoint, y.destination_repository, y.tag);
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> DestinationsOf(const core::Rule& rule) {
+  if (!rule.destinations.empty()) return rule.destinations;
+  return {rule.destination};
+}
+
+std::optional<Change> DiffTag(const core::Rule& rule, Change base,
+                              const std::optional<std::string>& destination_digest) {
+  base.destination_digest = destination_digest;
+  if (!destination_digest) {
+    base.action = Action::kCreate;
+    return base;
+  }
+  if (*destination_digest == base.source_digest) return std::nullopt;
+  if (rule.override_tags) {
+    base.action = Action::kUpdate;
+    return base;
+  }
+  base.action = Action::kSkip;
+  base.reason = "the destination holds another digest and override = false";
+  return base;
+}
+
+std::vector<TagKey> StateTagsToObserve(const core::Config& config, const Desired& desired,
+                                       const state::State& state, const DiffOptions& options) {
+  std::vector<TagKey> out;
+  for (const state::Intent* i : OpenIntents(config, desired, state, options))
+    out.push_back({i->destination_endpoint, i->destination_repository, i->tag});
+  for (const auto& c : DeletionCandidates(config, desired, state, options))
+    out.push_back({c.artifact->destination_endpoint, c.artifact->destination_repository,
+                   c.artifact->tag});
+  return out;
+}
+
+Plan Diff(const core::Config& config, const Desired& desired, const state::State& state,
+          const Observed& observed, const DiffOptions& options) {
+  Plan plan;
+  // A state never written has no lineage yet (its fresh one is not kept until the
+  // first write), as Terraform's plan of an empty state.
+  plan.state_lineage = state.serial == 0 ? "" : state.lineage;
+  plan.state_serial = state.serial;
+  plan.refresh_only = options.refresh_only;
+  plan.rules = desired.rules;
+  plan.disabled_rules = desired.disabled_rules;
+  plan.errors = desired.errors;
+  if (!options.refresh_only) plan.changes = desired.written;
+  DiffDesiredTags(config, desired, state, observed, options, &plan);
+  AdoptInterruptedPushes(config, desired, state, observed, options, &plan);
+  DiffManaged(config, desired, state, observed, options, &plan);
+  DeduplicateErrors(&plan);
+  SortChanges(&plan);
+  WarnAboutPullLimits(observed, &plan);
+  return plan;
+}
+
+}  // namespace crossdock::planner

@@ -1,0 +1,111 @@
+// Diff: the pure last stage of planning. What the rules want (Desired), what the
+// state records and what the registries hold (Observed) become a Plan, with no
+// request sent. MakePlan (planner.h) and EventChanges (events.h) both end here; unit
+// tests drive it with tables of values.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/config.h"
+#include "planner/plan.h"
+#include "state/state.h"
+
+namespace crossdock::planner {
+
+// A tag at one endpoint: (endpoint, repository, tag). For a referrer copied by digest,
+// the tag is the digest.
+using TagKey = std::tuple<std::string, std::string, std::string>;
+// A destination tag as one rule wants it: (rule, endpoint, repository, tag).
+using RuleTagKey = std::tuple<std::string, std::string, std::string, std::string>;
+
+// One tag a rule wants at each of its destinations, from one source tag.
+struct DesiredTag {
+  std::string rule;
+  std::string source_endpoint;
+  std::string source_repository;
+  std::string destination_repository;
+  std::vector<std::string> destination_endpoints;
+  std::string tag;
+  std::string accessory_of;  // a signature/attestation/SBOM tag: the tag it belongs to
+  // Observing it failed for this rule (reading the labels its filters need): an
+  // error, no change, and the tag stays desired (nothing is deleted for it).
+  std::string error;
+};
+
+// A state record an event says was deleted at the source (EventChanges): deleted at
+// the destination when nothing changed it there since.
+struct DeletedAtSource {
+  std::string rule;
+  TagKey destination;
+};
+
+struct Desired {
+  std::vector<std::string> rules;           // planned, in config order
+  std::vector<std::string> disabled_rules;  // enabled = false: shown, never run
+  std::vector<DesiredTag> tags;
+  // Manifests crossdock writes itself (referrer fallback indexes), already diffed;
+  // their destination tags count as desired.
+  std::vector<Change> written;
+  std::set<RuleTagKey> written_tags;  // with or without a change this time
+  // Where the selection is incomplete, what the state records stays: rules whose
+  // listing failed, and (rule, source repository) whose tags could not be listed.
+  std::set<std::string> unlisted_rules;
+  std::set<std::pair<std::string, std::string>> unlisted_repositories;
+  std::vector<DeletedAtSource> deleted_at_source;
+  // Problems met while selecting and observing, in the order met.
+  std::vector<PlanError> errors;
+};
+
+// What a manifest HEAD (or a listing with digests) found for one tag.
+struct Observation {
+  std::optional<std::string> digest;  // nullopt: absent
+  std::string error;                  // not empty: the request failed
+};
+
+struct Observed {
+  std::map<TagKey, Observation> sources;       // (source endpoint, repository, tag)
+  std::map<TagKey, Observation> destinations;  // (destination endpoint, repository, tag)
+  // Pulls each source endpoint says remain in its rate-limit window (Docker Hub).
+  std::map<std::string, long> pulls_remaining;
+};
+
+struct DiffOptions {
+  bool refresh_only = false;
+};
+
+// The Plan for DESIRED against STATE, given OBSERVED. Pure: no request, no clock.
+// - Each desired tag at each destination: create when absent, nothing when it holds
+//   the source digest (adopt when the rule has adopt = true and the state has no
+//   record), update when it holds another and override = true, skip otherwise.
+//   Two rules or sources wanting one destination tag: an error for each, no change.
+// - Intents (state::Intent) of planned rules whose tag holds the intended digest:
+//   adopted, or the skip planned for the tag replaced by the adoption.
+// - State records of planned rules no longer desired: deleted when the rule has
+//   delete = true and the tag still holds what crossdock put there, skipped when it
+//   changed since, forgotten when already gone. Records under unlisted rules or
+//   repositories stay. DESIRED.deleted_at_source names further records to delete.
+// - --refresh-only: only drift (records whose tag is gone or changed).
+// Errors are reported once per (rule, repository, message); changes are sorted by
+// rule (config order), destination endpoint, repository and tag.
+Plan Diff(const core::Config& config, const Desired& desired, const state::State& state,
+          const Observed& observed, const DiffOptions& options);
+
+// The Change for one source tag, from what the destination holds and the rule.
+// Returns nullopt for a no-op (the destination already holds BASE.source_digest).
+std::optional<Change> DiffTag(const core::Rule& rule, Change base,
+                              const std::optional<std::string>& destination_digest);
+
+// The destination tags Diff reads from Observed::destinations besides the desired
+// ones: open intents and deletion candidates. Observe HEADs exactly these.
+std::vector<TagKey> StateTagsToObserve(const core::Config& config, const Desired& desired,
+                                       const state::State& state, const DiffOptions& options);
+
+// The destinations of RULE (destination, or destinations).
+std::vector<std::string> DestinationsOf(const core::Rule& rule);
+
+}  // namespace crossdock::planner

@@ -1,0 +1,20 @@
+// NewRegistry: the provider for an endpoint's type, built from its config. cmd/
+// builds every client here and from then on sees only providers::Registry.
+#pragma once
+
+#include <memory>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "providers/http.h"
+#include "providers/registry.h"
+
+namespace crossdock::providers {
+
+// A client for ENDPOINT, sending through HTTP (which must outlive it), with CREDS
+// (the password resolved already). Every type is a plain OCI distribution registry
+// until vendor providers arrive (issue 12).
+std::unique_ptr<Registry> NewRegistry(const core::Endpoint& endpoint, Credentials creds,
+                                      HttpClient* http);
+
+}  // namespace crossdock::providers
