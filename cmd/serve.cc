@@ -2,7 +2,7 @@
 // /webhooks/distribution, Harbor payloads at /webhooks/harbor) and replicates the
 // pushes and deletes they report through the event-based rules; serves /healthz and
 // /metrics. Holds the state lock for its lifetime, as run does. The receiver and its
-// journal are cmd/webhooks.h.
+// journal are cmd/webhooks.h and state/event_journal.h.
 #include <fmt/format.h>
 
 #include <csignal>

@@ -41,6 +41,18 @@ class LimitsTest : public ::testing::Test {
     return img.digest;
   }
 
+  // `plan --out PLANFILE`, then FROM replaced by TO in it, as an attacker or a damaged
+  // disk would.
+  void PlanAndAlter(const std::string& planfile, const std::string& from, const std::string& to) {
+    RunResult plan = Crossdock({"plan", "--out", planfile});
+    ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+    std::string text = ReadFile(planfile);
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, from.size(), to);
+    WriteFile(planfile, text);
+  }
+
   RunResult Crossdock(std::vector<std::string> args, int timeout_s = 120) {
     args.insert(args.end(), {"-c", config_});
     return RunCrossdock(args, {}, dir_.path(), timeout_s);
@@ -58,14 +70,8 @@ TEST_F(LimitsTest, AnAlteredPlanFileIsRefusedNamingTheFileAndChangesNothing) {
   SeedInto(src_, "lib/app", "v1", 72);
   WriteConfig("");
   const std::string planfile = dir_.Sub("plan.json");
-  RunResult plan = Crossdock({"plan", "--out", planfile});
-  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
-  std::string text = ReadFile(planfile);
-  const std::string from = "\"destination_repository\": \"lib/app\"";
-  const size_t at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << text;
-  text.replace(at, from.size(), "\"destination_repository\": \"lib/../other/victim\"");
-  WriteFile(planfile, text);
+  ASSERT_NO_FATAL_FAILURE(PlanAndAlter(planfile, "\"destination_repository\": \"lib/app\"",
+                                       "\"destination_repository\": \"lib/../other/victim\""));
 
   RunResult apply = Crossdock({"apply", planfile});
   EXPECT_EQ(apply.exit_code, 1) << apply.out << apply.err;
@@ -87,14 +93,8 @@ TEST_F(LimitsTest, APlanFileWithAnUnknownActionIsRefusedAndChangesNothing) {
   SeedInto(src_, "lib/app", "v1", 73);
   WriteConfig("");
   const std::string planfile = dir_.Sub("plan.json");
-  RunResult plan = Crossdock({"plan", "--out", planfile});
-  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
-  std::string text = ReadFile(planfile);
-  const std::string from = "\"action\": \"create\"";
-  const size_t at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << text;
-  text.replace(at, from.size(), "\"action\": \"obliterate\"");
-  WriteFile(planfile, text);
+  ASSERT_NO_FATAL_FAILURE(
+      PlanAndAlter(planfile, "\"action\": \"create\"", "\"action\": \"obliterate\""));
 
   RunResult apply = Crossdock({"apply", planfile});
   EXPECT_EQ(apply.exit_code, 1) << apply.out << apply.err;
