@@ -244,9 +244,12 @@ class ApplyRun {
   // One ledger per destination registry, shared by every copy into it.
   std::map<std::string, std::unique_ptr<BlobLedger>> ledgers_;
   ManifestCache manifests_;  // many tags of one digest: fetched once
-  // (endpoint, repository) whose namespace is known to exist.
-  std::mutex namespaces_mu_;
-  std::set<std::pair<std::string, std::string>> namespaces_;
+  // Per (endpoint, repository): whether its namespace is known to exist.
+  struct Namespace {
+    std::mutex mu;
+    bool exists = false;
+  };
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Namespace>> namespaces_;
 };
 
 // The destination namespace of C (Registry::EnsureNamespace), asked until it once
@@ -254,11 +257,20 @@ class ApplyRun {
 // attempt or change).
 core::Status ApplyRun::EnsureNamespace(const planner::Change& c) {
   const auto key = std::make_pair(c.destination_endpoint, c.destination_repository);
-  // One at a time: copies into one repository start together, and the first creates it.
-  std::lock_guard<std::mutex> lk(namespaces_mu_);
-  if (namespaces_.count(key)) return core::Status::Ok();
+  std::shared_ptr<Namespace> ns;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto& slot = namespaces_[key];
+    if (!slot) slot = std::make_shared<Namespace>();
+    ns = slot;
+  }
+  // One caller per repository at a time: copies into one repository start together,
+  // and the first creates it; other repositories do not wait.
+  std::lock_guard<std::mutex> lk(ns->mu);
+  if (ns->exists) return core::Status::Ok();
+  if (Cancelled()) return core::Status::Cancelled("stopped before the namespace was checked");
   core::Status st = registries_.at(c.destination_endpoint)->EnsureNamespace(c.destination_repository);
-  if (st.ok()) namespaces_.insert(key);
+  ns->exists = st.ok();
   return st;
 }
 

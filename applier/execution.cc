@@ -101,11 +101,11 @@ ExecutionResult RunExecution(const planner::Plan& plan, state::State* state,
     result.report = Apply(plan, registries, &recorder, ao);
   }
   result.persisted = recorder.first_error();
-  result.cancelled = cancel->cancelled();
   if (watcher) {
-    watcher->Join();
+    watcher->Join();  // first: a stop it saw has cancelled the token by now
     result.stopped_by_request = watcher->requested();
   }
+  result.cancelled = cancel->cancelled();
   if (execution) {
     std::string problem = !result.persisted.ok() ? result.persisted.message()
                           : !plan.errors.empty() ? "the plan had errors"

@@ -30,7 +30,7 @@ int RunApply(const Args& args) {
       "Run only the scheduled rules whose fire time passed since their last scheduled run "
       "(for cron, CI schedules and Kubernetes CronJobs)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
-      "How long to wait for the state lock (e.g. 30s, 5m)")(
+      "How long to wait for the state lock (a Go duration: 30s, 5m, 1h30m)")(
       "plan-file", po::value<std::string>(), "A plan saved by `crossdock plan --out`");
   po::positional_options_description pos;
   pos.add("plan-file", 1);

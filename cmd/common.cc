@@ -8,6 +8,7 @@
 #include <mutex>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/duration.h"
@@ -20,6 +21,9 @@ namespace {
 
 std::atomic<core::CancelToken*> g_scopes[kMaxInterruptScopes];
 std::atomic<int> g_interrupts{0};  // signals received: scopes opened after are cancelled
+// Handlers between reading a slot and cancelling its token: a scope ending waits for
+// them, so its token is never cancelled after it is gone.
+std::atomic<int> g_in_handler{0};
 
 void OnInterrupt(int) {
   const bool again = g_interrupts.load() > 0;
@@ -46,12 +50,18 @@ InterruptScope::InterruptScope(core::CancelToken* token) : slot_(-1) {
   if (g_interrupts.load() > 0) token->Cancel();  // the signal came first
 }
 
-InterruptScope::~InterruptScope() { g_scopes[slot_].store(nullptr); }
+InterruptScope::~InterruptScope() {
+  g_scopes[slot_].store(nullptr);
+  // A handler that read the slot before the store finishes within a few instructions.
+  while (g_in_handler.load() > 0) std::this_thread::yield();
+}
 
 void CancelInterruptScopes() {
+  g_in_handler.fetch_add(1);
   g_interrupts.fetch_add(1);
   for (auto& scope : g_scopes)
     if (core::CancelToken* t = scope.load()) t->Cancel();
+  g_in_handler.fetch_sub(1);
 }
 
 void InstallInterruptHandler() {

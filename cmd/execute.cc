@@ -283,7 +283,7 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   applier::ExecutionResult r;
   {
     std::optional<ProgressLine> line;
-    if (printer.tty()) line.emplace(&progress);
+    if (printer.tty() && !plan.refresh_only) line.emplace(&progress);
     r = applier::RunExecution(plan, &session.state, session.state_path, session.registries->map(),
                               eo.cancel, xo);
   }

@@ -42,7 +42,7 @@ int RunStop(const Args& args) {
   desc.add_options()("state", po::value<std::string>()->default_value(""),
                      "State file (default: [settings] state)")(
       "wait", po::value<std::string>()->default_value("60s"),
-      "How long to wait for the execution to stop")("execution", po::value<std::int64_t>(),
+      "How long to wait for the execution to stop (a Go duration: 30s, 5m, 1h30m)")("execution", po::value<std::int64_t>(),
                                                     "execution id");
   po::positional_options_description pos;
   pos.add("execution", 1);
@@ -106,7 +106,7 @@ int RunRetry(const Args& args) {
                      "State file (default: [settings] state)")(
       "auto-approve", "Retry without asking (required when not run in a terminal)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
-      "How long to wait for the state lock")(
+      "How long to wait for the state lock (a Go duration: 30s, 5m, 1h30m)")(
       "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
       "execution", po::value<std::int64_t>(), "execution id");
   po::positional_options_description pos;

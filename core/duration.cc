@@ -60,9 +60,9 @@ std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view s) {
 }
 
 std::optional<std::chrono::nanoseconds> ParseCliDuration(std::string_view text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos &&
-      text.size() <= 9)
-    return std::chrono::seconds(std::stoll(std::string(text)));
+  // Plain seconds, as the flags took them before they took Go durations: "30", "1.5".
+  if (!text.empty() && text.find_first_not_of("0123456789.") == std::string_view::npos)
+    return ParseGoDuration(std::string(text) + "s");
   return ParseGoDuration(text);
 }
 

@@ -14,7 +14,7 @@ namespace crossdock::core {
 // integers; nullopt when malformed or beyond about 292 years.
 std::optional<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
-// For flags: a Go duration, or a whole number of seconds ("30").
+// For flags: a Go duration, or a plain number of seconds ("30", "1.5").
 std::optional<std::chrono::nanoseconds> ParseCliDuration(std::string_view text);
 
 }  // namespace crossdock::core

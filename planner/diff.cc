@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/digest.h"
+
 namespace crossdock::planner {
 
 namespace {
@@ -92,12 +94,14 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
   return out;
 }
 
-// Which source (endpoint, repository, tag) each destination tag is wanted from, and
-// the destination tags two different sources want.
+// The destination tags two different sources want: an error for each rule, and
+// nothing copied there. A referrer copied by digest is the same content whatever its
+// source, so it never collides.
 std::set<TagKey> Collisions(const Desired& desired, std::vector<PlanError>* errors) {
   std::map<TagKey, const DesiredTag*> first;
   std::set<TagKey> collided;
   for (const auto& t : desired.tags) {
+    if (core::IsValidDigest(t.tag)) continue;
     for (const auto& d : t.destination_endpoints) {
       TagKey key{d, t.destination_repository, t.tag};
       auto [it, inserted] = first.emplace(key, &t);
@@ -106,12 +110,13 @@ std::set<TagKey> Collisions(const Desired& desired, std::vector<PlanError>* erro
                        o.source_repository == t.source_repository))
         continue;
       collided.insert(key);
-      errors->push_back(
-          {t.rule, t.source_repository,
-           "rules \"" + o.rule + "\" and \"" + t.rule + "\" both write " + d + ":" +
-               t.destination_repository + ":" + t.tag + ", from \"" + o.source_repository +
-               "\" and \"" + t.source_repository +
-               "\"; nothing is copied there until one of them excludes it"});
+      const std::string message =
+          "rules \"" + o.rule + "\" and \"" + t.rule + "\" both write " + t.destination_repository +
+          ":" + t.tag + " at endpoint \"" + d + "\", from " + o.source_endpoint + ":" +
+          o.source_repository + " and " + t.source_endpoint + ":" + t.source_repository +
+          "; nothing is copied there until one of them excludes it";
+      errors->push_back({o.rule, o.source_repository, message});
+      errors->push_back({t.rule, t.source_repository, message});
     }
   }
   return collided;
@@ -134,6 +139,7 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       plan->errors.push_back({t.rule, t.source_repository, t.error});
       continue;
     }
+    if (t.pinned) continue;
     const Observation* source = Find(observed.sources, {t.source_endpoint, t.source_repository, t.tag});
     if (!source) continue;
     if (!source->error.empty()) {

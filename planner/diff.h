@@ -35,6 +35,9 @@ struct DesiredTag {
   // Observing it failed for this rule (reading the labels its filters need): an
   // error, no change, and the tag stays desired (nothing is deleted for it).
   std::string error;
+  // An immutable tag the state records at every destination as copied by this rule
+  // (immutable_tags): desired, nothing to observe, no change.
+  bool pinned = false;
 };
 
 // A state record an event says was deleted at the source (EventChanges): deleted at
@@ -82,7 +85,7 @@ struct DiffOptions {
 // - Each desired tag at each destination: create when absent, nothing when it holds
 //   the source digest (adopt when the rule has adopt = true and the state has no
 //   record), update when it holds another and override = true, skip otherwise.
-//   Two rules or sources wanting one destination tag: an error for each, no change.
+//   Two sources wanting one destination tag: an error for each rule, no change.
 // - Intents (state::Intent) of planned rules whose tag holds the intended digest:
 //   adopted, or the skip planned for the tag replaced by the adoption.
 // - State records of planned rules no longer desired: deleted when the rule has

@@ -281,9 +281,10 @@ namespace {
 
 // The last event per (rule, destination tag) wins. Events and rules that name
 // something impossible go to *ERRORS.
-std::vector<EventIntent> CoalescedIntents(const core::Config& config, const state::State& state,
-                                          const std::vector<JournaledEvent>& events,
-                                          std::vector<PlanError>* errors) {
+std::vector<EventIntent> CoalescedIntents(
+    const core::Config& config, const state::State& state,
+    const std::map<std::string, providers::Registry*>& registries,
+    const std::vector<JournaledEvent>& events, std::vector<PlanError>* errors) {
   std::vector<EventIntent> out;
   std::map<std::pair<std::string, TagKey>, size_t> index;
   auto add = [&](EventIntent in) {
@@ -308,6 +309,10 @@ std::vector<EventIntent> CoalescedIntents(const core::Config& config, const stat
         auto dest = DestinationRepository(ev.repository, rule->dest_namespace, rule->flatten);
         if (!dest.ok()) {
           errors->push_back({rule->name, ev.repository, dest.status().message()});
+          continue;
+        }
+        if (std::string broken = PathRuleBroken(*rule, *dest, registries); !broken.empty()) {
+          errors->push_back({rule->name, ev.repository, broken});
           continue;
         }
         for (const auto& d : DestinationsOf(*rule))
@@ -341,7 +346,7 @@ std::vector<Change> EventChanges(const core::Config& config, const state::State&
   Desired desired;
   Observed observed;
   std::vector<TagKey> destinations;
-  for (auto& in : CoalescedIntents(config, state, events, &desired.errors)) {
+  for (auto& in : CoalescedIntents(config, state, registries, events, &desired.errors)) {
     const auto& [endpoint, repository, tag] = in.destination;
     if (!registries.count(endpoint)) continue;  // a state record of an endpoint since removed
     destinations.push_back(in.destination);
@@ -353,7 +358,7 @@ std::vector<Change> EventChanges(const core::Config& config, const state::State&
     if (!in.digest.empty())
       observed.sources[{in.source_endpoint, in.source_repository, tag}].digest = in.digest;
     desired.tags.push_back(
-        {in.rule->name, in.source_endpoint, in.source_repository, repository, {endpoint}, tag, "", ""});
+        {in.rule->name, in.source_endpoint, in.source_repository, repository, {endpoint}, tag, "", "", false});
   }
   ObserveTags(registries, {}, destinations, /*parallelism=*/4, nullptr, &observed);
   Plan plan = Diff(config, desired, state, observed, {});

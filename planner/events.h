@@ -86,15 +86,17 @@ struct JournaledEvent {
 std::string JournalLine(const JournaledEvent& e);
 core::Result<JournaledEvent> ParseJournalLine(std::string_view line);
 
-// The Changes for EVENTS, in order, coalesced per (rule, destination endpoint,
-// destination repository, tag): the last event wins. A push copies the tag by the
-// event's digest (distribution notifies before it links the tag, so the tag is never
-// resolved) after a HEAD at the destination (create, update, skip under
-// override = false, nothing when it holds the digest already). A delete removes, for
-// rules with delete = true, the artifacts STATE records for that source repository
-// whose digest (or, for a tag-only event, tag) matches, unless changed at the
-// destination since. Problems (a HEAD failing, a naming conflict, an event whose
-// names CheckNames refuses) go to *ERRORS.
+// The Changes for EVENTS, coalesced per (rule, destination endpoint, destination
+// repository, tag): the last event wins. A push copies the tag by the event's digest
+// (distribution notifies before it links the tag, so the tag is never resolved) after
+// a HEAD at the destination. A delete removes, for rules with delete = true, the
+// artifacts STATE records for that source repository whose digest (or, for a tag-only
+// event, tag) matches. Both end in Diff (diff.h), as a plan does: create, update, skip
+// under override = false, adopt under adopt = true, nothing when the destination holds
+// the digest already; a delete is skipped when the tag changed at the destination
+// since. Changes come sorted by destination; problems (a HEAD failing, a naming
+// conflict, a name a destination's path rule refuses, an event whose names CheckNames
+// refuses) go to *ERRORS, once per repository and message.
 // REGISTRIES maps every endpoint of CONFIG to a client.
 std::vector<Change> EventChanges(const core::Config& config, const state::State& state,
                                  const std::map<std::string, providers::Registry*>& registries,

@@ -24,7 +24,10 @@ struct TagWork {
   std::string tag;
   std::string accessory_of;  // for signatures, attestations, SBOMs and referrers
   std::string error;         // reading its labels failed
-  bool pinned = false;       // an immutable tag the state records everywhere
+  // An immutable tag the state records at every destination with this digest: no
+  // request is spent on it, for this rule (other rules still ask).
+  bool pinned = false;
+  std::string pinned_digest;
 };
 
 // What a source's referrers API listed for one subject.
@@ -88,24 +91,32 @@ void ObserveTagsImpl(const Registries& registries, const std::vector<TagKey>& so
     TagKey key;  // for a destination listing: (endpoint, repository, "")
     std::vector<TagKey> listed;  // the destination tags the listing answers for
   };
-  std::vector<Unit> units;
+  std::vector<Unit> source_units, dest_units;
   std::set<TagKey> queued;
   for (const auto& k : sources)
-    if (!observed->sources.count(k) && queued.insert(k).second) units.push_back({true, k, {}});
+    if (!observed->sources.count(k) && queued.insert(k).second) source_units.push_back({true, k, {}});
   std::map<std::pair<std::string, std::string>, size_t> listings;
   for (const auto& k : destinations) {
     if (observed->destinations.count(k) || !queued.insert(k).second) continue;
     const auto& [endpoint, repo, tag] = k;
     if (!registries.at(endpoint)->ListingHasDigests()) {
-      units.push_back({false, k, {}});
+      dest_units.push_back({false, k, {}});
       continue;
     }
-    auto [it, first] = listings.emplace(std::make_pair(endpoint, repo), units.size());
-    if (first) units.push_back({false, {endpoint, repo, ""}, {}});
-    units[it->second].listed.push_back(k);
+    auto [it, first] = listings.emplace(std::make_pair(endpoint, repo), dest_units.size());
+    if (first) dest_units.push_back({false, {endpoint, repo, ""}, {}});
+    dest_units[it->second].listed.push_back(k);
   }
+  // Sources and destinations alternate, so each side has about PARALLELISM requests
+  // in flight (ParallelFor hands out indexes in order).
+  std::vector<Unit> units;
+  for (size_t i = 0; i < std::max(source_units.size(), dest_units.size()); ++i) {
+    if (i < source_units.size()) units.push_back(std::move(source_units[i]));
+    if (i < dest_units.size()) units.push_back(std::move(dest_units[i]));
+  }
+  const bool both = !source_units.empty() && !dest_units.empty();
   std::vector<std::vector<std::pair<TagKey, Observation>>> found(units.size());
-  core::ParallelFor(units.size(), 2 * parallelism, [&](size_t i) {
+  core::ParallelFor(units.size(), both ? 2 * parallelism : parallelism, [&](size_t i) {
     const Unit& u = units[i];
     const auto& [endpoint, repo, tag] = u.key;
     providers::Registry* r = registries.at(endpoint);
@@ -115,7 +126,9 @@ void ObserveTagsImpl(const Registries& registries, const std::vector<TagKey>& so
         const std::string& t = std::get<2>(k);
         Observation o;
         if (!l.ok() && l.status().code() != core::Code::kNotFound) o.error = l.status().message();
-        if (l.ok() && l->digests.count(t)) {
+        if (l.ok() && l->digests.count(t) && !core::IsValidDigest(l->digests.at(t))) {
+          o.error = "endpoint \"" + endpoint + "\" listed an invalid digest for " + repo + ":" + t;
+        } else if (l.ok() && l->digests.count(t)) {
           o.digest = l->digests.at(t);
         } else if (l.ok() && std::find(l->tags.begin(), l->tags.end(), t) != l->tags.end()) {
           o = Head(r, repo, t);  // listed without its digest
@@ -158,10 +171,12 @@ class Observer {
   std::optional<Change> ReferrerIndexChange(const ReferrerSet& rs, const std::string& dest,
                                             std::string* error);
   bool SourceKnown(const TagWork& w) const {
+    if (w.pinned) return true;
     auto it = observed_->sources.find(SourceKey(w));
     return it != observed_->sources.end() && it->second.error.empty() && it->second.digest;
   }
   std::string SourceDigest(const TagWork& w) const {
+    if (w.pinned) return w.pinned_digest;
     return SourceKnown(w) ? *observed_->sources.at(SourceKey(w)).digest : "";
   }
   void AddTag(TagWork w) {
@@ -186,7 +201,7 @@ void Observer::StartTags(const Selection& selection) {
     for (const auto& [tag, digest] : r.listed_digests)
       observed_->sources[{r.rule->source, r.source_repository, tag}].digest = digest;
     for (const auto& t : r.tags) {
-      TagWork w{&r, t, "", "", false};
+      TagWork w{&r, t, "", "", false, ""};
       Pin(&w);
       AddTag(std::move(w));
     }
@@ -197,7 +212,7 @@ void Observer::StartTags(const Selection& selection) {
 // from this source with one digest: no request is spent on it.
 void Observer::Pin(TagWork* w) {
   const core::Rule& rule = *w->repo->rule;
-  if (options_.refresh) return;
+  if (options_.refresh || options_.refresh_only) return;
   bool immutable = false;
   for (const auto& p : rule.immutable_tags) {
     auto c = core::Pattern::Compile(p);
@@ -205,7 +220,6 @@ void Observer::Pin(TagWork* w) {
   }
   if (!immutable) return;
   std::optional<std::string> digest;
-  std::vector<std::pair<TagKey, std::string>> held;
   for (const auto& d : DestinationsOf(rule)) {
     auto it = recorded_.find({d, w->repo->destination_repository, w->tag});
     const state::Artifact* a = it == recorded_.end() ? nullptr : it->second;
@@ -213,12 +227,10 @@ void Observer::Pin(TagWork* w) {
         a->source_digest != a->destination_digest || (digest && *digest != a->source_digest))
       return;
     digest = a->source_digest;
-    held.push_back({it->first, a->destination_digest});
   }
   if (!digest) return;
   w->pinned = true;
-  observed_->sources[SourceKey(*w)].digest = digest;
-  for (const auto& [key, d] : held) observed_->destinations[key].digest = d;
+  w->pinned_digest = *digest;
 }
 
 // The sources of the tags from FIRST_TAG on; their destinations too where nothing can
@@ -228,6 +240,7 @@ void Observer::LookFrom(size_t first_tag) {
   std::vector<TagKey> sources, destinations;
   for (size_t i = first_tag; i < tags_.size(); ++i) {
     const TagWork& w = tags_[i];
+    if (w.pinned) continue;
     sources.push_back(SourceKey(w));
     if (HasArtifactFilters(*w.repo->rule) && w.accessory_of.empty()) continue;
     for (const auto& d : DestinationsOf(*w.repo->rule))
@@ -285,7 +298,7 @@ void Observer::AddAccessoryTags() {
     for (const auto& t : repo->all_tags) {
       auto it = by_digest.find(AccessorySubject(t));
       if (it == by_digest.end() || selected.count(t)) continue;
-      AddTag({repo, t, it->second, "", false});
+      AddTag({repo, t, it->second, "", false, ""});
     }
   }
 }
@@ -318,7 +331,7 @@ std::vector<ReferrerSet> Observer::AddReferrers() {
     for (const auto& r : **found[i]) {
       if (have_.count({repo, r.digest})) continue;
       observed_->sources[{repo->rule->source, repo->source_repository, r.digest}].digest = r.digest;
-      AddTag({repo, r.digest, tag, "", false});
+      AddTag({repo, r.digest, tag, "", false, ""});
     }
   }
   return sets;
@@ -405,6 +418,7 @@ void Observer::FinishDesired(const Selection& selection) {
     t.tag = w.tag;
     t.accessory_of = w.accessory_of;
     t.error = w.error;
+    t.pinned = w.pinned;
     desired_->tags.push_back(std::move(t));
   }
 }
@@ -423,7 +437,7 @@ void Observer::Run(const Selection& selection) {
   // known), and the tags the state's intents and deletion candidates name.
   std::vector<TagKey> destinations;
   for (const auto& w : tags_) {
-    if (!w.error.empty() || !SourceKnown(w)) continue;
+    if (!w.error.empty() || w.pinned || !SourceKnown(w)) continue;
     for (const auto& d : DestinationsOf(*w.repo->rule))
       destinations.push_back({d, w.repo->destination_repository, w.tag});
   }

@@ -73,7 +73,8 @@ void ChooseRules(const core::Config& config, const SelectOptions& options, Selec
   }
 }
 
-// Why DEST breaks the path rule of a destination of RULE, or "".
+}  // namespace
+
 std::string PathRuleBroken(const core::Rule& rule, const std::string& dest,
                            const std::map<std::string, providers::Registry*>& registries) {
   const int n = static_cast<int>(std::count(dest.begin(), dest.end(), '/')) + 1;
@@ -93,6 +94,8 @@ std::string PathRuleBroken(const core::Rule& rule, const std::string& dest,
   }
   return "";
 }
+
+namespace {
 
 // The repositories of RULE among LISTED (its literal names or the catalog), where they
 // land at the destination; conflicts, names a destination's path rule refuses and

@@ -67,6 +67,11 @@ class NameFilter {
 // every tag, aside). Used for webhook events.
 bool TagSelected(const core::Rule& rule, const std::string& tag);
 
+// Why the destination repository DEST breaks the path rule (Registry::path_rule) of a
+// destination of RULE, or "" when every destination takes it.
+std::string PathRuleBroken(const core::Rule& rule, const std::string& dest,
+                           const std::map<std::string, providers::Registry*>& registries);
+
 // The tags RULE selects from TAGS: patterns, then the semver range, then keep_latest;
 // sorted. Stops early once *CANCEL is set.
 std::vector<std::string> SelectTags(const core::Rule& rule, const std::vector<std::string>& tags,

@@ -30,8 +30,9 @@ TEST(CliDurationTest, TakesGoDurationsAndPlainSeconds) {
   EXPECT_EQ(ParseCliDuration("1h30m"), minutes(90));
   EXPECT_EQ(ParseCliDuration("30s"), seconds(30));
   EXPECT_EQ(ParseCliDuration("30"), seconds(30));
+  EXPECT_EQ(ParseCliDuration("1.5"), milliseconds(1500));
   EXPECT_EQ(ParseCliDuration("0"), seconds(0));
-  for (const char* bad : {"", "-5", "5 m", "1h30", "9999999999"})
+  for (const char* bad : {"", "-5", "5 m", "1h30", "1..5", ".", "99999999999999999999"})
     EXPECT_EQ(ParseCliDuration(bad), std::nullopt) << bad;
 }
 

@@ -33,7 +33,7 @@ class DiffTest : public ::testing::Test {
   // RULE wants lib/app:TAG at dst, from SOURCE's lib/app (or REPO).
   void Want(const std::string& tag, const std::string& rule = "mirror",
             const std::string& source = "src", const std::string& repo = "lib/app") {
-    desired_.tags.push_back({rule, source, repo, "lib/app", {"dst"}, tag, "", ""});
+    desired_.tags.push_back({rule, source, repo, "lib/app", {"dst"}, tag, "", "", false});
   }
   void Source(const std::string& tag, std::optional<std::string> digest,
               const std::string& source = "src", const std::string& repo = "lib/app") {
@@ -128,10 +128,13 @@ TEST_F(DiffTest, TwoSourcesForOneDestinationTagAreAnErrorAndNothingIsCopied) {
   Holds("v1", std::nullopt);
   Plan plan = Run();
   EXPECT_TRUE(plan.changes.empty());
-  ASSERT_EQ(plan.errors.size(), 1u);
+  ASSERT_EQ(plan.errors.size(), 2u);  // one for each rule
+  EXPECT_EQ(plan.errors[0].rule, "mirror");
+  EXPECT_EQ(plan.errors[1].rule, "other");
   EXPECT_EQ(plan.errors[0].message,
-            "rules \"mirror\" and \"other\" both write dst:lib/app:v1, from \"lib/app\" and "
-            "\"lib/app\"; nothing is copied there until one of them excludes it");
+            "rules \"mirror\" and \"other\" both write lib/app:v1 at endpoint \"dst\", from "
+            "src:lib/app and other:lib/app; nothing is copied there until one of them excludes "
+            "it");
 }
 
 TEST_F(DiffTest, TwoRulesWantingOneTagFromOneSourceCopyItOnce) {
@@ -257,7 +260,7 @@ TEST_F(DiffTest, ChangesAreOrderedByRuleThenDestination) {
   desired_.rules = {"first", "mirror"};
   Want("b");
   Want("a");
-  desired_.tags.push_back({"first", "other", "lib/z", "lib/z", {"dst"}, "z", "", ""});
+  desired_.tags.push_back({"first", "other", "lib/z", "lib/z", {"dst"}, "z", "", "", false});
   Source("a", kA);
   Source("b", kA);
   Source("z", kA, "other", "lib/z");

@@ -154,6 +154,33 @@ TEST_F(PlannerTest, ImmutableTagsRecordedInTheStateCostNoRequest) {
   EXPECT_EQ(src_.count("HeadManifest app:v1.0.0"), 2);
 }
 
+// The state's digest of a pinned tag is the pinning rule's alone: another rule copying
+// the same source tag asks the source, and sees it moved.
+TEST_F(PlannerTest, APinnedTagsRecordedDigestServesOnlyItsRule) {
+  FakeRegistry dr("dr");
+  registries_["dr"] = &dr;
+  core::Endpoint e;
+  e.name = "dr";
+  e.url = "http://127.0.0.1:5003";
+  config_.endpoints["dr"] = e;
+  const std::string old = src_.AddImage("app", "v1.0.0", "one");
+  dst_.AddImage("app", "v1.0.0", "one");
+  state_.artifacts = {Managed("app", "v1.0.0", old)};
+  rule_.immutable_tags = {"v*.*.*"};
+  core::Rule dr_rule = rule_;
+  dr_rule.name = "dr";
+  dr_rule.destination = "dr";
+  dr_rule.immutable_tags.clear();
+  const std::string moved = src_.AddImage("app", "v1.0.0", "moved");  // re-pushed at the source
+  config_.rules = {rule_, dr_rule};
+  Plan plan = MakePlan(config_, state_, registries_, PlanOptions{});
+  ASSERT_TRUE(plan.errors.empty()) << plan.errors[0].message;
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].rule, "dr");
+  EXPECT_EQ(plan.changes[0].source_digest, moved);
+  EXPECT_EQ(src_.count("HeadManifest app:v1.0.0"), 1);  // for "dr" only
+}
+
 TEST_F(PlannerTest, TagFiltersIncludeAndExclude) {
   src_.AddImage("app", "v1", "1");
   src_.AddImage("app", "v2-rc1", "2");
