@@ -200,25 +200,23 @@ void Observer::StartTags(const Selection& selection) {
   for (const auto& r : selection.repositories) {
     for (const auto& [tag, digest] : r.listed_digests)
       observed_->sources[{r.rule->source, r.source_repository, tag}].digest = digest;
+    // Compiled once per repository, not per tag; a filter of no patterns selects
+    // everything, so an empty immutable_tags pins nothing.
+    const NameFilter immutable(r.rule->immutable_tags, {});
+    const bool pinning = !options_.refresh && !options_.refresh_only && !r.rule->immutable_tags.empty();
     for (const auto& t : r.tags) {
       TagWork w{&r, t, "", "", false, ""};
-      Pin(&w);
+      if (pinning && immutable.Selects(t)) Pin(&w);
       AddTag(std::move(w));
     }
   }
 }
 
 // An immutable tag (immutable_tags) the state records at every destination as copied
-// from this source with one digest: no request is spent on it.
+// from this source with one digest: no request is spent on it. REQUIRES: W's tag
+// matches the rule's immutable_tags.
 void Observer::Pin(TagWork* w) {
   const core::Rule& rule = *w->repo->rule;
-  if (options_.refresh || options_.refresh_only) return;
-  bool immutable = false;
-  for (const auto& p : rule.immutable_tags) {
-    auto c = core::Pattern::Compile(p);
-    immutable = immutable || (c.ok() && c->Matches(w->tag));
-  }
-  if (!immutable) return;
   std::optional<std::string> digest;
   for (const auto& d : DestinationsOf(rule)) {
     auto it = recorded_.find({d, w->repo->destination_repository, w->tag});

@@ -7,6 +7,7 @@
 #include "core/names.h"
 #include "core/parallel.h"
 #include "core/semver.h"
+#include "planner/diff.h"
 #include "planner/naming.h"
 
 namespace crossdock::planner {
@@ -78,8 +79,7 @@ void ChooseRules(const core::Config& config, const SelectOptions& options, Selec
 std::string PathRuleBroken(const core::Rule& rule, const std::string& dest,
                            const std::map<std::string, providers::Registry*>& registries) {
   const int n = static_cast<int>(std::count(dest.begin(), dest.end(), '/')) + 1;
-  for (const auto& endpoint : rule.destinations.empty() ? std::vector<std::string>{rule.destination}
-                                                        : rule.destinations) {
+  for (const auto& endpoint : DestinationsOf(rule)) {
     auto it = registries.find(endpoint);
     if (it == registries.end()) continue;
     const providers::PathRule p = it->second->path_rule();
