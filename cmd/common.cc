@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/secret.h"
+#include "providers/credentials.h"
 #include "providers/factory.h"
 
 namespace crossdock::cmd {
@@ -93,19 +94,14 @@ std::optional<core::Config> LoadConfigOrReport(const std::string& config_path) {
 core::Result<std::unique_ptr<Registries>> Registries::Build(const core::Config& config) {
   auto out = std::make_unique<Registries>();
   for (const auto& [name, ep] : config.endpoints) {
-    providers::Credentials creds;
-    creds.username = ep.username;
-    if (!ep.password.empty()) {
-      auto secret = core::ResolveSecret(ep.password);
-      if (!secret.ok())
-        return secret.status().WithContext("password of endpoint \"" + name + "\"");
-      creds.password = *secret;
-    }
+    auto creds = providers::FindCredentials(ep, providers::DefaultCredentialLookup());
+    if (!creds.ok()) return creds.status();
+    out->logins_[name] = {creds->username, creds->source};
     providers::TlsOptions tls;
     tls.ca_file = ep.ca_cert;
     tls.insecure = ep.insecure;
     out->http_.push_back(providers::NewCurlHttpClient(tls));
-    out->owned_.push_back(providers::NewRegistry(ep, std::move(creds), out->http_.back().get()));
+    out->owned_.push_back(providers::NewRegistry(ep, std::move(*creds), out->http_.back().get()));
     out->view_[name] = out->owned_.back().get();
   }
   return out;

@@ -61,9 +61,16 @@ void LogLine(const std::string& line);
 // Clients for every endpoint the config defines; keeps the HTTP clients alive.
 class Registries {
  public:
-  // Resolves secrets; an unresolvable one is an error naming the endpoint.
+  // Finds each endpoint's credentials (providers/credentials.h); one that cannot be
+  // found (a secret unset, an auth file broken, a helper failing) is an error naming
+  // the endpoint.
   static core::Result<std::unique_ptr<Registries>> Build(const core::Config& config);
   const std::map<std::string, providers::Registry*>& map() const { return view_; }
+  // Who endpoint NAME logs in as ("" : anonymous) and where that came from.
+  const std::string& username(const std::string& name) const { return logins_.at(name).first; }
+  const std::string& credential_source(const std::string& name) const {
+    return logins_.at(name).second;
+  }
   // Sum of HTTP requests sent by every client.
   long requests() const;
 
@@ -71,6 +78,7 @@ class Registries {
   std::vector<std::unique_ptr<providers::HttpClient>> http_;
   std::vector<std::unique_ptr<providers::Registry>> owned_;
   std::map<std::string, providers::Registry*> view_;
+  std::map<std::string, std::pair<std::string, std::string>> logins_;  // username, source
 };
 
 // The state file for this run: --state, else [settings] state.

@@ -1,5 +1,6 @@
-// crossdock endpoint test NAME: Harbor's "Test Connection": reachability, TLS and
-// credentials, each with a verdict.
+// crossdock endpoint test NAME: Harbor's "Test Connection": reachability, TLS,
+// credentials (and where they came from) and the vendor's control plane, each with
+// a verdict.
 #include <fmt/format.h>
 
 #include "cmd/commands.h"
@@ -56,8 +57,19 @@ int RunEndpoint(const Args& args) {
     fmt::print("  credentials: REJECTED\nResult: unhealthy: {}\n", st.message());
     return kExitError;
   }
-  fmt::print("  credentials: {}\nResult: healthy\n",
-             ep->username.empty() ? "none (anonymous access)" : "accepted (user " + ep->username + ")");
+  providers::Registry* registry = (*regs)->map().at(name);
+  const std::string& source = (*regs)->credential_source(name);
+  fmt::print("  credentials: {}\n",
+             (*regs)->username(name).empty()
+                 ? "none (" + source + ")"
+                 : "accepted (user " + (*regs)->username(name) + ", from " + source + ")");
+  auto control = registry->CheckControlPlane();
+  if (!control.ok()) {
+    fmt::print("  API:         FAILED\nResult: unhealthy: {}\n", control.status().message());
+    return kExitError;
+  }
+  if (!control->empty()) fmt::print("  API:         {}\n", *control);
+  fmt::print("Result: healthy\n");
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "core/config_check.h"
+#include "core/endpoint_types.h"
 #include "core/duration.h"
 #include "core/cron.h"
 #include "core/pattern.h"
@@ -34,9 +35,9 @@ using config_check::TableReader;
 const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
 const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", "webhook"};
 const std::vector<std::string> kWebhookKeys = {"token"};
-const std::vector<std::string> kEndpointKeys = {"type",     "url",      "description",
-                                                "username", "password", "ca_cert",
-                                                "insecure", "rate_limit", "max_connections"};
+const std::vector<std::string> kEndpointKeys = {
+    "type",    "url",      "api_url",    "description",     "username", "password",
+    "ca_cert", "insecure", "rate_limit", "max_connections", "auth_file"};
 const std::vector<std::string> kRuleKeys = {
     "description", "source",         "destination",  "destinations",
     "mode",        "remote",         "repositories", "exclude_repositories",
@@ -50,12 +51,11 @@ const std::vector<std::string> kModes = {"push", "pull"};
 // Artifact kinds by config media type: image configs, Helm chart configs, anything.
 const std::vector<std::string> kResources = {"image", "chart", "artifact"};
 
-constexpr const char* kSupportedType = "docker-registry";
-// Harbor's adapter names that crossdock recognises but does not implement yet.
-const std::vector<std::string> kKnownTypes = {
-    kSupportedType, "harbor",     "docker-hub",        "quay",
-    "gitlab",       "aws-ecr",    "google-gcr",        "azure-acr",
-    "ali-acr",      "huawei-swr", "jfrog-artifactory", "helm"};
+std::vector<std::string> TypeNames() {
+  std::vector<std::string> names;
+  for (const auto& t : EndpointTypes()) names.push_back(t.name);
+  return names;
+}
 
 constexpr int kMinParallelism = 1;
 constexpr int kMaxParallelism = 256;
@@ -79,7 +79,9 @@ class Loader {
   void ReadSettings(const toml::table& table);
   void ReadWebhook(const toml::table& settings);
   void ReadEndpoint(const toml::key& key, const toml::node& node);
-  void ReadPassword(const TableReader& reader, Endpoint* endpoint);
+  void ReadPassword(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
+  void ReadApiUrl(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
+  void ReadAuthFile(const TableReader& reader, Endpoint* endpoint);
   void ReadCaCert(const TableReader& reader, Endpoint* endpoint);
   void ReadEndpointLimits(const TableReader& reader, Endpoint* endpoint);
   void ReadRule(const toml::key& key, const toml::node& node);
@@ -244,31 +246,40 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   endpoint.name = name;
   endpoint.pos = reader.TablePos();
 
-  if (auto type = reader.String("type")) {
-    endpoint.type = *type;
-    if (*type != kSupportedType) {
-      const bool known =
-          std::find(kKnownTypes.begin(), kKnownTypes.end(), *type) != kKnownTypes.end();
-      const std::string suggestion = DidYouMean(*type, kKnownTypes);
+  const EndpointType* type = FindEndpointType(endpoint.type);
+  if (auto written = reader.String("type")) {
+    endpoint.type = *written;
+    type = FindEndpointType(*written);
+    if (!type) {
+      const std::string suggestion = DidYouMean(*written, TypeNames());
       diags_->Error(reader.ValuePos("type"),
-                    known ? "endpoint type " + Quoted(*type) +
-                                " is not supported yet; use \"docker-registry\" for any registry "
-                                "speaking the OCI distribution API"
-                          : "unknown endpoint type " + Quoted(*type) +
-                                (suggestion.empty() ? "; use \"docker-registry\"" : suggestion));
+                    "unknown endpoint type " + Quoted(*written) +
+                        (suggestion.empty() ? "; use \"docker-registry\" for any registry "
+                                              "speaking the OCI distribution API"
+                                            : suggestion));
+    } else if (!type->supported) {
+      diags_->Error(reader.ValuePos("type"),
+                    "endpoint type " + Quoted(*written) +
+                        " is not supported yet; use \"docker-registry\" for any registry "
+                        "speaking the OCI distribution API");
+      type = nullptr;
     }
   }
-  if (reader.Require("url", what)) {
-    if (auto url = reader.String("url")) {
-      endpoint.url = *url;
-      if (auto problem = config_check::NormalizeEndpointUrl(&endpoint.url, name)) {
-        diags_->Error(reader.ValuePos("url"), *problem);
-      }
+  if (auto url = reader.String("url")) {
+    endpoint.url = *url;
+    if (auto problem = config_check::NormalizeEndpointUrl(&endpoint.url, name)) {
+      diags_->Error(reader.ValuePos("url"), *problem);
     }
+  } else if (type && !type->default_url.empty()) {
+    endpoint.url = type->default_url;
+  } else {
+    (void)reader.Require("url", what);
   }
+  ReadApiUrl(reader, type, &endpoint);
   endpoint.description = reader.String("description").value_or("");
   endpoint.username = reader.String("username").value_or("");
-  ReadPassword(reader, &endpoint);
+  ReadPassword(reader, type, &endpoint);
+  ReadAuthFile(reader, &endpoint);
   ReadCaCert(reader, &endpoint);
   ReadEndpointLimits(reader, &endpoint);
   if (auto insecure = reader.Bool("insecure")) {
@@ -283,7 +294,75 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   config_->endpoints[name] = std::move(endpoint);
 }
 
-void Loader::ReadPassword(const TableReader& reader, Endpoint* endpoint) {
+// api_url: the vendor's control plane. Defaults per type (core/endpoint_types.cc);
+// a path is kept (an API under a prefix, as Artifactory's /artifactory).
+void Loader::ReadApiUrl(const TableReader& reader, const EndpointType* type, Endpoint* endpoint) {
+  const std::string what = "endpoint " + Quoted(endpoint->name);
+  auto written = reader.String("api_url");
+  if (!written) {
+    if (type && type->api_url_from_url) endpoint->api_url = endpoint->url;
+    else if (type) endpoint->api_url = type->default_api_url;
+    return;
+  }
+  if (type && !type->uses_api_url) {
+    diags_->Warning(reader.ValuePos("api_url"),
+                    "api_url has no effect on " + what + " of type " + Quoted(type->name) +
+                        ", which has no API besides the registry's");
+    return;
+  }
+  std::string origin = *written, path;
+  const size_t scheme_end = origin.find("://");
+  const size_t slash = scheme_end == std::string::npos ? std::string::npos
+                                                       : origin.find('/', scheme_end + 3);
+  if (slash != std::string::npos) {
+    path = origin.substr(slash);
+    origin.resize(slash);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+  }
+  if (auto problem = config_check::NormalizeEndpointUrl(&origin, endpoint->name)) {
+    std::string message = *problem;
+    if (message.starts_with("url ")) message = "api_url " + message.substr(4);
+    diags_->Error(reader.ValuePos("api_url"), message);
+    return;
+  }
+  if (path.find_first_of("?#") != std::string::npos) {
+    diags_->Error(reader.ValuePos("api_url"),
+                  "api_url " + Quoted(*written) + " of " + what + " must not have a query or fragment");
+    return;
+  }
+  endpoint->api_url = origin + path;
+}
+
+// auth_file: one Docker config.json or containers auth.json to take credentials
+// from, instead of the files `docker login` and `podman login` write.
+void Loader::ReadAuthFile(const TableReader& reader, Endpoint* endpoint) {
+  auto file = reader.String("auth_file");
+  if (!file) return;
+  const SourcePos pos = reader.ValuePos("auth_file");
+  const std::string what = "endpoint " + Quoted(endpoint->name);
+  if (file->empty()) {
+    diags_->Error(pos, "\"auth_file\" in " + what + " must not be empty");
+    return;
+  }
+  if (!endpoint->username.empty() || !endpoint->password.empty()) {
+    diags_->Error(pos, what + " sets both auth_file and username/password; keep one of them");
+    return;
+  }
+  endpoint->auth_file = Resolve(*file);
+  std::error_code ec;
+  if (!fs::is_regular_file(endpoint->auth_file, ec)) {
+    diags_->Error(pos, "auth_file " + Quoted(*file) + " of " + what + " not found (looked for " +
+                           endpoint->auth_file + ")");
+  }
+}
+
+void Loader::ReadPassword(const TableReader& reader, const EndpointType* type, Endpoint* endpoint) {
+  if (type && !type->uses_username && reader.String("username")) {
+    diags_->Warning(reader.ValuePos("username"),
+                    "username has no effect on endpoint " + Quoted(endpoint->name) + " of type " +
+                        Quoted(type->name) + ": its password holds " + type->password_is);
+    endpoint->username.clear();
+  }
   auto password = reader.String("password");
   if (!password || password->empty()) return;
   const SourcePos pos = reader.ValuePos("password");
@@ -307,7 +386,8 @@ void Loader::ReadPassword(const TableReader& reader, Endpoint* endpoint) {
         pos, "password for " + what + " is written in the config; use env:NAME or file:PATH");
   }
   endpoint->password = {spec, pos};
-  if (endpoint->username.empty()) diags_->Error(pos, what + " has a password but no username");
+  if (endpoint->username.empty() && (!type || type->uses_username))
+    diags_->Error(pos, what + " has a password but no username");
 }
 
 void Loader::ReadCaCert(const TableReader& reader, Endpoint* endpoint) {

@@ -24,10 +24,16 @@ struct SecretRef {
 struct Endpoint {
   std::string name;
   std::string type = "docker-registry";
-  std::string url;  // scheme://host[:port], no trailing slash
+  std::string url;  // scheme://host[:port], no trailing slash; the type's default if unset
+  // The vendor's control plane (scheme://host[:port][/path]): api_url as written, else
+  // the type's default (core/endpoint_types.h); "" when the type has none.
+  std::string api_url;
   std::string description;
   std::string username;
   SecretRef password;
+  // auth_file: a Docker config.json or containers auth.json (absolute path) to take
+  // credentials from; "" : the files Podman and Docker read.
+  std::string auth_file;
   std::string ca_cert;  // absolute path, resolved against the config's folder
   bool insecure = false;
   // rate_limit = "N/s" or "N/m": requests a second to this endpoint, token requests

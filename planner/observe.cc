@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -247,12 +248,39 @@ void Observer::LookFrom(size_t first_tag) {
   Look(sources, destinations);
 }
 
-// Label and resource filters, by what the artifact itself says.
+// The registry's own labels on W's tag (Harbor's), as the label filters read them:
+// "env=prod" is key "env" with value "prod", "prod" is key "prod".
+std::map<std::string, std::string> RegistryLabels(const TagWork& w) {
+  std::map<std::string, std::string> out;
+  auto it = w.repo->listed_labels.find(w.tag);
+  if (it == w.repo->listed_labels.end()) return out;
+  for (const auto& l : it->second) {
+    const size_t eq = l.find('=');
+    out.emplace(l.substr(0, eq), eq == std::string::npos ? "" : l.substr(eq + 1));
+  }
+  return out;
+}
+
+// What the registry's labels alone say about W under RULE's filters: true keep,
+// false drop, nullopt when the artifact itself must be read (its annotations and
+// config labels, or its kind for `resource`).
+std::optional<bool> SettledByRegistryLabels(const core::Rule& rule, const TagWork& w) {
+  if (!rule.resource.empty()) return std::nullopt;
+  const auto labels = RegistryLabels(w);
+  if (labels.empty()) return std::nullopt;
+  if (!rule.exclude_labels.empty() && HasAllLabels(labels, rule.exclude_labels)) return false;
+  if (rule.exclude_labels.empty() && HasAllLabels(labels, rule.labels)) return true;
+  return std::nullopt;
+}
+
+// Label and resource filters: the registry's own labels first (Harbor's, listed with
+// the tags: no request), then what the artifact itself says.
 void Observer::FilterByArtifact() {
   std::map<std::pair<const core::Rule*, std::string>, size_t> index;  // (rule, digest)
   std::vector<std::pair<const SelectedRepository*, std::string>> to_inspect;
   for (const auto& w : tags_) {
     if (!HasArtifactFilters(*w.repo->rule) || !SourceKnown(w)) continue;
+    if (SettledByRegistryLabels(*w.repo->rule, w)) continue;
     if (index.emplace(std::make_pair(w.repo->rule, SourceDigest(w)), to_inspect.size()).second)
       to_inspect.push_back({w.repo, SourceDigest(w)});
   }
@@ -264,19 +292,25 @@ void Observer::FilterByArtifact() {
   std::vector<TagWork> kept;
   for (auto& w : tags_) {
     const core::Rule& rule = *w.repo->rule;
-    auto it = HasArtifactFilters(rule) && SourceKnown(w)
-                  ? index.find({&rule, SourceDigest(w)})
-                  : index.end();
+    const bool filtered = HasArtifactFilters(rule) && SourceKnown(w);
+    const std::optional<bool> settled = filtered ? SettledByRegistryLabels(rule, w) : std::nullopt;
+    auto it = filtered && !settled ? index.find({&rule, SourceDigest(w)}) : index.end();
+    bool keep = settled.value_or(true);
     if (it != index.end()) {
       const auto& i = info[it->second];
       if (!i.ok()) {
         w.error = i.status().message();
-      } else if ((!rule.resource.empty() && i->resource != rule.resource) ||
-                 !HasAllLabels(i->labels, rule.labels) ||
-                 (!rule.exclude_labels.empty() && HasAllLabels(i->labels, rule.exclude_labels))) {
-        have_.erase({w.repo, w.tag});
-        continue;
+      } else {
+        auto labels = i->labels;
+        labels.merge(RegistryLabels(w));  // the artifact's own values win on a shared key
+        keep = (rule.resource.empty() || i->resource == rule.resource) &&
+               HasAllLabels(labels, rule.labels) &&
+               (rule.exclude_labels.empty() || !HasAllLabels(labels, rule.exclude_labels));
       }
+    }
+    if (!keep) {
+      have_.erase({w.repo, w.tag});
+      continue;
     }
     kept.push_back(std::move(w));
   }

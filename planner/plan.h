@@ -47,6 +47,15 @@ struct PlanError {
   std::string message;
 };
 
+// A destination namespace (Harbor project, Quay organisation, JFrog repository key)
+// that apply creates before the first push into it (Registry::EnsureNamespace).
+struct NamespaceChange {
+  std::string endpoint;
+  std::string name;
+  std::string rule;  // the first rule needing it
+  std::vector<std::string> repositories;  // the destination repositories needing it
+};
+
 struct Summary {
   int create = 0, update = 0, del = 0, skip = 0, adopt = 0;
 };
@@ -59,6 +68,7 @@ struct Plan {
   std::vector<std::string> rules;  // the rules planned, in config order
   std::vector<std::string> disabled_rules;  // enabled = false: shown, never run
   std::vector<Change> changes;
+  std::vector<NamespaceChange> namespaces;  // to create, in order of first need
   std::vector<PlanError> errors;
   std::vector<std::string> warnings;
   // --refresh-only: state records whose destination tag is gone or changed.

@@ -1,5 +1,6 @@
 #include "planner/planner.h"
 
+#include "planner/namespaces.h"
 #include "planner/observe.h"
 #include "planner/select.h"
 
@@ -15,7 +16,10 @@ Plan MakePlan(const core::Config& config, const state::State& state,
   Observe(config, selection, state, registries,
           {options.parallelism, options.refresh, options.refresh_only, options.cancel}, &desired,
           &observed);
-  return Diff(config, desired, state, observed, {options.refresh_only});
+  Plan plan = Diff(config, desired, state, observed, {options.refresh_only});
+  if (!options.refresh_only)
+    PlanNamespaces(registries, options.parallelism, options.cancel, &plan);
+  return plan;
 }
 
 }  // namespace crossdock::planner

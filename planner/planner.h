@@ -1,6 +1,7 @@
 // MakePlan: Select (select.h) the rules, repositories and tags from the Config and
 // the sources' listings, Observe (observe.h) what sources and destinations hold, and
-// Diff (diff.h) that against the State into a Plan. Used by cmd/plan, apply, run, retry.
+// Diff (diff.h) that against the State into a Plan, whose destination namespaces
+// PlanNamespaces (namespaces.h) then checks. Used by cmd/plan, apply, run, retry.
 #pragma once
 
 #include <atomic>

@@ -4,6 +4,7 @@
 //    "changes":[{"rule","action","source_endpoint","source_repository",
 //                "destination_endpoint","destination_repository","tag",
 //                "source_digest","destination_digest","reason"}],
+//    "namespaces":[{"endpoint","namespace","rule"}],
 //    "errors":[{"rule","source_repository","message"}],
 //    "warnings":["…"], "disabled_rules":["…"] (only when some),
 //    "summary":{"create","update","delete","skip"}}
@@ -11,7 +12,9 @@
 // signature/attestation/SBOM tags) names the tag they belong to; "summary" has
 // "adopt" only when some. Repositories carry no host; digests absent at a side are null; "reason" is null
 // unless the change has one. --refresh-only plans list their drift as "changes" with
-// action "delete" of the state record and "refresh_only": true.
+// action "delete" of the state record and "refresh_only": true. "namespaces" lists
+// what apply creates before the tags that need it (a Harbor project, a Quay
+// organisation): not a change of its own, so no "action" (issue 12's contract).
 #include <nlohmann/json.hpp>
 
 #include "planner/render.h"
@@ -49,6 +52,10 @@ std::string RenderPlanJson(const Plan& plan) {
     changes.push_back(j);
   }
   out["changes"] = changes;
+  J namespaces = J::array();
+  for (const auto& n : plan.namespaces)
+    namespaces.push_back({{"endpoint", n.endpoint}, {"namespace", n.name}, {"rule", n.rule}});
+  out["namespaces"] = namespaces;
   J errors = J::array();
   for (const auto& e : plan.errors) {
     errors.push_back(

@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "core/digest.h"
 #include "planner/render.h"
 
@@ -75,6 +78,9 @@ std::string SummaryLine(const Plan& plan) {
   std::string line =
       fmt::format("Plan: {} to copy, {} to replace, {} to delete.", s.create, s.update, s.del);
   if (s.adopt) line += fmt::format(" {} to adopt.", s.adopt);
+  if (!plan.namespaces.empty())
+    line += fmt::format(" {} namespace{} to create.", plan.namespaces.size(),
+                        plan.namespaces.size() == 1 ? "" : "s");
   if (s.skip) line += fmt::format(" {} skipped.", s.skip);
   return line + incomplete;
 }
@@ -89,6 +95,7 @@ std::string RenderPlanText(const Plan& plan, bool color) {
       out += "crossdock will perform the following actions:\n";
     }
     std::string current;
+    std::set<const NamespaceChange*> shown;
     for (const auto& c : list) {
       if (c.rule != current) {
         current = c.rule;
@@ -96,6 +103,15 @@ std::string RenderPlanText(const Plan& plan, bool color) {
                             fmt::format("  # rule \"{}\" ({} -> {})", c.rule, c.source_endpoint,
                                         c.destination_endpoint)) +
                "\n";
+      }
+      // A namespace to create goes just before the first tag that needs it.
+      for (const auto& n : plan.namespaces) {
+        if (n.endpoint != c.destination_endpoint || shown.count(&n) ||
+            std::find(n.repositories.begin(), n.repositories.end(), c.destination_repository) ==
+                n.repositories.end())
+          continue;
+        shown.insert(&n);
+        out += fmt::format("  {} namespace {}/{}\n", Paint(color, kGreen, "+"), n.endpoint, n.name);
       }
       if (plan.refresh_only) {
         out += fmt::format("  {} {}  {}\n", Paint(color, kRed, "-"), Ref(c), c.reason);

@@ -46,12 +46,19 @@ void serialize(Archive& ar, PlanError& e) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, NamespaceChange& n) {
+  ar(cereal::make_nvp("endpoint", n.endpoint), cereal::make_nvp("name", n.name),
+     cereal::make_nvp("rule", n.rule), cereal::make_nvp("repositories", n.repositories));
+}
+
+template <class Archive>
 void serialize(Archive& ar, Plan& p) {
   ar(cereal::make_nvp("state_lineage", p.state_lineage),
      cereal::make_nvp("state_serial", p.state_serial),
      cereal::make_nvp("refresh_only", p.refresh_only), cereal::make_nvp("rules", p.rules),
      cereal::make_nvp("disabled_rules", p.disabled_rules),
-     cereal::make_nvp("changes", p.changes), cereal::make_nvp("errors", p.errors),
+     cereal::make_nvp("changes", p.changes), cereal::make_nvp("namespaces", p.namespaces),
+     cereal::make_nvp("errors", p.errors),
      cereal::make_nvp("warnings", p.warnings), cereal::make_nvp("drift", p.drift));
 }
 

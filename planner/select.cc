@@ -157,6 +157,8 @@ std::string ListAndChooseTags(providers::Registry* source, SelectedRepository* r
     auto d = listing->digests.find(t);
     if (d != listing->digests.end() && core::IsValidDigest(d->second))
       r->listed_digests.emplace(t, d->second);
+    if (auto l = listing->labels.find(t); l != listing->labels.end())
+      r->listed_labels.emplace(t, l->second);
     r->all_tags.push_back(std::move(t));
   }
   r->tags = SelectTags(*r->rule, r->all_tags, cancel);

@@ -24,6 +24,8 @@ struct SelectedRepository {
   std::vector<std::string> tags;      // chosen by the rule's name filters, sorted
   // tag -> digest, when the source's listing gives digests (TagListing).
   std::map<std::string, std::string> listed_digests;
+  // tag -> the registry's own labels on it (Harbor's), "key" or "key=value" each.
+  std::map<std::string, std::vector<std::string>> listed_labels;
   bool listed = false;  // the tags were listed
 };
 

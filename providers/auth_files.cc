@@ -96,7 +96,7 @@ core::Result<std::optional<AuthEntry>> LookupAuthEntry(std::string_view text,
   if (const json* auth = Find(auths, host); auth && auth->is_object()) {
     e.how = "auths";
     if (std::string token = StringOr(*auth, "identitytoken"); !token.empty()) {
-      e.credentials = {"<token>", token};
+      e.credentials = {"<token>", token, ""};
       return std::optional<AuthEntry>(e);
     }
     if (std::string b64 = StringOr(*auth, "auth"); !b64.empty()) {
@@ -106,10 +106,10 @@ core::Result<std::optional<AuthEntry>> LookupAuthEntry(std::string_view text,
         return core::Status::InvalidArgument(
             path + ": the \"auth\" entry for " + host +
             " is not base64 of \"user:password\"; log in again (docker login / podman login)");
-      e.credentials = {decoded->substr(0, colon), decoded->substr(colon + 1)};
+      e.credentials = {decoded->substr(0, colon), decoded->substr(colon + 1), ""};
       return std::optional<AuthEntry>(e);
     }
-    e.credentials = {StringOr(*auth, "username"), StringOr(*auth, "password")};
+    e.credentials = {StringOr(*auth, "username"), StringOr(*auth, "password"), ""};
     if (!e.credentials.username.empty()) return std::optional<AuthEntry>(e);
   }
   if (std::string store = StringOr(doc, "credsStore"); !store.empty()) {

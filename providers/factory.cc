@@ -1,6 +1,7 @@
 #include "providers/factory.h"
 
 #include "providers/distribution/client.h"
+#include "providers/harbor/harbor.h"
 
 namespace crossdock::providers {
 
@@ -9,8 +10,11 @@ std::unique_ptr<Registry> NewRegistry(const core::Endpoint& endpoint, Credential
   DistributionOptions options;
   options.rate_limit_per_second = endpoint.rate_limit_per_second;
   options.max_connections = endpoint.max_connections;
-  return std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url, std::move(creds),
-                                                http, options);
+  auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
+                                                         std::move(creds), http, options);
+  if (endpoint.type == "harbor")
+    return std::make_unique<HarborRegistry>(std::move(registry), endpoint.api_url);
+  return registry;
 }
 
 }  // namespace crossdock::providers

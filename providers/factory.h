@@ -12,8 +12,8 @@
 namespace crossdock::providers {
 
 // A client for ENDPOINT, sending through HTTP (which must outlive it), with CREDS
-// (the password resolved already). Every type is a plain OCI distribution registry
-// until vendor providers arrive (issue 12).
+// (the password resolved already): the provider of its type (core/endpoint_types.h).
+// REQUIRES: the type is supported (the config loader refuses the others).
 std::unique_ptr<Registry> NewRegistry(const core::Endpoint& endpoint, Credentials creds,
                                       HttpClient* http);
 

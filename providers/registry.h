@@ -44,6 +44,10 @@ struct Manifest {
 struct Credentials {
   std::string username;
   std::string password;  // resolved secret; never printed
+  // Where they came from, for `endpoint test`: "the endpoint's username and password",
+  // "auths in /root/.docker/config.json", "docker-credential-pass (credHelpers in …)",
+  // "anonymous".
+  std::string source;
 };
 
 // A repository's tags, and the digest of each where the vendor's listing says it
@@ -52,6 +56,20 @@ struct Credentials {
 struct TagListing {
   std::vector<std::string> tags;
   std::map<std::string, std::string> digests;  // tag -> "sha256:…"
+  // tag -> the registry's own labels on the artifact it holds (Harbor's labels),
+  // which the rules' label filters read before the artifact's annotations.
+  std::map<std::string, std::vector<std::string>> labels;
+};
+
+// The namespace a push to a repository needs at a registry (a Harbor project, a
+// Quay organisation, a JFrog repository key), as CheckNamespace finds it.
+struct Namespace {
+  std::string name;    // "": the registry has no such thing (repositories appear on push)
+  bool exists = true;  // false: EnsureNamespace creates it
+  // Why nothing can be pushed there, with what to do ("create the organization
+  // \"team\" on quay.io first"; "project \"cache\" is a proxy cache"); "" when a
+  // push can go ahead (once a missing namespace is created).
+  std::string refusal;
 };
 
 // How many path components a repository name may have at a registry (Docker Hub:
@@ -89,7 +107,7 @@ class Registry {
   virtual core::Result<TagListing> ListTagsWithDigests(const std::string& repo) {
     auto tags = ListTags(repo);
     if (!tags.ok()) return tags.status();
-    return TagListing{std::move(*tags), {}};
+    return TagListing{std::move(*tags), {}, {}};
   }
   virtual bool ListingHasDigests() const { return false; }
 
@@ -142,6 +160,16 @@ class Registry {
     (void)repo;
     return core::Status::Ok();
   }
+  // - that namespace, whether it exists and whether crossdock may push there, for the
+  //   plan (no change made);
+  virtual core::Result<Namespace> CheckNamespace(const std::string& repo) {
+    (void)repo;
+    return Namespace{};
+  }
+  // - the vendor's control plane (Harbor's API, the Hub API): authenticates and lists
+  //   one page, for `endpoint test`; returns what it saw ("" for a plain registry),
+  //   or what failed;
+  virtual core::Result<std::string> CheckControlPlane() { return std::string(); }
   // - deleting TAG, which holds DIGEST. A plain registry deletes the manifest by
   //   digest, which takes every tag on it along (DeletesTagsAlone false: the applier
   //   refuses when another tag shares the digest); a vendor with a tag API deletes the

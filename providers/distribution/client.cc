@@ -87,11 +87,23 @@ class SlotGuard {
 bool IsIndexMediaType(const std::string& t) { return t == kOciIndex || t == kDockerManifestList; }
 
 std::string ParseNextLink(const std::string& link) {
-  auto lt = link.find('<'), gt = link.find('>');
-  if (lt == std::string::npos || gt == std::string::npos || gt < lt ||
-      link.find("rel=\"next\"") == std::string::npos)
-    return "";
-  return link.substr(lt + 1, gt - lt - 1);
+  // One header may carry several links, `<a>; rel="prev", <b>; rel="next"` (Harbor's
+  // API does): the one whose parameters say rel="next". A URL holds no '<' or '>'.
+  size_t lt = link.find('<');
+  while (lt != std::string::npos) {
+    const size_t gt = link.find('>', lt);
+    if (gt == std::string::npos) return "";
+    const size_t next_lt = link.find('<', gt);
+    const std::string params =
+        link.substr(gt + 1, next_lt == std::string::npos ? std::string::npos : next_lt - gt - 1);
+    if (params.find("rel=\"next\"") != std::string::npos) return link.substr(lt + 1, gt - lt - 1);
+    lt = next_lt;
+  }
+  return "";
+}
+
+std::string BasicAuthorization(const Credentials& creds) {
+  return "Basic " + Base64(creds.username + ":" + creds.password);
 }
 
 core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body) {

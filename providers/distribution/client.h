@@ -29,7 +29,11 @@ struct Challenge {
 Challenge ParseChallenge(const std::string& header);
 
 // The target of a pagination header `Link: <URL>; rel="next"`, or "" when LINK has none.
+// LINK may hold several links ("<a>; rel=\"prev\", <b>; rel=\"next\"", as Harbor sends).
 std::string ParseNextLink(const std::string& link);
+
+// "Basic " + base64("user:password") of CREDS.
+std::string BasicAuthorization(const Credentials& creds);
 
 // A token server's answer (distribution's registry/auth/token spec): "token" or
 // "access_token", and expires_in (seconds, default 60, at least 1).
@@ -108,6 +112,16 @@ class DistributionRegistry : public Registry {
   // (a time point of the options' clock); a default time point when never paused.
   std::chrono::steady_clock::time_point paused_until() const;
 
+  // For the vendor providers that wrap this client (providers/harbor…):
+  // - sends REQ, a call to the vendor's control plane carrying its own auth header,
+  //   through this endpoint's limits (pauses, connections, rate), retrying transport
+  //   failures, 5xx and 429 like a registry request; counted in requests();
+  core::Result<HttpResponse> SendControlPlane(const HttpRequest& req) { return DoWithRetries(req); }
+  // - maps a non-success answer ({"errors":[{"code","message"}]} bodies included, as
+  //   the registry API and Harbor's send them) to a Status saying what was being done.
+  core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
+  const Credentials& credentials() const { return creds_; }
+
  private:
   struct Token {
     std::string value;
@@ -171,8 +185,6 @@ class DistributionRegistry : public Registry {
                           const std::string& ref = "", RefKind kind = RefKind::kNone) const;
   // InvalidArgument: manifest REPO:REF (REPO@DIGEST) is over kMaxManifestSize.
   core::Status ManifestTooLarge(const std::string& repo, const std::string& ref) const;
-  // Maps a non-success answer to a Status saying what was being done.
-  core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
 
   std::string name_;
   std::string base_url_;

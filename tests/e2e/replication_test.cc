@@ -485,7 +485,7 @@ TEST_F(ReplicationTest, EndpointTestReportsVerdicts) {
   WriteConfig("");
   RunResult ok = Crossdock({"endpoint", "test", "dst"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_NE(ok.out.find("credentials: accepted (user admin)"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("credentials: accepted (user admin, from the endpoint's username and password)"), std::string::npos) << ok.out;
   WriteFile(dir_.Sub("password"), "nope\n");
   RunResult bad = Crossdock({"endpoint", "test", "dst"});
   EXPECT_EQ(bad.exit_code, 1);

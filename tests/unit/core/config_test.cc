@@ -490,7 +490,7 @@ dest_namespace = "m"
 TEST_F(ConfigTest, EndpointTypes) {
   EXPECT_EQ(
       Problems(R"([endpoints.a]
-type = "harbor"
+type = "aws-ecr"
 url = "https://a.example.com"
 [endpoints.b]
 type = "docker-regsitry"
@@ -503,12 +503,78 @@ source = "a"
 destination = "b"
 )"),
       Lines({
-          "crossdock.toml:2:8: error: endpoint type \"harbor\" is not supported yet; use "
+          "crossdock.toml:2:8: error: endpoint type \"aws-ecr\" is not supported yet; use "
           "\"docker-registry\" for any registry speaking the OCI distribution API",
           "crossdock.toml:5:8: error: unknown endpoint type \"docker-regsitry\" (did you mean "
           "\"docker-registry\"?)",
-          "crossdock.toml:8:8: error: unknown endpoint type \"nexus\"; use \"docker-registry\"",
+          "crossdock.toml:8:8: error: unknown endpoint type \"nexus\"; use \"docker-registry\" "
+          "for any registry speaking the OCI distribution API",
       }));
+}
+
+TEST_F(ConfigTest, VendorTypesTakeTheirDefaultsAndApiUrl) {
+  Diagnostics diags;
+  Config c = ParseConfig(R"([endpoints.harbor]
+type = "harbor"
+url = "https://harbor.example.com/"
+[endpoints.split]
+type = "harbor"
+url = "https://registry.example.com"
+api_url = "https://api.example.com/prefix/"
+[rules.r]
+source = "split"
+destination = "harbor"
+)",
+                         "crossdock.toml", &diags);
+  EXPECT_EQ(Format(diags), Lines());
+  EXPECT_EQ(c.endpoints.at("harbor").api_url, "https://harbor.example.com");
+  EXPECT_EQ(c.endpoints.at("split").api_url, "https://api.example.com/prefix");
+}
+
+TEST_F(ConfigTest, VendorKeysATypeDoesNotUseOrLacksAreReported) {
+  EXPECT_EQ(Problems(R"([endpoints.plain]
+url = "https://a.example.com"
+api_url = "https://api.example.com"
+[endpoints.harbor]
+type = "harbor"
+api_url = "ftp://harbor.example.com"
+[rules.r]
+source = "plain"
+destination = "harbor"
+)"),
+            Lines({
+                "crossdock.toml:3:11: warning: api_url has no effect on endpoint \"plain\" of "
+                "type \"docker-registry\", which has no API besides the registry's",
+                "crossdock.toml:4:1: error: endpoint \"harbor\" is missing required key \"url\"",
+                "crossdock.toml:6:11: error: api_url \"ftp://harbor.example.com\" of endpoint "
+                "\"harbor\" must start with http:// or https://",
+            }));
+}
+
+TEST_F(ConfigTest, AuthFileIsResolvedAndChecked) {
+  WriteFile("auth/config.json", "{}");
+  const std::string file = WriteFile("crossdock.toml", R"([endpoints.a]
+url = "https://a.example.com"
+auth_file = "auth/config.json"
+[endpoints.b]
+url = "https://b.example.com"
+auth_file = "missing.json"
+[endpoints.c]
+url = "https://c.example.com"
+username = "me"
+auth_file = "auth/config.json"
+[rules.r]
+source = "a"
+destination = "b"
+)");
+  Diagnostics diags;
+  Config c = LoadConfig(file, &diags);
+  EXPECT_EQ(c.endpoints.at("a").auth_file, dir_ + "/auth/config.json");
+  EXPECT_EQ(Format(diags),
+            Lines({file + ":6:13: error: auth_file \"missing.json\" of endpoint \"b\" not found "
+                          "(looked for " + dir_ + "/missing.json)",
+                   file + ":10:13: error: endpoint \"c\" sets both auth_file and "
+                          "username/password; keep one of them"}));
 }
 
 TEST_F(ConfigTest, EndpointUrls) {

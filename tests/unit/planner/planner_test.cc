@@ -343,7 +343,7 @@ class DigestListingRegistry : public FakeRegistry {
   core::Result<providers::TagListing> ListTagsWithDigests(const std::string& repo) override {
     auto tags = ListTags(repo);
     if (!tags.ok()) return tags.status();
-    providers::TagListing listing{*tags, {}};
+    providers::TagListing listing{*tags, {}, {}};
     for (const auto& t : listing.tags) listing.digests[t] = *DigestOf(repo, t);
     return listing;
   }
@@ -402,6 +402,67 @@ TEST_F(PlannerTest, ADestinationsPathRuleRefusesNamesItCannotHoldAndKeepsTheirRe
             "(namespace/name), and \"app\" has 1; set the rule's dest_namespace or flatten");
   ASSERT_EQ(plan.changes.size(), 1u);  // no delete of what crossdock put at "app" before
   EXPECT_EQ(plan.changes[0].destination_repository, "team/app");
+}
+
+// A registry with namespaces (as Harbor's projects): "team" exists, "cache" refuses
+// pushes, any other first component is missing.
+class NamespacedRegistry : public FakeRegistry {
+ public:
+  using FakeRegistry::FakeRegistry;
+  core::Result<providers::Namespace> CheckNamespace(const std::string& repo) override {
+    providers::Namespace ns;
+    ns.name = repo.substr(0, repo.find('/'));
+    ns.exists = ns.name == "team" || ns.name == "cache";
+    if (ns.name == "cache") ns.refusal = "project \"cache\" is a proxy cache";
+    return ns;
+  }
+};
+
+TEST_F(PlannerTest, MissingNamespacesArePlannedOnceAndRefusedOnesAreErrors) {
+  NamespacedRegistry dst("dst");
+  registries_["dst"] = &dst;
+  src_.AddImage("team/app", "v1", "1");
+  src_.AddImage("new/app", "v1", "2");
+  src_.AddImage("new/tool", "v1", "3");
+  src_.AddImage("cache/app", "v1", "4");
+  Plan plan = Make();
+  ASSERT_EQ(plan.namespaces.size(), 1u);
+  EXPECT_EQ(plan.namespaces[0].endpoint, "dst");
+  EXPECT_EQ(plan.namespaces[0].name, "new");
+  EXPECT_EQ(plan.namespaces[0].rule, "mirror");
+  EXPECT_EQ(plan.namespaces[0].repositories, (std::vector<std::string>{"new/app", "new/tool"}));
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].source_repository, "cache/app");
+  EXPECT_EQ(plan.errors[0].message, "project \"cache\" is a proxy cache");
+  EXPECT_EQ(plan.changes.size(), 3u);  // nothing for cache/app
+  for (const auto& c : plan.changes) EXPECT_NE(c.destination_repository, "cache/app");
+}
+
+// A registry listing its own labels with the tags, as Harbor's artifacts list does.
+class LabelListingRegistry : public DigestListingRegistry {
+ public:
+  using DigestListingRegistry::DigestListingRegistry;
+  std::map<std::string, std::vector<std::string>> labels;  // tag -> labels
+  core::Result<providers::TagListing> ListTagsWithDigests(const std::string& repo) override {
+    auto l = DigestListingRegistry::ListTagsWithDigests(repo);
+    if (l.ok()) l->labels = labels;
+    return l;
+  }
+};
+
+TEST_F(PlannerTest, RegistryLabelsSettleLabelFiltersWithoutReadingTheArtifact) {
+  LabelListingRegistry src("src");
+  registries_["src"] = &src;
+  src.AddImage("app", "v1", "1");
+  src.AddImage("app", "v2", "2");
+  src.AddLabelledImage("app", "v3", "3", R"({"prod":"yes"})");
+  src.labels = {{"v1", {"prod"}}};
+  rule_.labels = {"prod"};
+  Plan plan = Make();
+  ASSERT_EQ(plan.changes.size(), 2u);
+  EXPECT_EQ(plan.changes[0].tag, "v1");  // Harbor's label: no manifest read
+  EXPECT_EQ(plan.changes[1].tag, "v3");  // the image's own label, read as before
+  for (const auto& call : src.calls()) EXPECT_NE(call, "GetManifest app:" + *src.DigestOf("app", "v1"));
 }
 
 TEST_F(PlannerTest, DisabledRulesAreNotPlanned) {

@@ -81,6 +81,27 @@ TEST(RenderTextTest, ColourWrapsSymbols) {
   EXPECT_NE(RenderPlanText(p, true).find("\033[32m+\033[0m"), std::string::npos);
 }
 
+TEST(RenderTextTest, NamespaceToCreateComesBeforeTheFirstTagNeedingIt) {
+  Plan p;
+  p.changes = {MakeChange(Action::kCreate, "v1"), MakeChange(Action::kCreate, "v2")};
+  p.namespaces = {{"dst", "mirror", "mirror", {"mirror/app"}}};
+  EXPECT_EQ(RenderPlanText(p, false),
+            "crossdock will perform the following actions:\n"
+            "\n"
+            "  # rule \"mirror\" (src -> dst)\n"
+            "  + namespace dst/mirror\n"
+            "  + 127.0.0.1:5002/mirror/app:v1  sha256:aaaaaaaaaaaa\n"
+            "      from lib/app:v1\n"
+            "  + 127.0.0.1:5002/mirror/app:v2  sha256:aaaaaaaaaaaa\n"
+            "      from lib/app:v2\n"
+            "\n"
+            "Plan: 2 to copy, 0 to replace, 0 to delete. 1 namespace to create.\n");
+  EXPECT_NE(RenderPlanJson(p).find(
+                "\"namespaces\":[{\"endpoint\":\"dst\",\"namespace\":\"mirror\",\"rule\":\"mirror\"}]"),
+            std::string::npos)
+      << RenderPlanJson(p);
+}
+
 TEST(RenderJsonTest, SchemaIsStable) {
   Plan p = Sample();
   p.changes.resize(2);
@@ -94,6 +115,7 @@ TEST(RenderJsonTest, SchemaIsStable) {
             "\"source_repository\":\"lib/app\",\"destination_endpoint\":\"dst\","
             "\"destination_repository\":\"mirror/app\",\"tag\":\"v2\",\"source_digest\":\"" + kA +
             "\",\"destination_digest\":\"" + kB + "\",\"reason\":null}],"
+            "\"namespaces\":[],"
             "\"errors\":[{\"rule\":\"mirror\",\"source_repository\":\"lib/broken\","
             "\"message\":\"repository \\\"lib/broken\\\" does not exist\"}],"
             "\"warnings\":[],\"summary\":{\"create\":1,\"update\":1,\"delete\":0,\"skip\":0}}");

@@ -128,7 +128,7 @@ TEST_F(SavedPlanTest, ActionsAreStoredByName) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_NE(text.str().find("\"action\": \"update\""), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 2"), std::string::npos);
+  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 3"), std::string::npos);
   auto back = ReadPlanFile(path_);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->plan.changes[1].action, Action::kUpdate);
@@ -146,15 +146,15 @@ TEST_F(SavedPlanTest, AnUnknownActionIsRefused) {
 }
 
 TEST_F(SavedPlanTest, OtherFormatVersionsAreRefusedAsSuch) {
-  auto newer = Tampered("\"crossdock_plan_format\": 2", "\"crossdock_plan_format\": 3");
+  auto newer = Tampered("\"crossdock_plan_format\": 3", "\"crossdock_plan_format\": 4");
   EXPECT_EQ(newer.status().code(), core::Code::kInvalidArgument);
   EXPECT_EQ(newer.status().message(), path_ +
-                                          " was written by a newer crossdock (plan format 3, this "
-                                          "one reads 2); upgrade crossdock");
-  auto older = Tampered("\"crossdock_plan_format\": 2", "\"crossdock_plan_format\": 1");
+                                          " was written by a newer crossdock (plan format 4, this "
+                                          "one reads 3); upgrade crossdock");
+  auto older = Tampered("\"crossdock_plan_format\": 3", "\"crossdock_plan_format\": 2");
   EXPECT_EQ(older.status().message(), path_ +
-                                          " was written by an older crossdock (plan format 1, "
-                                          "this one reads 2); make a new plan with `crossdock "
+                                          " was written by an older crossdock (plan format 2, "
+                                          "this one reads 3); make a new plan with `crossdock "
                                           "plan --out FILE`");
 }
 

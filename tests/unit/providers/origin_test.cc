@@ -20,7 +20,7 @@ class OriginTest : public FakeClockRegistryTest {
   }
   std::unique_ptr<DistributionRegistry> Make(FakeHttp* http) {
     return FakeClockRegistryTest::Make(http, "http://registry.test:5000",
-                                       Credentials{"user", "secret"});
+                                       Credentials{"user", "secret", ""});
   }
 };
 

@@ -1,0 +1,32 @@
+// What each endpoint `type` is in the config: Harbor's provider names, which ones
+// crossdock implements, their default URLs and which keys each takes. Read by the
+// config loader (validation, defaults) and by providers/factory.cc.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace crossdock::core {
+
+struct EndpointType {
+  std::string name;  // "harbor", as Harbor names its adapters
+  bool supported = false;  // false: recognised, not implemented yet (issue 13)
+  // The registry (data plane) when the vendor has one fixed address; "": url required.
+  std::string default_url;
+  // The vendor's control plane when it does not live on the registry's host; "" with
+  // api_url_from_url: the registry's own host; "" otherwise: none, or found at run
+  // time (GitLab's host from the token realm).
+  std::string default_api_url;
+  bool api_url_from_url = false;
+  bool uses_api_url = false;   // false: api_url is warned about as unused
+  bool uses_username = true;   // false (Quay): the password holds everything
+  // What the password holds, for messages ("a personal access token").
+  std::string password_is = "the password";
+};
+
+// Every type, supported ones first, in Harbor's order.
+const std::vector<EndpointType>& EndpointTypes();
+// The type named NAME, or nullptr.
+const EndpointType* FindEndpointType(const std::string& name);
+
+}  // namespace crossdock::core
