@@ -96,7 +96,7 @@ core::Result<std::optional<AuthEntry>> LookupAuthEntry(std::string_view text,
   if (const json* auth = Find(auths, host); auth && auth->is_object()) {
     e.how = "auths";
     if (std::string token = StringOr(*auth, "identitytoken"); !token.empty()) {
-      e.credentials = {"<token>", token, ""};
+      e.credentials = {kIdentityTokenUser, token, ""};
       return std::optional<AuthEntry>(e);
     }
     if (std::string b64 = StringOr(*auth, "auth"); !b64.empty()) {

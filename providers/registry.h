@@ -40,6 +40,10 @@ struct Manifest {
   std::string bytes;   // exactly as served: pushed back byte for byte
 };
 
+// The username that marks Credentials::password as an identity token (an OAuth2
+// refresh token from `docker login`), as Docker's auth files and helpers write it.
+inline constexpr const char* kIdentityTokenUser = "<token>";
+
 // What an endpoint logs in with.
 struct Credentials {
   std::string username;

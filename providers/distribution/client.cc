@@ -432,9 +432,20 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   for (const auto& s : scopes) url += "&scope=" + UrlEncode(s);
   HttpRequest req;
   req.url = url;
-  if (!creds_.username.empty())
+  if (creds_.username == kIdentityTokenUser) {
+    // An identity token (`docker login`'s "identitytoken", a helper's "<token>" user)
+    // is an OAuth2 refresh token, exchanged at the realm by POST (distribution
+    // docs/spec/auth/oauth.md; docker/cli does the same).
+    req.method = "POST";
+    req.url = realm;
+    req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+    req.body = "grant_type=refresh_token&client_id=crossdock&service=" + UrlEncode(service) +
+               "&refresh_token=" + UrlEncode(creds_.password);
+    if (!scopes.empty()) req.body += "&scope=" + UrlEncode(Join(scopes, " "));
+  } else if (!creds_.username.empty()) {
     req.headers.push_back(
         {"Authorization", "Basic " + Base64(creds_.username + ":" + creds_.password)});
+  }
   auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
   if (!r.ok()) return r.status().WithContext(what);

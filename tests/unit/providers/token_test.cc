@@ -153,5 +153,34 @@ TEST_F(TokenTest, FailedTokenRequestIsAskedAgainByTheNextCaller) {
   EXPECT_TRUE(reg.BlobExists("a", kDigest).ok());
 }
 
+// An identity token (user "<token>") is exchanged at the realm by an OAuth2
+// refresh_token POST instead of being sent as Basic credentials.
+TEST(IdentityTokenTest, IsExchangedByOAuthPost) {
+  FakeClock clock;
+  std::string posted;
+  FakeHttp http(&clock, [&](const HttpRequest& req) {
+    if (Starts(req.url, "http://auth.test/token")) {
+      if (req.method != "POST") return Answer(405);
+      posted = req.body;
+      return Answer(200, {}, R"({"access_token":"from-refresh","expires_in":300})");
+    }
+    for (const auto& [k, v] : req.headers)
+      if (k == "Authorization" && v == "Bearer from-refresh") return Answer(200);
+    return Answer(401, {{"www-authenticate",
+                         "Bearer realm=\"http://auth.test/token\",service=\"registry.test\""}});
+  });
+  DistributionOptions options;
+  options.clock = &clock;
+  DistributionRegistry reg("src", "http://registry.test",
+                           Credentials{kIdentityTokenUser, "refresh/secret", ""}, &http, options);
+  auto r = reg.BlobExists("lib/app", kDigest);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(posted,
+            "grant_type=refresh_token&client_id=crossdock&service=registry.test&refresh_token="
+            "refresh%2Fsecret&scope=repository%3Alib%2Fapp%3Apull");
+  for (const auto& s : http.sent())
+    for (const auto& [k, v] : s.headers) EXPECT_FALSE(k == "Authorization" && v.starts_with("Basic"));
+}
+
 }  // namespace
 }  // namespace crossdock::providers
