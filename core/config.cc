@@ -15,6 +15,7 @@
 
 #include "core/config_check.h"
 #include "core/endpoint_types.h"
+#include "core/naming.h"
 #include "core/duration.h"
 #include "core/cron.h"
 #include "core/pattern.h"
@@ -95,8 +96,10 @@ class Loader {
   std::string ReadEndpointRef(const TableReader& reader, const char* key, const std::string& what);
   // Reports NAME, written at POS by WHO, unless it is a defined endpoint.
   void CheckEndpointDefined(const SourcePos& pos, const std::string& name, const std::string& who);
+  // OFFICIAL_IMAGES (a Docker Hub source's repositories): a one-component pattern
+  // not starting with '*' ("nginx", "ngin*") becomes "library/PATTERN".
   std::vector<std::string> ReadPatterns(const TableReader& reader, const char* key,
-                                        const std::string& what);
+                                        const std::string& what, bool official_images = false);
   std::vector<std::string> ReadLabels(const TableReader& reader, const char* key,
                                       const std::string& what);
   void ReadTagSelection(const TableReader& reader, const std::string& what, Rule* rule);
@@ -104,6 +107,8 @@ class Loader {
   void ReadTriggers(const TableReader& reader, const std::string& what, Rule* rule);
   void ReadRetriesAndTimeout(const TableReader& reader, const std::string& what, Rule* rule);
   void CheckFlattenApplies(const TableReader& reader, const std::string& what, const Rule& rule);
+  // Literal repositories against each destination's path rule (core/endpoint_types.h).
+  void CheckPathRules(const TableReader& reader, const std::string& what, const Rule& rule);
   void WarnAboutLoops();
 
   // PATH made absolute against the config file's folder.
@@ -450,8 +455,13 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
 
   rule.description = reader.String("description").value_or("");
   const std::vector<StringItem> destinations = ReadRuleEndpoints(reader, what, &rule);
-  rule.repositories = ReadPatterns(reader, "repositories", what);
-  rule.exclude_repositories = ReadPatterns(reader, "exclude_repositories", what);
+  // On a Docker Hub source a one-component name is an official image: "nginx" is
+  // "library/nginx", as `docker pull nginx` has it; plans and state show the full name
+  // ("*" and "**" stay: they ask for every namespace, which Docker Hub cannot list).
+  const Endpoint* source = config_->FindEndpoint(rule.source);
+  const bool hub_source = source && source->type == "docker-hub";
+  rule.repositories = ReadPatterns(reader, "repositories", what, hub_source);
+  rule.exclude_repositories = ReadPatterns(reader, "exclude_repositories", what, hub_source);
   rule.tags = ReadPatterns(reader, "tags", what);
   rule.exclude_tags = ReadPatterns(reader, "exclude_tags", what);
   rule.immutable_tags = ReadPatterns(reader, "immutable_tags", what);
@@ -497,6 +507,7 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
                     "flatten has no effect in " + what + " because dest_namespace is empty");
   }
   CheckFlattenApplies(reader, what, rule);
+  CheckPathRules(reader, what, rule);
   config_->rules.push_back(std::move(rule));
 }
 
@@ -608,7 +619,7 @@ void Loader::CheckEndpointDefined(const SourcePos& pos, const std::string& name,
 }
 
 std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const char* key,
-                                              const std::string& what) {
+                                              const std::string& what, bool official_images) {
   std::vector<std::string> patterns;
   auto items = reader.StringList(key);
   if (!items) return patterns;
@@ -625,6 +636,10 @@ std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const c
           Quoted(item.value.substr(0, cut)) + (cut < item.value.size() ? "…" : "");
       diags_->Error(item.pos, "invalid pattern " + shown + " in " + Quoted(key) +
                                   " of " + what + ": " + pattern.status().message());
+    } else if (official_images && item.value.find('/') == std::string::npos &&
+               !item.value.starts_with('*')) {
+      patterns.push_back("library/" + item.value);
+      continue;
     } else if (repositories && pattern->IsLiteral() && item.value.find('/') == std::string::npos) {
       // Harbor users write a project name and expect its repositories.
       diags_->Warning(item.pos, "repositories = [" + Quoted(item.value) +
@@ -771,6 +786,41 @@ void Loader::CheckFlattenApplies(const TableReader& reader, const std::string& w
     if (is_excluded || !reported.insert(path).second) continue;
     if (auto problem = config_check::CheckFlattenDepth(path, rule.flatten, what)) {
       diags_->Error(reader.ValuePos("flatten"), *problem);
+    }
+  }
+}
+
+// As CheckFlattenApplies: only literal repositories are known before planning; the
+// planner checks the others per repository.
+void Loader::CheckPathRules(const TableReader& reader, const std::string& what, const Rule& rule) {
+  std::vector<std::string> paths;
+  for (const std::string& text : rule.repositories) {
+    auto pattern = Pattern::Compile(text);
+    if (!pattern.ok()) return;
+    const std::vector<std::string> named = pattern->SpecificPaths();
+    if (named.empty()) return;
+    paths.insert(paths.end(), named.begin(), named.end());
+  }
+  for (const std::string& endpoint_name : rule.destinations) {
+    const Endpoint* endpoint = config_->FindEndpoint(endpoint_name);
+    const EndpointType* type = endpoint ? FindEndpointType(endpoint->type) : nullptr;
+    if (!type || (type->min_components <= 1 && type->max_components == 0)) continue;
+    for (const std::string& path : paths) {
+      auto dest = DestinationRepository(path, rule.dest_namespace, rule.flatten);
+      if (!dest.ok()) continue;  // CheckFlattenApplies reports it
+      const int n = static_cast<int>(std::count(dest->begin(), dest->end(), '/')) + 1;
+      if (n >= type->min_components && (type->max_components == 0 || n <= type->max_components))
+        continue;
+      const std::string bound =
+          type->max_components == type->min_components
+              ? "exactly " + std::to_string(type->min_components)
+          : n < type->min_components ? "at least " + std::to_string(type->min_components)
+                                     : "at most " + std::to_string(type->max_components);
+      diags_->Error(reader.ValuePos("repositories"),
+                    what + " copies " + Quoted(path) + " to " + Quoted(*dest) + " at endpoint " +
+                        Quoted(endpoint_name) + ", which takes repository names of " + bound +
+                        " path components (" + type->path_rule +
+                        "); set the rule's dest_namespace or flatten");
     }
   }
 }

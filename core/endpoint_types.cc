@@ -5,24 +5,31 @@ namespace crossdock::core {
 // Default addresses: Harbor's adapters (src/pkg/reg/adapter/<vendor>/) and the
 // vendors' documentation (../shared/reference/vendors.md has each source).
 const std::vector<EndpointType>& EndpointTypes() {
+  // name, supported, default url, default api_url, api_url from url, uses api_url,
+  // uses username, what the password is, path rule (min, max components, words).
   static const std::vector<EndpointType> types = {
-      {"docker-registry", true, "", "", false, false, true, "the password"},
-      {"harbor", true, "", "", true, true, true, "the password (or a robot account's secret)"},
-      {"docker-hub", false, "https://registry-1.docker.io", "https://hub.docker.com", false, true,
-       true, "the password or a personal access token"},
+      {"docker-registry", true, "", "", false, false, true, "the password", 1, 0, ""},
+      {"harbor", true, "", "", true, true, true, "the password (or a robot account's secret)", 2,
+       0, "Harbor repositories are PROJECT/NAME"},
+      {"docker-hub", true, "https://registry-1.docker.io", "https://hub.docker.com", false, true,
+       true, "the password or a personal access token", 2, 2,
+       "Docker Hub repositories are NAMESPACE/NAME"},
       {"quay", false, "https://quay.io", "", true, true, false,
-       "the json_file secret {\"account_name\",\"docker_cli_password\",\"oauth2_token\"}"},
-      {"gitlab", false, "", "", false, true, true, "a personal access token"},
+       "the json_file secret {\"account_name\",\"docker_cli_password\",\"oauth2_token\"}", 1, 0,
+       ""},
+      {"gitlab", false, "", "", false, true, true, "a personal access token", 1, 0, ""},
       {"github-ghcr", false, "https://ghcr.io", "https://api.github.com", false, true, true,
-       "a classic personal access token"},
-      {"jfrog-artifactory", false, "", "", true, true, true, "the password or an identity token"},
-      {"aws-ecr", false, "", "", false, true, true, "the secret access key"},
-      {"google-gcr", false, "", "", false, true, true, "the service account's JSON key"},
-      {"azure-acr", false, "", "", false, true, true, "the password"},
-      {"ali-acr", false, "", "", false, true, true, "the AccessKey secret"},
-      {"huawei-SWR", false, "", "", false, true, true, "the login key"},
-      {"helm-repo", false, "", "", false, true, true, "the password"},
+       "a classic personal access token", 1, 0, ""},
+      {"jfrog-artifactory", false, "", "", true, true, true, "the password or an identity token", 1,
+       0, ""},
+      {"aws-ecr", false, "", "", false, true, true, "the secret access key", 1, 0, ""},
+      {"google-gcr", false, "", "", false, true, true, "the service account's JSON key", 1, 0, ""},
+      {"azure-acr", false, "", "", false, true, true, "the password", 1, 0, ""},
+      {"ali-acr", false, "", "", false, true, true, "the AccessKey secret", 1, 0, ""},
+      {"huawei-SWR", false, "", "", false, true, true, "the login key", 1, 0, ""},
+      {"helm-repo", false, "", "", false, true, true, "the password", 1, 0, ""},
   };
+
   return types;
 }
 

@@ -22,6 +22,12 @@ struct EndpointType {
   bool uses_username = true;   // false (Quay): the password holds everything
   // What the password holds, for messages ("a personal access token").
   std::string password_is = "the password";
+  // The vendor's repository path rule: how many components a name may have (0: no
+  // upper bound) and the vendor's words for it. Checked by the config loader for
+  // literal repositories and by the planner for every destination repository.
+  int min_components = 1;
+  int max_components = 0;
+  std::string path_rule;
 };
 
 // Every type, supported ones first, in Harbor's order.

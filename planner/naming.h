@@ -1,20 +1,11 @@
-// DestinationRepository: where a source repository lands at the destination, given a
-// rule's dest_namespace and flatten count, exactly as Harbor names it. Used by the
-// planner for every selected repository.
+// The planner's name for core::DestinationRepository (core/naming.h), which the config
+// loader shares.
 #pragma once
 
-#include <string>
-
-#include "core/status.h"
+#include "core/naming.h"
 
 namespace crossdock::planner {
 
-// Harbor's replaceNamespace (src/controller/replication/flow/stage.go): an empty
-// DEST_NAMESPACE keeps SOURCE_REPO unchanged (FLATTEN ignored). Otherwise the last path
-// component is always kept; FLATTEN < 0 drops every component before it
-// ("a/b/c/d" -> "ns/d"), FLATTEN = N drops the first N ("a/b/c/d", 1 -> "ns/b/c/d").
-// Returns InvalidArgument when FLATTEN exceeds the components before the last one.
-core::Result<std::string> DestinationRepository(const std::string& source_repo,
-                                                const std::string& dest_namespace, int flatten);
+using core::DestinationRepository;
 
 }  // namespace crossdock::planner

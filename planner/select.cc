@@ -42,6 +42,21 @@ std::vector<std::string> SpecificRepositories(const std::vector<std::string>& in
   return out;
 }
 
+// The first path components every include pattern starts with, when each starts with
+// a literal one ("library/*", "team/**"): a registry listing by namespace lists only
+// those. Empty (list everything) when a pattern's first component is a pattern too.
+std::vector<std::string> LiteralNamespaces(const std::vector<std::string>& include) {
+  std::vector<std::string> out;
+  for (const auto& p : include) {
+    const size_t slash = p.find('/');
+    if (slash == std::string::npos || slash == 0) return {};
+    const std::string first = p.substr(0, slash);
+    if (first.find_first_of("*?[]{},\\!") != std::string::npos) return {};
+    if (std::find(out.begin(), out.end(), first) == out.end()) out.push_back(first);
+  }
+  return out;
+}
+
 bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
 
 // The error for names a listing returned that the distribution grammar refuses
@@ -230,7 +245,7 @@ Selection Select(const core::Config& config,
     if (!specific.empty()) {
       listings[i] = std::move(specific);
     } else {
-      listings[i] = registries.at(rule.source)->ListRepositories();
+      listings[i] = registries.at(rule.source)->ListRepositoriesIn(LiteralNamespaces(rule.repositories));
     }
   }, options.cancel);
   for (size_t i = 0; i < n; ++i) {

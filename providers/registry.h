@@ -102,6 +102,16 @@ class Registry {
   // Every repository (paginated _catalog).
   virtual core::Result<std::vector<std::string>> ListRepositories() = 0;
 
+  // The repositories whose first path component is one of NAMESPACES, or every one
+  // when it is empty. A registry listing by namespace (Docker Hub's namespaces,
+  // Harbor's projects) asks for just those; the others list everything, and the
+  // caller filters either way.
+  virtual core::Result<std::vector<std::string>> ListRepositoriesIn(
+      const std::vector<std::string>& namespaces) {
+    (void)namespaces;
+    return ListRepositories();
+  }
+
   // Every tag of REPO. NotFound when the repository does not exist.
   virtual core::Result<std::vector<std::string>> ListTags(const std::string& repo) = 0;
 

@@ -3,6 +3,7 @@
 #include <set>
 #include <utility>
 
+#include "core/endpoint_types.h"
 #include "providers/url.h"
 
 namespace crossdock::providers {
@@ -76,6 +77,19 @@ core::Status VendorRegistry::ForEachApiPage(
           Where(what) + ": the API's next-page link leads off its own origin (" +
           (api_origin ? api_origin->ToString() : api_url_) + "); nothing was sent there");
   }
+}
+
+PathRule PathRuleOf(const std::string& type) {
+  const core::EndpointType* t = core::FindEndpointType(type);
+  if (!t) return {};
+  return {t->min_components, t->max_components, t->path_rule};
+}
+
+const nlohmann::json& Field(const nlohmann::json& obj, const char* key) {
+  static const nlohmann::json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
 }
 
 }  // namespace crossdock::providers

@@ -101,4 +101,11 @@ class VendorRegistry : public Registry {
   std::string vendor_;
 };
 
+// The path rule of endpoint type TYPE (core/endpoint_types.h), the one source of it.
+PathRule PathRuleOf(const std::string& type);
+
+// OBJ[KEY] when OBJ is an object holding KEY, else null: a vendor's answer may lack
+// any field, and nlohmann's const operator[] must never meet a missing key.
+const nlohmann::json& Field(const nlohmann::json& obj, const char* key);
+
 }  // namespace crossdock::providers

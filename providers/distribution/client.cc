@@ -55,6 +55,20 @@ std::string RegistryErrorMessage(const std::string& body) {
   return code.empty() ? msg : code + ": " + msg;
 }
 
+// How long an answer asks the client to wait: Retry-After in seconds, else Docker
+// Hub's older X-Retry-After, a Unix time (docker/docs#22916 changed the Hub API from
+// the one to the other; both are accepted).
+std::optional<std::chrono::seconds> RetryAfterOf(const HttpResponse& answer) {
+  if (auto s = core::ParseRetryAfter(answer.Header("retry-after"))) return s;
+  const std::string epoch = answer.Header("x-retry-after");
+  if (epoch.empty() || epoch.find_first_not_of("0123456789") != std::string::npos ||
+      epoch.size() > 12)
+    return std::nullopt;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return std::max(std::chrono::seconds(0), std::chrono::seconds(std::stoll(epoch)) - now);
+}
+
 std::string MediaTypeOf(const HttpResponse& resp, const std::string& body) {
   std::string ct = resp.Header("content-type");
   auto semi = ct.find(';');
@@ -235,8 +249,10 @@ void DistributionRegistry::ObserveLimitsLocked(const HttpResponse& answer) {
   }
   if (auto limit = ParseRateLimitHeader(answer.Header("ratelimit-limit"))) rate_limit_limit_ = limit;
   if (answer.status != 429 && answer.status != 503) return;
-  auto retry_after = core::ParseRetryAfter(answer.Header("retry-after"));
+  auto retry_after = RetryAfterOf(answer);
   if (!retry_after || retry_after->count() == 0) return;
+  // Longer than crossdock waits: the request fails instead (WaitsTooLong), nobody pauses.
+  if (*retry_after > retry_.max_retry_after) return;
   // The server asked the whole client to wait: every request to the endpoint does.
   auto until = clock_->Now() + std::min<std::chrono::milliseconds>(*retry_after,
                                                                     retry_.max_retry_after);
@@ -352,8 +368,18 @@ core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
                                             "; the account lacks the needed permission");
     case 404:
       return core::Status::NotFound(where + ": HTTP 404, not found" + suffix);
-    case 429:
-      return core::Status::Unavailable(where + ": HTTP 429, rate limited" + suffix);
+    case 429: {
+      std::string wait;
+      if (auto after = RetryAfterOf(resp))
+        wait = "; the registry asks to wait " + std::to_string(after->count()) + " s" +
+               (WaitsTooLong(resp) ? ", longer than crossdock waits (" +
+                                         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                            retry_.max_retry_after)
+                                                            .count()) +
+                                         " s): run again later"
+                                   : "");
+      return core::Status::Unavailable(where + ": HTTP 429, rate limited" + suffix + wait);
+    }
     default:
       if (resp.status >= 500)
         return core::Status::Unavailable(where + ": HTTP " + std::to_string(resp.status) +
@@ -363,11 +389,17 @@ core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
   }
 }
 
+bool DistributionRegistry::WaitsTooLong(const HttpResponse& answer) const {
+  if (answer.status != 429 && answer.status != 503) return false;
+  auto after = RetryAfterOf(answer);
+  return after && *after > retry_.max_retry_after;
+}
+
 core::Result<HttpResponse> DistributionRegistry::DoWithRetries(const HttpRequest& req) {
   core::Result<HttpResponse> r = core::Status::Internal("no attempt");
   for (int attempt = 1;; ++attempt) {
     r = DoLimited(req);
-    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
+    bool transient = !r.ok() || (core::IsRetryableHttpStatus(r->status) && !WaitsTooLong(*r));
     if (!transient || attempt >= retry_.max_attempts) return r;
     BackOff(attempt, r);
   }
@@ -520,7 +552,7 @@ core::Result<std::string> DistributionRegistry::AuthorizationFor(
 }
 
 void DistributionRegistry::BackOff(int attempt, const core::Result<HttpResponse>& r) {
-  auto retry_after = r.ok() ? core::ParseRetryAfter(r->Header("retry-after")) : std::nullopt;
+  auto retry_after = r.ok() ? RetryAfterOf(*r) : std::nullopt;
   // A Retry-After on a 429 or 503 paused the whole endpoint (DoLimited waits it out).
   if (retry_after && retry_after->count() > 0 && (r->status == 429 || r->status == 503)) return;
   clock_->SleepFor(retry_.Delay(attempt + 1, core::Jitter(), retry_after));
@@ -560,7 +592,7 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
       }
       return r;
     }
-    bool transient = !r.ok() || core::IsRetryableHttpStatus(r->status);
+    bool transient = !r.ok() || (core::IsRetryableHttpStatus(r->status) && !WaitsTooLong(*r));
     bool may_repeat = r.ok() ? replayable_answer : replayable;
     if (!transient || !may_repeat || attempt >= retry_.max_attempts) return r;
     BackOff(attempt, r);

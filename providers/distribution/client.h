@@ -151,6 +151,8 @@ class DistributionRegistry : public Registry {
   core::Result<HttpResponse> DoWithRetries(const HttpRequest& req);
   // Records what ANSWER says about the endpoint's limits. REQUIRES: mu_ held.
   void ObserveLimitsLocked(const HttpResponse& answer);
+  // A 429 or 503 asking for a longer wait than retry_.max_retry_after: not retried.
+  bool WaitsTooLong(const HttpResponse& answer) const;
   // Waits before attempt ATTEMPT + 1 of a request whose attempt ATTEMPT got R.
   void BackOff(int attempt, const core::Result<HttpResponse>& r);
   core::Status EnsurePinged();

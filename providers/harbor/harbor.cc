@@ -44,8 +44,8 @@ core::Status HarborRegistry::CheckVersion() {
     st = registry().ErrorFor(*r, Where("GET /api/version"));
   } else {
     auto j = ParseJson(*r, "GET /api/version");
-    const std::string v = j.ok() && j->is_object() && (*j)["version"].is_string()
-                              ? (*j)["version"].get<std::string>()
+    const std::string v = j.ok() && j->is_object() && Field(*j, "version").is_string()
+                              ? Field(*j, "version").get<std::string>()
                               : "";
     if (v != "v2.0")
       st = core::Status::InvalidArgument(
@@ -66,33 +66,51 @@ core::Result<std::string> HarborRegistry::RepositoryPath(const std::string& repo
   return std::string(kApi) + "/projects/" + repo.substr(0, slash) + "/repositories/" + rest;
 }
 
-core::Result<std::vector<std::string>> HarborRegistry::ListRepositories() {
-  CROSSDOCK_RETURN_IF_ERROR(CheckVersion());
+core::Result<std::vector<std::string>> HarborRegistry::SourceProjects() {
   std::vector<std::string> projects;
-  const std::string page = "page=1&page_size=" + std::to_string(kPageSize);
   CROSSDOCK_RETURN_IF_ERROR(ForEachApiPage(
-      std::string(kApi) + "/projects?with_detail=false&" + page, Auth(), "listing projects",
-      [&](const nlohmann::json& j) {
+      std::string(kApi) + "/projects?with_detail=false&page=1&page_size=" +
+          std::to_string(kPageSize),
+      Auth(), "listing projects", [&](const nlohmann::json& j) {
         if (!j.is_array())
           return core::Status::Internal(Where("listing projects") + ": the answer is not a list");
         for (const auto& p : j) {
-          if (!p.is_object() || !p["name"].is_string()) continue;
+          if (!p.is_object() || !Field(p, "name").is_string()) continue;
           // A proxy-cache project (registry_id > 0) pulls from elsewhere on demand:
           // never a source (Harbor's adapter skips them too: harbor/base/adapter.go).
-          if (p["registry_id"].is_number_integer() && p["registry_id"].get<long>() > 0) continue;
-          projects.push_back(p["name"]);
+          if (Field(p, "registry_id").is_number_integer() && Field(p, "registry_id").get<long>() > 0) continue;
+          projects.push_back(Field(p, "name"));
         }
         return core::Status::Ok();
       }));
+  return projects;
+}
+
+core::Result<std::vector<std::string>> HarborRegistry::ListRepositoriesIn(
+    const std::vector<std::string>& named) {
+  CROSSDOCK_RETURN_IF_ERROR(CheckVersion());
+  std::vector<std::string> projects;
+  if (named.empty()) {
+    auto all = SourceProjects();
+    if (!all.ok()) return all.status();
+    projects = std::move(*all);
+  }
+  for (const auto& name : named) {
+    if (!IsHarborProjectName(name)) continue;
+    auto p = FindProject(name);
+    if (!p.ok()) return p.status();
+    if (p->exists && !p->proxy_cache) projects.push_back(name);
+  }
   std::vector<std::string> out;
   for (const auto& project : projects) {
     const std::string what = "listing the repositories of project \"" + project + "\"";
     CROSSDOCK_RETURN_IF_ERROR(ForEachApiPage(
-        std::string(kApi) + "/projects/" + project + "/repositories?" + page, Auth(), what,
-        [&](const nlohmann::json& j) {
+        std::string(kApi) + "/projects/" + project + "/repositories?page=1&page_size=" +
+            std::to_string(kPageSize),
+        Auth(), what, [&](const nlohmann::json& j) {
           if (!j.is_array()) return core::Status::Internal(Where(what) + ": the answer is not a list");
           for (const auto& r : j)
-            if (r.is_object() && r["name"].is_string()) out.push_back(r["name"]);
+            if (r.is_object() && Field(r, "name").is_string()) out.push_back(Field(r, "name"));
           return core::Status::Ok();
         }));
   }
@@ -111,16 +129,16 @@ core::Result<TagListing> HarborRegistry::ListTagsWithDigests(const std::string& 
       Auth(), what, [&](const nlohmann::json& j) {
         if (!j.is_array()) return core::Status::Internal(Where(what) + ": the answer is not a list");
         for (const auto& a : j) {
-          if (!a.is_object() || !a["digest"].is_string() || !a["tags"].is_array()) continue;
+          if (!a.is_object() || !Field(a, "digest").is_string() || !Field(a, "tags").is_array()) continue;
           std::vector<std::string> labels;
-          if (a["labels"].is_array())
-            for (const auto& l : a["labels"])
-              if (l.is_object() && l["name"].is_string()) labels.push_back(l["name"]);
-          for (const auto& t : a["tags"]) {
-            if (!t.is_object() || !t["name"].is_string()) continue;
-            const std::string tag = t["name"];
+          if (Field(a, "labels").is_array())
+            for (const auto& l : Field(a, "labels"))
+              if (l.is_object() && Field(l, "name").is_string()) labels.push_back(Field(l, "name"));
+          for (const auto& t : Field(a, "tags")) {
+            if (!t.is_object() || !Field(t, "name").is_string()) continue;
+            const std::string tag = Field(t, "name");
             listing.tags.push_back(tag);
-            listing.digests[tag] = a["digest"];
+            listing.digests[tag] = Field(a, "digest");
             if (!labels.empty()) listing.labels[tag] = labels;
           }
         }
@@ -170,8 +188,8 @@ core::Result<HarborRegistry::Project> HarborRegistry::FindProject(const std::str
   auto j = ParseJson(*r, what);
   if (!j.ok()) return j.status();
   p.exists = true;
-  p.proxy_cache = j->is_object() && (*j)["registry_id"].is_number_integer() &&
-                  (*j)["registry_id"].get<long>() > 0;
+  p.proxy_cache = j->is_object() && Field(*j, "registry_id").is_number_integer() &&
+                  Field(*j, "registry_id").get<long>() > 0;
   std::lock_guard<std::mutex> lk(mu_);
   projects_[project] = p;
   return p;

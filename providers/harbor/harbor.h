@@ -26,16 +26,19 @@ class HarborRegistry : public VendorRegistry {
  public:
   HarborRegistry(std::unique_ptr<DistributionRegistry> registry, std::string api_url);
 
-  core::Result<std::vector<std::string>> ListRepositories() override;
+  core::Result<std::vector<std::string>> ListRepositories() override {
+    return ListRepositoriesIn({});
+  }
+  // Only the projects named (proxy caches and missing ones list nothing).
+  core::Result<std::vector<std::string>> ListRepositoriesIn(
+      const std::vector<std::string>& projects) override;
   core::Result<std::vector<std::string>> ListTags(const std::string& repo) override;
   core::Result<TagListing> ListTagsWithDigests(const std::string& repo) override;
   bool ListingHasDigests() const override { return true; }
   core::Status DeleteTag(const std::string& repo, const std::string& tag,
                          const std::string& digest) override;
   bool DeletesTagsAlone() const override { return true; }
-  PathRule path_rule() const override {
-    return {2, 0, "Harbor repositories are PROJECT/NAME"};
-  }
+  PathRule path_rule() const override { return PathRuleOf("harbor"); }
   core::Status EnsureNamespace(const std::string& repo) override;
   core::Result<Namespace> CheckNamespace(const std::string& repo) override;
   core::Result<std::string> CheckControlPlane() override;
@@ -54,6 +57,8 @@ class HarborRegistry : public VendorRegistry {
   // router decodes once; src/lib/encode/repository). NotFound for a name without
   // a project component.
   core::Result<std::string> RepositoryPath(const std::string& repo) const;
+  // Every project that can be a source: proxy caches left out.
+  core::Result<std::vector<std::string>> SourceProjects();
 
   std::mutex version_mu_;  // held by the one caller asking
   std::optional<core::Status> version_;

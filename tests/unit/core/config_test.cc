@@ -531,6 +531,59 @@ destination = "harbor"
   EXPECT_EQ(c.endpoints.at("split").api_url, "https://api.example.com/prefix");
 }
 
+TEST_F(ConfigTest, DockerHubDefaultsAndOfficialImageNames) {
+  Diagnostics diags;
+  Config c = ParseConfig(R"([endpoints.hub]
+type = "docker-hub"
+[endpoints.local]
+url = "https://registry.example.com"
+[rules.r]
+source = "hub"
+destination = "local"
+repositories = ["nginx", "{redis,alpine}", "bitnami/*", "ngin*"]
+exclude_repositories = ["busybox"]
+)",
+                         "crossdock.toml", &diags);
+  EXPECT_EQ(Format(diags), Lines());
+  EXPECT_EQ(c.endpoints.at("hub").url, "https://registry-1.docker.io");
+  EXPECT_EQ(c.endpoints.at("hub").api_url, "https://hub.docker.com");
+  EXPECT_EQ(c.rules[0].repositories,
+            Lines({"library/nginx", "library/{redis,alpine}", "bitnami/*", "library/ngin*"}));
+  EXPECT_EQ(c.rules[0].exclude_repositories, Lines({"library/busybox"}));
+}
+
+TEST_F(ConfigTest, LiteralRepositoriesAreCheckedAgainstTheDestinationsPathRule) {
+  EXPECT_EQ(Problems(R"([endpoints.src]
+url = "https://src.example.com"
+[endpoints.harbor]
+type = "harbor"
+url = "https://harbor.example.com"
+[endpoints.hub]
+type = "docker-hub"
+[rules.flat]
+source = "src"
+destinations = ["harbor", "hub"]
+repositories = ["app", "team/tool"]
+[rules.fine]
+source = "src"
+destination = "harbor"
+repositories = ["app"]
+dest_namespace = "mirror"
+)"),
+            Lines({
+                "crossdock.toml:11:16: error: rule \"flat\" copies \"app\" to \"app\" at endpoint "
+                "\"harbor\", which takes repository names of at least 2 path components (Harbor "
+                "repositories are PROJECT/NAME); set the rule's dest_namespace or flatten",
+                "crossdock.toml:11:16: error: rule \"flat\" copies \"app\" to \"app\" at endpoint "
+                "\"hub\", which takes repository names of exactly 2 path components (Docker Hub "
+                "repositories are NAMESPACE/NAME); set the rule's dest_namespace or flatten",
+                "crossdock.toml:11:17: warning: repositories = [\"app\"] selects only a "
+                "repository named exactly \"app\" (did you mean \"app/**\"?)",
+                "crossdock.toml:15:17: warning: repositories = [\"app\"] selects only a "
+                "repository named exactly \"app\" (did you mean \"app/**\"?)",
+            }));
+}
+
 TEST_F(ConfigTest, VendorKeysATypeDoesNotUseOrLacksAreReported) {
   EXPECT_EQ(Problems(R"([endpoints.plain]
 url = "https://a.example.com"

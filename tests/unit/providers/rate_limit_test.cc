@@ -176,15 +176,21 @@ TEST_F(RateLimitTest, ServiceUnavailableWithRetryAfterPausesToo) {
   EXPECT_EQ(http.sent().back().at, milliseconds(1000));
 }
 
-TEST_F(RateLimitTest, RetryAfterIsCappedAtSixtySeconds) {
+TEST_F(RateLimitTest, RetryAfterBeyondSixtySecondsFailsTheRequestInsteadOfRetryingEarly) {
   int heads = 0;
   FakeHttp http(&clock_, [&](const HttpRequest& req) {
     if (req.method == "HEAD" && ++heads == 1) return Answer(429, {{"retry-after", "3600"}});
     return Answer(200);
   });
   auto reg = Make(&http);
-  ASSERT_TRUE(reg->BlobExists("app", kDigest).ok());
-  EXPECT_EQ(http.sent().back().at, milliseconds(60000));
+  auto exists = reg->BlobExists("app", kDigest);
+  ASSERT_FALSE(exists.ok());
+  EXPECT_EQ(exists.status().message(),
+            "HEAD blob app@" + std::string(kDigest) +
+                " at endpoint \"hub\": HTTP 429, rate limited; the registry asks to wait 3600 s, "
+                "longer than crossdock waits (60 s): run again later");
+  EXPECT_EQ(heads, 1);
+  EXPECT_EQ(clock_.Elapsed(), milliseconds(0));
 }
 
 TEST_F(RateLimitTest, GivesUpAfterFiveAttempts) {
@@ -197,7 +203,8 @@ TEST_F(RateLimitTest, GivesUpAfterFiveAttempts) {
   ASSERT_FALSE(exists.ok());
   EXPECT_EQ(exists.status().code(), core::Code::kUnavailable);
   EXPECT_EQ(exists.status().message(),
-            "HEAD blob app@" + std::string(kDigest) + " at endpoint \"hub\": HTTP 429, rate limited");
+            "HEAD blob app@" + std::string(kDigest) +
+                " at endpoint \"hub\": HTTP 429, rate limited; the registry asks to wait 1 s");
   EXPECT_EQ(http.sent().size(), 1u + 5u);
 }
 
@@ -293,6 +300,59 @@ TEST(RateLimitHeaderTest, ParsesTheCountBeforeTheWindow) {
   EXPECT_EQ(ParseRateLimitHeader(""), std::nullopt);
   EXPECT_EQ(ParseRateLimitHeader("w=21600"), std::nullopt);
   EXPECT_EQ(ParseRateLimitHeader("12x"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace crossdock::providers
+
+namespace crossdock::providers {
+namespace {
+
+class LongWaitTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+};
+
+// Docker Hub's pull limit: a Retry-After longer than the endpoint waits fails the
+// request at once, saying how long the registry asked, instead of pausing forever.
+TEST_F(LongWaitTest, WaitLongerThanTheCapFailsAtOnceWithWhatWasAsked) {
+  FakeHttp http(&clock_, [](const HttpRequest& req) {
+    if (Ends(req.url, "/v2/")) return Answer(200);
+    return Answer(429, {{"retry-after", "3600"}},
+                  R"({"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]})");
+  });
+  DistributionOptions options;
+  options.clock = &clock_;
+  options.retry.max_retry_after = std::chrono::minutes(15);
+  DistributionRegistry reg("hub", "http://registry.test", Credentials{}, &http, options);
+  auto m = reg.GetManifest("library/nginx", "1.27");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("HTTP 429, rate limited: TOOMANYREQUESTS: You have reached "
+                                      "your pull rate limit.; the registry asks to wait 3600 s, "
+                                      "longer than crossdock waits (900 s): run again later"),
+            std::string::npos)
+      << m.status().message();
+  EXPECT_EQ(http.Count("GET", "/manifests/"), 1);  // not retried
+  EXPECT_LT(clock_.Elapsed(), seconds(1));         // and nobody paused
+}
+
+TEST_F(LongWaitTest, XRetryAfterAsUnixTimeIsHonoured) {
+  const auto in_5s = std::chrono::duration_cast<seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()) +
+                     seconds(5);
+  int gets = 0;
+  FakeHttp http(&clock_, [&](const HttpRequest& req) {
+    if (Ends(req.url, "/v2/")) return Answer(200);
+    if (++gets == 1) return Answer(429, {{"x-retry-after", std::to_string(in_5s.count())}});
+    return Answer(404);
+  });
+  DistributionOptions options;
+  options.clock = &clock_;
+  DistributionRegistry reg("hub", "http://registry.test", Credentials{}, &http, options);
+  auto h = reg.HeadManifest("library/nginx", "1.27");
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(gets, 2);
+  EXPECT_GE(clock_.Elapsed(), seconds(3));  // the fake clock moved by about 5 s
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-#include "planner/naming.h"
+#include "core/naming.h"
 
 #include <vector>
 
-namespace crossdock::planner {
+namespace crossdock::core {
 
-core::Result<std::string> DestinationRepository(const std::string& source_repo,
+Result<std::string> DestinationRepository(const std::string& source_repo,
                                                 const std::string& dest_namespace, int flatten) {
   if (dest_namespace.empty()) return source_repo;
 
@@ -21,7 +21,7 @@ core::Result<std::string> DestinationRepository(const std::string& source_repo,
   if (flatten >= 0) {
     // Harbor refuses the whole run here (BadRequest); crossdock fails this repository.
     if (static_cast<size_t>(flatten) > above_name) {
-      return core::Status::InvalidArgument(
+      return Status::InvalidArgument(
           "cannot flatten " + std::to_string(flatten) + " level" + (flatten == 1 ? "" : "s") +
           " of \"" + source_repo + "\": it has only " + std::to_string(above_name) +
           " path component" + (above_name == 1 ? "" : "s") + " before its name");
@@ -33,4 +33,4 @@ core::Result<std::string> DestinationRepository(const std::string& source_repo,
   return destination;
 }
 
-}  // namespace crossdock::planner
+}  // namespace crossdock::core
