@@ -91,6 +91,8 @@ class VendorRegistry : public Registry {
   std::string Where(const std::string& what) const;
 
   DistributionRegistry& registry() { return *registry_; }
+  // The data plane from a const method (a lazily learnt value such as a pull budget).
+  DistributionRegistry* data_plane() const { return registry_.get(); }
   const Credentials& credentials() const { return registry_->credentials(); }
   const std::string& api_url() const { return api_url_; }
   const std::string& vendor() const { return vendor_; }

@@ -144,19 +144,30 @@ core::Result<TagListing> DockerHubRegistry::ListTagsWithDigests(const std::strin
     return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
                                   name() + "\"");
   if (!st.ok()) return st;
-  if (!listing.tags.empty()) LearnPullBudget(repo, listing.tags.front());
+  if (!listing.tags.empty()) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (budget_repo_.empty()) {
+      budget_repo_ = repo;
+      budget_tag_ = listing.tags.front();
+    }
+  }
   return listing;
 }
 
-void DockerHubRegistry::LearnPullBudget(const std::string& repo, const std::string& tag) {
+std::optional<long> DockerHubRegistry::rate_limit_remaining() const {
+  std::string repo, tag;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (budget_asked_ || rate_limit_remaining()) return;
-    budget_asked_ = true;
+    if (!budget_asked_ && !budget_repo_.empty() && !VendorRegistry::rate_limit_remaining()) {
+      budget_asked_ = true;
+      repo = budget_repo_;
+      tag = budget_tag_;
+    }
   }
-  // A HEAD does not count against the pull budget and its answer states it
-  // (docs.docker.com/docker-hub/usage/pulls/); a failure here only leaves it unknown.
-  (void)HeadManifest(repo, tag);
+  // docs.docker.com/docker-hub/usage/pulls/: a HEAD does not count; a failure here
+  // only leaves the budget unknown.
+  if (!repo.empty()) (void)data_plane()->HeadManifest(repo, tag);
+  return VendorRegistry::rate_limit_remaining();
 }
 
 core::Result<std::vector<std::string>> DockerHubRegistry::ListTags(const std::string& repo) {

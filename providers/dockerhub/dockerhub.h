@@ -48,6 +48,9 @@ class DockerHubRegistry : public VendorRegistry {
   core::Status EnsureNamespace(const std::string& repo) override;
   core::Result<Namespace> CheckNamespace(const std::string& repo) override;
   core::Result<std::string> CheckControlPlane() override;
+  // The pull budget; learnt, the first time a source is asked, from one manifest HEAD
+  // of a tag it listed (a HEAD does not count against the budget and states it).
+  std::optional<long> rate_limit_remaining() const override;
 
  private:
   // The Authorization header for the Hub API: none for anonymous callers, else a
@@ -61,15 +64,14 @@ class DockerHubRegistry : public VendorRegistry {
                                   const std::function<core::Status(const nlohmann::json&)>& page);
   // "/v2/namespaces/NS/repositories/NAME", or InvalidArgument unless REPO is NS/NAME.
   core::Result<std::string> RepositoryPath(const std::string& repo) const;
-  // One manifest HEAD of REPO:TAG, once, for the pull budget its answer carries.
-  void LearnPullBudget(const std::string& repo, const std::string& tag);
 
   std::mutex token_mu_;  // held while a token is fetched
   std::string token_;
   std::chrono::steady_clock::time_point token_at_{};
-  std::mutex mu_;  // guards below
+  mutable std::mutex mu_;  // guards below
   std::map<std::string, bool> repositories_;  // existence learnt or created
-  bool budget_asked_ = false;
+  std::string budget_repo_, budget_tag_;  // a tag listed, for the budget's HEAD
+  mutable bool budget_asked_ = false;
 };
 
 }  // namespace crossdock::providers

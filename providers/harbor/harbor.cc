@@ -52,6 +52,14 @@ core::Status HarborRegistry::CheckVersion() {
           Where("GET /api/version") + ": the API version is \"" + v +
           "\", not \"v2.0\"; crossdock speaks Harbor's API v2.0 (Harbor 2.0 and later)");
   }
+  // Harbor takes wrong Basic credentials on its API for none at all
+  // (server/middleware/security/basic_auth.go): the caller would silently see public
+  // projects only. The registry's /v2/ does refuse them, so ask it once.
+  if (st.ok() && !credentials().username.empty()) {
+    core::Status ping = VendorRegistry::Ping();
+    if (ping.code() == core::Code::kUnauthenticated) st = ping;
+    else if (!ping.ok()) return ping;  // transient: asked again next time
+  }
   version_ = st;
   return st;
 }
@@ -144,6 +152,11 @@ core::Result<TagListing> HarborRegistry::ListTagsWithDigests(const std::string& 
         }
         return core::Status::Ok();
       });
+  if (st.code() == core::Code::kPermissionDenied || st.code() == core::Code::kUnauthenticated) {
+    // Harbor answers 403 for a missing project to all but administrators.
+    auto p = FindProject(ProjectOf(repo));
+    if (p.ok() && !p->exists) st = core::Status::NotFound("");
+  }
   if (st.code() == core::Code::kNotFound)
     return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
                                   name() + "\"");
@@ -177,19 +190,32 @@ core::Result<HarborRegistry::Project> HarborRegistry::FindProject(const std::str
     if (auto it = projects_.find(project); it != projects_.end()) return it->second;
   }
   CROSSDOCK_RETURN_IF_ERROR(CheckVersion());
+  const std::string what = "looking up project \"" + project + "\"";
+  Project p;
+  // Whether it exists: HEAD answers 200 or 404 to any signed-in caller, where a GET of
+  // a missing project answers 403 to everyone but administrators (handler/project.go).
+  if (!credentials().username.empty()) {
+    auto head = CallApi("HEAD", std::string(kApi) + "/projects?project_name=" + project, Auth());
+    if (!head.ok()) return head.status();
+    if (head->status == 404) return p;  // not remembered: created later, maybe by someone else
+    if (head->status != 200) return registry().ErrorFor(*head, Where(what));
+  }
   auto headers = Auth();
   headers.push_back({"X-Is-Resource-Name", "true"});  // "123" is a name, not an id
-  const std::string what = "looking up project \"" + project + "\"";
   auto r = CallApi("GET", std::string(kApi) + "/projects/" + project, headers);
   if (!r.ok()) return r.status();
-  Project p;
-  if (r->status == 404) return p;  // not remembered: created later, maybe by someone else
-  if (r->status != 200) return registry().ErrorFor(*r, Where(what));
-  auto j = ParseJson(*r, what);
-  if (!j.ok()) return j.status();
-  p.exists = true;
-  p.proxy_cache = j->is_object() && Field(*j, "registry_id").is_number_integer() &&
-                  Field(*j, "registry_id").get<long>() > 0;
+  if (r->status == 404) return p;
+  if (r->status == 403 && !credentials().username.empty()) {
+    p.exists = true;  // there, but not for this account to read: a push says why
+  } else if (r->status != 200) {
+    return registry().ErrorFor(*r, Where(what));
+  } else {
+    auto j = ParseJson(*r, what);
+    if (!j.ok()) return j.status();
+    p.exists = true;
+    p.proxy_cache = Field(*j, "registry_id").is_number_integer() &&
+                    Field(*j, "registry_id").get<long>() > 0;
+  }
   std::lock_guard<std::mutex> lk(mu_);
   projects_[project] = p;
   return p;

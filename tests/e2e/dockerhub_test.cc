@@ -1,0 +1,191 @@
+// End to end: crossdock with `type = "docker-hub"` endpoints against tests/fakes/dockerhub
+// (the Hub API, the registry token service and the registry on one loopback port) with a
+// real docker-registry behind it; results are checked at that registry with curl and
+// skopeo, never with crossdock's own client.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tests/support/harness.h"
+#include "tests/support/vendor_fakes.h"
+
+namespace crossdock::testing {
+namespace {
+
+ImageSpec Small(uint64_t seed) {
+  ImageSpec spec;
+  spec.layers = {LayerSpec{.size = 8192, .seed = seed}};
+  spec.labels = {{"seed", std::to_string(seed)}};
+  return spec;
+}
+
+int Count(const FakeStats& stats, const std::string& prefix) {
+  return static_cast<int>(std::count_if(stats.paths.begin(), stats.paths.end(),
+                                        [&](const std::string& p) { return p.starts_with(prefix); }));
+}
+
+class DockerHubTest : public ::testing::Test {
+ protected:
+  DockerHubTest() { config_ = dir_.Sub("crossdock.toml"); }
+
+  void Start(DockerHubFake::Options options = {}) {
+    hub_ = std::make_unique<DockerHubFake>(behind_, options);
+    WriteFile(dir_.Sub("hub-token"), "dckr_pat_alice\n");
+  }
+  // [endpoints.plain], [endpoints.hub] (as alice unless ANONYMOUS; HUB_EXTRA appended),
+  // then RULES.
+  void WriteConfig(const std::string& rules, bool anonymous = false,
+                   const std::string& hub_extra = "") {
+    WriteFile(config_, "[endpoints.plain]\nurl = \"" + plain_.url() +
+                           "\"\n\n[endpoints.hub]\ntype = \"docker-hub\"\nurl = \"" + hub_->url() +
+                           "\"\napi_url = \"" + hub_->api_url() + "\"\n" +
+                           (anonymous ? "" : "username = \"alice\"\npassword = \"file:hub-token\"\n") +
+                           hub_extra + "\n" + rules);
+  }
+  RunResult Crossdock(std::vector<std::string> args) {
+    args.insert(args.end(), {"-c", config_, "--no-color"});
+    return RunCrossdock(args, {{"HOME", dir_.path()}}, dir_.path());
+  }
+  BuiltImage Seed(const Endpoint& at, const std::string& repo, const std::string& tag,
+                  uint64_t seed) {
+    const std::string name = "i" + std::to_string(seed);
+    BuiltImage img = BuildImage(dir_.Sub("layout"), name, Small(seed));
+    Push(dir_.Sub("layout"), name, at, repo, tag);
+    return img;
+  }
+
+  TempDir dir_;
+  Registry plain_;
+  Registry behind_;
+  std::unique_ptr<DockerHubFake> hub_;
+  std::string config_;
+};
+
+TEST_F(DockerHubTest, OfficialImagesCopyOutAnonymouslyUnderLibrary) {
+  Start();
+  BuiltImage nginx = Seed(behind_, "library/nginx", "1.27", 1);
+  Seed(behind_, "library/redis", "7", 2);
+  WriteConfig("[rules.mirror]\nsource = \"hub\"\ndestination = \"plain\"\nrepositories = "
+              "[\"nginx\"]\n",
+              /*anonymous=*/true);
+  RunResult plan = Crossdock({"plan", "--json"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("\"source_repository\":\"library/nginx\""), std::string::npos) << plan.out;
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(HeadDigest(plain_, "library/nginx", "1.27"), nginx.digest);
+  EXPECT_EQ(ListTags(plain_, "library/redis"), std::vector<std::string>{});
+  EXPECT_EQ(Count(hub_->GetStats(), "POST /v2/auth/token"), 0);  // anonymous: no Hub token
+}
+
+TEST_F(DockerHubTest, CopyInCreatesTheRepositoryAndANoOpPlanListsOnly) {
+  Start();
+  BuiltImage app = Seed(plain_, "alice/app", "v1", 11);
+  for (const char* t : {"v2", "v3"}) PushManifestUnderTag(plain_, "alice/app", "v1", t);
+  WriteConfig("[rules.in]\nsource = \"plain\"\ndestination = \"hub\"\nrepositories = [\"alice/*\"]\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("  + namespace hub/alice/app\n"), std::string::npos) << plan.out;
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  for (const char* t : {"v1", "v2", "v3"}) EXPECT_EQ(HeadDigest(behind_, "alice/app", t), app.digest);
+  EXPECT_EQ(Count(hub_->GetStats(), "POST /v2/namespaces/alice/repositories"), 1);
+
+  hub_->ResetStats();
+  RunResult noop = Crossdock({"plan", "--detailed-exitcode"});
+  EXPECT_EQ(noop.exit_code, 0) << noop.out << noop.err;
+  const FakeStats stats = hub_->GetStats();
+  EXPECT_EQ(Count(stats, "HEAD /v2/alice/app/manifests/"), 0) << ::testing::PrintToString(stats.paths);
+  EXPECT_LE(stats.requests, 4) << ::testing::PrintToString(stats.paths);
+}
+
+TEST_F(DockerHubTest, ExpiredHubTokenIsRenewedAndTheRunGoesOn) {
+  DockerHubFake::Options o;
+  o.token_lifetime = 2;
+  Start(o);
+  for (int i = 0; i < 6; ++i) Seed(behind_, "alice/app" + std::to_string(i), "v1", 20 + i);
+  // One request at a time, two a second: the run outlives several two-second Hub
+  // tokens, and no request waits in line long enough for its token to expire first.
+  WriteConfig("[settings]\nparallelism = 1\n\n[rules.out]\nsource = \"hub\"\ndestination = "
+              "\"plain\"\nrepositories = [\"alice/*\"]\n",
+              false, "rate_limit = \"2/s\"\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(HeadDigest(plain_, "alice/app" + std::to_string(i), "v1"));
+  EXPECT_GE(Count(hub_->GetStats(), "POST /v2/auth/token"), 2);
+}
+
+TEST_F(DockerHubTest, HubApi429IsWaitedOutAsTheHubAsks) {
+  for (bool x_retry_after : {false, true}) {
+    DockerHubFake::Options o;
+    o.api_429 = 2;
+    o.x_retry_after = x_retry_after;
+    Start(o);
+    Seed(behind_, "alice/app", "v1", 30 + x_retry_after);
+    WriteConfig("[rules.out]\nsource = \"hub\"\ndestination = \"plain\"\nrepositories = [\"alice/*\"]\n");
+    RunResult apply = Crossdock({"apply", "--auto-approve"});
+    ASSERT_EQ(apply.exit_code, 0) << x_retry_after << apply.out << apply.err;
+    EXPECT_TRUE(HeadDigest(plain_, "alice/app", "v1"));
+  }
+}
+
+TEST_F(DockerHubTest, PlanWarnsWhenCopiesNeedMorePullsThanRemain) {
+  DockerHubFake::Options o;
+  o.pull_limit = 2;
+  Start(o);
+  Seed(behind_, "alice/app", "v1", 40);
+  for (const char* t : {"v2", "v3", "v4"}) PushManifestUnderTag(behind_, "alice/app", "v1", t);
+  WriteConfig("[rules.out]\nsource = \"hub\"\ndestination = \"plain\"\nrepositories = [\"alice/*\"]\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_NE(plan.out.find("endpoint \"hub\" allows 2 more pulls in its rate-limit window"),
+            std::string::npos)
+      << plan.out;
+  // The pull 429 asks for 2 s; a budget given back meanwhile lets apply finish.
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  hub_->SetPullBudget(100);
+  RunResult retry = Crossdock({"apply", "--auto-approve"});
+  EXPECT_EQ(retry.exit_code, 0) << retry.out << retry.err;
+  for (const char* t : {"v1", "v2", "v3", "v4"}) EXPECT_TRUE(HeadDigest(plain_, "alice/app", t)) << t;
+}
+
+TEST_F(DockerHubTest, DeleteThroughTheHubApiKeepsOtherTags) {
+  Start();
+  BuiltImage app = Seed(plain_, "alice/app", "v1", 50);
+  PushManifestUnderTag(plain_, "alice/app", "v1", "latest");
+  WriteConfig("[rules.in]\nsource = \"plain\"\ndestination = \"hub\"\nrepositories = "
+              "[\"alice/*\"]\ndelete = true\n");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  WriteConfig("[rules.in]\nsource = \"plain\"\ndestination = \"hub\"\nrepositories = "
+              "[\"alice/*\"]\ntags = [\"v1\"]\ndelete = true\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(ListTags(behind_, "alice/app"), std::vector<std::string>{"v1"});
+  EXPECT_EQ(HeadDigest(behind_, "alice/app", "v1"), app.digest);
+}
+
+TEST_F(DockerHubTest, WrongTokenIsAClearErrorAndNeverShown) {
+  Start();
+  WriteFile(dir_.Sub("hub-token"), "dckr_pat_wrong\n");
+  WriteConfig("[rules.out]\nsource = \"hub\"\ndestination = \"plain\"\nrepositories = [\"alice/*\"]\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_EQ(plan.exit_code, 1);
+  EXPECT_NE(plan.out.find("the Hub refused the username and secret"), std::string::npos) << plan.out;
+  EXPECT_EQ((plan.out + plan.err).find("dckr_pat_wrong"), std::string::npos);
+  RunResult test = Crossdock({"endpoint", "test", "hub"});
+  EXPECT_EQ(test.exit_code, 1);
+}
+
+TEST_F(DockerHubTest, PathRuleAndMissingNamespaceAreReported) {
+  Start();
+  Seed(plain_, "team/sub/app", "v1", 60);
+  WriteConfig("[rules.in]\nsource = \"plain\"\ndestination = \"hub\"\nrepositories = [\"team/**\"]\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_EQ(plan.exit_code, 1);
+  EXPECT_NE(plan.out.find("takes repository names of exactly 2 path components (Docker Hub "
+                          "repositories are NAMESPACE/NAME)"),
+            std::string::npos)
+      << plan.out;
+}
+
+}  // namespace
+}  // namespace crossdock::testing
