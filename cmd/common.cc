@@ -101,7 +101,9 @@ core::Result<std::unique_ptr<Registries>> Registries::Build(const core::Config& 
     tls.ca_file = ep.ca_cert;
     tls.insecure = ep.insecure;
     out->http_.push_back(providers::NewCurlHttpClient(tls));
-    out->owned_.push_back(providers::NewRegistry(ep, std::move(*creds), out->http_.back().get()));
+    auto registry = providers::NewRegistry(ep, *creds, out->http_.back().get());
+    if (!registry.ok()) return registry.status();
+    out->owned_.push_back(std::move(*registry));
     out->view_[name] = out->owned_.back().get();
   }
   return out;

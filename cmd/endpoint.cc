@@ -59,10 +59,11 @@ int RunEndpoint(const Args& args) {
   }
   providers::Registry* registry = (*regs)->map().at(name);
   const std::string& source = (*regs)->credential_source(name);
+  const std::string& user = (*regs)->username(name);
   fmt::print("  credentials: {}\n",
-             (*regs)->username(name).empty()
-                 ? "none (" + source + ")"
-                 : "accepted (user " + (*regs)->username(name) + ", from " + source + ")");
+             source.starts_with("anonymous") ? "none (" + source + ")"
+             : user.empty()                  ? "accepted (from " + source + ")"
+                                             : "accepted (user " + user + ", from " + source + ")");
   auto control = registry->CheckControlPlane();
   if (!control.ok()) {
     fmt::print("  API:         FAILED\nResult: unhealthy: {}\n", control.status().message());

@@ -2,25 +2,43 @@
 
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
+#include "providers/gitlab/gitlab.h"
 #include "providers/harbor/harbor.h"
+#include "providers/quay/quay.h"
 
 namespace crossdock::providers {
 
-std::unique_ptr<Registry> NewRegistry(const core::Endpoint& endpoint, Credentials creds,
-                                      HttpClient* http) {
+core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoint,
+                                                    Credentials creds, HttpClient* http) {
   DistributionOptions options;
   options.rate_limit_per_second = endpoint.rate_limit_per_second;
   options.max_connections = endpoint.max_connections;
   // Docker Hub's pull limit answers 429 with a Retry-After of minutes: wait up to 15
   // minutes for it; a longer wait fails the copy with what the Hub asked.
   if (endpoint.type == "docker-hub") options.retry.max_retry_after = std::chrono::minutes(15);
+  std::optional<QuaySecret> quay;
+  if (endpoint.type == "quay" && !creds.password.empty()) {
+    auto secret = ParseQuaySecret(creds.password, endpoint.name);
+    if (!secret.ok()) return secret.status();
+    quay = *secret;
+    const std::string source = creds.source;
+    creds = {secret->account_name, secret->docker_cli_password, source};
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
-    return std::make_unique<HarborRegistry>(std::move(registry), endpoint.api_url);
+    return std::unique_ptr<Registry>(
+        std::make_unique<HarborRegistry>(std::move(registry), endpoint.api_url));
   if (endpoint.type == "docker-hub")
-    return std::make_unique<DockerHubRegistry>(std::move(registry), endpoint.api_url);
-  return registry;
+    return std::unique_ptr<Registry>(
+        std::make_unique<DockerHubRegistry>(std::move(registry), endpoint.api_url));
+  if (endpoint.type == "gitlab")
+    return std::unique_ptr<Registry>(
+        std::make_unique<GitLabRegistry>(std::move(registry), endpoint.url, endpoint.api_url));
+  if (endpoint.type == "quay")
+    return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
+        std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));
+  return std::unique_ptr<Registry>(std::move(registry));
 }
 
 }  // namespace crossdock::providers
