@@ -305,7 +305,7 @@ void Loader::ReadApiUrl(const TableReader& reader, const EndpointType* type, End
   const std::string what = "endpoint " + Quoted(endpoint->name);
   auto written = reader.String("api_url");
   if (!written) {
-    if (type && type->api_url_from_url) endpoint->api_url = endpoint->url;
+    if (type && type->api_url_from_url) endpoint->api_url = endpoint->url + type->api_path;
     else if (type) endpoint->api_url = type->default_api_url;
     return;
   }

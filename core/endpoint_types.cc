@@ -5,29 +5,31 @@ namespace crossdock::core {
 // Default addresses: Harbor's adapters (src/pkg/reg/adapter/<vendor>/) and the
 // vendors' documentation (../shared/reference/vendors.md has each source).
 const std::vector<EndpointType>& EndpointTypes() {
-  // name, supported, default url, default api_url, api_url from url, uses api_url,
-  // uses username, what the password is, path rule (min, max components, words).
+  // name, supported, default url, default api_url, api_url from url (and the path
+  // after it), uses api_url, uses username, what the password is, path rule (min, max
+  // components, words).
   static const std::vector<EndpointType> types = {
-      {"docker-registry", true, "", "", false, false, true, "the password", 1, 0, ""},
-      {"harbor", true, "", "", true, true, true, "the password (or a robot account's secret)", 2,
+      {"docker-registry", true, "", "", false, "", false, true, "the password", 1, 0, ""},
+      {"harbor", true, "", "", true, "", true, true, "the password (or a robot account's secret)", 2,
        0, "Harbor repositories are PROJECT/NAME"},
-      {"docker-hub", true, "https://registry-1.docker.io", "https://hub.docker.com", false, true,
+      {"docker-hub", true, "https://registry-1.docker.io", "https://hub.docker.com", false, "", true,
        true, "the password or a personal access token", 2, 2,
        "Docker Hub repositories are NAMESPACE/NAME"},
-      {"quay", true, "https://quay.io", "", true, true, false,
+      {"quay", true, "https://quay.io", "", true, "", true, false,
        "the json_file secret {\"account_name\",\"docker_cli_password\",\"oauth2_token\"}", 1, 0,
        ""},
-      {"gitlab", true, "", "", false, true, true, "a personal access token", 1, 0, ""},
-      {"github-ghcr", false, "https://ghcr.io", "https://api.github.com", false, true, true,
-       "a classic personal access token", 1, 0, ""},
-      {"jfrog-artifactory", false, "", "", true, true, true, "the password or an identity token", 1,
-       0, ""},
-      {"aws-ecr", false, "", "", false, true, true, "the secret access key", 1, 0, ""},
-      {"google-gcr", false, "", "", false, true, true, "the service account's JSON key", 1, 0, ""},
-      {"azure-acr", false, "", "", false, true, true, "the password", 1, 0, ""},
-      {"ali-acr", false, "", "", false, true, true, "the AccessKey secret", 1, 0, ""},
-      {"huawei-SWR", false, "", "", false, true, true, "the login key", 1, 0, ""},
-      {"helm-repo", false, "", "", false, true, true, "the password", 1, 0, ""},
+      {"gitlab", true, "", "", false, "", true, true, "a personal access token", 1, 0, ""},
+      {"github-ghcr", true, "https://ghcr.io", "https://api.github.com", false, "", true, true,
+       "a classic personal access token", 2, 0, "GHCR repositories are OWNER/NAME"},
+      {"jfrog-artifactory", true, "", "", true, "/artifactory", true, true,
+       "the password or an identity token", 2, 0,
+       "Artifactory repositories are REPOSITORY-KEY/IMAGE"},
+      {"aws-ecr", false, "", "", false, "", true, true, "the secret access key", 1, 0, ""},
+      {"google-gcr", false, "", "", false, "", true, true, "the service account's JSON key", 1, 0, ""},
+      {"azure-acr", false, "", "", false, "", true, true, "the password", 1, 0, ""},
+      {"ali-acr", false, "", "", false, "", true, true, "the AccessKey secret", 1, 0, ""},
+      {"huawei-SWR", false, "", "", false, "", true, true, "the login key", 1, 0, ""},
+      {"helm-repo", false, "", "", false, "", true, true, "the password", 1, 0, ""},
   };
 
   return types;

@@ -18,6 +18,8 @@ struct EndpointType {
   // time (GitLab's host from the token realm).
   std::string default_api_url;
   bool api_url_from_url = false;
+  // With api_url_from_url: what follows the registry's URL ("/artifactory").
+  std::string api_path;
   bool uses_api_url = false;   // false: api_url is warned about as unused
   bool uses_username = true;   // false (Quay): the password holds everything
   // What the password holds, for messages ("a personal access token").

@@ -2,8 +2,10 @@
 
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
+#include "providers/ghcr/ghcr.h"
 #include "providers/gitlab/gitlab.h"
 #include "providers/harbor/harbor.h"
+#include "providers/jfrog/jfrog.h"
 #include "providers/quay/quay.h"
 
 namespace crossdock::providers {
@@ -35,6 +37,12 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "gitlab")
     return std::unique_ptr<Registry>(
         std::make_unique<GitLabRegistry>(std::move(registry), endpoint.url, endpoint.api_url));
+  if (endpoint.type == "github-ghcr")
+    return std::unique_ptr<Registry>(
+        std::make_unique<GhcrRegistry>(std::move(registry), endpoint.api_url));
+  if (endpoint.type == "jfrog-artifactory")
+    return std::unique_ptr<Registry>(
+        std::make_unique<JFrogRegistry>(std::move(registry), endpoint.api_url));
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));

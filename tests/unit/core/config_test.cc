@@ -521,6 +521,11 @@ url = "https://harbor.example.com/"
 type = "harbor"
 url = "https://registry.example.com"
 api_url = "https://api.example.com/prefix/"
+[endpoints.art]
+type = "jfrog-artifactory"
+url = "https://art.example.com"
+[endpoints.ghcr]
+type = "github-ghcr"
 [rules.r]
 source = "split"
 destination = "harbor"
@@ -529,6 +534,9 @@ destination = "harbor"
   EXPECT_EQ(Format(diags), Lines());
   EXPECT_EQ(c.endpoints.at("harbor").api_url, "https://harbor.example.com");
   EXPECT_EQ(c.endpoints.at("split").api_url, "https://api.example.com/prefix");
+  EXPECT_EQ(c.endpoints.at("art").api_url, "https://art.example.com/artifactory");
+  EXPECT_EQ(c.endpoints.at("ghcr").url, "https://ghcr.io");
+  EXPECT_EQ(c.endpoints.at("ghcr").api_url, "https://api.github.com");
 }
 
 TEST_F(ConfigTest, DockerHubDefaultsAndOfficialImageNames) {
