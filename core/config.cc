@@ -107,6 +107,9 @@ class Loader {
   void ReadTriggers(const TableReader& reader, const std::string& what, Rule* rule);
   void ReadRetriesAndTimeout(const TableReader& reader, const std::string& what, Rule* rule);
   void CheckFlattenApplies(const TableReader& reader, const std::string& what, const Rule& rule);
+  // Sources without a catalog (Docker Hub, GHCR) need their repositories named: by a
+  // namespace each pattern starts with, or literally (GHCR without a token).
+  void CheckSourceCanList(const TableReader& reader, const std::string& what, const Rule& rule);
   // Literal repositories against each destination's path rule (core/endpoint_types.h).
   void CheckPathRules(const TableReader& reader, const std::string& what, const Rule& rule);
   void WarnAboutLoops();
@@ -508,6 +511,7 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   }
   CheckFlattenApplies(reader, what, rule);
   CheckPathRules(reader, what, rule);
+  CheckSourceCanList(reader, what, rule);
   config_->rules.push_back(std::move(rule));
 }
 
@@ -787,6 +791,33 @@ void Loader::CheckFlattenApplies(const TableReader& reader, const std::string& w
     if (auto problem = config_check::CheckFlattenDepth(path, rule.flatten, what)) {
       diags_->Error(reader.ValuePos("flatten"), *problem);
     }
+  }
+}
+
+void Loader::CheckSourceCanList(const TableReader& reader, const std::string& what,
+                                const Rule& rule) {
+  const Endpoint* source = config_->FindEndpoint(rule.source);
+  if (!source || (source->type != "docker-hub" && source->type != "github-ghcr")) return;
+  bool literal = !rule.repositories.empty(), namespaced = !rule.repositories.empty();
+  for (const std::string& text : rule.repositories) {
+    auto pattern = Pattern::Compile(text);
+    if (!pattern.ok()) return;
+    literal = literal && !pattern->SpecificPaths().empty();
+    const size_t slash = text.find('/');
+    namespaced = namespaced && slash != std::string::npos && slash > 0 &&
+                 text.substr(0, slash).find_first_of("*?[]{},\\!") == std::string::npos;
+  }
+  const SourcePos pos = rule.repositories.empty() ? reader.TablePos() : reader.ValuePos("repositories");
+  if (source->type == "docker-hub" && !literal && !namespaced) {
+    diags_->Error(pos, what + " copies from Docker Hub (endpoint " + Quoted(rule.source) +
+                           "), which cannot list all of its repositories: start each repositories "
+                           "pattern with a namespace (\"library/*\", \"myorg/**\") or name them");
+  } else if (source->type == "github-ghcr" && !literal && source->username.empty() &&
+             source->password.empty() && source->auth_file.empty()) {
+    diags_->Warning(pos, what + " lists packages of GHCR (endpoint " + Quoted(rule.source) +
+                             "), which needs a token for that; without username and password "
+                             "(or an auth file entry for ghcr.io) only literal repository names "
+                             "work");
   }
 }
 

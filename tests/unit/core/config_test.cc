@@ -592,6 +592,35 @@ dest_namespace = "mirror"
             }));
 }
 
+TEST_F(ConfigTest, SourcesWithoutACatalogNeedTheirRepositoriesNamed) {
+  EXPECT_EQ(Problems(R"([endpoints.hub]
+type = "docker-hub"
+[endpoints.ghcr]
+type = "github-ghcr"
+[endpoints.dst]
+url = "https://dst.example.com"
+[rules.all]
+source = "hub"
+destination = "dst"
+[rules.fine]
+source = "hub"
+destination = "dst"
+repositories = ["library/*", "bitnami/**"]
+[rules.ghcr]
+source = "ghcr"
+destination = "dst"
+repositories = ["acme/**"]
+)"),
+            Lines({
+                "crossdock.toml:7:1: error: rule \"all\" copies from Docker Hub (endpoint "
+                "\"hub\"), which cannot list all of its repositories: start each repositories "
+                "pattern with a namespace (\"library/*\", \"myorg/**\") or name them",
+                "crossdock.toml:17:16: warning: rule \"ghcr\" lists packages of GHCR (endpoint "
+                "\"ghcr\"), which needs a token for that; without username and password (or an "
+                "auth file entry for ghcr.io) only literal repository names work",
+            }));
+}
+
 TEST_F(ConfigTest, VendorKeysATypeDoesNotUseOrLacksAreReported) {
   EXPECT_EQ(Problems(R"([endpoints.plain]
 url = "https://a.example.com"
