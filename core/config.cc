@@ -83,6 +83,9 @@ class Loader {
   void ReadPassword(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
   void ReadApiUrl(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
   void ReadAuthFile(const TableReader& reader, Endpoint* endpoint);
+  // KEY's path, resolved against the config's folder; reports an empty one, a missing
+  // file or a directory at its position. "" when KEY is absent or empty.
+  std::string ReadFilePath(const TableReader& reader, const char* key, const std::string& what);
   void ReadCaCert(const TableReader& reader, Endpoint* endpoint);
   void ReadEndpointLimits(const TableReader& reader, Endpoint* endpoint);
   void ReadRule(const toml::key& key, const toml::node& node);
@@ -344,24 +347,14 @@ void Loader::ReadApiUrl(const TableReader& reader, const EndpointType* type, End
 // auth_file: one Docker config.json or containers auth.json to take credentials
 // from, instead of the files `docker login` and `podman login` write.
 void Loader::ReadAuthFile(const TableReader& reader, Endpoint* endpoint) {
-  auto file = reader.String("auth_file");
-  if (!file) return;
-  const SourcePos pos = reader.ValuePos("auth_file");
-  const std::string what = "endpoint " + Quoted(endpoint->name);
-  if (file->empty()) {
-    diags_->Error(pos, "\"auth_file\" in " + what + " must not be empty");
-    return;
-  }
+  if (!reader.String("auth_file")) return;
   if (!endpoint->username.empty() || !endpoint->password.empty()) {
-    diags_->Error(pos, what + " sets both auth_file and username/password; keep one of them");
+    diags_->Error(reader.ValuePos("auth_file"), "endpoint " + Quoted(endpoint->name) +
+                                                    " sets both auth_file and username/password; "
+                                                    "keep one of them");
     return;
   }
-  endpoint->auth_file = Resolve(*file);
-  std::error_code ec;
-  if (!fs::is_regular_file(endpoint->auth_file, ec)) {
-    diags_->Error(pos, "auth_file " + Quoted(*file) + " of " + what + " not found (looked for " +
-                           endpoint->auth_file + ")");
-  }
+  endpoint->auth_file = ReadFilePath(reader, "auth_file", "endpoint " + Quoted(endpoint->name));
 }
 
 void Loader::ReadPassword(const TableReader& reader, const EndpointType* type, Endpoint* endpoint) {
@@ -399,24 +392,29 @@ void Loader::ReadPassword(const TableReader& reader, const EndpointType* type, E
 }
 
 void Loader::ReadCaCert(const TableReader& reader, Endpoint* endpoint) {
-  auto ca_cert = reader.String("ca_cert");
-  if (!ca_cert) return;
-  const SourcePos pos = reader.ValuePos("ca_cert");
-  const std::string what = "endpoint " + Quoted(endpoint->name);
-  if (ca_cert->empty()) {
-    diags_->Error(pos, "\"ca_cert\" in " + what + " must not be empty");
-    return;
+  endpoint->ca_cert = ReadFilePath(reader, "ca_cert", "endpoint " + Quoted(endpoint->name));
+}
+
+std::string Loader::ReadFilePath(const TableReader& reader, const char* key,
+                                 const std::string& what) {
+  auto written = reader.String(key);
+  if (!written) return "";
+  const SourcePos pos = reader.ValuePos(key);
+  if (written->empty()) {
+    diags_->Error(pos, "\"" + std::string(key) + "\" in " + what + " must not be empty");
+    return "";
   }
-  endpoint->ca_cert = Resolve(*ca_cert);
+  const std::string path = Resolve(*written);
   std::error_code ec;
-  const fs::file_status status = fs::status(endpoint->ca_cert, ec);
+  const fs::file_status status = fs::status(path, ec);
   if (!fs::exists(status)) {
-    diags_->Error(pos, "ca_cert " + Quoted(*ca_cert) + " of " + what + " not found (looked for " +
-                           endpoint->ca_cert + ")");
+    diags_->Error(pos, std::string(key) + " " + Quoted(*written) + " of " + what +
+                           " not found (looked for " + path + ")");
   } else if (!fs::is_regular_file(status)) {
-    diags_->Error(pos, "ca_cert " + Quoted(*ca_cert) + " of " + what + " is not a file (" +
-                           endpoint->ca_cert + ")");
+    diags_->Error(pos, std::string(key) + " " + Quoted(*written) + " of " + what +
+                           " is not a file (" + path + ")");
   }
+  return path;
 }
 
 void Loader::ReadEndpointLimits(const TableReader& reader, Endpoint* endpoint) {
