@@ -217,6 +217,38 @@ TEST_F(HarborTest, WrongPasswordAndHarbor1AreClearErrors) {
   EXPECT_NE(test.out.find("this is Harbor 1.x or not Harbor at all"), std::string::npos) << test.out;
 }
 
+TEST_F(HarborTest, ExpiredRegistryTokensAreRenewedMidRun) {
+  HarborFake::Options o = TwoUsers();
+  o.token_lifetime = 2;
+  HarborFake shortlived(behind_, o);
+  for (int i = 0; i < 3; ++i) SeedPlain("web/app" + std::to_string(i), "v1", 70 + i);
+  // One request at a time, four a second: the copies (about ten requests each) outlive
+  // several two-second tokens.
+  WriteFile(config_, "[settings]\nparallelism = 1\n\n[endpoints.plain]\nurl = \"" + plain_.url() +
+                         "\"\n\n[endpoints.harbor]\ntype = \"harbor\"\nurl = \"" + shortlived.url() +
+                         "\"\nusername = \"admin\"\npassword = \"file:harbor-password\"\nrate_limit = "
+                         "\"4/s\"\n\n[rules.in]\nsource = \"plain\"\ndestination = \"harbor\"\n"
+                         "repositories = [\"web/**\"]\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(HeadDigest(behind_, "web/app" + std::to_string(i), "v1"));
+  EXPECT_GE(shortlived.GetStats().token, 2) << ::testing::PrintToString(shortlived.GetStats().paths);
+}
+
+TEST_F(HarborTest, UnreachableApiUrlIsNamed) {
+  const int closed = FreePort();
+  WriteFile(config_, "[endpoints.plain]\nurl = \"" + plain_.url() +
+                         "\"\n\n[endpoints.harbor]\ntype = \"harbor\"\nurl = \"" + harbor_.url() +
+                         "\"\napi_url = \"http://127.0.0.1:" + std::to_string(closed) +
+                         "\"\nusername = \"admin\"\npassword = \"file:harbor-password\"\n\n"
+                         "[rules.out]\nsource = \"harbor\"\ndestination = \"plain\"\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_EQ(plan.exit_code, 1);
+  EXPECT_NE(plan.out.find("(Harbor API at http://127.0.0.1:" + std::to_string(closed) + ")"),
+            std::string::npos)
+      << plan.out << plan.err;
+}
+
 TEST_F(HarborTest, EndpointTestChecksTheApi) {
   WriteConfig("");
   RunResult test = Crossdock({"endpoint", "test", "harbor"});
