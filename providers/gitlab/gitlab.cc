@@ -186,6 +186,17 @@ core::Result<Namespace> GitLabRegistry::CheckNamespace(const std::string& repo) 
   return ns;
 }
 
+core::Result<std::optional<ManifestHead>> GitLabRegistry::HeadManifest(const std::string& repo,
+                                                                       const std::string& ref) {
+  auto h = VendorRegistry::HeadManifest(repo, ref);
+  if (h.ok() || (h.status().code() != core::Code::kUnauthenticated &&
+                 h.status().code() != core::Code::kPermissionDenied))
+    return h;
+  auto ns = CheckNamespace(repo);
+  if (ns.ok() && !ns->refusal.empty()) return std::optional<ManifestHead>();
+  return h;
+}
+
 core::Status GitLabRegistry::EnsureNamespace(const std::string& repo) {
   auto ns = CheckNamespace(repo);
   if (!ns.ok()) return ns.status();

@@ -37,6 +37,10 @@ class GitLabRegistry : public VendorRegistry {
   // projects when empty.
   core::Result<std::vector<std::string>> ListRepositoriesIn(
       const std::vector<std::string>& namespaces) override;
+  // The registry refuses (401/403) paths no project holds, or too deep below one: the
+  // tag is absent there, and the plan's namespace check says why.
+  core::Result<std::optional<ManifestHead>> HeadManifest(const std::string& repo,
+                                                         const std::string& ref) override;
   core::Status DeleteTag(const std::string& repo, const std::string& tag,
                          const std::string& digest) override;
   bool DeletesTagsAlone() const override { return true; }

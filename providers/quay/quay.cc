@@ -68,8 +68,28 @@ bool QuayRegistry::IsQuayIo() const {
   return origin && origin->host == "quay.io";
 }
 
+bool QuayRegistry::InMissingOrganisation(const core::Status& st, const std::string& repo) {
+  if (st.code() != core::Code::kUnauthenticated && st.code() != core::Code::kPermissionDenied)
+    return false;
+  auto ns = CheckNamespace(repo);
+  return ns.ok() && !ns->exists;
+}
+
+core::Result<std::optional<ManifestHead>> QuayRegistry::HeadManifest(const std::string& repo,
+                                                                     const std::string& ref) {
+  auto h = VendorRegistry::HeadManifest(repo, ref);
+  if (!h.ok() && InMissingOrganisation(h.status(), repo)) return std::optional<ManifestHead>();
+  return h;
+}
+
 core::Result<TagListing> QuayRegistry::ListTagsWithDigests(const std::string& repo) {
-  if (secret_.oauth2_token.empty()) return VendorRegistry::ListTagsWithDigests(repo);
+  if (secret_.oauth2_token.empty()) {
+    auto l = VendorRegistry::ListTagsWithDigests(repo);
+    if (!l.ok() && InMissingOrganisation(l.status(), repo))
+      return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
+                                    name() + "\"");
+    return l;
+  }
   TagListing listing;
   const std::string what = "listing the tags of \"" + repo + "\"";
   for (int page = 1;; ++page) {
@@ -84,7 +104,13 @@ core::Result<TagListing> QuayRegistry::ListTagsWithDigests(const std::string& re
     if (r->status == 404)
       return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
                                     name() + "\"");
-    if (r->status != 200) return registry().ErrorFor(*r, Where(what));
+    if (r->status != 200) {
+      core::Status st = registry().ErrorFor(*r, Where(what));
+      if (InMissingOrganisation(st, repo))
+        return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
+                                      name() + "\"");
+      return st;
+    }
     auto j = ParseJson(*r, what);
     if (!j.ok()) return j.status();
     if (!Field(*j, "tags").is_array())

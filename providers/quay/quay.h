@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,9 @@ class QuayRegistry : public VendorRegistry {
                QuaySecret secret);
 
   core::Result<TagListing> ListTagsWithDigests(const std::string& repo) override;
+  // Quay refuses (401/403) what lies in an organisation that does not exist: absent.
+  core::Result<std::optional<ManifestHead>> HeadManifest(const std::string& repo,
+                                                         const std::string& ref) override;
   bool ListingHasDigests() const override { return !secret_.oauth2_token.empty(); }
   core::Status DeleteTag(const std::string& repo, const std::string& tag,
                          const std::string& digest) override;
@@ -52,6 +56,8 @@ class QuayRegistry : public VendorRegistry {
 
  private:
   std::vector<std::pair<std::string, std::string>> Auth() const;
+  // True when ST (a refusal to read REPO) comes from REPO's organisation not existing.
+  bool InMissingOrganisation(const core::Status& st, const std::string& repo);
   // quay.io itself (the default url): organisations cannot be created through its API.
   bool IsQuayIo() const;
 

@@ -1,4 +1,4 @@
-// Tests of the vendor fakes themselves (tests/fakes/harbor, tests/fakes/dockerhub, through
+// Tests of the vendor fakes themselves (tests/fakes/harbor, dockerhub, quay and gitlab, through
 // tests/support/vendor_fakes.h) with curl and skopeo, never crossdock: they are the only
 // evidence that crossdock's vendor providers work, so what they answer is pinned here
 // against the vendors' documented or coded behaviour (cited at the top of each fake).
@@ -749,6 +749,653 @@ TEST(VendorFakeStreamingTest, BlobsStreamThroughTheFakesBothWaysWithFlatMemory) 
 
   const long grown_mib = (PeakRssKib(harbor.process().pid()) - before) / 1024;
   EXPECT_LT(grown_mib, 48) << "the fake held a 128 MiB blob in memory (grew " << grown_mib << " MiB)";
+}
+
+
+// ------------------------------------------------------------------ Quay ----
+
+QuayFake::Options QuayTeam() {
+  QuayFake::Options o;
+  o.users = {{"alice", "alice-cli"}, {"bob", "bob-cli"}};
+  o.oauth_tokens = {{"oauth-alice", "alice"}, {"oauth-bob", "bob"}};
+  o.orgs = {{"acme", "alice"}};
+  return o;
+}
+
+// The sum of the layer sizes MANIFEST names (what Quay's "size" and GitLab's
+// "total_size" are).
+uint64_t LayersSize(const std::string& manifest) {
+  const json parsed = json::parse(manifest);
+  uint64_t size = 0;
+  for (const json& l : parsed.at("layers")) size += l.at("size").get<uint64_t>();
+  return size;
+}
+
+// A GET of the Quay API with USER's OAuth token ("" for none).
+HttpAnswer QuayGet(const QuayFake& quay, const std::string& path, const std::string& user = "alice") {
+  std::vector<std::string> args;
+  if (!user.empty()) args = {"-H", Bearer(quay.OAuthToken(user))};
+  return CurlRequest(quay, "GET", path, args, {}, "");
+}
+
+// The token /v2/auth gives for SCOPE with CREDENTIALS ("user:pass" or "").
+std::string QuayToken(const QuayFake& quay, const std::string& scope, const std::string& credentials) {
+  HttpAnswer got = CurlRequest(quay, "GET", "/v2/auth?service=" + quay.host() + "&scope=" + scope, {}, {}, credentials);
+  if (got.status != 200) throw HarnessError("/v2/auth answered " + std::to_string(got.status) + ": " + got.body);
+  return Body(got).at("token").get<std::string>();
+}
+
+TEST(QuayFakeTest, SkopeoPushThroughTheFakeLandsInTheRegistryAndTheApiListsIt) {
+  Registry registry;
+  QuayFake quay(registry, QuayTeam());
+  TempDir layout;
+  BuiltImage image = BuildImage(layout.path(), "x", SmallImage(31));
+  BuiltImage multi = BuildIndex(layout.path(), "multi", {SmallImage(32), SmallImage(33, "arm64")});
+  Push(layout.path(), "x", quay, "alice/app", "v1");  // skopeo: Bearer challenge, /v2/auth, push
+  Push(layout.path(), "multi", quay, "acme/team/multi", "2.0");  // an organization, a nested name
+  Seed(registry, "acme/seeded", "v1", 34);  // behind the fake's back: public
+
+  EXPECT_EQ(HeadDigest(registry, "alice/app", "v1"), image.digest);
+  EXPECT_EQ(HeadDigest(registry, "acme/team/multi", "2.0"), multi.digest);
+  EXPECT_EQ(HeadDigest(quay, "alice/app", "v1"), image.digest);  // Basic through the fake
+  EXPECT_EQ(Sha256Digest(SkopeoInspectRaw(quay, "acme/team/multi", "2.0")), multi.digest);
+
+  json repos = Body(QuayGet(quay, "/api/v1/repository?namespace=acme"));
+  ASSERT_EQ(repos["repositories"].size(), 2u) << repos.dump();
+  EXPECT_FALSE(repos.contains("next_page"));
+  EXPECT_EQ(repos["repositories"][0]["name"], "team/multi");  // created at push-token time, first
+  EXPECT_EQ(repos["repositories"][0]["namespace"], "acme");
+  EXPECT_EQ(repos["repositories"][0]["is_public"], false);  // CREATE_PRIVATE_REPO_ON_PUSH
+  EXPECT_EQ(repos["repositories"][1]["name"], "seeded");
+  EXPECT_EQ(repos["repositories"][1]["is_public"], true);
+  // Anonymous callers see public repositories only, and only when they ask for them.
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/repository?namespace=acme", ""))["repositories"].size(), 0u);
+  EXPECT_EQ(Names(Body(QuayGet(quay, "/api/v1/repository?namespace=acme&public=true", ""))["repositories"]),
+            std::vector<std::string>{"seeded"});
+  EXPECT_EQ(QuayGet(quay, "/api/v1/repository").status, 400);
+
+  json tags = Body(QuayGet(quay, "/api/v1/repository/acme/team/multi/tag/?limit=100&page=1&onlyActiveTags=true"));
+  ASSERT_EQ(tags["tags"].size(), 1u) << tags.dump();
+  EXPECT_EQ(tags["page"], 1);
+  EXPECT_EQ(tags["has_additional"], false);
+  const json t = tags["tags"][0];
+  EXPECT_EQ(t["name"], "2.0");
+  EXPECT_EQ(t["manifest_digest"], multi.digest);
+  EXPECT_EQ(t["is_manifest_list"], true);
+  EXPECT_EQ(t["child_manifest_count"], 2);
+  EXPECT_EQ(t["is_sparse"], false);
+  EXPECT_TRUE(t["size"].is_null());
+  EXPECT_NE(t["last_modified"].get<std::string>().find(" -0000"), std::string::npos) << t.dump();
+  json single = Body(QuayGet(quay, "/api/v1/repository/alice/app/tag/?onlyActiveTags=true"))["tags"][0];
+  EXPECT_EQ(single["manifest_digest"], image.digest);
+  EXPECT_EQ(single["is_manifest_list"], false);
+  EXPECT_EQ(single["size"], LayersSize(SkopeoInspectRaw(registry, "alice/app", "v1")));
+  json details = Body(QuayGet(quay, "/api/v1/repository/alice/app"));
+  EXPECT_EQ(details["tags"]["v1"]["manifest_digest"], image.digest);
+  EXPECT_EQ(details["is_organization"], false);
+
+  // The catalog: what the caller may read, nothing for anonymous callers.
+  HttpAnswer catalog = CurlRequest(quay.As("bob"), "GET", "/v2/_catalog");
+  EXPECT_EQ(catalog.status, 200);
+  EXPECT_EQ(Body(catalog)["repositories"].size(), 0u);
+  EXPECT_EQ(Body(CurlRequest(quay, "GET", "/v2/_catalog"))["repositories"],
+            json({"alice/app", "acme/team/multi", "acme/seeded"}));
+  EXPECT_EQ(Body(CurlRequest(quay, "GET", "/v2/_catalog", {}, {}, ""))["repositories"].size(), 0u);
+
+  json me = Body(QuayGet(quay, "/api/v1/user/"));
+  EXPECT_EQ(me["username"], "alice");
+  EXPECT_EQ(me["organizations"][0]["name"], "acme");
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/organization/acme"))["is_admin"], true);
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/organization/acme", "bob"))["is_member"], false);
+  EXPECT_EQ(QuayGet(quay, "/api/v1/organization/alice").status, 404);  // a user, no organization
+
+  json secret = json::parse(quay.JsonFileSecret("alice"));
+  EXPECT_EQ(secret, json({{"account_name", "alice"}, {"docker_cli_password", "alice-cli"}, {"oauth2_token", "oauth-alice"}}));
+
+  FakeStats stats = quay.GetStats();
+  EXPECT_GT(stats.token, 0);
+  EXPECT_GT(stats.v2, 0);
+  EXPECT_GE(stats.api, 10);
+  EXPECT_EQ(stats.requests, stats.api + stats.v2 + stats.token);
+  EXPECT_EQ(stats.by_path["api"], stats.api);
+  quay.ResetStats();
+  EXPECT_EQ(quay.GetStats().requests, 0);
+}
+
+TEST(QuayFakeTest, CatalogRepositoriesAndTagsArePaged) {
+  Registry registry;
+  QuayFake::Options o = QuayTeam();
+  o.page_size = 2;
+  QuayFake quay(registry, o);
+  for (const char* repo : {"acme/a", "acme/b", "acme/c", "acme/d", "acme/e"}) Seed(registry, repo, "t0", 35);
+  std::vector<std::string> more;
+  for (int i = 1; i <= 4; ++i) more.push_back("t" + std::to_string(i));
+  PushManifestUnderTags(registry, "acme/a", "t0", more);  // 5 tags
+
+  // _catalog: n capped at the page size, a relative Link with an opaque next_page.
+  HttpAnswer first = CurlRequest(quay, "GET", "/v2/_catalog?n=10");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Body(first)["repositories"], json({"acme/a", "acme/b"}));
+  const std::string link = first.headers["link"];
+  ASSERT_EQ(link.rfind("</v2/_catalog?n=2&next_page=", 0), 0u) << link;
+  ASSERT_EQ(link.substr(link.size() - 13), ">; rel=\"next\"") << link;
+  std::vector<std::string> all = {"acme/a", "acme/b"};
+  std::string next = link.substr(1, link.find('>') - 1);
+  int pages = 1;
+  while (!next.empty()) {
+    HttpAnswer page = CurlRequest(quay, "GET", next);
+    ASSERT_EQ(page.status, 200);
+    for (const std::string& n : Body(page)["repositories"].get<std::vector<std::string>>()) all.push_back(n);
+    const std::string l = page.headers["link"];
+    next = l.empty() ? "" : l.substr(1, l.find('>') - 1);
+    ASSERT_LT(++pages, 5);
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(all, (std::vector<std::string>{"acme/a", "acme/b", "acme/c", "acme/d", "acme/e"}));
+  EXPECT_EQ(Body(CurlRequest(quay, "GET", "/v2/_catalog?n=abc"))["repositories"].size(), 1u);  // a bad n is 1
+  // An unknown next_page starts over, as a token that fails to decrypt does.
+  EXPECT_EQ(Body(CurlRequest(quay, "GET", "/v2/_catalog?n=2&next_page=bogus"))["repositories"], json({"acme/a", "acme/b"}));
+
+  // The repository list: next_page in the body.
+  json r1 = Body(QuayGet(quay, "/api/v1/repository?namespace=acme"));
+  EXPECT_EQ(Names(r1["repositories"]), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(r1["next_page"].is_string());
+  json r2 = Body(QuayGet(quay, "/api/v1/repository?namespace=acme&next_page=" + r1["next_page"].get<std::string>()));
+  EXPECT_EQ(Names(r2["repositories"]), (std::vector<std::string>{"c", "d"}));
+  json r3 = Body(QuayGet(quay, "/api/v1/repository?namespace=acme&next_page=" + r2["next_page"].get<std::string>()));
+  EXPECT_EQ(Names(r3["repositories"]), std::vector<std::string>{"e"});
+  EXPECT_FALSE(r3.contains("next_page"));
+
+  // Tags: page and limit (capped), has_additional.
+  std::set<std::string> seen;
+  for (int page = 1; page <= 3; ++page) {
+    json t = Body(QuayGet(quay, "/api/v1/repository/acme/a/tag/?onlyActiveTags=true&limit=100&page=" + std::to_string(page)));
+    EXPECT_EQ(t["page"], page);
+    EXPECT_EQ(t["tags"].size(), page < 3 ? 2u : 1u);
+    EXPECT_EQ(t["has_additional"], page < 3);
+    for (const std::string& n : Names(t["tags"])) seen.insert(n);
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/repository/acme/a/tag/?page=4"))["tags"].size(), 0u);
+  EXPECT_EQ(QuayGet(quay, "/api/v1/repository/acme/a/tag/?limit=abc").status, 400);
+  json specific = Body(QuayGet(quay, "/api/v1/repository/acme/a/tag/?specificTag=t3"));
+  EXPECT_EQ(Names(specific["tags"]), std::vector<std::string>{"t3"});
+}
+
+TEST(QuayFakeTest, RefusesWhatQuayRefuses) {
+  Registry registry;
+  QuayFake quay(registry, QuayTeam());
+  TempDir layout;
+  BuiltImage image = BuildImage(layout.path(), "x", SmallImage(36));
+  Push(layout.path(), "x", quay, "acme/app", "v1");
+  Seed(registry, "alice/pub", "v1", 37);
+
+  // The challenge of /v2/ and the token endpoint's refusals.
+  const std::string realm = "Bearer realm=\"" + quay.url() + "/v2/auth\",service=\"" + quay.host() + "\"";
+  HttpAnswer ping = CurlRequest(quay, "GET", "/v2/", {}, {}, "");
+  EXPECT_EQ(ping.status, 401);
+  EXPECT_EQ(ping.headers["www-authenticate"], realm);
+  EXPECT_EQ(ping.body, "true");
+  HttpAnswer wrong = CurlRequest(quay, "GET", "/v2/auth?service=" + quay.host() + "&scope=repository:acme/app:pull", {}, {},
+                                 "alice:nope");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(Body(wrong), json({{"errors", {{{"code", "UNAUTHORIZED"}, {"message", "Invalid Username or Password"},
+                                             {"detail", json::object()}}}}}));
+  EXPECT_EQ(CurlRequest(quay, "GET", "/v2/auth?service=" + quay.host(), {}, {}, "").status, 401);
+  HttpAnswer catalog_scope = CurlRequest(quay, "GET", "/v2/auth?service=" + quay.host() + "&scope=registry:catalog:*");
+  EXPECT_EQ(catalog_scope.status, 400);
+  EXPECT_EQ(Body(catalog_scope)["errors"][0]["code"], "INVALID_REQUEST");
+  EXPECT_EQ(CurlRequest(quay, "GET", "/v2/auth?service=" + quay.host() + "&scope=repository:acme/Bad:pull").status, 400);
+
+  // Scopes are downscoped: bob is no owner of acme, ghost does not exist.
+  const std::string bobs = QuayToken(quay, "repository:acme/app:pull,push", "bob:bob-cli");
+  HttpAnswer denied = CurlRequest(quay, "POST", "/v2/acme/app/blobs/uploads/", {"-H", Bearer(bobs), "--data", ""});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(denied.headers["www-authenticate"], realm + ",scope=\"repository:acme/app:pull,push\"");
+  EXPECT_EQ(Body(denied)["errors"][0]["message"], "access to the requested resource is not authorized");
+  EXPECT_EQ(CurlRequest(quay, "HEAD", "/v2/acme/app/manifests/v1", WithToken(bobs)).status, 401);  // private
+  EXPECT_THROW(Push(layout.path(), "x", quay.As("bob"), "acme/app", "v2"), HarnessError);
+  EXPECT_THROW(Push(layout.path(), "x", quay, "ghost/app", "v1"), HarnessError);  // no namespace
+  const std::string ghost = QuayToken(quay, "repository:ghost/app:pull,push", "alice:alice-cli");
+  EXPECT_EQ(CurlRequest(quay, "POST", "/v2/ghost/app/blobs/uploads/", {"-H", Bearer(ghost), "--data", ""}).status, 401);
+  EXPECT_EQ(ListTags(registry, "acme/app"), std::vector<std::string>{"v1"});
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/repository?namespace=ghost"))["repositories"].size(), 0u);
+  // Public repositories are readable by anyone, without any token.
+  EXPECT_EQ(CurlRequest(quay, "HEAD", "/v2/alice/pub/manifests/v1",
+                        {"-H", "Accept: application/vnd.oci.image.manifest.v1+json"}, {}, "")
+                .status,
+            200);
+  EXPECT_EQ(CurlRequest(quay, "HEAD", "/v2/acme/app/manifests/v1", {}, {}, "").status, 401);
+  EXPECT_EQ(HeadDigest(quay.As("bob"), "alice/pub", "v1"), HeadDigest(registry, "alice/pub", "v1"));
+  // A bad token, or one asked for another service, is refused.
+  HttpAnswer bogus = CurlRequest(quay, "GET", "/v2/", {"-H", Bearer("nonsense")});
+  EXPECT_EQ(bogus.status, 401);
+  EXPECT_TRUE(Body(bogus)["error"].is_string());
+  HttpAnswer other = CurlRequest(quay, "GET", "/v2/auth?service=quay.io&scope=repository:acme/app:pull");
+  EXPECT_EQ(CurlRequest(quay, "HEAD", "/v2/acme/app/manifests/v1", WithToken(Body(other)["token"])).status, 401);
+
+  // The API: a refusal is 401 anonymous, 403 for a user; Basic is not read there.
+  HttpAnswer anonymous = QuayGet(quay, "/api/v1/repository/acme/app/tag/", "");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(Body(anonymous)["error_type"], "invalid_token");
+  EXPECT_EQ(Body(anonymous)["error_message"], "Requires authentication");
+  EXPECT_EQ(Body(anonymous)["type"], quay.url() + "/api/v1/error/invalid_token");
+  HttpAnswer foreign = QuayGet(quay, "/api/v1/repository/acme/app/tag/", "bob");
+  EXPECT_EQ(foreign.status, 403);
+  EXPECT_EQ(Body(foreign)["error_type"], "insufficient_scope");
+  EXPECT_EQ(CurlRequest(quay, "GET", "/api/v1/user/").status, 401);  // Basic only
+  EXPECT_EQ(CurlRequest(quay, "GET", "/api/v1/user/", {"-H", Bearer("bogus")}, {}, "").status, 401);
+  EXPECT_EQ(QuayGet(quay, "/api/v1/repository/acme/nope/tag/").status, 404);  // an owner: 404
+  EXPECT_EQ(QuayGet(quay, "/api/v1/repository/acme/nope/tag/", "bob").status, 403);
+  EXPECT_EQ(QuayGet(quay, "/api/v1/repository/alice/pub/tag/", "").status, 200);  // public
+  (void)image;
+}
+
+TEST(QuayFakeTest, RegistryTokensExpire) {
+  Registry registry;
+  QuayFake::Options o = QuayTeam();
+  o.token_lifetime = 1;
+  QuayFake quay(registry, o);
+  Seed(registry, "acme/app", "v1", 38);
+  auto issued = std::chrono::steady_clock::now();
+  const std::string token = QuayToken(quay, "repository:acme/app:pull", "alice:alice-cli");
+  EXPECT_EQ(CurlRequest(quay, "HEAD", "/v2/acme/app/manifests/v1", WithToken(token)).status, 200);
+  std::this_thread::sleep_until(issued + milliseconds(1300));
+  HttpAnswer stale = CurlRequest(quay, "HEAD", "/v2/acme/app/manifests/v1", WithToken(token));
+  EXPECT_EQ(stale.status, 401);
+  EXPECT_EQ(stale.headers["www-authenticate"],
+            "Bearer realm=\"" + quay.url() + "/v2/auth\",service=\"" + quay.host() + "\",scope=\"repository:acme/app:pull\"");
+}
+
+TEST(QuayFakeTest, OrganizationCreationNeedsAnOAuthTokenAndMeetsTheCaptcha) {
+  Registry registry;
+  QuayFake quay(registry, QuayTeam());
+  EXPECT_EQ(QuayGet(quay, "/api/v1/organization/neworg").status, 404);
+  HttpAnswer anonymous = quay.CreateOrg("neworg", "-");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(Body(anonymous)["error_message"], "Requires authentication");
+  HttpAnswer created = quay.CreateOrg("neworg", "bob");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Body(created), "Created");
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/organization/neworg", "bob"))["is_admin"], true);
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/organization/neworg", "bob"))["email"], "neworg@quay.io");
+  EXPECT_EQ(Body(QuayGet(quay, "/api/v1/organization/neworg", "alice"))["email"], "");
+
+  HttpAnswer again = quay.CreateOrg("neworg", "alice");
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(Body(again)["error_message"], "A user or organization with this name already exists");
+  EXPECT_EQ(Body(again)["error_type"], "invalid_request");
+  EXPECT_EQ(Body(quay.CreateOrg("alice", "alice"))["error_message"], "A user or organization with this name already exists");
+  HttpAnswer bad = quay.CreateOrg("Bad_Org", "alice");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Body(bad)["error_message"],
+            "Invalid namespace Bad_Org: Namespace must match expression ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$");
+  HttpAnswer no_body = CurlRequest(quay, "POST", "/api/v1/organization/", {"-H", Bearer(quay.OAuthToken())}, {}, "");
+  EXPECT_EQ(no_body.status, 400);
+  EXPECT_EQ(Body(no_body)["error_message"], "Missing JSON body");
+
+  // The new organization takes its creator's pushes at once, and nobody else's.
+  TempDir layout;
+  BuiltImage image = BuildImage(layout.path(), "x", SmallImage(39));
+  Push(layout.path(), "x", quay.As("bob"), "neworg/app", "v1");
+  EXPECT_EQ(HeadDigest(registry, "neworg/app", "v1"), image.digest);
+  EXPECT_THROW(Push(layout.path(), "x", quay, "neworg/app", "v2"), HarnessError);
+
+  // quay.io: FEATURE_RECAPTCHA turns every creation down.
+  QuayFake::Options o = QuayTeam();
+  o.captcha = true;
+  QuayFake io(registry, o);
+  HttpAnswer bot = io.CreateOrg("another", "alice");
+  EXPECT_EQ(bot.status, 400);
+  EXPECT_EQ(Body(bot), json({{"message", "Are you a bot? If not, please revalidate the captcha."}}));
+  EXPECT_EQ(io.CreateOrg("another", "-").status, 401);
+  EXPECT_EQ(QuayGet(io, "/api/v1/organization/another").status, 404);
+}
+
+TEST(QuayFakeTest, ManifestPutAnswers202UnlessTurnedOff) {
+  Registry registry;
+  QuayFake quay(registry, QuayTeam());
+  TempDir layout;
+  BuiltImage image = BuildImage(layout.path(), "x", SmallImage(40));
+  Push(layout.path(), "x", quay, "acme/app", "v1");  // skopeo takes the 202
+  EXPECT_EQ(HeadDigest(registry, "acme/app", "v1"), image.digest);
+  const std::string manifest = SkopeoInspectRaw(quay, "acme/app", "v1");
+  WriteFile(layout.Sub("manifest.json"), manifest);
+  const std::vector<std::string> put = {"-H", "Content-Type: " + image.media_type, "--data-binary",
+                                        "@" + layout.Sub("manifest.json")};
+  HttpAnswer accepted = CurlRequest(quay, "PUT", "/v2/acme/app/manifests/v2", put);
+  EXPECT_EQ(accepted.status, 202);
+  EXPECT_EQ(accepted.headers["docker-content-digest"], image.digest);
+  EXPECT_EQ(HeadDigest(registry, "acme/app", "v2"), image.digest);
+
+  QuayFake::Options o = QuayTeam();
+  o.manifest_put_202 = false;
+  QuayFake current(registry, o);
+  EXPECT_EQ(CurlRequest(current, "PUT", "/v2/acme/app/manifests/v3", put).status, 201);
+}
+
+TEST(QuayFakeTest, TagDeleteRemovesOneTagAndShowsInTheHistory) {
+  Registry registry;
+  QuayFake quay(registry, QuayTeam());
+  BuiltImage image = Seed(registry, "acme/app", "v1", 41);
+  PushManifestUnderTags(registry, "acme/app", "v1", {"v2", "v3"});
+  const std::vector<std::string> alice = {"-H", Bearer(quay.OAuthToken("alice"))};
+
+  EXPECT_EQ(CurlRequest(quay, "DELETE", "/api/v1/repository/acme/app/tag/v1", {}, {}, "").status, 401);
+  EXPECT_EQ(CurlRequest(quay, "DELETE", "/api/v1/repository/acme/app/tag/v1", {"-H", Bearer(quay.OAuthToken("bob"))}, {}, "")
+                .status,
+            403);
+  HttpAnswer deleted = CurlRequest(quay, "DELETE", "/api/v1/repository/acme/app/tag/v1", alice, {}, "");
+  EXPECT_EQ(deleted.status, 204);
+  EXPECT_EQ(ListTags(registry, "acme/app"), (std::vector<std::string>{"v2", "v3"}));
+  EXPECT_EQ(CurlRequest(quay, "DELETE", "/api/v1/repository/acme/app/tag/v1", alice, {}, "").status, 404);
+  // The registry's tag DELETE (Quay's own; distribution deletes by digest only).
+  EXPECT_EQ(CurlRequest(quay, "DELETE", "/v2/acme/app/manifests/v2").status, 202);
+  EXPECT_EQ(ListTags(registry, "acme/app"), std::vector<std::string>{"v3"});
+  EXPECT_EQ(HeadDigest(registry, "acme/app", image.digest), image.digest);  // the manifest stays
+
+  json active = Body(QuayGet(quay, "/api/v1/repository/acme/app/tag/?onlyActiveTags=true"));
+  EXPECT_EQ(Names(active["tags"]), std::vector<std::string>{"v3"});
+  json history = Body(QuayGet(quay, "/api/v1/repository/acme/app/tag/"));
+  ASSERT_EQ(history["tags"].size(), 3u) << history.dump();
+  int past = 0;
+  for (const json& t : history["tags"]) {
+    if (t.contains("end_ts")) {
+      ++past;
+      EXPECT_TRUE(t["expiration"].is_string());
+    }
+  }
+  EXPECT_EQ(past, 2);
+}
+
+// ---------------------------------------------------------------- GitLab ----
+
+GitLabFake::Options GitLabTeam() {
+  GitLabFake::Options o;
+  o.users = {{"alice", "glpat-alice"}, {"bob", "glpat-bob"}};
+  o.projects = {"group/app", "group/sub/tool"};
+  return o;
+}
+
+HttpAnswer GitLabGet(const GitLabFake& gitlab, const std::string& path) {
+  return CurlRequest(gitlab, "GET", path, gitlab.TokenHeader(), {}, "");
+}
+
+TEST(GitLabFakeTest, SkopeoPushThroughTheFakeLandsInTheRegistryAndTheApiListsIt) {
+  Registry registry;
+  GitLabFake gitlab(registry, GitLabTeam());
+  TempDir layout;
+  BuiltImage image = BuildImage(layout.path(), "x", SmallImage(51));
+  BuiltImage multi = BuildIndex(layout.path(), "multi", {SmallImage(52), SmallImage(53, "arm64")});
+  Push(layout.path(), "x", gitlab, "group/app", "v1");  // skopeo: Bearer challenge, /jwt/auth, push
+  Push(layout.path(), "multi", gitlab, "group/app/x", "2.0");
+  Push(layout.path(), "x", gitlab.As("bob"), "group/sub/tool", "latest");
+  EXPECT_EQ(HeadDigest(registry, "group/app", "v1"), image.digest);
+  EXPECT_EQ(HeadDigest(registry, "group/app/x", "2.0"), multi.digest);
+  EXPECT_EQ(HeadDigest(gitlab, "group/app/x", "2.0"), multi.digest);  // Basic through the fake
+
+  HttpAnswer project = GitLabGet(gitlab, "/api/v4/projects/group%2Fapp");
+  ASSERT_EQ(project.status, 200) << project.body;
+  const std::int64_t id = Body(project)["id"];
+  EXPECT_EQ(id, gitlab.ProjectId("group/app"));
+  EXPECT_EQ(Body(project)["path_with_namespace"], "group/app");
+  EXPECT_EQ(Body(project)["container_registry_enabled"], true);
+  EXPECT_EQ(Body(GitLabGet(gitlab, "/api/v4/projects/" + std::to_string(id)))["path"], "app");
+  HttpAnswer missing = GitLabGet(gitlab, "/api/v4/projects/group%2Fnope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Body(missing), json({{"message", "404 Project Not Found"}}));
+  EXPECT_EQ(GitLabGet(gitlab, "/api/v4/projects/group/app").status, 404);  // an unencoded slash: no route
+
+  const std::string base = "/api/v4/projects/" + std::to_string(id) + "/registry/repositories";
+  HttpAnswer repos = GitLabGet(gitlab, base);
+  ASSERT_EQ(repos.status, 200) << repos.body;
+  json r = Body(repos);
+  ASSERT_EQ(r.size(), 2u) << r.dump();
+  EXPECT_EQ(r[0]["name"], "");  // the project's own path
+  EXPECT_EQ(r[0]["path"], "group/app");
+  EXPECT_EQ(r[1]["name"], "x");
+  EXPECT_EQ(r[1]["path"], "group/app/x");
+  EXPECT_EQ(r[1]["project_id"], id);
+  EXPECT_EQ(r[1]["location"], gitlab.host() + "/group/app/x");
+  EXPECT_EQ(repos.headers["x-total"], "2");
+  const std::string rid = std::to_string(r[1]["id"].get<std::int64_t>());
+  json with_tags = Body(GitLabGet(gitlab, base + "?tags=true&tags_count=true"));
+  EXPECT_EQ(with_tags[1]["tags_count"], 1);
+  EXPECT_EQ(with_tags[1]["tags"][0]["name"], "2.0");
+
+  json tags = Body(GitLabGet(gitlab, base + "/" + rid + "/tags"));
+  ASSERT_EQ(tags.size(), 1u);
+  EXPECT_EQ(tags[0], json({{"name", "2.0"}, {"path", "group/app/x:2.0"}, {"location", gitlab.host() + "/group/app/x:2.0"}}));
+  json detail = Body(GitLabGet(gitlab, base + "/" + rid + "/tags/2.0"));
+  EXPECT_EQ(detail["digest"], multi.digest);
+  EXPECT_TRUE(detail["revision"].is_null());  // an index has no config
+  const std::string own = std::to_string(r[0]["id"].get<std::int64_t>());
+  json single = Body(GitLabGet(gitlab, base + "/" + own + "/tags/v1"));
+  EXPECT_EQ(single["digest"], image.digest);
+  EXPECT_EQ(single["revision"], image.config_digest.substr(7));
+  EXPECT_EQ(single["short_revision"], image.config_digest.substr(7, 9));
+  EXPECT_EQ(single["created_at"], "2024-01-01T00:00:00Z");
+  EXPECT_EQ(single["total_size"], LayersSize(SkopeoInspectRaw(registry, "group/app", "v1")));
+  EXPECT_EQ(GitLabGet(gitlab, base + "/" + own + "/tags/nope").status, 404);
+  // A repository id of another project is not found here.
+  const std::int64_t tool = gitlab.ProjectId("group/sub/tool");
+  json tool_repos = Body(GitLabGet(gitlab, "/api/v4/projects/" + std::to_string(tool) + "/registry/repositories"));
+  ASSERT_EQ(tool_repos.size(), 1u);
+  EXPECT_EQ(GitLabGet(gitlab, base + "/" + std::to_string(tool_repos[0]["id"].get<std::int64_t>()) + "/tags").status, 404);
+
+  // Projects: membership, search, groups with and without subgroups.
+  EXPECT_EQ(Names(Body(GitLabGet(gitlab, "/api/v4/projects?membership=true")), "path_with_namespace"),
+            (std::vector<std::string>{"group/sub/tool", "group/app"}));  // created_at desc
+  EXPECT_EQ(Names(Body(GitLabGet(gitlab, "/api/v4/projects?membership=true&search=too")), "path_with_namespace"),
+            std::vector<std::string>{"group/sub/tool"});
+  EXPECT_EQ(Names(Body(GitLabGet(gitlab, "/api/v4/groups/group/projects")), "path_with_namespace"),
+            std::vector<std::string>{"group/app"});
+  EXPECT_EQ(Names(Body(GitLabGet(gitlab, "/api/v4/groups/group/projects?include_subgroups=true")), "path_with_namespace"),
+            (std::vector<std::string>{"group/sub/tool", "group/app"}));
+  EXPECT_EQ(Body(GitLabGet(gitlab, "/api/v4/groups/group%2Fsub"))["full_path"], "group/sub");
+  HttpAnswer no_group = GitLabGet(gitlab, "/api/v4/groups/nope/projects");
+  EXPECT_EQ(no_group.status, 404);
+  EXPECT_EQ(Body(no_group), json({{"message", "404 Group Not Found"}}));
+
+  FakeStats stats = gitlab.GetStats();
+  EXPECT_GT(stats.token, 0);
+  EXPECT_GT(stats.v2, 0);
+  EXPECT_GE(stats.api, 15);
+  EXPECT_EQ(stats.requests, stats.api + stats.v2 + stats.token);
+  gitlab.ResetStats();
+  EXPECT_EQ(gitlab.GetStats().requests, 0);
+}
+
+TEST(GitLabFakeTest, ListsArePagedWithGitLabsHeaders) {
+  Registry registry;
+  GitLabFake::Options o = GitLabTeam();
+  for (int i = 0; i < 3; ++i) o.projects.push_back("group/p" + std::to_string(i));
+  GitLabFake gitlab(registry, o);  // 5 projects
+  Seed(registry, "group/app", "t00", 54);
+  std::vector<std::string> more;
+  for (int i = 1; i < 25; ++i) more.push_back(std::string(i < 10 ? "t0" : "t") + std::to_string(i));
+  PushManifestUnderTags(registry, "group/app", "t00", more);  // 25 tags
+  const std::int64_t id = gitlab.ProjectId("group/app");
+  const json repos = Body(GitLabGet(gitlab, "/api/v4/projects/" + std::to_string(id) + "/registry/repositories"));
+  const std::string rid = std::to_string(repos[0]["id"].get<std::int64_t>());
+  const std::string path = "/api/v4/projects/" + std::to_string(id) + "/registry/repositories/" + rid + "/tags";
+  const std::string url = gitlab.url() + path + "?id=" + std::to_string(id);
+  const std::string rest = "&repository_id=" + rid;
+
+  HttpAnswer p2 = GitLabGet(gitlab, path + "?per_page=10&page=2");
+  ASSERT_EQ(p2.status, 200) << p2.body;
+  EXPECT_EQ(Body(p2).size(), 10u);
+  EXPECT_EQ(Body(p2)[0]["name"], "t10");  // by name
+  EXPECT_EQ(p2.headers["x-page"], "2");
+  EXPECT_EQ(p2.headers["x-per-page"], "10");
+  EXPECT_EQ(p2.headers["x-next-page"], "3");
+  EXPECT_EQ(p2.headers["x-prev-page"], "1");
+  EXPECT_EQ(p2.headers["x-total"], "25");
+  EXPECT_EQ(p2.headers["x-total-pages"], "3");
+  EXPECT_EQ(p2.headers["link"],
+            "<" + url + "&page=1&per_page=10" + rest + ">; rel=\"prev\", <" + url + "&page=3&per_page=10" + rest +
+                ">; rel=\"next\", <" + url + "&page=1&per_page=10" + rest + ">; rel=\"first\", <" + url +
+                "&page=3&per_page=10" + rest + ">; rel=\"last\"");
+  HttpAnswer p3 = GitLabGet(gitlab, path + "?per_page=10&page=3");
+  EXPECT_EQ(Body(p3).size(), 5u);
+  EXPECT_EQ(p3.headers["x-next-page"], "");
+  EXPECT_EQ(p3.headers["link"].find("rel=\"next\""), std::string::npos);
+  // Following X-Next-Page from the default page size (20) visits every tag once.
+  std::set<std::string> seen;
+  std::string next = "1";
+  int pages = 0;
+  while (!next.empty()) {
+    HttpAnswer page = GitLabGet(gitlab, path + "?page=" + next);
+    for (const std::string& n : Names(Body(page))) seen.insert(n);
+    next = page.headers["x-next-page"];
+    ASSERT_LT(++pages, 5);
+  }
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(seen.size(), 25u);
+  HttpAnswer past = GitLabGet(gitlab, path + "?page=9");
+  EXPECT_EQ(past.body, "[]");
+  EXPECT_EQ(past.headers["x-prev-page"], "");
+  EXPECT_EQ(GitLabGet(gitlab, path + "?per_page=abc").status, 400);
+  EXPECT_EQ(Body(GitLabGet(gitlab, path + "?per_page=abc")), json({{"error", "per_page is invalid"}}));
+
+  // per_page above the cap is served at the cap.
+  GitLabFake::Options capped = o;
+  capped.per_page_cap = 4;
+  GitLabFake small(registry, capped);
+  HttpAnswer projects = GitLabGet(small, "/api/v4/projects?per_page=100");
+  EXPECT_EQ(Body(projects).size(), 4u);
+  EXPECT_EQ(projects.headers["x-per-page"], "4");
+  EXPECT_EQ(projects.headers["x-total-pages"], "2");
+  EXPECT_EQ(projects.headers["x-next-page"], "2");
+  EXPECT_EQ(Body(GitLabGet(small, "/api/v4/projects?per_page=100&page=2")).size(), 1u);
+  EXPECT_EQ(GitLabGet(small, "/api/v4/projects?order_by=stars").status, 400);
+}
+
+TEST(GitLabFakeTest, PushIsGrantedOnlyUpToTwoLevelsBelowAProject) {
+  Registry registry;
+  GitLabFake gitlab(registry, GitLabTeam());
+  TempDir layout;
+  BuiltImage image = BuildImage(layout.path(), "x", SmallImage(55));
+  for (const char* repo : {"group/app", "group/app/x", "group/app/x/y", "group/sub/tool/a/b"}) {
+    Push(layout.path(), "x", gitlab, repo, "v1");
+    EXPECT_EQ(HeadDigest(registry, repo, "v1"), image.digest) << repo;
+  }
+  for (const char* repo : {"group/app/x/y/z", "group/other", "group", "group/sub", "other/app"}) {
+    EXPECT_THROW(Push(layout.path(), "x", gitlab, repo, "v1"), HarnessError) << repo;
+    EXPECT_EQ(HeadDigest(registry, repo, "v1"), std::nullopt) << repo;
+  }
+  // The realm downscopes: a token for a path too deep grants nothing, and the registry
+  // answers insufficient_scope.
+  HttpAnswer got = CurlRequest(gitlab, "GET", "/jwt/auth?service=container_registry&scope=repository:group/app/x/y/z:pull,push");
+  ASSERT_EQ(got.status, 200) << got.body;
+  HttpAnswer denied = CurlRequest(gitlab, "POST", "/v2/group/app/x/y/z/blobs/uploads/",
+                                  {"-H", Bearer(Body(got)["token"]), "--data", ""});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(denied.headers["www-authenticate"],
+            "Bearer realm=\"" + gitlab.url() + "/jwt/auth\",service=\"container_registry\","
+            "scope=\"repository:group/app/x/y/z:pull,push\",error=\"insufficient_scope\"");
+  // group/sub/tool/a/b belongs to group/sub/tool; group/app lists three levels of its own.
+  json repos = Body(GitLabGet(gitlab, "/api/v4/projects/group%2Fapp/registry/repositories"));
+  EXPECT_EQ(Names(repos, "path"), (std::vector<std::string>{"group/app", "group/app/x", "group/app/x/y"}));
+  EXPECT_EQ(Names(repos), (std::vector<std::string>{"", "x", "x/y"}));
+}
+
+TEST(GitLabFakeTest, RefusesWhatGitLabRefuses) {
+  Registry registry;
+  GitLabFake::Options o = GitLabTeam();
+  o.token_lifetime = 1;
+  GitLabFake gitlab(registry, o);
+  Seed(registry, "group/app", "v1", 56);
+
+  // API: a wrong token is 401 everywhere; no token is an anonymous caller, who sees no
+  // private project.
+  HttpAnswer wrong = CurlRequest(gitlab, "GET", "/api/v4/projects", {"-H", "PRIVATE-TOKEN: nope"}, {}, "");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(Body(wrong), json({{"message", "401 Unauthorized"}}));
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/api/v4/projects/group%2Fapp", {"-H", Bearer("nope")}, {}, "").status, 401);
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/api/v4/projects/group%2Fapp", {"-H", Bearer("glpat-alice")}, {}, "").status, 200);
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/api/v4/projects/group%2Fapp", {}, {}, "").status, 404);
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/api/v4/projects", {}, {}, "").body, "[]");
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/api/v4/user", {}, {}, "").status, 401);
+  EXPECT_EQ(Body(CurlRequest(gitlab, "GET", "/api/v4/user", gitlab.TokenHeader("bob"), {}, ""))["username"], "bob");
+
+  // The realm and the registry.
+  HttpAnswer ping = CurlRequest(gitlab, "GET", "/v2/", {}, {}, "");
+  EXPECT_EQ(ping.status, 401);
+  EXPECT_EQ(ping.headers["www-authenticate"], "Bearer realm=\"" + gitlab.url() + "/jwt/auth\",service=\"container_registry\"");
+  HttpAnswer bad_login = CurlRequest(gitlab, "GET", "/jwt/auth?service=container_registry&scope=repository:group/app:pull",
+                                     {}, {}, "alice:nope");
+  EXPECT_EQ(bad_login.status, 401);
+  EXPECT_EQ(Body(bad_login)["errors"][0]["code"], "UNAUTHORIZED");
+  HttpAnswer anonymous = CurlRequest(gitlab, "GET", "/jwt/auth?service=container_registry", {}, {}, "");
+  EXPECT_EQ(anonymous.status, 403);
+  EXPECT_EQ(Body(anonymous), json({{"errors", {{{"code", "DENIED"}, {"message", "access forbidden"}}}}}));
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/jwt/auth?service=other&scope=repository:group/app:pull").status, 404);
+  HttpAnswer nothing =
+      CurlRequest(gitlab, "GET", "/jwt/auth?service=container_registry&scope=repository:group/app:pull", {}, {}, "");
+  ASSERT_EQ(nothing.status, 200);  // anonymous: a token that grants nothing on a private project
+  EXPECT_EQ(CurlRequest(gitlab, "HEAD", "/v2/group/app/manifests/v1", WithToken(Body(nothing)["token"])).status, 401);
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/v2/_catalog").status, 401);
+  HttpAnswer wrong_basic = CurlRequest(gitlab, "GET", "/v2/", {}, {}, "alice:nope");
+  EXPECT_EQ(wrong_basic.status, 401);
+  TempDir layout;
+  BuildImage(layout.path(), "x", SmallImage(57));
+  EXPECT_THROW(Push(layout.path(), "x", AccountEndpoint(gitlab.port(), "alice", "nope"), "group/app", "v2"), HarnessError);
+
+  // Registry tokens expire (--token-lifetime).
+  auto issued = std::chrono::steady_clock::now();
+  HttpAnswer t = CurlRequest(gitlab, "GET", "/jwt/auth?service=container_registry&scope=repository:group/app:pull");
+  ASSERT_EQ(t.status, 200);
+  EXPECT_EQ(Body(t).size(), 1u);  // {"token"} alone
+  const std::string token = Body(t)["token"];
+  EXPECT_EQ(CurlRequest(gitlab, "HEAD", "/v2/group/app/manifests/v1", WithToken(token)).status, 200);
+  std::this_thread::sleep_until(issued + milliseconds(1300));
+  HttpAnswer stale = CurlRequest(gitlab, "HEAD", "/v2/group/app/manifests/v1", WithToken(token));
+  EXPECT_EQ(stale.status, 401);
+  EXPECT_NE(stale.headers["www-authenticate"].find("error=\"invalid_token\""), std::string::npos);
+}
+
+TEST(GitLabFakeTest, TagDeleteRemovesOneTagButNotAProtectedOne) {
+  Registry registry;
+  GitLabFake::Options o = GitLabTeam();
+  o.protected_tags = {"stable"};
+  GitLabFake gitlab(registry, o);
+  BuiltImage image = Seed(registry, "group/app/x", "v1", 58);
+  PushManifestUnderTags(registry, "group/app/x", "v1", {"v2", "stable"});
+  const std::string repos = "/api/v4/projects/group%2Fapp/registry/repositories";
+  const std::string rid = std::to_string(Body(GitLabGet(gitlab, repos))[0]["id"].get<std::int64_t>());
+  const std::string tags = repos + "/" + rid + "/tags/";
+
+  EXPECT_EQ(CurlRequest(gitlab, "DELETE", tags + "v1", {}, {}, "").status, 404);  // anonymous
+  HttpAnswer deleted = CurlRequest(gitlab, "DELETE", tags + "v1", gitlab.TokenHeader(), {}, "");
+  EXPECT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(ListTags(registry, "group/app/x"), (std::vector<std::string>{"stable", "v2"}));
+  HttpAnswer protected_tag = CurlRequest(gitlab, "DELETE", tags + "stable", gitlab.TokenHeader(), {}, "");
+  EXPECT_EQ(protected_tag.status, 403);
+  EXPECT_EQ(Body(protected_tag), json({{"message", "403 Forbidden"}}));
+  EXPECT_EQ(ListTags(registry, "group/app/x"), (std::vector<std::string>{"stable", "v2"}));
+  HttpAnswer gone = CurlRequest(gitlab, "DELETE", tags + "v1", gitlab.TokenHeader(), {}, "");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(Body(gone), json({{"message", "404 Tag Not Found"}}));
+  EXPECT_EQ(HeadDigest(registry, "group/app/x", image.digest), image.digest);  // the manifest stays
+  EXPECT_EQ(Names(Body(GitLabGet(gitlab, repos + "/" + rid + "/tags"))), (std::vector<std::string>{"stable", "v2"}));
+}
+
+TEST(GitLabFakeTest, InjectedApi429sCarryRetryAfter) {
+  Registry registry;
+  GitLabFake::Options o = GitLabTeam();
+  o.api_429 = 2;
+  GitLabFake gitlab(registry, o);
+  EXPECT_EQ(CurlRequest(gitlab, "GET", "/jwt/auth?service=container_registry").status, 200);  // not the API
+  for (int i = 0; i < 2; ++i) {
+    HttpAnswer limited = GitLabGet(gitlab, "/api/v4/projects/group%2Fapp");
+    EXPECT_EQ(limited.status, 429);
+    EXPECT_EQ(limited.headers["retry-after"], "1");
+    EXPECT_EQ(limited.headers["ratelimit-remaining"], "0");
+    EXPECT_EQ(limited.body, "Retry later\n");
+  }
+  EXPECT_EQ(GitLabGet(gitlab, "/api/v4/projects/group%2Fapp").status, 200);
+  EXPECT_EQ(gitlab.GetStats().api, 3);
 }
 
 }  // namespace

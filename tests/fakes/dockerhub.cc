@@ -78,6 +78,19 @@
 //   "Retry-After: --retry-after". One budget for everyone (Hub's is per user or per IP).
 //
 // Tag deletion removes only that tag's directory from --storage (the manifest stays).
+// Tag listings read --storage, not the upstream: the tags from the repository's tags
+// directory, each tag's digest from its current link, push times from the links' mtimes,
+// media type, sizes and platforms from the manifest and config blobs
+// (docker/registry/v2/blobs/sha256/HE/HEX/data), read once per repository and digest and
+// then remembered (a digest's content never changes); only the page's tags are turned
+// into JSON; and pages after the first of a tags listing are cut from the first page's
+// snapshot of the repository (ListingSnapshots in registry_front.h: kept 10 s, dropped by
+// any write to the repository through this fake; a request without page= or with page=1
+// is always read fresh). A HEAD and GETs per tag at the upstream on every page would make
+// a page of a 2,000-tag repository cost thousands of requests, and reading the storage
+// again for every page 20 times as much as one: crossdock's bench (`make bench`,
+// vendor-noop) would time the fake instead of the client. The registry may be read-only
+// (the bench's is).
 // Tokens are opaque random strings (Hub's are JWTs; no client may look inside).
 // Not emulated: organizations and teams endpoints, access-token management, OATs, 2FA,
 // /v2/users/login, pull counts, stars, the X-RateLimit-* headers of the Hub API, the
@@ -96,6 +109,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -149,11 +163,21 @@ struct CreatedRepo {
 };
 
 // One tag as the Hub API shows it.
-struct HubTag {
-  std::string name, digest, media_type;
-  Clock::time_point pushed{};
-  std::uint64_t full_size = 0;
+// What a manifest says, which its digest fixes for good (so DockerHub::Describe keeps
+// it): its media type, the size (sum of layers) and "images", one entry per platform
+// (last_pushed is null: it is the tag's, see HubTag).
+struct Description {
+  std::string media_type;
+  std::uint64_t size = 0;
   Json images = Json::array();
+};
+
+// One tag as the Hub API shows it.
+struct HubTag {
+  std::string name, digest;
+  Clock::time_point pushed{};
+  std::shared_ptr<const Description> described;  // never null
+  Clock::time_point images_pushed{};  // every image's last_pushed: the first tag's push on the digest
 };
 
 std::string HubTime(Clock::time_point t) { return Timestamp(t, 6); }
@@ -233,12 +257,9 @@ class DockerHub {
     return std::count(repo.begin(), repo.end(), '/') == 1;
   }
 
-  bool InCatalog(const std::string& repo) const {
-    for (const std::string& name : upstream_.Catalog()) {
-      if (name == repo) return true;
-    }
-    return false;
-  }
+  // Whether the registry's catalog lists REPO (asked of the storage: a page of tags
+  // should not cost a catalog walk at the registry).
+  bool InCatalog(const std::string& repo) const { return storage_.HasRepository(repo); }
 
   bool Exists(const std::string& repo) { return Created(repo).has_value() || InCatalog(repo); }
 
@@ -409,6 +430,7 @@ class DockerHub {
       }
     }
     upstream_.Forward(req, reader, self_, res);  // keeps the rate-limit headers set above
+    if (req.method != "GET" && req.method != "HEAD" && !rp.name.empty()) listings_.Forget(rp.name);
   }
 
   // ---- hub.docker.com ----
@@ -542,30 +564,24 @@ class DockerHub {
 
   // The tags of REPO as the Hub shows them, newest first (then by name). Read from the
   // storage, not with a HEAD per tag at the upstream (see Storage in registry_front.h):
-  // per tag its link, and each manifest once (Describe remembers).
+  // per tag its link and its manifest's revision link, and each manifest once (Describe
+  // remembers).
   std::vector<HubTag> TagsOf(const std::string& repo) {
     std::vector<HubTag> out;
-    std::map<std::string, Description> described;  // by digest
-    std::optional<std::vector<std::string>> tags = storage_.Tags(repo);
+    std::optional<std::vector<std::pair<std::string, StoredTag>>> tags = storage_.TagLinks(repo);
     if (!tags) return out;
-    for (const std::string& name : *tags) {
-      std::optional<StoredTag> stored = storage_.Tag(repo, name);
-      if (!stored) continue;  // deleted meanwhile
-      auto it = described.find(stored->digest);
-      if (it == described.end()) {
-        std::optional<Description> d = Describe(repo, stored->digest);
-        if (!d) continue;  // the manifest is gone
-        // Every platform's last_pushed: the push of the first tag seen on that digest.
-        for (Json& image : d->images) image["last_pushed"] = HubTime(stored->pushed);
-        it = described.emplace(stored->digest, std::move(*d)).first;
-      }
+    const std::map<std::string, Clock::time_point> revisions = storage_.Revisions(repo);
+    std::map<std::string, Clock::time_point> first_push;  // by digest, in tag order
+    for (auto& [name, stored] : *tags) {
+      if (!revisions.count(stored.digest)) continue;  // the manifest is gone
+      std::shared_ptr<const Description> d = Describe(repo, stored.digest);
+      if (!d) continue;
       HubTag t;
       t.name = name;
-      t.digest = stored->digest;
-      t.media_type = it->second.media_type;
-      t.pushed = stored->pushed;
-      t.full_size = it->second.size;
-      t.images = it->second.images;
+      t.digest = stored.digest;
+      t.pushed = stored.pushed;
+      t.described = std::move(d);
+      t.images_pushed = first_push.emplace(stored.digest, stored.pushed).first->second;
       out.push_back(std::move(t));
     }
     std::sort(out.begin(), out.end(), [](const HubTag& a, const HubTag& b) {
@@ -574,28 +590,18 @@ class DockerHub {
     return out;
   }
 
-  // What a manifest says, which its digest fixes for good (so Describe keeps it): its
-  // media type, the size (sum of layers) and "images", one entry per platform (their
-  // last_pushed is the caller's).
-  struct Description {
-    std::string media_type;
-    std::uint64_t size = 0;
-    Json images = Json::array();
-  };
-
   // The Description of REPO's manifest DIGEST, read from the storage once per repository
-  // and digest; nullopt when REPO does not hold that manifest.
-  std::optional<Description> Describe(const std::string& repo, const std::string& digest) {
-    if (!storage_.RevisionTime(repo, digest)) return std::nullopt;
+  // and digest; null when REPO does not hold that manifest.
+  std::shared_ptr<const Description> Describe(const std::string& repo, const std::string& digest) {
     const std::string key = repo + "@" + digest;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (auto it = described_.find(key); it != described_.end()) return it->second;
     }
     std::optional<StoredManifest> stored = storage_.Manifest(repo, digest);
-    if (!stored) return std::nullopt;
-    Description d;
-    d.media_type = stored->media_type;
+    if (!stored) return nullptr;
+    auto d = std::make_shared<Description>();
+    d->media_type = stored->media_type;
     Json m = Json::parse(stored->body, nullptr, false);
     auto image = [&](const Json& manifest, const std::string& image_digest, Json platform) {
       std::uint64_t size = 0;
@@ -615,8 +621,8 @@ class DockerHub {
                     {"last_pushed", nullptr},
                     {"last_pulled", nullptr}};
       if (platform.contains("variant")) entry["variant"] = platform["variant"];
-      d.images.push_back(entry);
-      d.size += size;
+      d->images.push_back(entry);
+      d->size += size;
     };
     if (m.is_object() && m.contains("manifests") && m["manifests"].is_array()) {
       for (const Json& child : m["manifests"]) {
@@ -630,25 +636,26 @@ class DockerHub {
       image(m, digest, nullptr);
     }
     std::lock_guard<std::mutex> lock(mu_);
-    described_[key] = d;
-    return d;
+    return described_.emplace(key, std::move(d)).first->second;
   }
 
   Json TagJson(const std::string& repo, const HubTag& t, const std::string& user) const {
+    Json images = t.described->images;
+    for (Json& image : images) image["last_pushed"] = HubTime(t.images_pushed);
     return {{"creator", 1},
             {"id", std::hash<std::string>{}(repo + ":" + t.name) % 1000000000},
-            {"images", t.images},
+            {"images", images},
             {"last_updated", HubTime(t.pushed)},
             {"last_updater", 1},
             {"last_updater_username", user},
             {"name", t.name},
             {"repository", std::hash<std::string>{}(repo) % 1000000000},
-            {"full_size", t.full_size},
+            {"full_size", t.described->size},
             {"v2", true},
             {"tag_status", "active"},
             {"tag_last_pulled", nullptr},
             {"tag_last_pushed", HubTime(t.pushed)},
-            {"media_type", t.media_type},
+            {"media_type", t.described->media_type},
             {"content_type", "image"},
             {"digest", t.digest}};
   }
@@ -662,8 +669,8 @@ class DockerHub {
     for (const HubTag& t : tags) {
       registered = std::min(registered, t.pushed);
       updated = std::max(updated.value_or(t.pushed), t.pushed);
-      media_types.insert(t.media_type);
-      storage += t.full_size;
+      media_types.insert(t.described->media_type);
+      storage += t.described->size;
     }
     if (!updated && c) updated = c->created;
     return {{"name", name},
@@ -812,11 +819,16 @@ class DockerHub {
     std::optional<std::string> caller = HubCaller(req, res);
     if (!caller || !Visible(res, *caller, ns, name)) return;
     const std::string filter = Query(RawQuery(req)).Get("name").value_or("");
-    std::vector<HubTag> tags;
-    for (HubTag& t : TagsOf(ns + "/" + name)) {
-      if (filter.empty() || t.name.find(filter) != std::string::npos) tags.push_back(std::move(t));
+    const std::string repo = ns + "/" + name;
+    // Pages after the first come from the first's snapshot (ListingSnapshots).
+    const std::optional<std::string> page = Query(RawQuery(req)).Get("page");
+    const std::shared_ptr<const std::vector<HubTag>> all =
+        listings_.Get(repo, !page || *page == "1", [&] { return TagsOf(repo); });
+    std::vector<const HubTag*> tags;
+    for (const HubTag& t : *all) {
+      if (filter.empty() || t.name.find(filter) != std::string::npos) tags.push_back(&t);
     }
-    SendPage(req, res, tags.size(), [&](size_t i) { return TagJson(ns + "/" + name, tags[i], ns); });
+    SendPage(req, res, tags.size(), [&](size_t i) { return TagJson(repo, *tags[i], ns); });
   }
 
   void GetTag(const httplib::Request& req, httplib::Response& res, const std::string& ns, const std::string& name,
@@ -836,6 +848,7 @@ class DockerHub {
     if (caller->empty()) return Detail(res, 401, "Authentication credentials were not provided.");
     if (!Owns(*caller, ns)) return Detail(res, 403, "You do not have permission to perform this action.");
     if (!storage_.DeleteTag(ns + "/" + name, tag)) return ObjectNotFound(res, ns, name);
+    listings_.Forget(ns + "/" + name);
     res.status = 204;
   }
 
@@ -893,11 +906,12 @@ class DockerHub {
   std::map<std::string, std::set<std::string>> org_members_;  // org -> users; fixed at start
   TokenStore hub_tokens_, registry_tokens_;
   RequestStats stats_;
+  ListingSnapshots<HubTag> listings_;  // tags pages after the first
   std::string self_;  // "http://127.0.0.1:P", set before serving
 
   std::mutex mu_;
   std::map<std::string, CreatedRepo> created_;  // "ns/name"; guarded by mu_
-  std::map<std::string, Description> described_;  // "repo@digest"; guarded by mu_
+  std::map<std::string, std::shared_ptr<const Description>> described_;  // "repo@digest"; guarded by mu_
   long pulls_left_ = 0;                         // guarded by mu_
   long api_429_left_ = 0;                       // guarded by mu_
 };

@@ -86,6 +86,20 @@
 // is listed as an untagged artifact ("tags": null) until deleted. Labels live in memory,
 // per repository and digest.
 //
+// Listing reads --storage, not the upstream: an artifacts page (and a repository's
+// artifact_count) takes the tags from the repository's tags directory, each tag's digest
+// from its current link, push times from the links' mtimes, and media type and size from
+// the manifest blob (docker/registry/v2/blobs/sha256/HE/HEX/data), read once per
+// repository and digest and then remembered (a digest's manifest never changes); only
+// the page's items are turned into JSON; and pages after the first of an artifacts
+// listing are cut from the first page's snapshot of the repository (ListingSnapshots in
+// registry_front.h: kept 10 s, dropped by any write to the repository through this fake;
+// page 1 is always read fresh). A HEAD and a GET per tag at the upstream on every page
+// would make a page of a 2,000-artifact repository cost 4,000 requests, and reading the
+// storage again for every page 20 times as much as one: crossdock's bench (`make bench`,
+// vendor-noop) would time the fake instead of the client. The registry may be read-only
+// (the bench's is).
+//
 // Not emulated: the rest of the API, robot accounts, OIDC, quotas, scanning, proxy-cache
 // pulls from a remote (a proxy project's pulls read the upstream like any other),
 // accessories (always null), extra_attrs, pull counts and pull times.
@@ -490,6 +504,7 @@ class Harbor {
       }
     }
     upstream_.Forward(req, reader, self_, res);
+    if (req.method != "GET" && req.method != "HEAD" && !rp.name.empty()) listings_.Forget(rp.name);
   }
 
   // ---- /api ----
@@ -840,13 +855,11 @@ class Harbor {
   // link, per artifact its revision link, and each manifest once (Describe remembers).
   std::vector<Artifact> ArtifactsOf(const std::string& repo) {
     std::map<std::string, Artifact> by_digest;
-    if (auto tags = storage_.Tags(repo)) {
-      for (const std::string& tag : *tags) {
-        std::optional<StoredTag> stored = storage_.Tag(repo, tag);
-        if (!stored) continue;  // deleted meanwhile
-        Artifact& a = by_digest[stored->digest];
-        a.digest = stored->digest;
-        a.tags.emplace_back(tag, stored->pushed);
+    if (auto tags = storage_.TagLinks(repo)) {
+      for (auto& [tag, stored] : *tags) {
+        Artifact& a = by_digest[stored.digest];
+        a.digest = stored.digest;
+        a.tags.emplace_back(tag, stored.pushed);
       }
     }
     std::set<std::string> untagged;
@@ -855,9 +868,11 @@ class Harbor {
       untagged = untagged_[repo];
     }
     for (const std::string& digest : untagged) by_digest[digest].digest = digest;
+    const std::map<std::string, Clock::time_point> revisions = storage_.Revisions(repo);
     std::vector<Artifact> out;
     for (auto& [digest, a] : by_digest) {
-      if (Describe(repo, &a)) out.push_back(std::move(a));
+      auto revision = revisions.find(digest);
+      if (revision != revisions.end() && Describe(repo, revision->second, &a)) out.push_back(std::move(a));
     }
     std::sort(out.begin(), out.end(), [](const Artifact& x, const Artifact& y) {
       return x.push_time != y.push_time ? x.push_time > y.push_time : x.digest < y.digest;
@@ -908,27 +923,34 @@ class Harbor {
   // manifest (deleted meanwhile).
   bool Describe(const std::string& repo, Artifact* a) {
     std::optional<Clock::time_point> revision = storage_.RevisionTime(repo, a->digest);
-    if (!revision) return false;
-    a->push_time = *revision;
+    return revision && Describe(repo, *revision, a);
+  }
+
+  // The same when the manifest's revision link is known to have been written at REVISION.
+  bool Describe(const std::string& repo, Clock::time_point revision, Artifact* a) {
+    a->push_time = revision;
     for (const auto& [tag, when] : a->tags) a->push_time = std::max(a->push_time, when);
+    auto apply = [a](const Description& d) {
+      a->manifest_media_type = d.manifest_media_type;
+      a->media_type = d.media_type;
+      a->type = d.type;
+      a->size = d.size;
+      a->children = d.children;
+    };
     const std::string key = repo + "@" + a->digest;
-    std::optional<Description> d;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = described_.find(key); it != described_.end()) d = it->second;
+      if (auto it = described_.find(key); it != described_.end()) {
+        apply(it->second);
+        return true;
+      }
     }
-    if (!d) {
-      std::optional<StoredManifest> stored = storage_.Manifest(repo, a->digest);
-      if (!stored) return false;
-      d = Read(*stored);
-      std::lock_guard<std::mutex> lock(mu_);
-      described_[key] = *d;
-    }
-    a->manifest_media_type = d->manifest_media_type;
-    a->media_type = d->media_type;
-    a->type = d->type;
-    a->size = d->size;
-    a->children = d->children;
+    std::optional<StoredManifest> stored = storage_.Manifest(repo, a->digest);
+    if (!stored) return false;
+    const Description d = Read(*stored);
+    apply(d);
+    std::lock_guard<std::mutex> lock(mu_);
+    described_.emplace(key, d);
     return true;
   }
 
@@ -1021,12 +1043,9 @@ class Harbor {
     SendPage(req, res, items, page);
   }
 
-  bool RepositoryExists(const std::string& repo) const {
-    for (const std::string& name : upstream_.Catalog()) {
-      if (name == repo) return true;
-    }
-    return false;
-  }
+  // Whether the registry's catalog lists REPO (asked of the storage: a page of artifacts
+  // should not cost a catalog walk at the registry).
+  bool RepositoryExists(const std::string& repo) const { return storage_.HasRepository(repo); }
 
   void GetRepository(const Caller& c, const std::string& project, const std::string& repo, httplib::Response& res) {
     if (!RequireAccess(c, project, false, res)) return;
@@ -1050,9 +1069,12 @@ class Harbor {
     const bool with_tag = BoolParam(query, "with_tag", true);
     const bool with_label = BoolParam(query, "with_label", false);
     // An unknown repository is an empty list: ListArtifacts counts and lists by name.
-    const std::vector<Artifact> artifacts = RepositoryExists(repo) ? ArtifactsOf(repo) : std::vector<Artifact>{};
-    SendPage(req, res, artifacts.size(),
-             [&](size_t i) { return ArtifactJson(project, repo, artifacts[i], with_tag, with_label); }, page);
+    // Pages after the first come from the first's snapshot (ListingSnapshots).
+    const std::shared_ptr<const std::vector<Artifact>> artifacts =
+        RepositoryExists(repo) ? listings_.Get(repo, page.number <= 1, [&] { return ArtifactsOf(repo); })
+                               : std::make_shared<const std::vector<Artifact>>();
+    SendPage(req, res, artifacts->size(),
+             [&](size_t i) { return ArtifactJson(project, repo, (*artifacts)[i], with_tag, with_label); }, page);
   }
 
   // artifact controller GetByReference: the artifact REFERENCE (tag or digest) names;
@@ -1111,6 +1133,7 @@ class Harbor {
       std::lock_guard<std::mutex> lock(mu_);
       untagged_[repo].insert(a->digest);
     }
+    listings_.Forget(repo);
     res.status = 200;
   }
 
@@ -1244,6 +1267,7 @@ class Harbor {
   Accounts accounts_;
   TokenStore tokens_;
   RequestStats stats_;
+  ListingSnapshots<Artifact> listings_;  // artifacts pages after the first
   std::string self_;  // "http://127.0.0.1:P", set before serving
 
   std::mutex mu_;

@@ -27,6 +27,7 @@
 #include <httplib.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -38,10 +39,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -274,21 +277,48 @@ inline std::string Timestamp(Clock::time_point t, int digits) {
 // ---- names ----
 
 // distribution's repository name grammar (reference/regexp.go): lower-case components
-// separated by '/'. Also what keeps a name from escaping the storage directory.
-inline bool ValidRepositoryName(const std::string& name) {
-  static const std::regex kName(
-      "[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*");
-  return name.size() <= 255 && std::regex_match(name, kName);
+// separated by '/', each alphanumeric runs joined by one '.', one '_', "__" or any number
+// of '-': [a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:/…)*. Also what keeps a name from
+// escaping the storage directory. Matched by hand, not with std::regex: listings check
+// thousands of names a page, and a std::regex match costs microseconds.
+inline bool ValidRepositoryName(std::string_view name) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  const size_t n = name.size();
+  if (n == 0 || n > 255) return false;
+  size_t i = 0;
+  for (;;) {  // one component: an alphanumeric run, then (separator, run)*
+    if (i >= n || !alnum(name[i])) return false;
+    while (i < n && alnum(name[i])) ++i;
+    while (i < n && name[i] != '/') {
+      if (name[i] == '.') {
+        ++i;
+      } else if (name[i] == '_') {
+        i += (i + 1 < n && name[i + 1] == '_') ? 2 : 1;
+      } else if (name[i] == '-') {
+        while (i < n && name[i] == '-') ++i;
+      } else {
+        return false;
+      }
+      if (i >= n || !alnum(name[i])) return false;
+      while (i < n && alnum(name[i])) ++i;
+    }
+    if (i == n) return true;
+    ++i;  // the '/' before the next component
+  }
 }
 
-inline bool ValidTag(const std::string& tag) {
-  static const std::regex kTag("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
-  return std::regex_match(tag, kTag);
+// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (distribution reference/regexp.go), by hand.
+inline bool ValidTag(std::string_view tag) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  if (tag.empty() || tag.size() > 128 || !word(tag[0])) return false;
+  return std::all_of(tag.begin() + 1, tag.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
 }
 
-inline bool IsDigest(const std::string& ref) {
-  static const std::regex kDigest("sha256:[a-f0-9]{64}");
-  return std::regex_match(ref, kDigest);
+// sha256:[a-f0-9]{64}, by hand.
+inline bool IsDigest(std::string_view ref) {
+  if (ref.size() != 71 || ref.substr(0, 7) != "sha256:") return false;
+  return std::all_of(ref.begin() + 7, ref.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // ---- credentials and tokens ----
@@ -839,8 +869,9 @@ inline std::string StoredMediaType(const Json& m) {
 // list from here (tags, the digest each names, the manifests) rather than with a HEAD
 // and a GET per tag at the upstream: a listing of 2,000 tags is then a few thousand
 // small file reads instead of 4,000 requests, and reading needs no write access, so a
-// read-only registry (the bench's) works the same. The layout is distribution's
-// (registry/storage/paths.go):
+// read-only registry (the bench's) works the same. Listings open each file relative to
+// its directory (a path of 2 or 3 components instead of 15). The layout is
+// distribution's (registry/storage/paths.go):
 //   docker/registry/v2/repositories/REPO/_manifests/tags/TAG/current/link    "sha256:…"
 //   docker/registry/v2/repositories/REPO/_manifests/revisions/sha256/HEX/link
 //   docker/registry/v2/repositories/REPO/_layers/sha256/HEX/link
@@ -848,6 +879,14 @@ inline std::string StoredMediaType(const Json& m) {
 class Storage {
  public:
   explicit Storage(std::string root) : root_(std::move(root)) {}
+
+  // Whether the registry's catalog lists REPO: it lists every directory holding _layers
+  // (registry/storage/catalog.go handleRepository).
+  bool HasRepository(const std::string& repo) const {
+    if (!ValidRepositoryName(repo)) return false;
+    struct stat st {};
+    return stat((RepoDir(repo) + "/_layers").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
 
   // Removes REPO's TAG the way `docker-registry` would if it had a tag-delete API: the
   // tag's directory goes, the manifest it named stays. False when there was no such tag.
@@ -865,12 +904,27 @@ class Storage {
   // none, where the registry answers 404 NAME_UNKNOWN.
   std::optional<std::vector<std::string>> Tags(const std::string& repo) const {
     if (!ValidRepositoryName(repo)) return std::nullopt;
-    std::error_code ec;
-    std::filesystem::directory_iterator it(RepoDir(repo) / "_manifests" / "tags", ec);
-    if (ec) return std::nullopt;
-    std::vector<std::string> tags;
-    for (const std::filesystem::directory_entry& e : it) tags.push_back(e.path().filename().string());
-    std::sort(tags.begin(), tags.end());
+    return Entries(RepoDir(repo) + "/_manifests/tags", nullptr);
+  }
+
+  // Tags() with the digest each names and when it was pushed, each current link opened
+  // relative to the tags directory; a tag without a readable link (deleted meanwhile) is
+  // left out.
+  std::optional<std::vector<std::pair<std::string, StoredTag>>> TagLinks(const std::string& repo) const {
+    if (!ValidRepositoryName(repo)) return std::nullopt;
+    int dir_fd = -1;
+    std::optional<std::vector<std::string>> names = Entries(RepoDir(repo) + "/_manifests/tags", &dir_fd);
+    if (!names) return std::nullopt;
+    std::vector<std::pair<std::string, StoredTag>> tags;
+    tags.reserve(names->size());
+    for (std::string& name : *names) {
+      StoredTag tag;
+      std::optional<std::string> link = ReadSmall(dir_fd, (name + "/current/link").c_str(), 256, &tag.pushed);
+      if (!link || !IsDigest(*link)) continue;
+      tag.digest = std::move(*link);
+      tags.emplace_back(std::move(name), std::move(tag));
+    }
+    close(dir_fd);
     return tags;
   }
 
@@ -878,7 +932,8 @@ class Storage {
   std::optional<StoredTag> Tag(const std::string& repo, const std::string& tag) const {
     if (!ValidRepositoryName(repo) || !ValidTag(tag)) return std::nullopt;
     Clock::time_point mtime;
-    std::optional<std::string> link = ReadSmall(TagDir(repo, tag) / "current" / "link", 256, &mtime);
+    std::optional<std::string> link =
+        ReadSmall(AT_FDCWD, (TagDir(repo, tag) + "/current/link").c_str(), 256, &mtime);
     if (!link || !IsDigest(*link)) return std::nullopt;
     return StoredTag{*link, mtime};
   }
@@ -886,14 +941,34 @@ class Storage {
   // When TAG was last pushed (the mtime of its current link).
   std::optional<Clock::time_point> TagTime(const std::string& repo, const std::string& tag) const {
     if (!ValidRepositoryName(repo) || !ValidTag(tag)) return std::nullopt;
-    return MTime(TagDir(repo, tag) / "current" / "link");
+    return MTime(AT_FDCWD, (TagDir(repo, tag) + "/current/link").c_str());
   }
 
   // When the manifest DIGEST was first pushed to REPO (the mtime of its revision link);
   // nullopt when REPO does not have it (never pushed there, or deleted).
   std::optional<Clock::time_point> RevisionTime(const std::string& repo, const std::string& digest) const {
     if (!ValidRepositoryName(repo) || !IsDigest(digest)) return std::nullopt;
-    return MTime(RevisionLink(repo, digest));
+    return MTime(AT_FDCWD, (RepoDir(repo) + "/_manifests/revisions/sha256/" + digest.substr(7) + "/link").c_str());
+  }
+
+  // RevisionTime() of every manifest REPO holds, by digest, in one pass (a deleted
+  // manifest's directory stays without its link, and is left out).
+  std::map<std::string, Clock::time_point> Revisions(const std::string& repo) const {
+    std::map<std::string, Clock::time_point> out;
+    if (!ValidRepositoryName(repo)) return out;
+    int dir_fd = -1;
+    std::optional<std::vector<std::string>> hexes =
+        Entries(RepoDir(repo) + "/_manifests/revisions/sha256", &dir_fd);
+    if (!hexes) return out;
+    for (const std::string& hex : *hexes) {
+      std::string digest = "sha256:" + hex;
+      if (!IsDigest(digest)) continue;
+      if (std::optional<Clock::time_point> when = MTime(dir_fd, (hex + "/link").c_str())) {
+        out.emplace_hint(out.end(), std::move(digest), *when);
+      }
+    }
+    close(dir_fd);
+    return out;
   }
 
   // The manifest REF (a tag or a digest) of REPO as GET /v2/REPO/manifests/REF would
@@ -907,7 +982,7 @@ class Storage {
     }
     if (!RevisionTime(repo, digest)) return std::nullopt;
     // distribution refuses manifests over 4 MiB (registry/handlers/manifests.go maxManifestBodySize).
-    std::optional<std::string> body = ReadSmall(BlobData(digest), 4 << 20, nullptr);
+    std::optional<std::string> body = ReadSmall(AT_FDCWD, BlobData(digest).c_str(), 4 << 20, nullptr);
     if (!body) return std::nullopt;
     std::string media_type = StoredMediaType(Json::parse(*body, nullptr, false));
     if (media_type.empty()) return std::nullopt;
@@ -919,39 +994,61 @@ class Storage {
   std::optional<std::string> SmallBlob(const std::string& repo, const std::string& digest,
                                        size_t limit = 1 << 20) const {
     if (!ValidRepositoryName(repo) || !IsDigest(digest)) return std::nullopt;
-    if (!MTime(RepoDir(repo) / "_layers" / "sha256" / digest.substr(7) / "link")) return std::nullopt;
-    return ReadSmall(BlobData(digest), limit, nullptr);
+    if (!MTime(AT_FDCWD, (RepoDir(repo) + "/_layers/sha256/" + digest.substr(7) + "/link").c_str())) {
+      return std::nullopt;
+    }
+    return ReadSmall(AT_FDCWD, BlobData(digest).c_str(), limit, nullptr);
   }
 
  private:
-  std::filesystem::path RepoDir(const std::string& repo) const {
-    return std::filesystem::path(root_) / "docker" / "registry" / "v2" / "repositories" / repo;
+  std::string RepoDir(const std::string& repo) const {
+    return root_ + "/docker/registry/v2/repositories/" + repo;
   }
-  std::filesystem::path TagDir(const std::string& repo, const std::string& tag) const {
-    return RepoDir(repo) / "_manifests" / "tags" / tag;
-  }
-  std::filesystem::path RevisionLink(const std::string& repo, const std::string& digest) const {
-    return RepoDir(repo) / "_manifests" / "revisions" / "sha256" / digest.substr(7) / "link";
+  std::string TagDir(const std::string& repo, const std::string& tag) const {
+    return RepoDir(repo) + "/_manifests/tags/" + tag;
   }
   // REQUIRES: IsDigest(digest).
-  std::filesystem::path BlobData(const std::string& digest) const {
-    return std::filesystem::path(root_) / "docker" / "registry" / "v2" / "blobs" / "sha256" /
-           digest.substr(7, 2) / digest.substr(7) / "data";
+  std::string BlobData(const std::string& digest) const {
+    return root_ + "/docker/registry/v2/blobs/sha256/" + digest.substr(7, 2) + "/" + digest.substr(7) + "/data";
   }
   static Clock::time_point ToTime(const struct stat& st) {
     return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
         std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
   }
-  static std::optional<Clock::time_point> MTime(const std::filesystem::path& path) {
+  static std::optional<Clock::time_point> MTime(int dir_fd, const char* path) {
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return std::nullopt;
+    if (fstatat(dir_fd, path, &st, 0) != 0) return std::nullopt;
     return ToTime(st);
   }
-  // The whole file at PATH and (when MTIME is set) its mtime, with one open, fstat and
-  // read; nullopt when it is missing, not a regular file or larger than LIMIT.
-  static std::optional<std::string> ReadSmall(const std::filesystem::path& path, size_t limit,
+  // The names in directory DIR, sorted ("." and ".." left out); nullopt when it cannot be
+  // read. With DIR_FD set, leaves it open on DIR for the caller to close.
+  static std::optional<std::vector<std::string>> Entries(const std::string& dir, int* dir_fd) {
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    DIR* d = fdopendir(dup(fd));
+    if (d == nullptr) {
+      close(fd);
+      return std::nullopt;
+    }
+    std::vector<std::string> names;
+    while (dirent* e = readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    if (dir_fd != nullptr) {
+      *dir_fd = fd;
+    } else {
+      close(fd);
+    }
+    return names;
+  }
+  // The whole file at PATH (relative to DIR_FD, or AT_FDCWD) and (when MTIME is set) its
+  // mtime, with one open, fstat and read; nullopt when it is missing, not a regular file
+  // or larger than LIMIT.
+  static std::optional<std::string> ReadSmall(int dir_fd, const char* path, size_t limit,
                                               Clock::time_point* mtime) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
     struct stat st {};
     std::optional<std::string> out;
@@ -973,6 +1070,48 @@ class Storage {
   }
 
   std::string root_;
+};
+
+// ---- paging ----
+
+// Paging through a listing without reading it again for every page: a client asks for
+// page 1, 2, … within moments, and a listing of 2,000 tags costs milliseconds of storage
+// reads each time. The first page of a listing is always read fresh and kept; a later
+// page is cut from that snapshot while it is at most kMaxAge old and no write through the
+// fake touched the repository since (Forget), and is read fresh otherwise. So a write
+// that bypasses the fake (straight at the upstream) shows from the next first page on.
+// Keys are repository names. Thread-safe.
+template <typename Item>
+class ListingSnapshots {
+ public:
+  static constexpr std::chrono::seconds kMaxAge{10};
+
+  // The listing of KEY: READ's result, or the snapshot (see above) when not FIRST_PAGE.
+  std::shared_ptr<const std::vector<Item>> Get(const std::string& key, bool first_page,
+                                               const std::function<std::vector<Item>()>& read) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!first_page) {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = snapshots_.find(key);
+      if (it != snapshots_.end() && now - it->second.first <= kMaxAge) return it->second.second;
+    }
+    auto fresh = std::make_shared<const std::vector<Item>>(read());
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshots_[key] = {now, fresh};
+    return fresh;
+  }
+
+  // KEY changed: its next page is read fresh.
+  void Forget(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshots_.erase(key);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point,
+                                  std::shared_ptr<const std::vector<Item>>>>
+      snapshots_;  // guarded by mu_
 };
 
 // ---- serving ----
@@ -1010,6 +1149,11 @@ inline int Serve(
   // A client that keeps connections open holds a worker each: allow plenty.
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   server.set_keep_alive_max_count(1000);
+  // httplib writes an answer's headers and body apart; with Nagle's algorithm on, the
+  // body then waits for the client's delayed ACK of the headers, 40 ms on Linux, on
+  // every answer after the first few of a keep-alive connection. The servers these fakes
+  // stand for (Go's net/http, nginx) set TCP_NODELAY.
+  server.set_tcp_nodelay(true);
   server.set_read_timeout(300);
   server.set_write_timeout(300);
   server.set_logger([](const httplib::Request& req, const httplib::Response& res) {

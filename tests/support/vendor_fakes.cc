@@ -167,4 +167,74 @@ std::string DockerHubFake::HubToken(const std::string& user) const {
   return json::parse(got.body).at("access_token").get<std::string>();
 }
 
+// ---- Quay ----
+
+QuayFake::QuayFake(const Registry& upstream, Options options)
+    : VendorFake("quay", upstream, options.users, options.login, Args(options)), options_(std::move(options)) {}
+
+std::vector<std::string> QuayFake::Args(const Options& options) {
+  std::vector<std::string> args = {"--token-lifetime", std::to_string(options.token_lifetime), "--page-size",
+                                   std::to_string(options.page_size),
+                                   options.manifest_put_202 ? "--manifest-put-202" : "--no-manifest-put-202"};
+  for (const auto& [token, user] : options.oauth_tokens) args.insert(args.end(), {"--oauth-token", token + ":" + user});
+  for (const auto& [org, member] : options.orgs) args.insert(args.end(), {"--org", org + ":" + member});
+  if (options.captcha) args.push_back("--captcha");
+  return args;
+}
+
+std::string QuayFake::OAuthToken(const std::string& user) const {
+  const std::string name = user.empty() ? username() : user;
+  for (const auto& [token, owner] : options_.oauth_tokens) {
+    if (owner == name) return token;
+  }
+  throw HarnessError("the Quay fake has no OAuth token for \"" + name + "\"");
+}
+
+std::string QuayFake::JsonFileSecret(const std::string& user) const {
+  const Account& a = FindAccount(user.empty() ? username() : user);
+  json secret = {{"account_name", a.name}, {"docker_cli_password", a.password}};
+  for (const auto& [token, owner] : options_.oauth_tokens) {
+    if (owner == a.name) secret["oauth2_token"] = token;
+  }
+  return secret.dump();
+}
+
+HttpAnswer QuayFake::CreateOrg(const std::string& org, const std::string& user) const {
+  std::vector<std::string> args = JsonBody({{"name", org}, {"email", org + "@quay.io"}});
+  if (user != "-") args.insert(args.end(), {"-H", "Authorization: Bearer " + OAuthToken(user)});
+  return CurlRequest(*this, "POST", "/api/v1/organization/", args, {}, "");
+}
+
+// ---- GitLab ----
+
+GitLabFake::GitLabFake(const Registry& upstream, Options options)
+    : VendorFake("gitlab", upstream, options.users, options.login, Args(options)), options_(std::move(options)) {}
+
+std::vector<std::string> GitLabFake::Args(const Options& options) {
+  std::vector<std::string> args = {"--token-lifetime", std::to_string(options.token_lifetime), "--per-page-cap",
+                                   std::to_string(options.per_page_cap), "--api-429", std::to_string(options.api_429)};
+  for (const std::string& p : options.projects) args.insert(args.end(), {"--project", p});
+  for (const std::string& t : options.protected_tags) args.insert(args.end(), {"--protected-tag", t});
+  return args;
+}
+
+std::vector<std::string> GitLabFake::TokenHeader(const std::string& user) const {
+  return {"-H", "PRIVATE-TOKEN: " + FindAccount(user.empty() ? username() : user).password};
+}
+
+std::string GitLabFake::EncodePath(const std::string& path) {
+  std::string out;
+  for (char c : path) out += c == '/' ? std::string("%2F") : std::string(1, c);
+  return out;
+}
+
+std::int64_t GitLabFake::ProjectId(const std::string& path) const {
+  HttpAnswer got = CurlRequest(*this, "GET", "/api/v4/projects/" + EncodePath(path), TokenHeader(), {}, "");
+  if (got.status != 200) {
+    throw HarnessError("GET /api/v4/projects/" + EncodePath(path) + " answered " + std::to_string(got.status) + ": " +
+                       got.body);
+  }
+  return json::parse(got.body).at("id").get<std::int64_t>();
+}
+
 }  // namespace crossdock::testing

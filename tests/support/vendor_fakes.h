@@ -1,9 +1,9 @@
-// The vendor fakes of tests/fakes/ (harbor, dockerhub) for end-to-end tests: each class
-// starts its fake in front of a running Registry{} (a plain docker-registry without auth,
-// which holds the data) and is an Endpoint carrying one account's Basic credentials, so
-// the verification helpers of harness.h (Push, HeadDigest, ListTags, SkopeoInspectRaw,
-// CurlRequest…) go through the fake as that account. What each fake emulates, and how
-// faithfully, is written at the top of its .cc.
+// The vendor fakes of tests/fakes/ (harbor, dockerhub, quay, gitlab) for end-to-end tests:
+// each class starts its fake in front of a running Registry{} (a plain docker-registry
+// without auth, which holds the data) and is an Endpoint carrying one account's Basic
+// credentials, so the verification helpers of harness.h (Push, HeadDigest, ListTags,
+// SkopeoInspectRaw, CurlRequest…) go through the fake as that account. What each fake
+// emulates, and how faithfully, is written at the top of its .cc.
 #pragma once
 
 #include <cstdint>
@@ -131,6 +131,73 @@ class DockerHubFake : public VendorFake {
   // A Hub API access token for USER (empty: this Endpoint's account) from
   // POST /v2/auth/token; throws HarnessError unless it answers 200.
   std::string HubToken(const std::string& user = "") const;
+
+ private:
+  static std::vector<std::string> Args(const Options& options);
+
+  Options options_;
+};
+
+// tests/fakes/quay in front of UPSTREAM: Quay's API v1, its registry token endpoint
+// (/v2/auth) and its registry on one port.
+class QuayFake : public VendorFake {
+ public:
+  struct Options {
+    std::vector<Account> users = {{"alice", "alice-cli-password"}};  // --user NAME:CLI_PASSWORD
+    std::vector<std::pair<std::string, std::string>> oauth_tokens{};  // --oauth-token {TOKEN, user}
+    std::vector<std::pair<std::string, std::string>> orgs{};          // --org {ORG, member}
+    std::string login{};  // the account this Endpoint uses; empty: users[0]
+    bool captcha = false;            // organization creation answers quay.io's captcha 400
+    int token_lifetime = 3600;       // registry tokens
+    bool manifest_put_202 = true;    // a manifest PUT answers 202, not the registry's 201
+    int page_size = 100;             // the _catalog, repository and tag page cap
+  };
+  explicit QuayFake(const Registry& upstream) : QuayFake(upstream, Options{}) {}
+  QuayFake(const Registry& upstream, Options options);
+
+  const Options& options() const { return options_; }
+
+  // The json_file secret of USER (empty: this Endpoint's account), as Harbor's quay
+  // adapter takes it: {"account_name","docker_cli_password","oauth2_token"}, the last
+  // only when USER has an OAuth token among options().oauth_tokens.
+  std::string JsonFileSecret(const std::string& user) const;
+  // USER's OAuth token (empty: this Endpoint's account); throws HarnessError if none.
+  std::string OAuthToken(const std::string& user = "") const;
+  // POST /api/v1/organization/ {"name":ORG,"email":"ORG@quay.io"} with USER's OAuth token
+  // (empty: this Endpoint's account; "-": no token at all). Returns the answer.
+  HttpAnswer CreateOrg(const std::string& org, const std::string& user = "") const;
+
+ private:
+  static std::vector<std::string> Args(const Options& options);
+
+  Options options_;
+};
+
+// tests/fakes/gitlab in front of UPSTREAM: GitLab's API v4, its registry token realm
+// (/jwt/auth) and its container registry on one port.
+class GitLabFake : public VendorFake {
+ public:
+  struct Options {
+    std::vector<Account> users = {{"alice", "glpat-alice"}};  // --user NAME:PAT
+    std::vector<std::string> projects = {"group/app"};        // --project FULL/PATH
+    std::string login{};  // the account this Endpoint uses; empty: users[0]
+    int token_lifetime = 300;  // registry tokens
+    int per_page_cap = 100;    // the largest per_page served
+    int api_429 = 0;           // the first N API requests answer 429
+    std::vector<std::string> protected_tags{};  // their deletion answers 403
+  };
+  explicit GitLabFake(const Registry& upstream) : GitLabFake(upstream, Options{}) {}
+  GitLabFake(const Registry& upstream, Options options);
+
+  const Options& options() const { return options_; }
+
+  // curl arguments carrying USER's personal access token (empty: this Endpoint's
+  // account): {"-H", "PRIVATE-TOKEN: …"}.
+  std::vector<std::string> TokenHeader(const std::string& user = "") const;
+  // PATH as one URL path segment, "group/app" -> "group%2Fapp".
+  static std::string EncodePath(const std::string& path);
+  // The id of project PATH (GET /api/v4/projects/ENCODED); throws HarnessError otherwise.
+  std::int64_t ProjectId(const std::string& path) const;
 
  private:
   static std::vector<std::string> Args(const Options& options);
