@@ -101,11 +101,15 @@ demo: deps
 
 # The benchmark against skopeo (bench/README.md): bench/*.cc linked with the test
 # support library (its hand-written OCI layouts and processes), release flags, under
-# build/bench/.
+# build/bench/. The vendor fakes the bench starts (vendor-noop: tests/fakes/harbor and
+# dockerhub, in front of its registries) are built with release flags too, into
+# build/bench/fakes/ (any fake builds there; `make bench` builds the ones it starts), so
+# the fakes' own work does not weigh on the figures as a sanitizer build's would.
 # Arguments through BENCH_ARGS, e.g. make bench BENCH_ARGS="--datasets fleet,no-op --reps 5".
 # GNU time measures each tool's peak RSS (see bench/tools.h).
 BENCH := build/bench
 BENCH_SRCS := $(wildcard bench/*.cc)
+BENCH_FAKES := $(BENCH)/fakes/harbor $(BENCH)/fakes/dockerhub
 BENCH_ARGS ?=
 BENCH_DEBIAN_PACKAGES := time
 $(BENCH)/obj/%.o: %.cc
@@ -116,11 +120,14 @@ $(BENCH)/libsupport.a: $(SUPPORT_SRCS:%.cc=$(BENCH)/obj/%.o)
 	ar rcs $@ $^
 $(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o) $(BENCH)/libsupport.a
 	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib -lboost_program_options -lcrypto -lssl -pthread
+$(BENCH)/fakes/%: $(BENCH)/obj/tests/fakes/%.o $(REL)/libcrossdock.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib $(LDLIBS)
 
 bench: deps
 	$(call install_missing,$(BENCH_DEBIAN_PACKAGES),bench)
 	@# Build output to stderr: stdout carries only the tables (or --json).
-	@$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench >&2
+	@$(MAKE) --no-print-directory -j$$(nproc) $(REL)/crossdock $(BENCH)/crossdock_bench $(BENCH_FAKES) >&2
 	@$(BENCH)/crossdock_bench --crossdock $(CURDIR)/$(REL)/crossdock $(BENCH_ARGS)
 
 # libFuzzer (tests/fuzz/README.md): the library and each target built with clang under

@@ -1,5 +1,6 @@
 // crossdock_bench: `make bench`. Measures crossdock against `skopeo sync` on the
-// data sets of issue #6 with real docker-registry processes on loopback and prints
+// data sets of issue #6, and crossdock's no-op plan through vendor APIs against the same
+// by HEADs (issue #12), with real docker-registry processes on loopback, and prints
 // Markdown tables (or, with --json, one JSON document). See bench/README.md.
 #include <signal.h>
 #include <sys/resource.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -48,8 +50,8 @@ int Main(int argc, char** argv) {
       "crossdock", po::value(&crossdock)->default_value("build/crossdock"), "the binary to measure")(
       "reps", po::value(&reps), "runs per tool and data set, alternating (default 3; 1 with --quick)")(
       "datasets", po::value(&datasets),
-      "comma-separated subset of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable "
-      "(default: all; all but big with --quick)")(
+      "comma-separated subset of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable, "
+      "vendor-noop (default: all; all but big with --quick)")(
       "quick", "development mode: 1 run each, many-tags on 1k tags, plan at 1k and 5k tags, no big")(
       "json", "print one JSON document on stdout instead of the Markdown tables")(
       "cache", po::value(&cache)->default_value("build/bench-cache"),
@@ -90,6 +92,21 @@ int Main(int argc, char** argv) {
     RequireProgram(program, "run `make deps` (as root) to install it");
   }
   RequireProgram("time", "`make bench` installs GNU time (Debian package \"time\")");
+  // The vendor fakes of tests/fakes/ that vendor-noop starts: the release builds `make
+  // bench` makes, unless CROSSDOCK_FAKES names others.
+  const char* fakes = std::getenv("CROSSDOCK_FAKES");
+  if (fakes == nullptr || *fakes == '\0') {
+    setenv("CROSSDOCK_FAKES", std::filesystem::absolute("build/bench/fakes").c_str(), 1);
+  }
+  if (std::find(options.parts.begin(), options.parts.end(), "vendor-noop") != options.parts.end()) {
+    for (const char* fake : {"harbor", "dockerhub"}) {
+      const std::string path = std::string(std::getenv("CROSSDOCK_FAKES")) + "/" + fake;
+      if (access(path.c_str(), X_OK) != 0) {
+        throw BenchError("the " + std::string(fake) + " fake " + path +
+                         " is missing; `make bench` builds it (or set CROSSDOCK_FAKES)");
+      }
+    }
+  }
 
   MachineInfo machine = DescribeMachine(options.crossdock);
   std::cerr << "bench: " << options.reps << " run(s) per tool; parts:";

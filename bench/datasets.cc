@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -39,6 +40,9 @@ using testing::LayerSpec;
 // Bump a data set's version when its generator changes what it writes: its cache
 // entry regenerates.
 int GeneratorVersion(const std::string& name) { return name == "many-tags" ? 3 : 1; }
+
+constexpr const char* kArtifactsRepository = "bench/artifacts";
+constexpr int kArtifacts = 2000;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
@@ -88,7 +92,7 @@ class Pusher {
   std::int64_t unique_bytes() const { return unique_bytes_; }
   int unique_blobs() const { return static_cast<int>(home_.size()); }
 
- private:
+  // DIGEST from the layout into REPO: uploaded the first time, mounted after.
   void PushBlob(const std::string& repo, const std::string& digest) {
     if (!in_repo_.insert({repo, digest}).second) return;
     httplib::Client& cli = Client();
@@ -132,6 +136,7 @@ class Pusher {
     unique_bytes_ += static_cast<std::int64_t>(size);
   }
 
+ private:
   int port_;
   std::string layout_;
   std::unique_ptr<httplib::Client> client_;
@@ -180,6 +185,38 @@ void GenerateBig(Pusher& pusher, const std::string& layout, Dataset& ds) {
   ds.description = "one image with one 1 GiB layer of incompressible bytes";
 }
 
+// One manifest PUT under a tag.
+struct ManifestPut {
+  std::string tag, body, media_type;
+};
+
+// PUTs make(i) into repo for every i in [from, to), from 4 keep-alive connections at
+// once (a manifest PUT is mostly the registry's latency).
+void PutManifests(int port, const std::string& repo, int from, int to,
+                  const std::function<ManifestPut(int)>& make) {
+  std::atomic<int> next{from};
+  std::string error;
+  std::mutex error_mu;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      auto cli = Pusher::NewClient(port);
+      for (int i = next++; i < to; i = next++) {
+        try {
+          ManifestPut put = make(i);
+          Pusher::PutManifest(*cli, repo, put.tag, put.body, put.media_type);
+        } catch (const BenchError& e) {
+          std::lock_guard lock(error_mu);
+          error = e.what();
+          next = to;
+        }
+      }
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  if (!error.empty()) throw BenchError(error);
+}
+
 std::string TagName(int i) {
   char tag[16];
   std::snprintf(tag, sizeof tag, "t%05d", i);
@@ -202,28 +239,11 @@ void GenerateManyTags(Pusher& pusher, const std::string& layout, int port, Datas
   for (int k = 0; k < 4; ++k) pusher.PushImage(repo, TagName(k), images[static_cast<size_t>(k)]);
   std::vector<std::string> bodies;
   for (const BuiltImage& img : images) bodies.push_back(testing::ReadFile(BlobFile(layout, img.digest)));
-  // The remaining tags: manifests only, from 4 connections at once.
-  std::atomic<int> next{4};
-  std::string error;
-  std::mutex error_mu;
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 4; ++w) {
-    workers.emplace_back([&] {
-      auto cli = Pusher::NewClient(port);
-      for (int i = next++; i < n; i = next++) {
-        try {
-          Pusher::PutManifest(*cli, repo, TagName(i), bodies[static_cast<size_t>(i % 4)],
-                              images[static_cast<size_t>(i % 4)].media_type);
-        } catch (const BenchError& e) {
-          std::lock_guard lock(error_mu);
-          error = e.what();
-          next = n;
-        }
-      }
-    });
-  }
-  for (std::thread& t : workers) t.join();
-  if (!error.empty()) throw BenchError(error);
+  // The remaining tags: manifests only.
+  PutManifests(port, repo, 4, n, [&](int i) {
+    return ManifestPut{TagName(i), bodies[static_cast<size_t>(i % 4)],
+                       images[static_cast<size_t>(i % 4)].media_type};
+  });
   for (int size : {1000, 2000, 5000, 10000}) {
     std::string name = "many/tags-" + std::to_string(size / 1000) + "k";
     ds.repositories.push_back(name);
@@ -232,6 +252,34 @@ void GenerateManyTags(Pusher& pusher, const std::string& layout, int port, Datas
     }
   }
   ds.description = "repositories of 1k, 2k, 5k and 10k tags over 4 distinct small images each";
+}
+
+// bench/artifacts: kArtifacts distinct manifests, tags t0000… (one each), all over one
+// config and one 4 KiB layer, each made distinct by the annotation
+// "org.crossdock.bench.index": "<i>" (a registry stores the bytes it was given, so the
+// digest is the sha256 of exactly what is PUT).
+void GenerateArtifacts(Pusher& pusher, const std::string& layout, int port, Dataset& ds) {
+  const std::string repo = kArtifactsRepository;
+  const BuiltImage base = testing::BuildImage(layout, "artifact", Image({{4096, 900, false}}));
+  for (const std::string& blob : base.blobs) pusher.PushBlob(repo, blob);
+  const json manifest = json::parse(testing::ReadFile(BlobFile(layout, base.digest)));
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kArtifacts; ++i) {
+    json m = manifest;
+    m["annotations"]["org.crossdock.bench.index"] = std::to_string(i);
+    bodies.push_back(m.dump());
+    char tag[16];
+    std::snprintf(tag, sizeof tag, "t%04d", i);
+    ds.images.push_back({repo, tag, testing::Sha256Digest(bodies.back())});
+  }
+  PutManifests(port, repo, 0, kArtifacts, [&](int i) {
+    const size_t at = static_cast<size_t>(i);
+    return ManifestPut{ds.images[at].tag, bodies[at], base.media_type};
+  });
+  ds.repositories.push_back(repo);
+  ds.description = "one repository of " + std::to_string(kArtifacts) +
+                   " artifacts (distinct manifests over one config and one 4 KiB layer), one tag "
+                   "each";
 }
 
 // Recreates the directory tree `from` at `to` with hard links to its files.
@@ -305,7 +353,7 @@ std::vector<TaggedImage> Dataset::ImagesOf(const std::string& repository) const 
 
 Dataset LoadDataset(const std::string& cache_dir, const std::string& name,
                     const std::string& work_dir) {
-  if (name != "fleet" && name != "big" && name != "many-tags") {
+  if (name != "fleet" && name != "big" && name != "many-tags" && name != "artifacts-2k") {
     throw BenchError("unknown data set generator \"" + name + "\"");
   }
   const std::string entry = cache_dir + "/" + name;
@@ -334,6 +382,7 @@ Dataset LoadDataset(const std::string& cache_dir, const std::string& name,
     if (name == "fleet") GenerateFleet(pusher, layout, ds);
     if (name == "big") GenerateBig(pusher, layout, ds);
     if (name == "many-tags") GenerateManyTags(pusher, layout, registry.port(), ds);
+    if (name == "artifacts-2k") GenerateArtifacts(pusher, layout, registry.port(), ds);
     ds.unique_blob_bytes = pusher.unique_bytes();
     ds.unique_blobs = pusher.unique_blobs();
     registry.Stop();

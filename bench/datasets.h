@@ -12,6 +12,9 @@
 //              images per repository (tag i holds image i % 4): the 10k one by
 //              PUTting the same manifests under each tag, the others derived from
 //              its storage directory.
+//   artifacts-2k  bench/artifacts: 2,000 distinct manifests t0000…t1999 (one tag each)
+//              over one config and one 4 KiB layer, each made distinct by the annotation
+//              "org.crossdock.bench.index": "<i>"; PUT from 4 connections.
 #pragma once
 
 #include <cstdint>
@@ -37,9 +40,9 @@ struct Dataset {
   std::vector<TaggedImage> ImagesOf(const std::string& repository) const;
 };
 
-// The data set `name` ("fleet", "big", "many-tags"), generated first (progress on
-// stderr) when the cache lacks it or holds another generator's version. work_dir
-// is scratch space on the cache's file system. Throws BenchError.
+// The data set `name` ("fleet", "big", "many-tags", "artifacts-2k"), generated first
+// (progress on stderr) when the cache lacks it or holds another generator's version.
+// work_dir is scratch space on the cache's file system. Throws BenchError.
 Dataset LoadDataset(const std::string& cache_dir, const std::string& name,
                     const std::string& work_dir);
 

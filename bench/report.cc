@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -143,6 +144,32 @@ std::vector<TargetRow> Targets(const Results& r) {
                       Fmt("%.2fx", growth), growth <= 1.25 ? "met" : "missed"});
     }
   }
+  for (const std::string vendor : {"harbor", "docker-hub"}) {
+    const VendorNoopResult* v = nullptr;
+    for (const VendorNoopResult& x : r.vendor_noop) {
+      if (x.vendor == vendor) v = &x;
+    }
+    const std::string requests_goal = "vendor no-op (" + vendor + "): <= 30 requests per side";
+    const std::string wall_goal = "vendor no-op (" + vendor + "): wall <= 0.1x the HEAD path";
+    if (v == nullptr || v->api.empty() || v->heads.empty()) {
+      rows.push_back({requests_goal, "-", "not measured"});
+      rows.push_back({wall_goal, "-", "not measured"});
+      continue;
+    }
+    Summary api = Summarize(v->api), heads = Summarize(v->heads);
+    // A listing that stopped short would make a small count and "No changes" prove
+    // nothing: the target needs every page read at both sides.
+    const bool complete = v->src_pages >= v->pages_needed && v->dst_pages >= v->pages_needed;
+    std::string measured = Count(api.src_requests) + " src, " + Count(api.dst_requests) + " dst";
+    if (!complete) {
+      measured += "; listing pages read " + std::to_string(v->src_pages) + " src, " +
+                  std::to_string(v->dst_pages) + " dst of " + std::to_string(v->pages_needed);
+    }
+    const bool few = std::max(api.src_requests, api.dst_requests) <= 30;
+    rows.push_back({requests_goal, measured, few && complete ? "met" : "missed"});
+    const double ratio = api.wall / heads.wall;
+    rows.push_back({wall_goal, Fmt("%.2fx", ratio), ratio <= 0.1 ? "met" : "missed"});
+  }
   return rows;
 }
 
@@ -156,6 +183,19 @@ std::string ReadFirstLine(const std::vector<std::string>& argv) {
   }
 }
 
+// A table row: NAME, A and B each through FMT, and A/B.
+void RatioRow(std::ostream& out, const std::string& name, double a, double b,
+              std::string (*fmt)(double)) {
+  out << "| " << name << " | " << fmt(a) << " | " << fmt(b) << " | " << Ratio(a, b) << " |\n";
+}
+
+// Each run's wall time in seconds with FORMAT, comma-separated.
+std::string EachRun(const Summary& s, const char* format) {
+  std::string text;
+  for (double w : s.walls) text += (text.empty() ? "" : ", ") + Fmt(format, w);
+  return text;
+}
+
 void DatasetMarkdown(const DatasetResult& d, int reps, std::ostream& out) {
   Summary c = d.runs.count("crossdock") ? Summarize(d.runs.at("crossdock")) : Summary{};
   Summary s = d.runs.count("skopeo") ? Summarize(d.runs.at("skopeo")) : Summary{};
@@ -164,13 +204,9 @@ void DatasetMarkdown(const DatasetResult& d, int reps, std::ostream& out) {
   out << d.tags << " tags; medians (runs per tool: " << reps << ", alternating).\n\n";
   out << "| | crossdock | skopeo | crossdock/skopeo |\n|---|--:|--:|--:|\n";
   auto row = [&](const std::string& name, double a, double b, std::string (*fmt)(double)) {
-    out << "| " << name << " | " << fmt(a) << " | " << fmt(b) << " | " << Ratio(a, b) << " |\n";
+    RatioRow(out, name, a, b, fmt);
   };
-  auto runs = [](const Summary& x) {
-    std::string v;
-    for (double w : x.walls) v += (v.empty() ? "" : ", ") + Fmt("%.2f", w);
-    return v;
-  };
+  auto runs = [](const Summary& x) { return EachRun(x, "%.2f"); };
   row("wall time", c.wall, s.wall, Seconds);
   out << "| wall time, each run (s) | " << runs(c) << " | " << runs(s) << " | |\n";
   row("peak RSS", c.rss, s.rss, Bytes);
@@ -223,6 +259,107 @@ json RunJson(const Measurement& m) {
           {"dst", TrafficJson(m.dst)}};
 }
 
+// A fake's request lines with the page number left out ("page=*"), each with how many
+// times it came: a listing of 20 pages is one line.
+std::vector<std::pair<std::string, int>> CollapsePages(const std::vector<std::string>& paths) {
+  std::vector<std::pair<std::string, int>> out;
+  for (std::string line : paths) {
+    for (const char* key : {"?page=", "&page="}) {
+      size_t at = line.find(key);
+      if (at == std::string::npos) continue;
+      at += std::string(key).size();
+      size_t end = at;
+      while (end < line.size() && std::isdigit(static_cast<unsigned char>(line[end]))) ++end;
+      if (end > at) line.replace(at, end - at, "*");
+    }
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == line; });
+    if (it == out.end()) {
+      out.emplace_back(line, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  return out;
+}
+
+void VendorNoopMarkdown(const VendorNoopResult& v, int reps, std::ostream& out) {
+  const Summary api = Summarize(v.api), heads = Summarize(v.heads);
+  const std::string fake = v.vendor == "harbor" ? "harbor" : "dockerhub";
+  out << "\n### vendor no-op (" << v.vendor << ")\n\n`crossdock plan` of one repository of "
+      << v.tags << " artifacts (one tag each), destination converged (two registries serving "
+      << "the same storage), with both endpoints `type = \"" << v.vendor << "\"` (tags and "
+      << "digests from the vendor's listing; tests/fakes/" << fake << " in front of each "
+      << "registry, counting everything it is sent) and with the same registries as "
+      << "`docker-registry` endpoints (a HEAD per tag; counted by the proxies). Medians (runs "
+      << "each: " << reps << ", alternating).\n\n"
+      << "| | crossdock on the " << v.vendor << " API | crossdock on HEADs | API/HEADs |\n"
+      << "|---|--:|--:|--:|\n";
+  auto row = [&](const std::string& name, double a, double b, std::string (*fmt)(double)) {
+    RatioRow(out, name, a, b, fmt);
+  };
+  auto runs = [](const Summary& x) { return EachRun(x, "%.3f"); };
+  row("wall time", api.wall, heads.wall, [](double s) { return Fmt("%.3f s", s); });
+  out << "| wall time, each run (s) | " << runs(api) << " | " << runs(heads) << " | |\n";
+  row("source requests", api.src_requests, heads.src_requests, Count);
+  row("destination requests", api.dst_requests, heads.dst_requests, Count);
+  row("tool CPU (user+sys)", api.tool_cpu, heads.tool_cpu, Seconds);
+  row("registry CPU (src+dst)", api.registry_cpu, heads.registry_cpu, Seconds);
+  std::vector<double> fake_cpu;
+  for (const Measurement& m : v.api) fake_cpu.push_back(m.fake_cpu_s);
+  out << "| vendor fakes' CPU (src+dst) | " << Seconds(Median(fake_cpu)) << " | - | |\n"
+      << "| listing pages read (src, dst; last run) | " << v.src_pages << ", " << v.dst_pages
+      << " of " << v.pages_needed << " each | - | |\n"
+      << "| plan's last line | " << v.api_summary << " | " << v.heads_summary << " | |\n";
+  std::set<std::string> keys;
+  for (const auto& [k, n] : api.by_kind) keys.insert(k);
+  for (const auto& [k, n] : heads.by_kind) keys.insert(k);
+  out << "\nRequests by kind (median per run; side, then the fake's category or the proxy's "
+         "method, kind, status):\n\n| request | on the API | on HEADs |\n|---|--:|--:|\n";
+  for (const std::string& k : keys) {
+    out << "| " << k << " | " << Count(api.by_kind.count(k) ? api.by_kind.at(k) : 0) << " | "
+        << Count(heads.by_kind.count(k) ? heads.by_kind.at(k) : 0) << " |\n";
+  }
+  out << "\nWhat each " << v.vendor << " fake was sent in the last run on the API, in order "
+      << "(page numbers as `*`):\n\n| side | request | times |\n|---|---|--:|\n";
+  for (const auto& [side, paths] :
+       {std::pair{"src", &v.src_paths}, std::pair{"dst", &v.dst_paths}}) {
+    for (const auto& [line, n] : CollapsePages(*paths)) {
+      out << "| " << side << " | `" << line << "` | " << n << " |\n";
+    }
+  }
+}
+
+json VendorNoopJson(const VendorNoopResult& v) {
+  json api_runs = json::array(), head_runs = json::array();
+  for (const Measurement& m : v.api) {
+    json j = RunJson(m);
+    j["fake_cpu_s"] = m.fake_cpu_s;
+    api_runs.push_back(j);
+  }
+  for (const Measurement& m : v.heads) head_runs.push_back(RunJson(m));
+  const Summary api = Summarize(v.api), heads = Summarize(v.heads);
+  auto ratio = [](double a, double b) { return b > 0 ? json(a / b) : json(nullptr); };
+  return {{"vendor", v.vendor},
+          {"tags", v.tags},
+          {"destination", "converged"},
+          {"api",
+           {{"median", SummaryJson(api)},
+            {"runs", api_runs},
+            {"plan_last_line", v.api_summary},
+            {"listing_pages",
+             {{"src", v.src_pages}, {"dst", v.dst_pages}, {"needed", v.pages_needed}}},
+            {"src_paths", v.src_paths},
+            {"dst_paths", v.dst_paths}}},
+          {"heads",
+           {{"median", SummaryJson(heads)},
+            {"runs", head_runs},
+            {"plan_last_line", v.heads_summary}}},
+          {"ratio_api_to_heads",
+           {{"wall_s", ratio(api.wall, heads.wall)},
+            {"src_requests", ratio(api.src_requests, heads.src_requests)},
+            {"dst_requests", ratio(api.dst_requests, heads.dst_requests)}}}};
+}
+
 }  // namespace
 
 MachineInfo DescribeMachine(const std::string& crossdock) {
@@ -266,7 +403,7 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
       << ".\nTools: " << m.crossdock << "; " << m.skopeo << "; " << m.registry << "; "
       << m.curl.substr(0, m.curl.find(" (")) << ".\nCheckout: " << m.source << ".\n";
   std::vector<TargetRow> targets = Targets(r);
-  out << "\n### Targets (issue #6)\n\n| target | measured | status |\n|---|--:|---|\n";
+  out << "\n### Targets (issues #6 and #12)\n\n| target | measured | status |\n|---|--:|---|\n";
   for (const TargetRow& t : targets) out << "| " << t.goal << " | " << t.measured << " | " << t.status << " |\n";
   if (!r.datasets.empty()) {
     out << "\n### Summary\n\nMedians (runs per tool: " << r.reps
@@ -311,6 +448,7 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
         << "| destination requests | " << Count(without.dst_requests) << " | " << Count(with.dst_requests) << " |\n"
         << "| wall time | " << Seconds(without.wall) << " | " << Seconds(with.wall) << " |\n";
   }
+  for (const VendorNoopResult& v : r.vendor_noop) VendorNoopMarkdown(v, r.reps, out);
 }
 
 json ToJson(const Results& r, const MachineInfo& m) {
@@ -376,6 +514,9 @@ json ToJson(const Results& r, const MachineInfo& m) {
   } else {
     doc["immutable_tags"] = nullptr;
   }
+  json vendors = json::array();
+  for (const VendorNoopResult& v : r.vendor_noop) vendors.push_back(VendorNoopJson(v));
+  doc["vendor_noop"] = vendors;
   return doc;
 }
 

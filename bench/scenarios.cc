@@ -1,7 +1,8 @@
-// Implementation of bench/scenarios.h. Every tool run goes through counting
-// proxies in front of both registries; the source registry serves the cached data
-// set read-only for a whole part, the destination is new and empty for every run
-// (for plan, which needs it converged and only reads, it serves the cache too).
+// Implementation of bench/scenarios.h. Every tool run goes through counting proxies in
+// front of both registries (vendor-noop's runs on a vendor's API go through vendor fakes
+// instead, which count themselves); the source registry serves the cached data set
+// read-only for a whole part, the destination is new and empty for every run (for plan
+// and vendor-noop, which need it converged and only read, it serves the cache too).
 #include "bench/scenarios.h"
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "bench/datasets.h"
 #include "bench/registry.h"
 #include "bench/tools.h"
+#include "bench/vendor_front.h"
 #include "tests/support/harness.h"
 
 namespace crossdock::bench {
@@ -24,6 +26,7 @@ namespace fs = std::filesystem;
 constexpr const char* kUser = "bench";
 constexpr const char* kPassword = "bench-secret";
 constexpr int kToolTimeoutS = 1800;
+constexpr const char* kNoChanges = "No changes. Destinations match the desired state.";
 
 // A registry and the counting proxy in front of it.
 struct Endpoint {
@@ -41,6 +44,36 @@ std::vector<TaggedImage> Sample(const std::vector<TaggedImage>& all, size_t n) {
   return out;
 }
 
+// A vendor fake's count as a run's Traffic: requests, and by_kind its categories.
+Traffic FakeTraffic(const testing::FakeStats& stats) {
+  Traffic t;
+  t.requests = stats.requests;
+  if (stats.api > 0) t.by_kind["vendor API"] = stats.api;
+  if (stats.v2 > 0) t.by_kind["registry /v2/"] = stats.v2;
+  if (stats.token > 0) t.by_kind["token service"] = stats.token;
+  if (int other = stats.requests - stats.api - stats.v2 - stats.token; other > 0) {
+    t.by_kind["other"] = other;
+  }
+  return t;
+}
+
+// The listing pages among a vendor fake's request lines: Harbor's artifacts and Docker
+// Hub's tags lists (.../artifacts?…, .../tags?… or .../tags/?…), not the registry's
+// /v2/…/tags/list.
+int ListingPages(const std::vector<std::string>& paths) {
+  int pages = 0;
+  for (const std::string& line : paths) {
+    std::string path = line.substr(line.find(' ') + 1);
+    path = path.substr(0, path.find('?'));
+    if (!path.empty() && path.back() == '/') path.pop_back();
+    const bool artifacts =
+        path.size() > 10 && path.compare(path.size() - 10, 10, "/artifacts") == 0;
+    const bool tags = path.size() > 5 && path.compare(path.size() - 5, 5, "/tags") == 0;
+    pages += (artifacts || tags) ? 1 : 0;
+  }
+  return pages;
+}
+
 std::string LastLine(const std::string& path) {
   std::ifstream in(path);
   std::string last;
@@ -49,6 +82,13 @@ std::string LastLine(const std::string& path) {
   }
   return last;
 }
+
+// Vendor fakes in front of a run's registries: they reach the registries directly, so
+// their counts replace the proxies'.
+struct Fronts {
+  const VendorFront* src = nullptr;
+  const VendorFront* dst = nullptr;
+};
 
 class Runner {
  public:
@@ -67,6 +107,8 @@ class Runner {
         Plan();
       } else if (part == "immutable") {
         Immutable();
+      } else if (part == "vendor-noop") {
+        VendorNoop();
       } else {
         CopyPart(part);
       }
@@ -145,9 +187,15 @@ class Runner {
   Measurement Measure(const std::string& tool, Endpoint& src, Endpoint& dst,
                       const std::vector<std::string>& argv,
                       const std::map<std::string, std::string>& env, const std::string& dir,
-                      const std::string& label) {
+                      const std::string& label, const Fronts& fronts = {}) {
     src.proxy->Reset();
     dst.proxy->Reset();
+    double fake_cpu_before = 0;
+    if (fronts.src != nullptr) {
+      fronts.src->ResetStats();
+      fronts.dst->ResetStats();
+      fake_cpu_before = fronts.src->CpuSeconds() + fronts.dst->CpuSeconds();
+    }
     double cpu_before = src.registry->CpuSeconds() + dst.registry->CpuSeconds();
     std::string log = dir + "/" + tool + "-" + std::to_string(++logs_) + ".log";
     // curl's stdout is parsed (one line per answer): keep its stderr apart.
@@ -156,6 +204,11 @@ class Runner {
     m.registry_cpu_s = src.registry->CpuSeconds() + dst.registry->CpuSeconds() - cpu_before;
     m.src = src.proxy->Snapshot();
     m.dst = dst.proxy->Snapshot();
+    if (fronts.src != nullptr) {
+      m.fake_cpu_s = fronts.src->CpuSeconds() + fronts.dst->CpuSeconds() - fake_cpu_before;
+      m.src = FakeTraffic(fronts.src->Stats());
+      m.dst = FakeTraffic(fronts.dst->Stats());
+    }
     m.wall_s = run.wall_s;
     m.tool_cpu_s = run.cpu_s;
     m.max_rss_bytes = run.max_rss_bytes;
@@ -318,6 +371,80 @@ class Runner {
     results_.immutable = std::move(result);
   }
 
+  // A no-op `crossdock plan` of bench/artifacts (2,000 artifacts, one tag each), the
+  // destination converged (both registries serve the data set's storage), for each
+  // vendor: through the vendor's API (a fake of it in front of each registry, both
+  // endpoints of that type) and by HEADs (the same registries as docker-registry
+  // endpoints, through the counting proxies), alternating which goes first.
+  void VendorNoop() {
+    const Dataset& ds = Data("artifacts-2k");
+    const std::string repo = ds.repositories.at(0);
+    const CopySpec spec{{repo}, false, ""};
+    Endpoint src = Start("vendor-src", ds.storage, false);
+    Endpoint dst = Start("vendor-dst", ds.storage, false);
+    for (Vendor vendor : {Vendor::kHarbor, Vendor::kDockerHub}) {
+      const std::string type = EndpointType(vendor);
+      VendorFront src_front(vendor, *src.registry, NewDir(type + "-src"));
+      VendorFront dst_front(vendor, *dst.registry, NewDir(type + "-dst"));
+      // Not measured: each fake reads the 2,000 manifests once (and keeps what they say),
+      // which a real vendor has in its database; otherwise the first run would time that.
+      src_front.WarmListing(repo);
+      dst_front.WarmListing(repo);
+      auto via = [&](const VendorFront& front) {
+        Target t;
+        t.host = front.url().substr(std::string("http://").size());
+        t.username = front.username();
+        t.password = front.password();
+        t.type = type;
+        t.api_url = front.url();
+        return t;
+      };
+      VendorNoopResult result;
+      result.vendor = type;
+      result.tags = static_cast<int>(ds.ImagesOf(repo).size());
+      result.pages_needed = (result.tags + 99) / 100;
+      for (int rep = 0; rep < o_.reps; ++rep) {
+        const std::string label =
+            "vendor-noop " + type + " " + std::to_string(rep + 1) + "/" + std::to_string(o_.reps);
+        const bool api_first = rep % 2 == 0;
+        for (bool api : {api_first, !api_first}) {
+          const std::string dir = NewDir("vendor-" + type + (api ? "-api" : "-heads"));
+          testing::WriteFile(dir + "/crossdock.toml",
+                             api ? CrossdockConfig(via(src_front), via(dst_front), spec)
+                                 : CrossdockConfig(src.via_proxy, dst.via_proxy, spec));
+          std::map<std::string, std::string> env;
+          if (api) {
+            env = {{kSourcePasswordEnv, src_front.password()}, {kPasswordEnv, dst_front.password()}};
+          }
+          Measurement m = Measure("crossdock", src, dst,
+                                  {o_.crossdock, "plan", "--no-color", "-c", dir + "/crossdock.toml",
+                                   "--state", dir + "/state.json"},
+                                  env, dir, label + (api ? " on the " + type + " API" : " by HEADs"),
+                                  api ? Fronts{&src_front, &dst_front} : Fronts{});
+          const std::string log = dir + "/crossdock-" + std::to_string(logs_) + ".log";
+          const std::string last = LastLine(log);
+          if (last != kNoChanges) {
+            throw BenchError(label + ": the plan " + (api ? "on the " + type + " API" : "by HEADs") +
+                             " is not a no-op; its last line is \"" + last + "\", expected \"" +
+                             kNoChanges + "\"\n  last lines of " + log + ":\n" + Tail(log));
+          }
+          if (api) {
+            result.src_paths = src_front.Stats().paths;
+            result.dst_paths = dst_front.Stats().paths;
+            result.src_pages = ListingPages(result.src_paths);
+            result.dst_pages = ListingPages(result.dst_paths);
+            result.api_summary = last;
+            result.api.push_back(m);
+          } else {
+            result.heads_summary = last;
+            result.heads.push_back(m);
+          }
+        }
+      }
+      results_.vendor_noop.push_back(std::move(result));
+    }
+  }
+
   BenchOptions o_;
   Certificates certs_;
   std::map<std::string, Dataset> data_;
@@ -329,8 +456,8 @@ class Runner {
 }  // namespace
 
 const std::vector<std::string>& AllParts() {
-  static const std::vector<std::string> kParts = {"fleet",     "no-op", "big",      "many-tags",
-                                                  "plan",      "fleet-tls", "immutable"};
+  static const std::vector<std::string> kParts = {"fleet", "no-op",     "big",       "many-tags",
+                                                  "plan",  "fleet-tls", "immutable", "vendor-noop"};
   return kParts;
 }
 

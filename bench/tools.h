@@ -39,12 +39,15 @@ std::string Tail(const std::string& path, int lines = 15);
 // Throws BenchError unless `program` is in PATH.
 void RequireProgram(const std::string& program, const std::string& hint);
 
-// How a tool reaches one registry (through its counting proxy).
+// How a tool reaches one registry (through its counting proxy, or a vendor fake).
 struct Target {
   std::string host;  // 127.0.0.1:PORT
   bool tls = false;
   std::string ca_path{}, ca_dir{};      // TLS: the CA (PEM), and a directory with only ca.crt
   std::string username{}, password{};  // basic auth when set
+  // crossdock only: the endpoint type ("" is docker-registry) and, for a vendor type, its
+  // api_url (here the same origin as the registry).
+  std::string type{}, api_url{};
   std::string url() const { return (tls ? "https://" : "http://") + host; }
 };
 
@@ -63,8 +66,10 @@ struct CopySpec {
 };
 std::string DestinationName(const CopySpec& spec, const std::string& repository);
 
-// Environment variable holding the destination password for crossdock.
+// Environment variables holding the destination's and the source's password for
+// crossdock.
 inline constexpr const char* kPasswordEnv = "BENCH_DST_PASSWORD";
+inline constexpr const char* kSourcePasswordEnv = "BENCH_SRC_PASSWORD";
 std::string CrossdockConfig(const Target& src, const Target& dst, const CopySpec& spec);
 std::string SkopeoYaml(const Target& src, const CopySpec& spec);
 // skopeo sync --all --preserve-digests --src yaml --dest docker YAML DST[/NS].

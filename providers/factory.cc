@@ -18,6 +18,7 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   // Docker Hub's pull limit answers 429 with a Retry-After of minutes: wait up to 15
   // minutes for it; a longer wait fails the copy with what the Hub asked.
   if (endpoint.type == "docker-hub") options.retry.max_retry_after = std::chrono::minutes(15);
+  options.patch_uploads = endpoint.type == "jfrog-artifactory";
   std::optional<QuaySecret> quay;
   if (endpoint.type == "quay" && !creds.password.empty()) {
     auto secret = ParseQuaySecret(creds.password, endpoint.name);

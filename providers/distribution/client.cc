@@ -195,6 +195,7 @@ DistributionRegistry::DistributionRegistry(std::string name, std::string base_ur
     bucket_ = std::make_unique<core::TokenBucket>(options.rate_limit_per_second, 1.0, clock_);
   if (options.max_connections > 0)
     connections_ = std::make_unique<std::counting_semaphore<>>(options.max_connections);
+  patch_uploads_ = options.patch_uploads;
 }
 
 long DistributionRegistry::requests() const {
@@ -892,7 +893,7 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
   HttpRequest put;
   put.method = "PUT";
   put.headers.push_back({"Content-Type", "application/octet-stream"});
-  if (size >= 0 && size <= kMonolithicMax) {
+  if (size >= 0 && size <= kMonolithicMax && !patch_uploads_) {
     // Small blob: one PUT carrying the body (POST + PUT in all).
     put.url = location + sep + "digest=" + UrlEncode(digest);
     put.body_source = source;
@@ -906,6 +907,8 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
     patch.headers.push_back({"Content-Type", "application/octet-stream"});
     patch.body_source = source;
     patch.body_size = size;
+    // The distribution spec's range for a first chunk of SIZE bytes (inclusive end).
+    if (size > 0) patch.headers.push_back({"Content-Range", "0-" + std::to_string(size - 1)});
     auto p = Send(patch, {PushScope(repo)});
     if (!p.ok()) {
       cancel();

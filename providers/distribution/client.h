@@ -72,6 +72,10 @@ struct DistributionOptions {
   // bucket of one token); 0: unlimited.
   double rate_limit_per_second = 0;
   int max_connections = 0;        // requests in flight at once; 0: unlimited
+  // Every blob upload as POST, PATCH (with Content-Range when the size is known), PUT,
+  // never one PUT carrying the body: Artifactory 6 answers that PUT 404 BLOB_UNKNOWN
+  // (docker/buildx#196, JFrog RTFACT-19344), so jfrog-artifactory endpoints set it.
+  bool patch_uploads = false;
   core::Clock* clock = nullptr;   // null: core::Clock::Real(); must outlive the registry
 };
 
@@ -197,6 +201,7 @@ class DistributionRegistry : public Registry {
   core::Clock* clock_;
   std::unique_ptr<core::TokenBucket> bucket_;                 // null: no rate limit
   std::unique_ptr<std::counting_semaphore<>> connections_;    // null: no limit
+  bool patch_uploads_ = false;
 
   mutable std::mutex mu_;  // guards everything below
   // How long a ping that failed transiently (after its retries) answers for the

@@ -147,6 +147,22 @@ TEST_F(JFrogTest, CopyInCreatesAMissingLocalRepositoryAndRefusesARemoteOne) {
   EXPECT_EQ(ListTags(behind_, "hub-remote/app"), std::vector<std::string>{});
 }
 
+// Artifactory 6 refuses an upload finished by one PUT carrying the blob: crossdock
+// uploads with PATCH to jfrog-artifactory endpoints.
+TEST_F(JFrogTest, UploadsGoThroughPatchAsArtifactoryWants) {
+  JFrogFake::Options o;
+  o.refuse_monolithic = true;
+  Start(o);
+  BuiltImage app = Seed(plain_, "docker-local/app", "v1", 61);
+  WriteConfig(ArtEndpoint(), "[rules.in]\nsource = \"plain\"\ndestination = \"art\"\nrepositories = [\"docker-local/**\"]\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(HeadDigest(behind_, "docker-local/app", "v1"), app.digest);
+  for (const auto& b : app.blobs) EXPECT_TRUE(BlobExists(behind_, "docker-local/app", b)) << b;
+  EXPECT_GE(Count(art_->GetStats(), "PATCH /v2/docker-local/app/blobs/uploads/"), 1)
+      << ::testing::PrintToString(art_->GetStats().paths);
+}
+
 TEST_F(JFrogTest, NonAdministratorIsToldToCreateTheRepository) {
   JFrogFake::Options o;
   o.users = {{"dev", "dev-pw"}};

@@ -79,7 +79,9 @@
 //
 // Tag deletion removes only that tag's directory from --storage (the manifest stays).
 // Tag listings read --storage, not the upstream: the tags from the repository's tags
-// directory, each tag's digest from its current link, push times from the links' mtimes,
+// directory, each tag's digest from its current link, which manifests the repository
+// holds from its revision links, push times from the links' mtimes, whether the
+// repository exists from its _layers directory (what the registry's catalog lists),
 // media type, sizes and platforms from the manifest and config blobs
 // (docker/registry/v2/blobs/sha256/HE/HEX/data), read once per repository and digest and
 // then remembered (a digest's content never changes); only the page's tags are turned

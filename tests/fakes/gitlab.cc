@@ -601,9 +601,9 @@ class GitLab {
     const long total = static_cast<long>(count);
     const long total_pages = std::max(1L, (total + limit - 1) / limit);
     const bool out_of_range = current > total_pages;
-    const std::optional<long> next =
-        current < total_pages && !out_of_range ? std::optional<long>(current + 1) : std::nullopt;
-    const std::optional<long> prev = current > 1 && !out_of_range ? std::optional<long>(current - 1) : std::nullopt;
+    // 0: no such page (plain longs: g++ -O2 warns about std::optional<long> here).
+    const long next = current < total_pages && !out_of_range ? current + 1 : 0;
+    const long prev = current > 1 && !out_of_range ? current - 1 : 0;
 
     auto href = [&](long number) {
       Query q(RawQuery(req));
@@ -613,14 +613,14 @@ class GitLab {
       return self_ + RawPath(req) + "?" + q.EncodeSorted();
     };
     std::vector<std::string> links;
-    if (prev) links.push_back("<" + href(*prev) + ">; rel=\"prev\"");
-    if (next) links.push_back("<" + href(*next) + ">; rel=\"next\"");
+    if (prev) links.push_back("<" + href(prev) + ">; rel=\"prev\"");
+    if (next) links.push_back("<" + href(next) + ">; rel=\"next\"");
     links.push_back("<" + href(1) + ">; rel=\"first\"");
     links.push_back("<" + href(total_pages) + ">; rel=\"last\"");
     res.set_header("X-Per-Page", std::to_string(limit));
     res.set_header("X-Page", std::to_string(current));
-    res.set_header("X-Next-Page", next ? std::to_string(*next) : "");
-    res.set_header("X-Prev-Page", prev ? std::to_string(*prev) : "");
+    res.set_header("X-Next-Page", next ? std::to_string(next) : "");
+    res.set_header("X-Prev-Page", prev ? std::to_string(prev) : "");
     res.set_header("Link", Join(links, ", "));
     res.set_header("X-Total", std::to_string(total));
     res.set_header("X-Total-Pages", std::to_string(total_pages));

@@ -88,7 +88,9 @@
 //
 // Listing reads --storage, not the upstream: an artifacts page (and a repository's
 // artifact_count) takes the tags from the repository's tags directory, each tag's digest
-// from its current link, push times from the links' mtimes, and media type and size from
+// from its current link, which manifests the repository holds from its revision links,
+// push times from the links' mtimes, whether the repository exists from its _layers
+// directory (what the registry's catalog lists), and media type and size from
 // the manifest blob (docker/registry/v2/blobs/sha256/HE/HEX/data), read once per
 // repository and digest and then remembered (a digest's manifest never changes); only
 // the page's items are turned into JSON; and pages after the first of an artifacts
