@@ -112,6 +112,18 @@ TEST_F(GhcrTest, WithoutATokenPatternsCannotListAndAMissingScopeIsNamed) {
   EXPECT_NE(scoped.out.find("read:packages"), std::string::npos) << scoped.out;
 }
 
+TEST_F(GhcrTest, WrongTokenIsAClearErrorAndNeverShown) {
+  Start();
+  WriteFile(dir_.Sub("ghcr-token"), "ghp_wrong_token\n");
+  WriteConfig(GhcrEndpoint(), "[rules.out]\nsource = \"ghcr\"\ndestination = \"plain\"\nrepositories = [\"alice/**\"]\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_EQ(plan.exit_code, 1);
+  EXPECT_NE(plan.out.find("HTTP 401"), std::string::npos) << plan.out;
+  EXPECT_EQ((plan.out + plan.err).find("ghp_wrong_token"), std::string::npos);
+  RunResult test = Crossdock({"endpoint", "test", "ghcr"});
+  EXPECT_EQ(test.exit_code, 1) << test.out;
+}
+
 // ---------------------------------------------------------------- JFrog ----
 
 class JFrogTest : public VendorE2e2Test {
@@ -175,6 +187,18 @@ TEST_F(JFrogTest, NonAdministratorIsToldToCreateTheRepository) {
   EXPECT_NE((apply.out + apply.err).find("create the local Docker repository \"newkey\" first"),
             std::string::npos)
       << apply.out << apply.err;
+}
+
+TEST_F(JFrogTest, WrongPasswordIsAClearErrorAndNeverShown) {
+  Start();
+  WriteFile(dir_.Sub("art-password"), "art-wrong-pw\n");
+  WriteConfig(ArtEndpoint(), "[rules.out]\nsource = \"art\"\ndestination = \"plain\"\n");
+  RunResult plan = Crossdock({"plan"});
+  EXPECT_EQ(plan.exit_code, 1);
+  EXPECT_NE(plan.out.find("HTTP 401, credentials were rejected"), std::string::npos) << plan.out;
+  EXPECT_EQ((plan.out + plan.err).find("art-wrong-pw"), std::string::npos);
+  RunResult test = Crossdock({"endpoint", "test", "art"});
+  EXPECT_EQ(test.exit_code, 1) << test.out;
 }
 
 TEST_F(JFrogTest, CopyOutListsEveryDockerKeysCatalog) {
