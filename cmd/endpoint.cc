@@ -61,7 +61,8 @@ int RunEndpoint(const Args& args) {
   const std::string& source = (*regs)->credential_source(name);
   const std::string& user = (*regs)->username(name);
   fmt::print("  credentials: {}\n",
-             source.starts_with("anonymous") ? "none (" + source + ")"
+             // "anonymous (no username/password, …)" -> "none (no username/password, …)"
+             source.starts_with("anonymous (") ? "none " + source.substr(10)
              : user.empty()                  ? "accepted (from " + source + ")"
                                              : "accepted (user " + user + ", from " + source + ")");
   auto control = registry->CheckControlPlane();

@@ -1,5 +1,8 @@
 #include "providers/factory.h"
 
+#include <chrono>
+#include <optional>
+
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
 #include "providers/ghcr/ghcr.h"
@@ -20,7 +23,10 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "docker-hub") options.retry.max_retry_after = std::chrono::minutes(15);
   options.patch_uploads = endpoint.type == "jfrog-artifactory";
   std::optional<QuaySecret> quay;
-  if (endpoint.type == "quay" && !creds.password.empty()) {
+  if (endpoint.type == "quay" && !creds.username.empty()) {
+    // From an auth file (`docker login quay.io`): the registry login, without a token.
+    quay = QuaySecret{creds.username, creds.password, ""};
+  } else if (endpoint.type == "quay" && !creds.password.empty()) {
     auto secret = ParseQuaySecret(creds.password, endpoint.name);
     if (!secret.ok()) return secret.status();
     quay = *secret;
