@@ -6,23 +6,12 @@
 
 #include <algorithm>
 
+#include "tests/e2e/vendor_e2e.h"
 #include "tests/support/harness.h"
 #include "tests/support/vendor_fakes.h"
 
 namespace crossdock::testing {
 namespace {
-
-ImageSpec Small(uint64_t seed) {
-  ImageSpec spec;
-  spec.layers = {LayerSpec{.size = 8192, .seed = seed}};
-  spec.labels = {{"seed", std::to_string(seed)}};
-  return spec;
-}
-
-int Count(const FakeStats& stats, const std::string& prefix) {
-  return static_cast<int>(std::count_if(stats.paths.begin(), stats.paths.end(),
-                                        [&](const std::string& p) { return p.starts_with(prefix); }));
-}
 
 class DockerHubTest : public ::testing::Test {
  protected:
@@ -49,7 +38,7 @@ class DockerHubTest : public ::testing::Test {
   BuiltImage Seed(const Endpoint& at, const std::string& repo, const std::string& tag,
                   uint64_t seed) {
     const std::string name = "i" + std::to_string(seed);
-    BuiltImage img = BuildImage(dir_.Sub("layout"), name, Small(seed));
+    BuiltImage img = BuildImage(dir_.Sub("layout"), name, SmallVendorImage(seed));
     Push(dir_.Sub("layout"), name, at, repo, tag);
     return img;
   }
@@ -75,7 +64,7 @@ TEST_F(DockerHubTest, OfficialImagesCopyOutAnonymouslyUnderLibrary) {
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   EXPECT_EQ(HeadDigest(plain_, "library/nginx", "1.27"), nginx.digest);
   EXPECT_EQ(ListTags(plain_, "library/redis"), std::vector<std::string>{});
-  EXPECT_EQ(Count(hub_->GetStats(), "POST /v2/auth/token"), 0);  // anonymous: no Hub token
+  EXPECT_EQ(CountRequests(hub_->GetStats(), "POST /v2/auth/token"), 0);  // anonymous: no Hub token
 }
 
 TEST_F(DockerHubTest, CopyInCreatesTheRepositoryAndANoOpPlanListsOnly) {
@@ -89,13 +78,13 @@ TEST_F(DockerHubTest, CopyInCreatesTheRepositoryAndANoOpPlanListsOnly) {
   RunResult apply = Crossdock({"apply", "--auto-approve"});
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   for (const char* t : {"v1", "v2", "v3"}) EXPECT_EQ(HeadDigest(behind_, "alice/app", t), app.digest);
-  EXPECT_EQ(Count(hub_->GetStats(), "POST /v2/namespaces/alice/repositories"), 1);
+  EXPECT_EQ(CountRequests(hub_->GetStats(), "POST /v2/namespaces/alice/repositories"), 1);
 
   hub_->ResetStats();
   RunResult noop = Crossdock({"plan", "--detailed-exitcode"});
   EXPECT_EQ(noop.exit_code, 0) << noop.out << noop.err;
   const FakeStats stats = hub_->GetStats();
-  EXPECT_EQ(Count(stats, "HEAD /v2/alice/app/manifests/"), 0) << ::testing::PrintToString(stats.paths);
+  EXPECT_EQ(CountRequests(stats, "HEAD /v2/alice/app/manifests/"), 0) << ::testing::PrintToString(stats.paths);
   EXPECT_LE(stats.requests, 4) << ::testing::PrintToString(stats.paths);
 }
 
@@ -112,7 +101,7 @@ TEST_F(DockerHubTest, ExpiredHubTokenIsRenewedAndTheRunGoesOn) {
   RunResult apply = Crossdock({"apply", "--auto-approve"});
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(HeadDigest(plain_, "alice/app" + std::to_string(i), "v1"));
-  EXPECT_GE(Count(hub_->GetStats(), "POST /v2/auth/token"), 2);
+  EXPECT_GE(CountRequests(hub_->GetStats(), "POST /v2/auth/token"), 2);
 }
 
 TEST_F(DockerHubTest, HubApi429IsWaitedOutAsTheHubAsks) {

@@ -6,52 +6,16 @@
 
 #include <algorithm>
 
+#include "tests/e2e/vendor_e2e.h"
 #include "tests/support/harness.h"
 #include "tests/support/vendor_fakes2.h"
 
 namespace crossdock::testing {
 namespace {
 
-ImageSpec Small(uint64_t seed) {
-  ImageSpec spec;
-  spec.layers = {LayerSpec{.size = 8192, .seed = seed}};
-  spec.labels = {{"seed", std::to_string(seed)}};
-  return spec;
-}
-
-int Count(const FakeStats& stats, const std::string& prefix) {
-  return static_cast<int>(std::count_if(stats.paths.begin(), stats.paths.end(),
-                                        [&](const std::string& p) { return p.starts_with(prefix); }));
-}
-
-class VendorE2e2Test : public ::testing::Test {
- protected:
-  VendorE2e2Test() { config_ = dir_.Sub("crossdock.toml"); }
-  RunResult Crossdock(std::vector<std::string> args) {
-    args.insert(args.end(), {"-c", config_, "--no-color"});
-    return RunCrossdock(args, {{"HOME", dir_.path()}}, dir_.path());
-  }
-  BuiltImage Seed(const Endpoint& at, const std::string& repo, const std::string& tag,
-                  uint64_t seed) {
-    const std::string name = "i" + std::to_string(seed);
-    BuiltImage img = BuildImage(dir_.Sub("layout"), name, Small(seed));
-    Push(dir_.Sub("layout"), name, at, repo, tag);
-    return img;
-  }
-  void WriteConfig(const std::string& vendor_endpoint, const std::string& rules) {
-    WriteFile(config_, "[endpoints.plain]\nurl = \"" + plain_.url() + "\"\n\n" + vendor_endpoint +
-                           "\n" + rules);
-  }
-
-  TempDir dir_;
-  Registry plain_;
-  Registry behind_;
-  std::string config_;
-};
-
 // ---------------------------------------------------------------- GHCR ----
 
-class GhcrTest : public VendorE2e2Test {
+class GhcrTest : public VendorE2eTest {
  protected:
   void Start(GhcrFake::Options o = {}) {
     ghcr_ = std::make_unique<GhcrFake>(behind_, o);
@@ -77,7 +41,7 @@ TEST_F(GhcrTest, CopyOutListsPackagesAndVersionsWithoutAHeadPerTag) {
   ghcr_->ResetStats();
   RunResult plan = Crossdock({"plan", "--detailed-exitcode"});
   EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
-  EXPECT_EQ(Count(ghcr_->GetStats(), "HEAD /v2/"), 0) << ::testing::PrintToString(ghcr_->GetStats().paths);
+  EXPECT_EQ(CountRequests(ghcr_->GetStats(), "HEAD /v2/"), 0) << ::testing::PrintToString(ghcr_->GetStats().paths);
 }
 
 TEST_F(GhcrTest, CopyInCreatesThePackageAndDeleteTakesTheVersion) {
@@ -91,7 +55,7 @@ TEST_F(GhcrTest, CopyInCreatesThePackageAndDeleteTakesTheVersion) {
   RunResult apply = Crossdock({"apply", "--auto-approve"});
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   EXPECT_EQ(ListTags(behind_, "alice/app"), std::vector<std::string>{"v1"});
-  EXPECT_GE(Count(ghcr_->GetStats(), "DELETE /users/alice/packages/container/app/versions/"), 1)
+  EXPECT_GE(CountRequests(ghcr_->GetStats(), "DELETE /users/alice/packages/container/app/versions/"), 1)
       << ::testing::PrintToString(ghcr_->GetStats().paths);
 }
 
@@ -126,7 +90,7 @@ TEST_F(GhcrTest, WrongTokenIsAClearErrorAndNeverShown) {
 
 // ---------------------------------------------------------------- JFrog ----
 
-class JFrogTest : public VendorE2e2Test {
+class JFrogTest : public VendorE2eTest {
  protected:
   void Start(JFrogFake::Options o = {}) {
     art_ = std::make_unique<JFrogFake>(behind_, o);
@@ -171,7 +135,7 @@ TEST_F(JFrogTest, UploadsGoThroughPatchAsArtifactoryWants) {
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   EXPECT_EQ(HeadDigest(behind_, "docker-local/app", "v1"), app.digest);
   for (const auto& b : app.blobs) EXPECT_TRUE(BlobExists(behind_, "docker-local/app", b)) << b;
-  EXPECT_GE(Count(art_->GetStats(), "PATCH /v2/docker-local/app/blobs/uploads/"), 1)
+  EXPECT_GE(CountRequests(art_->GetStats(), "PATCH /v2/docker-local/app/blobs/uploads/"), 1)
       << ::testing::PrintToString(art_->GetStats().paths);
 }
 

@@ -8,18 +8,12 @@
 
 #include <algorithm>
 
+#include "tests/e2e/vendor_e2e.h"
 #include "tests/support/harness.h"
 #include "tests/support/vendor_fakes.h"
 
 namespace crossdock::testing {
 namespace {
-
-ImageSpec Small(uint64_t seed) {
-  ImageSpec spec;
-  spec.layers = {LayerSpec{.size = 8192, .seed = seed}};
-  spec.labels = {{"seed", std::to_string(seed)}};
-  return spec;
-}
 
 HarborFake::Options TwoUsers() {
   HarborFake::Options o;
@@ -49,12 +43,12 @@ class HarborTest : public ::testing::Test {
     return RunCrossdock(args, {{"HOME", dir_.path()}}, dir_.path());
   }
   BuiltImage SeedPlain(const std::string& repo, const std::string& tag, uint64_t seed) {
-    BuiltImage img = BuildImage(dir_.Sub("layout"), repo + tag, Small(seed));
+    BuiltImage img = BuildImage(dir_.Sub("layout"), repo + tag, SmallVendorImage(seed));
     Push(dir_.Sub("layout"), repo + tag, plain_, repo, tag);
     return img;
   }
   BuiltImage SeedHarbor(const std::string& repo, const std::string& tag, uint64_t seed) {
-    BuiltImage img = BuildImage(dir_.Sub("layout"), "h" + std::to_string(seed), Small(seed));
+    BuiltImage img = BuildImage(dir_.Sub("layout"), "h" + std::to_string(seed), SmallVendorImage(seed));
     Push(dir_.Sub("layout"), "h" + std::to_string(seed), harbor_, repo, tag);
     return img;
   }
@@ -105,7 +99,7 @@ TEST_F(HarborTest, CopyOutListsThroughTheApiWithoutAHeadPerTag) {
   PushManifestUnderTag(harbor_, "apps/api", "v1", "stable");
   // A proxy cache (Harbor refuses pushes there; its content comes from upstream): never
   // a source.
-  BuildImage(dir_.Sub("layout"), "cached", Small(13));
+  BuildImage(dir_.Sub("layout"), "cached", SmallVendorImage(13));
   Push(dir_.Sub("layout"), "cached", behind_, "hub-cache/library/nginx", "1.27");
   WriteConfig("[rules.out]\nsource = \"harbor\"\ndestination = \"plain\"\n");
   harbor_.ResetStats();

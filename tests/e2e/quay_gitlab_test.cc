@@ -6,50 +6,12 @@
 
 #include <algorithm>
 
+#include "tests/e2e/vendor_e2e.h"
 #include "tests/support/harness.h"
 #include "tests/support/vendor_fakes.h"
 
 namespace crossdock::testing {
 namespace {
-
-ImageSpec Small(uint64_t seed) {
-  ImageSpec spec;
-  spec.layers = {LayerSpec{.size = 8192, .seed = seed}};
-  spec.labels = {{"seed", std::to_string(seed)}};
-  return spec;
-}
-
-int Count(const FakeStats& stats, const std::string& prefix) {
-  return static_cast<int>(std::count_if(stats.paths.begin(), stats.paths.end(),
-                                        [&](const std::string& p) { return p.starts_with(prefix); }));
-}
-
-// A plain source or destination, and the vendor fake in front of behind_.
-class VendorE2eTest : public ::testing::Test {
- protected:
-  VendorE2eTest() { config_ = dir_.Sub("crossdock.toml"); }
-  RunResult Crossdock(std::vector<std::string> args) {
-    args.insert(args.end(), {"-c", config_, "--no-color"});
-    return RunCrossdock(args, {{"HOME", dir_.path()}}, dir_.path());
-  }
-  BuiltImage Seed(const Endpoint& at, const std::string& repo, const std::string& tag,
-                  uint64_t seed) {
-    const std::string name = "i" + std::to_string(seed);
-    BuiltImage img = BuildImage(dir_.Sub("layout"), name, Small(seed));
-    Push(dir_.Sub("layout"), name, at, repo, tag);
-    return img;
-  }
-  // [endpoints.plain], [endpoints.NAME] = VENDOR_ENDPOINT, then RULES.
-  void WriteConfig(const std::string& vendor_endpoint, const std::string& rules) {
-    WriteFile(config_, "[endpoints.plain]\nurl = \"" + plain_.url() + "\"\n\n" + vendor_endpoint +
-                           "\n" + rules);
-  }
-
-  TempDir dir_;
-  Registry plain_;
-  Registry behind_;
-  std::string config_;
-};
 
 // ---------------------------------------------------------------- Quay ----
 
@@ -83,8 +45,8 @@ TEST_F(QuayTest, CopyInAndANoOpPlanListsTagsThroughTheRestApi) {
   quay_->ResetStats();
   RunResult plan = Crossdock({"plan", "--detailed-exitcode"});
   EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
-  EXPECT_EQ(Count(quay_->GetStats(), "HEAD /v2/"), 0) << ::testing::PrintToString(quay_->GetStats().paths);
-  EXPECT_GE(Count(quay_->GetStats(), "GET /api/v1/repository/acme/app/tag/"), 1);
+  EXPECT_EQ(CountRequests(quay_->GetStats(), "HEAD /v2/"), 0) << ::testing::PrintToString(quay_->GetStats().paths);
+  EXPECT_GE(CountRequests(quay_->GetStats(), "GET /api/v1/repository/acme/app/tag/"), 1);
 }
 
 TEST_F(QuayTest, MissingOrganisationIsCreatedWithTheTokenAndRefusedWithout) {
@@ -211,7 +173,7 @@ TEST_F(GitLabTest, CopyOutListsTheGroupsProjectsThroughTheApi) {
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   EXPECT_EQ(HeadDigest(plain_, "group/app/web", "v1"), web.digest);
   EXPECT_EQ(HeadDigest(plain_, "group/sub/lib", "2.0"), lib.digest);
-  EXPECT_GE(Count(gitlab_->GetStats(), "GET /api/v4/groups/group/projects"), 1)
+  EXPECT_GE(CountRequests(gitlab_->GetStats(), "GET /api/v4/groups/group/projects"), 1)
       << ::testing::PrintToString(gitlab_->GetStats().paths);
 }
 
