@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 
 #include "tests/e2e/vendor_e2e.h"
 #include "tests/support/harness.h"
@@ -118,23 +120,32 @@ TEST_F(DockerHubTest, HubApi429IsWaitedOutAsTheHubAsks) {
   }
 }
 
-TEST_F(DockerHubTest, PlanWarnsWhenCopiesNeedMorePullsThanRemain) {
+TEST_F(DockerHubTest, PullLimitIsWarnedOfAndAnApplyMeetingItPausesAndResumes) {
   DockerHubFake::Options o;
   o.pull_limit = 2;
+  o.retry_after = 2;
   Start(o);
-  Seed(behind_, "alice/app", "v1", 40);
-  for (const char* t : {"v2", "v3", "v4"}) PushManifestUnderTag(behind_, "alice/app", "v1", t);
-  WriteConfig("[rules.out]\nsource = \"hub\"\ndestination = \"plain\"\nrepositories = [\"alice/*\"]\n");
+  for (int i = 1; i <= 4; ++i) Seed(behind_, "alice/app", "v" + std::to_string(i), 40 + i);
+  WriteConfig("[settings]\nparallelism = 1\n\n[rules.out]\nsource = \"hub\"\ndestination = "
+              "\"plain\"\nrepositories = [\"alice/*\"]\n");
   RunResult plan = Crossdock({"plan"});
   EXPECT_NE(plan.out.find("endpoint \"hub\" allows 2 more pulls in its rate-limit window"),
             std::string::npos)
       << plan.out;
-  // The pull 429 asks for 2 s; a budget given back meanwhile lets apply finish.
-  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  // The third manifest GET meets the limit (429, Retry-After: 2): once the fake has
+  // said so, the budget comes back, and the apply must go on after its pause.
+  auto apply = std::async(std::launch::async, [&] { return Crossdock({"apply", "--auto-approve"}); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (hub_->log().find(" 429") == std::string::npos &&
+         apply.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
   hub_->SetPullBudget(100);
-  RunResult retry = Crossdock({"apply", "--auto-approve"});
-  EXPECT_EQ(retry.exit_code, 0) << retry.out << retry.err;
-  for (const char* t : {"v1", "v2", "v3", "v4"}) EXPECT_TRUE(HeadDigest(plain_, "alice/app", t)) << t;
+  RunResult done = apply.get();
+  EXPECT_NE(hub_->log().find(" 429"), std::string::npos) << "the limit was never met";
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  for (int i = 1; i <= 4; ++i)
+    EXPECT_TRUE(HeadDigest(plain_, "alice/app", "v" + std::to_string(i))) << i;
 }
 
 TEST_F(DockerHubTest, DeleteThroughTheHubApiKeepsOtherTags) {
