@@ -90,20 +90,22 @@ TEST_F(DockerHubTest, CopyInCreatesTheRepositoryAndANoOpPlanListsOnly) {
   EXPECT_LE(stats.requests, 4) << ::testing::PrintToString(stats.paths);
 }
 
-TEST_F(DockerHubTest, ExpiredHubTokenIsRenewedAndTheRunGoesOn) {
+TEST_F(DockerHubTest, ExpiredHubTokenIsRenewedAndThePlanGoesOn) {
   DockerHubFake::Options o;
-  o.token_lifetime = 2;
+  o.token_lifetime = 1;
   Start(o);
   for (int i = 0; i < 6; ++i) Seed(behind_, "alice/app" + std::to_string(i), "v1", 20 + i);
-  // One request at a time, two a second: the run outlives several two-second Hub
-  // tokens, and no request waits in line long enough for its token to expire first.
+  // One request at a time, four a second: the listing (a namespace page, then a tag
+  // page per repository) outlives one-second Hub tokens, and no request waits in line
+  // long enough for its token to expire first.
   WriteConfig("[settings]\nparallelism = 1\n\n[rules.out]\nsource = \"hub\"\ndestination = "
               "\"plain\"\nrepositories = [\"alice/*\"]\n",
-              false, "rate_limit = \"2/s\"\n");
-  RunResult apply = Crossdock({"apply", "--auto-approve"});
-  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
-  for (int i = 0; i < 6; ++i) EXPECT_TRUE(HeadDigest(plain_, "alice/app" + std::to_string(i), "v1"));
-  EXPECT_GE(CountRequests(hub_->GetStats(), "POST /v2/auth/token"), 2);
+              false, "rate_limit = \"4/s\"\n");
+  RunResult plan = Crossdock({"plan"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("Plan: 6 to copy"), std::string::npos) << plan.out;
+  EXPECT_GE(CountRequests(hub_->GetStats(), "POST /v2/auth/token"), 2)
+      << ::testing::PrintToString(hub_->GetStats().paths);
 }
 
 TEST_F(DockerHubTest, HubApi429IsWaitedOutAsTheHubAsks) {
