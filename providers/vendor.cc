@@ -64,7 +64,6 @@ core::Status VendorRegistry::ForEachApiPage(
                                     std::to_string(kMaxListPages) + " pages; stopped");
     auto r = CallApi("GET", url, headers);
     if (!r.ok()) return r.status();
-    if (r->status == 404 && n == 0) return registry_->ErrorFor(*r, Where(what));
     if (r->status != 200) return registry_->ErrorFor(*r, Where(what));
     auto j = ParseJson(*r, what);
     if (!j.ok()) return j.status();

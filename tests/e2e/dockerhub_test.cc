@@ -15,10 +15,8 @@
 namespace crossdock::testing {
 namespace {
 
-class DockerHubTest : public ::testing::Test {
+class DockerHubTest : public VendorE2eTest {
  protected:
-  DockerHubTest() { config_ = dir_.Sub("crossdock.toml"); }
-
   void Start(DockerHubFake::Options options = {}) {
     hub_ = std::make_unique<DockerHubFake>(behind_, options);
     WriteFile(dir_.Sub("hub-token"), "dckr_pat_alice\n");
@@ -27,29 +25,14 @@ class DockerHubTest : public ::testing::Test {
   // then RULES.
   void WriteConfig(const std::string& rules, bool anonymous = false,
                    const std::string& hub_extra = "") {
-    WriteFile(config_, "[endpoints.plain]\nurl = \"" + plain_.url() +
-                           "\"\n\n[endpoints.hub]\ntype = \"docker-hub\"\nurl = \"" + hub_->url() +
-                           "\"\napi_url = \"" + hub_->api_url() + "\"\n" +
-                           (anonymous ? "" : "username = \"alice\"\npassword = \"file:hub-token\"\n") +
-                           hub_extra + "\n" + rules);
-  }
-  RunResult Crossdock(std::vector<std::string> args) {
-    args.insert(args.end(), {"-c", config_, "--no-color"});
-    return RunCrossdock(args, {{"HOME", dir_.path()}}, dir_.path());
-  }
-  BuiltImage Seed(const Endpoint& at, const std::string& repo, const std::string& tag,
-                  uint64_t seed) {
-    const std::string name = "i" + std::to_string(seed);
-    BuiltImage img = BuildImage(dir_.Sub("layout"), name, SmallVendorImage(seed));
-    Push(dir_.Sub("layout"), name, at, repo, tag);
-    return img;
+    VendorE2eTest::WriteConfig(
+        "[endpoints.hub]\ntype = \"docker-hub\"\nurl = \"" + hub_->url() + "\"\napi_url = \"" +
+            hub_->api_url() + "\"\n" +
+            (anonymous ? "" : "username = \"alice\"\npassword = \"file:hub-token\"\n") + hub_extra,
+        rules);
   }
 
-  TempDir dir_;
-  Registry plain_;
-  Registry behind_;
   std::unique_ptr<DockerHubFake> hub_;
-  std::string config_;
 };
 
 TEST_F(DockerHubTest, OfficialImagesCopyOutAnonymouslyUnderLibrary) {
