@@ -7,14 +7,14 @@
 
 CXX      ?= g++
 CXXFLAGS_COMMON := -std=c++20 -Wall -Wextra -Werror -I. -DTOML_HEADER_ONLY=0 -MMD -MP -pthread
-LDLIBS   := -ltomlplusplus -lboost_program_options -lcurl -lfmt -lcrypto -lssl -ldate-tz -pthread
+LDLIBS   := -lyaml-cpp -ltomlplusplus -lboost_program_options -lcurl -lfmt -lcrypto -lssl -ldate-tz -pthread
 TEST_LDLIBS := -lgtest -lgmock -lcpp-httplib
 
 DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   libboost-program-options-dev libtomlplusplus-dev libcurl4-openssl-dev libfmt-dev \
   libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
   libcpp-httplib-dev docker-registry skopeo umoci apache2-utils jq \
-  libhowardhinnant-date-dev tzdata prometheus-cpp-dev
+  libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev
 
 LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*.cc) \
              $(wildcard providers/*/*.cc) $(wildcard planner/*.cc) $(wildcard applier/*.cc)

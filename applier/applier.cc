@@ -417,8 +417,20 @@ void ApplyRun::Copy(const planner::Change& c) {
       break;
     }
   }
+  state::Artifact a = ArtifactOf(c);
+  providers::Registry* dst = registries_.at(c.destination_endpoint);
+  if (st.ok() && dst->ConvertsManifests()) {
+    // What the tag holds now is the destination's own form of the source manifest.
+    auto held = dst->HeadManifest(c.destination_repository, c.tag);
+    if (!held.ok() || !*held)
+      st = core::Status::Unavailable(
+          "copied, but " + c.destination_repository + ":" + c.tag + " at endpoint \"" +
+          c.destination_endpoint + "\" could not be read back (" +
+          (held.ok() ? std::string("absent") : held.status().message()) + "); run apply again");
+    else
+      a.destination_digest = (*held)->digest;
+  }
   if (st.ok()) {
-    const state::Artifact a = ArtifactOf(c);
     core::Status rec = Record([&](state::State& s) { RecordDone(s, c, a); });
     if (!rec.ok()) st = rec.WithContext("copied, but the state could not be saved");
   }

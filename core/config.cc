@@ -102,7 +102,8 @@ class Loader {
   // OFFICIAL_IMAGES (a Docker Hub source's repositories): a one-component pattern
   // not starting with '*' ("nginx", "ngin*") becomes "library/PATTERN".
   std::vector<std::string> ReadPatterns(const TableReader& reader, const char* key,
-                                        const std::string& what, bool official_images = false);
+                                        const std::string& what, bool official_images = false,
+                                        bool chart_names = false);
   std::vector<std::string> ReadLabels(const TableReader& reader, const char* key,
                                       const std::string& what);
   void ReadTagSelection(const TableReader& reader, const std::string& what, Rule* rule);
@@ -278,7 +279,8 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   }
   if (auto url = reader.String("url")) {
     endpoint.url = *url;
-    if (auto problem = config_check::NormalizeEndpointUrl(&endpoint.url, name)) {
+    if (auto problem = config_check::NormalizeEndpointUrl(&endpoint.url, name,
+                                                          type && type->name == "helm-repo")) {
       diags_->Error(reader.ValuePos("url"), *problem);
     }
   } else if (type && !type->default_url.empty()) {
@@ -461,7 +463,9 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   // ("*" and "**" stay: they ask for every namespace, which Docker Hub cannot list).
   const Endpoint* source = config_->FindEndpoint(rule.source);
   const bool hub_source = source && source->type == "docker-hub";
-  rule.repositories = ReadPatterns(reader, "repositories", what, hub_source);
+  // A chart repository's repositories are chart names: one component each.
+  const bool chart_source = source && source->type == "helm-repo";
+  rule.repositories = ReadPatterns(reader, "repositories", what, hub_source, chart_source);
   rule.exclude_repositories = ReadPatterns(reader, "exclude_repositories", what, hub_source);
   rule.tags = ReadPatterns(reader, "tags", what);
   rule.exclude_tags = ReadPatterns(reader, "exclude_tags", what);
@@ -621,7 +625,8 @@ void Loader::CheckEndpointDefined(const SourcePos& pos, const std::string& name,
 }
 
 std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const char* key,
-                                              const std::string& what, bool official_images) {
+                                              const std::string& what, bool official_images,
+                                              bool chart_names) {
   std::vector<std::string> patterns;
   auto items = reader.StringList(key);
   if (!items) return patterns;
@@ -642,7 +647,8 @@ std::vector<std::string> Loader::ReadPatterns(const TableReader& reader, const c
                !item.value.starts_with('*')) {
       patterns.push_back("library/" + item.value);
       continue;
-    } else if (repositories && pattern->IsLiteral() && item.value.find('/') == std::string::npos) {
+    } else if (repositories && !chart_names && pattern->IsLiteral() &&
+               item.value.find('/') == std::string::npos) {
       // Harbor users write a project name and expect its repositories.
       diags_->Warning(item.pos, "repositories = [" + Quoted(item.value) +
                                     "] selects only a repository named exactly " +

@@ -216,7 +216,8 @@ bool TableReader::Require(std::string_view key, const std::string& what) const {
   return false;
 }
 
-std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::string& endpoint) {
+std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::string& endpoint,
+                                                bool allow_path) {
   const std::string prefix = "url " + Quoted(*url) + " of endpoint " + Quoted(endpoint);
   const size_t scheme_end = url->find("://");
   std::string scheme = url->substr(0, scheme_end == std::string::npos ? 0 : scheme_end);
@@ -230,6 +231,13 @@ std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::str
   if (authority.find('@') != std::string::npos) {
     return "url of endpoint " + Quoted(endpoint) +
            " must not contain credentials; use username and password";
+  }
+  std::string path;
+  if (allow_path && authority.find('/') != std::string::npos) {
+    path = authority.substr(authority.find('/'));
+    authority.resize(authority.find('/'));
+    if (path.find_first_of("?# \t\\") != std::string::npos || path.find("//") != std::string::npos)
+      return prefix + " must be scheme://host[:port][/path], without a query or fragment";
   }
   if (authority.find_first_of("/?#") != std::string::npos) {
     return prefix + " must be scheme://host[:port], without a path, query or fragment";
@@ -260,7 +268,7 @@ std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::str
   }
   if (!host_ok) return prefix + " has an invalid host";
   if (!port.empty() && !IsValidPort(port)) return prefix + " has an invalid port";
-  *url = scheme + "://" + authority;
+  *url = scheme + "://" + authority + path;
   return std::nullopt;
 }
 

@@ -105,8 +105,10 @@ class TableReader {
 
 // Checks and normalises an endpoint URL in place (lower-case scheme, trailing '/'
 // removed). Returns the problem, phrased to follow "url ... of endpoint \"x\"", or
-// nullopt. Never repeats a URL that carries credentials.
-std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::string& endpoint);
+// nullopt. Never repeats a URL that carries credentials. With ALLOW_PATH (a Helm chart
+// repository lives at a path) a path may follow the authority.
+std::optional<std::string> NormalizeEndpointUrl(std::string* url, const std::string& endpoint,
+                                                bool allow_path = false);
 
 // Checks a dest_namespace: '/'-separated components, each a repository path component
 // as the distribution spec defines it. Returns the problem or nullopt.

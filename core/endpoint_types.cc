@@ -29,7 +29,7 @@ const std::vector<EndpointType>& EndpointTypes() {
       {"azure-acr", false, "", "", false, "", true, true, "the password", 1, 0, ""},
       {"ali-acr", false, "", "", false, "", true, true, "the AccessKey secret", 1, 0, ""},
       {"huawei-SWR", false, "", "", false, "", true, true, "the login key", 1, 0, ""},
-      {"helm-repo", false, "", "", false, "", true, true, "the password", 1, 0, ""},
+      {"helm-repo", true, "", "", false, "", false, true, "the password", 1, 0, ""},
   };
 
   return types;

@@ -1,6 +1,7 @@
 #include "planner/diff.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/digest.h"
 
@@ -129,9 +130,9 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
                      const DiffOptions& options, Plan* plan) {
   const std::set<TagKey> collided = Collisions(desired, &plan->errors);
   std::set<TagKey> planned;  // a second rule wanting the same tag from the same source
-  std::set<TagKey> recorded;
+  std::map<TagKey, const state::Artifact*> recorded;
   for (const auto& a : state.artifacts)
-    recorded.insert({a.destination_endpoint, a.destination_repository, a.tag});
+    recorded[{a.destination_endpoint, a.destination_repository, a.tag}] = &a;
   for (const auto& t : desired.tags) {
     const core::Rule* rule = config.FindRule(t.rule);
     if (!rule) continue;
@@ -166,6 +167,15 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       base.destination_repository = t.destination_repository;
       base.tag = t.tag;
       base.accessory_of = t.accessory_of;
+      // A destination that stores a conversion (a Helm chart repository keeps the chart,
+      // not the OCI manifest: Registry::ConvertsManifests) holds another digest than its
+      // source. It is converged while it holds what crossdock recorded writing there for
+      // this very source digest.
+      auto record = recorded.find(key);
+      if (record != recorded.end() && dest->digest &&
+          record->second->source_digest == base.source_digest &&
+          record->second->destination_digest == *dest->digest)
+        continue;
       auto change = DiffTag(*rule, base, dest->digest);
       if (!change && rule->adopt && !recorded.count(key)) {
         base.action = Action::kAdopt;

@@ -8,6 +8,7 @@
 #include "providers/ghcr/ghcr.h"
 #include "providers/gitlab/gitlab.h"
 #include "providers/harbor/harbor.h"
+#include "providers/helm/helm.h"
 #include "providers/jfrog/jfrog.h"
 #include "providers/quay/quay.h"
 
@@ -50,6 +51,9 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "jfrog-artifactory")
     return std::unique_ptr<Registry>(
         std::make_unique<JFrogRegistry>(std::move(registry), endpoint.api_url));
+  if (endpoint.type == "helm-repo")
+    return std::unique_ptr<Registry>(
+        std::make_unique<HelmRepoRegistry>(std::move(registry), endpoint.url));
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));

@@ -195,6 +195,13 @@ class Registry {
   }
   virtual bool DeletesTagsAlone() const { return false; }
 
+  // - whether the registry stores a conversion of what PutManifest is given rather
+  //   than the manifest itself (a Helm chart repository keeps the chart's .tgz and
+  //   shows it as its own OCI manifest): HeadManifest then names another digest than
+  //   the one pushed, so the applier reads back what the tag holds and the state
+  //   records both digests.
+  virtual bool ConvertsManifests() const { return false; }
+
   // How many pulls the registry says remain in its rate-limit window (Docker Hub's
   // RateLimit-Remaining), as last seen; nullopt when it never said.
   virtual std::optional<long> rate_limit_remaining() const { return std::nullopt; }

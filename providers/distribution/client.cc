@@ -46,6 +46,9 @@ std::string PushScope(const std::string& repo) { return "repository:" + repo + "
 // The "message" of the first error in a distribution error body, if any.
 std::string RegistryErrorMessage(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
+  // ChartMuseum (and others in front of registries) answer {"error": "…"}.
+  if (j.is_object() && j.contains("error") && j["error"].is_string())
+    return j["error"].get<std::string>();
   if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array() ||
       j["errors"].empty())
     return "";

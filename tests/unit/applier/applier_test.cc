@@ -213,11 +213,10 @@ TEST_F(SnapshotApplierTest, AFailedStateWriteStopsNewWorkAndCountsWhatIsNotRecor
   o.parallelism = 1;
   std::atomic<int> done{0};
   o.on_change_done = [&](const planner::Change&, const core::Status&, std::int64_t) {
-    // The first change's record is due at once: wait until the writer has tried it, so
-    // the second change sees the failure (the writer runs on its own thread).
-    if (++done == 1)
-      for (int i = 0; i < 3000 && recorder->first_error().ok(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Write the first change's record now, so that the second change sees the failure.
+    // (Waiting for the writer thread instead is a race: when it, rather than the
+    // applier's flush, wrote the intents, its next write is MIN_INTERVAL, an hour, away.)
+    if (++done == 1) (void)recorder->Flush();
   };
   ApplyReport r = Apply(plan, registries_, recorder.get(), o);
   EXPECT_FALSE(recorder->first_error().ok());
