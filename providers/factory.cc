@@ -7,6 +7,7 @@
 #include "providers/dockerhub/dockerhub.h"
 #include "providers/ghcr/ghcr.h"
 #include "providers/gitlab/gitlab.h"
+#include "providers/google/google.h"
 #include "providers/harbor/harbor.h"
 #include "providers/jfrog/jfrog.h"
 #include "providers/quay/quay.h"
@@ -33,6 +34,16 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     const std::string source = creds.source;
     creds = {secret->account_name, secret->docker_cli_password, source};
   }
+  std::optional<GoogleLogin> google;
+  std::optional<GoogleSite> google_site;
+  if (endpoint.type == "google-gcr") {
+    auto login = ParseGoogleLogin(creds, endpoint.name);
+    if (!login.ok()) return login.status();
+    auto site = GoogleSiteOf(endpoint.url, endpoint.api_url, endpoint.name);
+    if (!site.ok()) return site.status();
+    google = std::move(*login);
+    google_site = std::move(*site);
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
@@ -53,6 +64,9 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));
+  if (endpoint.type == "google-gcr")
+    return std::unique_ptr<Registry>(std::make_unique<GoogleRegistry>(
+        std::move(registry), endpoint.url, std::move(*google_site), std::move(*google)));
   return std::unique_ptr<Registry>(std::move(registry));
 }
 
