@@ -28,7 +28,10 @@ const std::vector<EndpointType>& EndpointTypes() {
       {"google-gcr", true, "https://gcr.io", "", false, "", true, true,
        "the service account's JSON key (username \"_json_key\")", 2, 0,
        "GCR repositories are PROJECT/IMAGE"},
-      {"azure-acr", false, "", "", false, "", true, true, "the password", 1, 0, ""},
+      {"azure-acr", true, "", "", false, "", false, true,
+       "the password (or, with username 00000000-0000-0000-0000-000000000000, an Azure AD "
+       "access token or ACR refresh token)",
+       1, 0, ""},
       {"ali-acr", false, "", "", false, "", true, true, "the AccessKey secret", 1, 0, ""},
       {"huawei-SWR", false, "", "", false, "", true, true, "the login key", 1, 0, ""},
       {"helm-repo", false, "", "", false, "", true, true, "the password", 1, 0, ""},

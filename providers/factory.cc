@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 
+#include "providers/azure/azure.h"
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
 #include "providers/ghcr/ghcr.h"
@@ -64,6 +65,8 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));
+  if (endpoint.type == "azure-acr")
+    return std::unique_ptr<Registry>(std::make_unique<AzureRegistry>(std::move(registry), endpoint.url));
   if (endpoint.type == "google-gcr")
     return std::unique_ptr<Registry>(std::make_unique<GoogleRegistry>(
         std::move(registry), endpoint.url, std::move(*google_site), std::move(*google)));
