@@ -5,31 +5,20 @@
 // tests/fakes/acr.
 #include "providers/azure/azure.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 
+#include "providers/google/jwt.h"  // Base64UrlEncode
 #include "tests/unit/providers/fake_http.h"
 
 namespace crossdock::providers {
 namespace {
-
-std::string Base64Url(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  out.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                                 reinterpret_cast<const unsigned char*>(in.data()),
-                                                 static_cast<int>(in.size()))));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return out;
-}
 
 long long Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string Jwt(const nlohmann::json& claims) {
-  return Base64Url(R"({"alg":"RS256","typ":"JWT"})") + "." + Base64Url(claims.dump()) + ".c2ln";
+  return Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." + Base64UrlEncode(claims.dump()) + ".c2ln";
 }
 
 TEST(TokenClaimsTest, TellsAzureAdTokensFromOthers) {
