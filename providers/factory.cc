@@ -3,10 +3,12 @@
 #include <chrono>
 #include <optional>
 
+#include "providers/azure/azure.h"
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
 #include "providers/ghcr/ghcr.h"
 #include "providers/gitlab/gitlab.h"
+#include "providers/google/google.h"
 #include "providers/harbor/harbor.h"
 #include "providers/helm/helm.h"
 #include "providers/jfrog/jfrog.h"
@@ -34,6 +36,16 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     const std::string source = creds.source;
     creds = {secret->account_name, secret->docker_cli_password, source};
   }
+  std::optional<GoogleLogin> google;
+  std::optional<GoogleSite> google_site;
+  if (endpoint.type == "google-gcr") {
+    auto login = ParseGoogleLogin(creds, endpoint.name);
+    if (!login.ok()) return login.status();
+    auto site = GoogleSiteOf(endpoint.url, endpoint.api_url, endpoint.name);
+    if (!site.ok()) return site.status();
+    google = std::move(*login);
+    google_site = std::move(*site);
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
@@ -57,6 +69,11 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));
+  if (endpoint.type == "azure-acr")
+    return std::unique_ptr<Registry>(std::make_unique<AzureRegistry>(std::move(registry), endpoint.url));
+  if (endpoint.type == "google-gcr")
+    return std::unique_ptr<Registry>(std::make_unique<GoogleRegistry>(
+        std::move(registry), endpoint.url, std::move(*google_site), std::move(*google)));
   return std::unique_ptr<Registry>(std::move(registry));
 }
 

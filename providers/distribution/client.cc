@@ -466,9 +466,15 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
   url += "service=" + UrlEncode(service);
   for (const auto& s : scopes) url += "&scope=" + UrlEncode(s);
+  Credentials creds = creds_;
+  if (token_credentials_) {
+    auto learnt = token_credentials_();
+    if (!learnt.ok()) return learnt.status();
+    creds = std::move(*learnt);
+  }
   HttpRequest req;
   req.url = url;
-  if (creds_.username == kIdentityTokenUser) {
+  if (creds.username == kIdentityTokenUser) {
     // An identity token (`docker login`'s "identitytoken", a helper's "<token>" user)
     // is an OAuth2 refresh token, exchanged at the realm by POST (distribution
     // docs/spec/auth/oauth.md; docker/cli does the same).
@@ -476,11 +482,11 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
     req.url = realm;
     req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
     req.body = "grant_type=refresh_token&client_id=crossdock&service=" + UrlEncode(service) +
-               "&refresh_token=" + UrlEncode(creds_.password);
+               "&refresh_token=" + UrlEncode(creds.password);
     if (!scopes.empty()) req.body += "&scope=" + UrlEncode(Join(scopes, " "));
-  } else if (!creds_.username.empty()) {
+  } else if (!creds.username.empty()) {
     req.headers.push_back(
-        {"Authorization", "Basic " + Base64(creds_.username + ":" + creds_.password)});
+        {"Authorization", "Basic " + Base64(creds.username + ":" + creds.password)});
   }
   auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";

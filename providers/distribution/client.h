@@ -125,6 +125,26 @@ class DistributionRegistry : public Registry {
   //   the registry API and Harbor's send them) to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
   const Credentials& credentials() const { return creds_; }
+  // - sends REQ to the registry with the token for SCOPES, as every registry request
+  //   (ping first, retries, a new token after a 401): for requests the generic client
+  //   does not make (GCR's untag, a DELETE of a tag);
+  core::Result<HttpResponse> SendToRegistry(HttpRequest req, const std::vector<std::string>& scopes) {
+    return Send(std::move(req), scopes);
+  }
+  // - every page of a listing the generic client does not read (GCR's extended tags/list),
+  //   as ListTags follows them;
+  core::Status ForEachRegistryPage(const std::string& first_path,
+                                   const std::vector<std::string>& scopes, const std::string& what,
+                                   const std::function<core::Status(const HttpResponse&)>& page) {
+    return ForEachPage(first_path, scopes, what, page);
+  }
+  // - credentials learnt at run time (Azure's AAD token exchanged for an ACR refresh
+  //   token): SOURCE is asked before every token request and its answer presented
+  //   instead of the constructor's credentials; its error fails that request. REQUIRES:
+  //   set before the first request; SOURCE thread-safe and outliving this client.
+  void set_token_credentials(std::function<core::Result<Credentials>()> source) {
+    token_credentials_ = std::move(source);
+  }
 
  private:
   struct Token {
@@ -196,6 +216,7 @@ class DistributionRegistry : public Registry {
   std::string base_url_;
   std::optional<Origin> origin_;  // of base_url_; nullopt only for a malformed URL
   Credentials creds_;
+  std::function<core::Result<Credentials>()> token_credentials_;  // null: creds_
   HttpClient* http_;
   core::RetryPolicy retry_;
   core::Clock* clock_;
