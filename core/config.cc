@@ -289,6 +289,12 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   ReadApiUrl(reader, type, &endpoint);
   endpoint.description = reader.String("description").value_or("");
   endpoint.username = reader.String("username").value_or("");
+  // SWR logs in as REGION@AK (providers/huawei/huawei.h).
+  if (type && type->name == "huawei-SWR" && !endpoint.username.empty() &&
+      endpoint.username.find('@') == std::string::npos)
+    diags_->Error(reader.ValuePos("username"),
+                  "username of " + what + " must have the form REGION@AK (e.g. "
+                  "\"cn-north-4@AKIAEXAMPLE\"), as SWR's login command has it");
   ReadPassword(reader, type, &endpoint);
   ReadAuthFile(reader, &endpoint);
   ReadCaCert(reader, &endpoint);

@@ -28,7 +28,11 @@ const std::vector<EndpointType>& EndpointTypes() {
       {"google-gcr", false, "", "", false, "", true, true, "the service account's JSON key", 1, 0, ""},
       {"azure-acr", false, "", "", false, "", true, true, "the password", 1, 0, ""},
       {"ali-acr", false, "", "", false, "", true, true, "the AccessKey secret", 1, 0, ""},
-      {"huawei-SWR", false, "", "", false, "", true, true, "the login key", 1, 0, ""},
+      // SWR repository names may hold '/' below the organisation (API reference,
+      // "Creating an Image Repository in an Organization"; FAQ: "a/b" in organisation "c").
+      {"huawei-SWR", true, "", "", true, "", true, true,
+       "the login key or the secret access key (SK)", 2, 0,
+       "SWR repositories are ORGANIZATION/NAME"},
       {"helm-repo", false, "", "", false, "", true, true, "the password", 1, 0, ""},
   };
 

@@ -8,6 +8,7 @@
 #include "providers/ghcr/ghcr.h"
 #include "providers/gitlab/gitlab.h"
 #include "providers/harbor/harbor.h"
+#include "providers/huawei/huawei.h"
 #include "providers/jfrog/jfrog.h"
 #include "providers/quay/quay.h"
 
@@ -33,6 +34,11 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     const std::string source = creds.source;
     creds = {secret->account_name, secret->docker_cli_password, source};
   }
+  if (endpoint.type == "huawei-SWR") {
+    auto swr = HuaweiCredentials(std::move(creds), endpoint.name);
+    if (!swr.ok()) return swr.status();
+    creds = std::move(*swr);
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
@@ -53,6 +59,9 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));
+  if (endpoint.type == "huawei-SWR")
+    return std::unique_ptr<Registry>(
+        std::make_unique<HuaweiRegistry>(std::move(registry), endpoint.api_url));
   return std::unique_ptr<Registry>(std::move(registry));
 }
 
