@@ -27,7 +27,10 @@ const std::vector<EndpointType>& EndpointTypes() {
       {"aws-ecr", false, "", "", false, "", true, true, "the secret access key", 1, 0, ""},
       {"google-gcr", false, "", "", false, "", true, true, "the service account's JSON key", 1, 0, ""},
       {"azure-acr", false, "", "", false, "", true, true, "the password", 1, 0, ""},
-      {"ali-acr", false, "", "", false, "", true, true, "the AccessKey secret", 1, 0, ""},
+      // api_url: found at run time, https://cr.REGION.aliyuncs.com with the region of the
+      // registry's challenge (providers/ali/ali.h).
+      {"ali-acr", true, "", "", false, "", true, true, "the AccessKey secret", 2, 2,
+       "Alibaba Cloud ACR repositories are NAMESPACE/NAME"},
       // SWR repository names may hold '/' below the organisation (API reference,
       // "Creating an Image Repository in an Organization"; FAQ: "a/b" in organisation "c").
       {"huawei-SWR", true, "", "", true, "", true, true,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 
+#include "providers/ali/ali.h"
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
 #include "providers/ghcr/ghcr.h"
@@ -34,6 +35,7 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     const std::string source = creds.source;
     creds = {secret->account_name, secret->docker_cli_password, source};
   }
+  if (endpoint.type == "ali-acr") return NewAliRegistry(endpoint, std::move(creds), http, options);
   if (endpoint.type == "huawei-SWR") {
     auto swr = HuaweiCredentials(std::move(creds), endpoint.name);
     if (!swr.ok()) return swr.status();
