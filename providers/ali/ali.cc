@@ -253,6 +253,10 @@ core::Status AliRegistry::AliError(const HttpResponse& r, const std::string& wha
   if (code.empty()) code = Text(Field(j, "code"));
   std::string message = Text(Field(j, "Message"));
   if (message.empty()) message = Text(Field(j, "message"));
+  // SignatureDoesNotMatch adds the server's string to sign, several lines long: one
+  // line of message is what a user reads.
+  if (size_t cut = message.find(" server string to sign is:"); cut != std::string::npos) message.resize(cut);
+  std::replace(message.begin(), message.end(), '\n', ' ');
   const std::string base = WhereApi(what) + ": HTTP " + std::to_string(r.status) +
                            (code.empty() ? std::string()
                                          : ", Alibaba Cloud error " + code +

@@ -336,7 +336,9 @@ TEST_F(AliTest, EnterpriseEditionListsThroughSignedRpcCalls) {
 }
 
 TEST_F(AliTest, RefusalsShowAlibabaCloudsCodeAndAreNotAskedAgain) {
-  std::string answer = R"({"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation."})";
+  std::string answer =
+      R"({"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. )"
+      R"(server string to sign is:GET\napplication/json\n/tokens"})";
   http_ = std::make_unique<FakeHttp>(&clock_, [&](const HttpRequest& req) {
     if (auto r = RegistrySide(req, kPersonal)) return *r;
     return Answer(400, {}, answer);
