@@ -3,8 +3,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <cctype>
 #include <ctime>
+
+#include "providers/http.h"
 
 namespace crossdock::providers {
 
@@ -37,20 +38,7 @@ std::string FormatUtc(std::chrono::system_clock::time_point t, const char* forma
 
 }  // namespace
 
-std::string AliPercentEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string AliPercentEncode(std::string_view s) { return UrlEncode(std::string(s)); }
 
 std::string AliContentMd5(std::string_view body) {
   unsigned char md[EVP_MAX_MD_SIZE];

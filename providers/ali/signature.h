@@ -17,7 +17,8 @@
 namespace crossdock::providers {
 
 // RFC 3986 percent-encoding as Alibaba Cloud's signatures want it: letters, digits and
-// "-_.~" kept, every other byte %XX with uppercase hex (a space is %20, never '+').
+// "-_.~" kept, every other byte %XX with uppercase hex (a space is %20, never '+'), which
+// is what UrlEncode (providers/http.h) does.
 std::string AliPercentEncode(std::string_view s);
 
 // base64 of the MD5 of BODY: the Content-MD5 a ROA request signs (the empty body's too).

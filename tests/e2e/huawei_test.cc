@@ -52,6 +52,14 @@ TEST_F(HuaweiTest, CopyInCreatesTheMissingOrganisation) {
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
 }
 
+TEST_F(HuaweiTest, TheFakeRefusesPushesIntoAMissingOrganisationAsSwrDoes) {
+  Start();
+  HttpAnswer refused = CurlRequest(*swr_, "POST", "/v2/ghost/app/blobs/uploads/", {"--data", ""});
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  HttpAnswer accepted = CurlRequest(*swr_, "POST", "/v2/team/app/blobs/uploads/", {"--data", ""});
+  EXPECT_EQ(accepted.status, 202) << accepted.body;
+}
+
 TEST_F(HuaweiTest, TheSecretKeyWorksInPlaceOfTheLoginKey) {
   Start();
   BuiltImage app = Seed(plain_, "team/app", "v1", 3);

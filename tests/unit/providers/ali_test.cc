@@ -152,14 +152,16 @@ class AliTest : public FakeClockRegistryTest {
     return std::chrono::duration_cast<std::chrono::milliseconds>(now_.time_since_epoch()).count();
   }
   // An ali-acr endpoint on http://ali.test with its OpenAPI at http://api.test.
-  core::Result<std::unique_ptr<Registry>> Make(Credentials creds = {"LTAI5tTestKey", "test-secret", "x"}) {
+  // CLOCK: the registry's and the pacer's (default: clock_).
+  core::Result<std::unique_ptr<Registry>> Make(Credentials creds = {"LTAI5tTestKey", "test-secret", "x"},
+                                               core::Clock* clock = nullptr) {
     core::Endpoint ep;
     ep.name = "ali";
     ep.type = "ali-acr";
     ep.url = "http://ali.test";
     ep.api_url = "http://api.test";
     DistributionOptions options;
-    options.clock = &clock_;
+    options.clock = clock ? clock : &clock_;
     AliOptions ali;
     ali.wall_clock = [this] { return now_; };
     ali.nonce = [this] { return "nonce-" + std::to_string(++nonces_); };
@@ -404,19 +406,10 @@ TEST_F(AliTest, OpenApiRequestsArePacedAtFifteenASecond) {
     if (auto r = RegistrySide(req, kPersonal)) return *r;
     return Answer(200, {}, R"({"data":{"namespaces":[]}})");
   });
-  core::Endpoint ep;
-  ep.name = "ali";
-  ep.type = "ali-acr";
-  ep.url = "http://ali.test";
-  ep.api_url = "http://api.test";
-  DistributionOptions options;
-  options.clock = &counting;
-  auto ali = NewAliRegistry(ep, {"LTAI5tTestKey", "test-secret", "x"}, http_.get(), options);
+  auto ali = Make({"LTAI5tTestKey", "test-secret", "x"}, &counting);
   ASSERT_TRUE(ali.ok());
   for (int i = 0; i < 31; ++i) ASSERT_TRUE((*ali)->CheckNamespace("missing/app").ok());  // one call each
-  std::vector<FakeHttp::Sent> api;
-  for (const auto& s : http_->sent())
-    if (Starts(s.url, "http://api.test")) api.push_back(s);
+  const std::vector<FakeHttp::Sent> api = ApiRequests();
   ASSERT_EQ(api.size(), 31u);
   // The first goes at once, each other one waits for its turn: 1/15 s apart.
   EXPECT_EQ(counting.waits(), 30);
