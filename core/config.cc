@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <filesystem>
 #include <limits>
@@ -291,6 +292,20 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   ReadApiUrl(reader, type, &endpoint);
   endpoint.description = reader.String("description").value_or("");
   endpoint.username = reader.String("username").value_or("");
+  // SWR logs in as REGION@AK (providers/huawei/huawei.h).
+  if (type && type->name == "huawei-SWR" && !endpoint.username.empty() &&
+      endpoint.username.find('@') == std::string::npos)
+    diags_->Error(reader.ValuePos("username"),
+                  "username of " + what + " must have the form REGION@AK (e.g. "
+                  "\"cn-north-4@AKIAEXAMPLE\"), as SWR's login command has it");
+  // Alibaba Cloud ACR logs in with a RAM AccessKey pair (providers/ali/ali.h).
+  if (type && type->name == "ali-acr" && !endpoint.username.empty() &&
+      !std::all_of(endpoint.username.begin(), endpoint.username.end(),
+                   [](unsigned char c) { return std::isalnum(c) != 0; }))
+    diags_->Error(reader.ValuePos("username"),
+                  "username of " + what + " must be a RAM AccessKey ID (letters and digits, e.g. "
+                  "\"LTAI5tExample\"): an ali-acr endpoint logs in through Alibaba Cloud's "
+                  "OpenAPI with an AccessKey pair, not with the registry's own login");
   ReadPassword(reader, type, &endpoint);
   ReadAuthFile(reader, &endpoint);
   ReadCaCert(reader, &endpoint);

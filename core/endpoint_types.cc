@@ -32,8 +32,15 @@ const std::vector<EndpointType>& EndpointTypes() {
        "the password (or, with username 00000000-0000-0000-0000-000000000000, an Azure AD "
        "access token or ACR refresh token)",
        1, 0, ""},
-      {"ali-acr", false, "", "", false, "", true, true, "the AccessKey secret", 1, 0, ""},
-      {"huawei-SWR", false, "", "", false, "", true, true, "the login key", 1, 0, ""},
+      // api_url: found at run time, https://cr.REGION.aliyuncs.com with the region of the
+      // registry's challenge (providers/ali/ali.h).
+      {"ali-acr", true, "", "", false, "", true, true, "the AccessKey secret", 2, 2,
+       "Alibaba Cloud ACR repositories are NAMESPACE/NAME"},
+      // SWR repository names may hold '/' below the organisation (API reference,
+      // "Creating an Image Repository in an Organization"; FAQ: "a/b" in organisation "c").
+      {"huawei-SWR", true, "", "", true, "", true, true,
+       "the login key or the secret access key (SK)", 2, 0,
+       "SWR repositories are ORGANIZATION/NAME"},
       {"helm-repo", true, "", "", false, "", false, true, "the password", 1, 0, ""},
   };
 

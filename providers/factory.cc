@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 
+#include "providers/ali/ali.h"
 #include "providers/azure/azure.h"
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
@@ -11,6 +12,7 @@
 #include "providers/google/google.h"
 #include "providers/harbor/harbor.h"
 #include "providers/helm/helm.h"
+#include "providers/huawei/huawei.h"
 #include "providers/jfrog/jfrog.h"
 #include "providers/quay/quay.h"
 
@@ -46,6 +48,12 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     google = std::move(*login);
     google_site = std::move(*site);
   }
+  if (endpoint.type == "ali-acr") return NewAliRegistry(endpoint, std::move(creds), http, options);
+  if (endpoint.type == "huawei-SWR") {
+    auto swr = HuaweiCredentials(std::move(creds), endpoint.name);
+    if (!swr.ok()) return swr.status();
+    creds = std::move(*swr);
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
@@ -74,6 +82,9 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "google-gcr")
     return std::unique_ptr<Registry>(std::make_unique<GoogleRegistry>(
         std::move(registry), endpoint.url, std::move(*google_site), std::move(*google)));
+  if (endpoint.type == "huawei-SWR")
+    return std::unique_ptr<Registry>(
+        std::make_unique<HuaweiRegistry>(std::move(registry), endpoint.api_url));
   return std::unique_ptr<Registry>(std::move(registry));
 }
 
