@@ -538,7 +538,8 @@ core::Status Importer::ReadFilters(const json& policy, const std::string& what,
       if (text.empty()) continue;
       t->Comment("Harbor's resource filter " + TomlString(text) +
                  " is not applied by Harbor 2.8 and later: every kind of artifact was copied, "
-                 "and so does this rule. To copy images only, add resource = \"image\".");
+                 "and so does this rule.");
+      if (text == "image") t->lines.push_back({"# resource = \"image\"  # to copy images only"});
     } else {
       Warn(t, "Harbor's filter type " + TomlString(type) +
                   " is not one Harbor applies (name, tag, label, resource); it is left out");

@@ -282,6 +282,8 @@ TEST_F(HarborImportTest, TheResourceFilterIsANoteBecauseHarborDoesNotApplyIt) {
   EXPECT_TRUE(OnlyRule(Load(imported.toml)).resource.empty());
   EXPECT_TRUE(Has(imported.toml, "# Harbor's resource filter \"image\" is not applied by Harbor 2.8"))
       << imported.toml;
+  EXPECT_TRUE(Has(imported.toml, "\n# resource = \"image\"  # to copy images only\n"));
+  EXPECT_EQ(imported.warnings.size(), 1u) << "only the insecure registry: nothing changes";
 }
 
 // flow/stage.go replaceNamespace for "a/b/c/d" into "ns" (harbor-replication.md).
