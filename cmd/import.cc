@@ -150,6 +150,19 @@ int RunImport(const Args& args) {
     PrintError("give Harbor's address with --url (or --from-file POLICIES.json REGISTRIES.json)");
     return kExitError;
   }
+  if (vm.count("url")) {
+    // Checked before anything is sent; a URL with credentials is never repeated.
+    std::string url = vm["url"].as<std::string>();
+    if (url.find('@') != std::string::npos) {
+      PrintError("--url must not contain credentials; use --username and --password");
+      return kExitError;
+    }
+    if (core::config_check::NormalizeEndpointUrl(&url, "harbor")) {
+      PrintError("--url \"" + url + "\" is not Harbor's address: use scheme://host[:port], "
+                 "e.g. https://harbor.example.com");
+      return kExitError;
+    }
+  }
   std::string ca_cert;
   if (vm.count("ca-cert")) {
     std::error_code ec;

@@ -294,6 +294,12 @@ TEST_F(ImportHarborTest, RefusalsAndBadInputFailWithOneClearMessage) {
       << unreachable.err;
   EXPECT_EQ(unreachable.err.find("Harbor12345"), std::string::npos);
 
+  RunResult with_secret = Run({"import", "harbor", "--url", "https://admin:s3cret@127.0.0.1:1",
+                               "--username", "admin", "--password", "env:HARBOR_PASSWORD"});
+  EXPECT_EQ(with_secret.exit_code, 1);
+  EXPECT_EQ(with_secret.err,
+            "Error: --url must not contain credentials; use --username and --password\n");
+
   WriteFile(dir_.Sub("broken.json"), "[\n  {\"id\": 1,\n   \"name\": \"x\",}\n]\n");
   WriteFile(dir_.Sub("registries.json"), Registries().dump());
   RunResult broken = Run({"import", "harbor", "--from-file", "broken.json", "registries.json"});

@@ -364,6 +364,23 @@ TEST_F(HarborImportTest, NamesAreMadeValidAndQuoted) {
   EXPECT_EQ(config.rules[0].description, "line one\nline \\ two");
 }
 
+TEST_F(HarborImportTest, EndpointNamesAndTheirVariablesNeverCollide) {
+  HarborReplicationSetup setup;
+  setup.registries = json::parse(R"([
+      {"id":2,"name":"harbor","type":"harbor","url":"https://a.example","credential":{"access_key":"u","access_secret":"*****"}},
+      {"id":3,"name":"a-b","type":"harbor","url":"https://b.example","credential":{"access_key":"u","access_secret":"*****"}},
+      {"id":4,"name":"a.b","type":"harbor","url":"https://c.example","credential":{"access_key":"u","access_secret":"*****"}},
+      {"id":5,"name":"Ärger & Co","type":"harbor","url":"https://d.example"}])");
+  auto imported = ImportHarborReplication(setup, Options());
+  ASSERT_TRUE(imported.ok()) << imported.status().message();
+  core::Config config = Load(imported->toml);
+  EXPECT_EQ(config.FindEndpoint("harbor")->url, "https://harbor.example.com") << "Harbor itself";
+  EXPECT_EQ(config.FindEndpoint("harbor-2")->url, "https://a.example");
+  EXPECT_EQ(config.FindEndpoint("a-b")->password.spec, "env:CROSSDOCK_A_B_PASSWORD");
+  EXPECT_EQ(config.FindEndpoint("a.b")->password.spec, "env:CROSSDOCK_A_B_2_PASSWORD");
+  EXPECT_EQ(config.FindEndpoint("rger-Co")->url, "https://d.example") << imported->toml;
+}
+
 // Harbor itself would fail these runs (Docker Hub takes exactly two components).
 TEST_F(HarborImportTest, ARuleTheLoaderRefusesIsCommentedOutWithItsReason) {
   ImportedConfig imported = Import(R"([{"id":1,"name":"deep","dest_registry":{"id":1},"enabled":true,
