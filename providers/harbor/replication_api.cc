@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "core/text_position.h"
 #include "providers/distribution/client.h"
 #include "providers/harbor/replication_import.h"
 #include "providers/url.h"
@@ -122,20 +123,6 @@ core::Result<nlohmann::json> FetchList(HttpClient* http, const std::string& base
   }
 }
 
-// 1-based line and column of byte OFFSET of TEXT.
-std::pair<int, int> LineAndColumn(const std::string& text, size_t offset) {
-  int line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return {line, column};
-}
-
 }  // namespace
 
 core::Result<HarborReplicationSetup> FetchHarborReplicationSetup(HttpClient* http,
@@ -162,7 +149,7 @@ core::Result<nlohmann::json> ParseHarborList(const std::string& text, const std:
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte counts the bytes read, the offending one included.
-    const auto [line, column] = LineAndColumn(text, e.byte > 0 ? e.byte - 1 : 0);
+    const auto [line, column] = core::LineAndColumn(text, e.byte > 0 ? e.byte - 1 : 0);
     std::string why = e.what();
     // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error …"
     if (const size_t colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
