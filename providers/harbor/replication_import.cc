@@ -412,9 +412,10 @@ core::Status Importer::ReadPolicy(const json& policy) {
         ": Harbor replicates between itself and one registry (src_registry or dest_registry "
         "is Harbor)");
 
-  std::string name = RuleNameFor(harbor_name);
-  if (name.empty()) name = "policy-" + std::to_string(id);
-  for (int n = 2; rule_names_.contains(name); ++n) name = RuleNameFor(harbor_name) + "-" + std::to_string(n);
+  std::string base = RuleNameFor(harbor_name);
+  if (base.empty()) base = "policy-" + std::to_string(id);
+  std::string name = base;
+  for (int n = 2; rule_names_.contains(name); ++n) name = base + "-" + std::to_string(n);
   rule_names_.insert(name);
 
   const bool push = source->has_value() == false;

@@ -326,6 +326,30 @@ TEST_F(ImportHarborTest, RefusalsAndBadInputFailWithOneClearMessage) {
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("crossdock.toml")));
 }
 
+// The fake itself, read with curl: Harbor's paging, and RequireSystemAccess.
+TEST_F(ImportHarborTest, TheFakeServesTheSetupToTheSystemAdminOnly) {
+  ServeSetup(Registries(), Policies());
+  const HttpAnswer page1 = CurlRequest(harbor_, "GET", "/api/v2.0/replication/policies", {}, {}, "admin:Harbor12345");
+  EXPECT_EQ(page1.status, 200);
+  EXPECT_EQ(json::parse(page1.body), json::array({Policies()[0], Policies()[1]}));
+  EXPECT_EQ(page1.headers.at("x-total-count"), "4");
+  EXPECT_EQ(page1.headers.at("link"), "</api/v2.0/replication/policies?page=2&page_size=2>; rel=\"next\"");
+  const HttpAnswer page2 = CurlRequest(harbor_, "GET", "/api/v2.0/replication/policies?page=2&page_size=2", {},
+                                       {}, "admin:Harbor12345");
+  EXPECT_EQ(json::parse(page2.body), json::array({Policies()[2], Policies()[3]}));
+  EXPECT_EQ(json::parse(CurlRequest(harbor_, "GET", "/api/v2.0/registries", {}, {}, "admin:Harbor12345").body),
+            Registries());
+  const HttpAnswer anonymous = CurlRequest(harbor_, "GET", "/api/v2.0/registries", {}, {}, "");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(json::parse(anonymous.body),
+            json::parse(R"({"errors":[{"code":"UNAUTHORIZED","message":"unauthorized"}]})"));
+  const HttpAnswer developer = CurlRequest(harbor_, "GET", "/api/v2.0/replication/policies", {}, {}, "dev:dev-pw");
+  EXPECT_EQ(developer.status, 403);
+  EXPECT_EQ(json::parse(developer.body), json::parse(R"({"errors":[{"code":"FORBIDDEN","message":"dev"}]})"));
+  EXPECT_EQ(CurlRequest(harbor_, "GET", "/api/v2.0/registries", {}, {}, "admin:wrong").status, 401)
+      << "wrong credentials make the caller anonymous";
+}
+
 TEST_F(ImportHarborTest, Harbor1xOrNoHarborAtAllIs404) {
   Registry upstream;
   HarborFake::Options o;
