@@ -22,6 +22,7 @@ int RunStop(const Args& args);
 int RunRetry(const Args& args);
 int RunScheduler(const Args& args);
 int RunServe(const Args& args);
+int RunImport(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

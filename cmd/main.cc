@@ -32,6 +32,7 @@ std::string Usage() {
          "  state show REF  Show one managed artifact\n"
          "  endpoint test NAME\n"
          "                  Check an endpoint's reachability, TLS and credentials\n"
+         "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
          "  version         Print the version\n"
          "\n"
          "Run 'crossdock <command> --help' for a command's options.\n";
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   if (command == "retry") return RunRetry(args);
   if (command == "run") return RunScheduler(args);
   if (command == "serve") return RunServe(args);
+  if (command == "import") return RunImport(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/text_position.h"
 #include "providers/url.h"
 
 namespace crossdock::providers {
@@ -9,20 +10,6 @@ namespace crossdock::providers {
 namespace {
 
 constexpr int kPageSize = 100;  // endpoints/api/tag.py: limit at most 100
-
-// Line and column (from 1) of byte OFFSET in TEXT.
-std::pair<size_t, size_t> LineAndColumn(const std::string& text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return {line, column};
-}
 
 }  // namespace
 
@@ -36,7 +23,7 @@ core::Result<QuaySecret> ParseQuaySecret(const std::string& text, const std::str
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // Only the position: the exception's text quotes what it read, which is secret.
-    auto [line, column] = LineAndColumn(text, e.byte > 0 ? e.byte - 1 : 0);
+    auto [line, column] = core::LineAndColumn(text, e.byte > 0 ? e.byte - 1 : 0);
     return core::Status::InvalidArgument(what + " is not JSON (error at line " +
                                          std::to_string(line) + ", column " +
                                          std::to_string(column) + ")" + expected);

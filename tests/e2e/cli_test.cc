@@ -33,6 +33,7 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  state show REF  Show one managed artifact\n"
             "  endpoint test NAME\n"
             "                  Check an endpoint's reachability, TLS and credentials\n"
+            "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
             "  version         Print the version\n"
             "\n"
             "Run 'crossdock <command> --help' for a command's options.\n");

@@ -36,6 +36,12 @@
 //   GET  /api/v2.0/labels?scope=g|p[&name=]            (handler/label.go; 400 bad scope)
 //   POST /api/v2.0/labels {"name","scope":"g"}         201 + Location; system admin only
 //   GET  /api/v2.0/labels/{id}
+//   GET  /api/v2.0/registries            the JSON list in --registries (read at each request;
+//                                        empty without the flag), paged; system admin only:
+//                                        401 anonymous, 403 {"code":"FORBIDDEN","message":USER}
+//                                        for other users (handler/registry.go, base.go
+//                                        RequireSystemAccess)
+//   GET  /api/v2.0/replication/policies  the same from --policies (handler/replication.go)
 // {r} is the repository path without the project, escaped twice ("a/b" arrives as
 // a%252Fb, src/lib/encode/repository): nginx decodes the path once (httplib does the same
 // here), go-openapi routes on segments and unescapes the parameter, Harbor unescapes it
@@ -112,10 +118,12 @@
 // Flags: --port P (0: any), --upstream http://127.0.0.1:N, --storage DIR (the upstream's
 // storage root), --user NAME:PASS (repeatable), --admin NAME (the system admin; only it
 // may create projects), --project NAME[:public] (repeatable; private unless :public),
-// --proxy-cache-project NAME (repeatable; registry_id 7), --v1, --token-lifetime S
+// --proxy-cache-project NAME (repeatable; registry_id 7), --registries FILE, --policies FILE
+// (JSON lists as Harbor's API answers them), --v1, --token-lifetime S
 // (default 1800, Harbor's 30 minutes), --page-cap N (default 100). Prints "listening on
 // 127.0.0.1:P" then "ready" once it accepts connections.
 #include <cerrno>
+#include <fstream>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -136,6 +144,7 @@ struct Flags : FrontFlags {
   bool v1 = false;
   long token_lifetime = 1800;
   long page_cap = 100;
+  std::string registries_file, policies_file;  // "": empty lists
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -153,6 +162,10 @@ Flags ParseFlags(int argc, char** argv) {
       flags.token_lifetime = FlagInt(kProgram, arg, value());
     } else if (arg == "--page-cap") {
       flags.page_cap = FlagInt(kProgram, arg, value());
+    } else if (arg == "--registries") {
+      flags.registries_file = value();
+    } else if (arg == "--policies") {
+      flags.policies_file = value();
     } else {
       return false;
     }
@@ -555,6 +568,12 @@ class Harbor {
       if (r.size() == 2 && get) return GetLabel(r[1], res);
       return r.size() <= 2 ? NoMethod(req, res, r.size() == 1 ? "GET,POST" : "GET") : NoRoute(req, res);
     }
+    if ((r.size() == 1 && r[0] == "registries") ||
+        (r.size() == 2 && r[0] == "replication" && r[1] == "policies")) {
+      if (!get) return NoMethod(req, res, "GET,POST");
+      return ListReplicationSetup(req, c, r[0] == "registries" ? flags_.registries_file
+                                                                : flags_.policies_file, res);
+    }
     if (r[0] != "projects") return NoRoute(req, res);
     if (r.size() == 1) {
       if (m == "GET") return ListProjects(req, c, res);
@@ -614,6 +633,26 @@ class Harbor {
               {"admin_role_in_auth", false},
               {"creation_time", now},
               {"update_time", now}});
+  }
+
+  // ---- replication setup ----
+
+  // GET /api/v2.0/registries and /replication/policies: FILE's JSON list, paged, for the
+  // system admin alone (RequireSystemAccess).
+  void ListReplicationSetup(const httplib::Request& req, const Caller& c, const std::string& file,
+                            httplib::Response& res) const {
+    if (!c.authenticated()) return Unauthorized(res);
+    if (!c.admin) return SendError(res, 403, "FORBIDDEN", c.user);
+    Page page;
+    if (!ReadPage(Query(RawQuery(req)), &page, res)) return;
+    std::vector<Json> items;
+    if (!file.empty()) {
+      std::ifstream in(file);
+      Json list = Json::parse(in, nullptr, false);
+      if (!list.is_array()) return SendError(res, 500, "UNKNOWN", "harbor fake: " + file + " is not a JSON list");
+      items.assign(list.begin(), list.end());
+    }
+    SendPage(req, res, items, page);
   }
 
   // ---- paging ----

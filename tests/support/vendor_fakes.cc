@@ -87,6 +87,8 @@ std::vector<std::string> HarborFake::Args(const Options& options) {
     args.insert(args.end(), {"--proxy-cache-project", p});
   }
   if (options.v1) args.push_back("--v1");
+  if (!options.registries_file.empty()) args.insert(args.end(), {"--registries", options.registries_file});
+  if (!options.policies_file.empty()) args.insert(args.end(), {"--policies", options.policies_file});
   return args;
 }
 

@@ -83,6 +83,9 @@ class HarborFake : public VendorFake {
     bool v1 = false;          // /api/version answers 404, as Harbor 1.x
     int token_lifetime = 1800;
     int page_cap = 100;       // the largest page_size served
+    // JSON lists served (to the admin) as GET /api/v2.0/registries and
+    // /api/v2.0/replication/policies, read at each request; "": empty lists.
+    std::string registries_file{}, policies_file{};
   };
   explicit HarborFake(const Registry& upstream) : HarborFake(upstream, Options{}) {}
   HarborFake(const Registry& upstream, Options options);
