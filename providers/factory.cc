@@ -1,8 +1,11 @@
 #include "providers/factory.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 
+#include "core/endpoint_types.h"
+#include "providers/aws/ecr.h"
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
 #include "providers/ghcr/ghcr.h"
@@ -33,6 +36,18 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     const std::string source = creds.source;
     creds = {secret->account_name, secret->docker_cli_password, source};
   }
+  std::optional<EcrRegistry::Options> ecr;
+  if (endpoint.type == "aws-ecr") {
+    // CREDS hold the access key (providers/credentials.cc); a session token comes with
+    // keys from the environment only, as the AWS CLI takes it.
+    ecr = EcrRegistry::Options{endpoint.region, "", {creds.username, creds.password, ""},
+                               creds.source, nullptr};
+    if (endpoint.username.empty() && endpoint.password.empty())
+      if (const char* token = std::getenv("AWS_SESSION_TOKEN")) ecr->keys.session_token = token;
+    if (auto address = core::ParseEcrUrl(endpoint.url)) ecr->registry_id = address->account;
+    // The registry's login comes from GetAuthorizationToken (EcrRegistry).
+    creds = Credentials{"AWS", "", creds.source};
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
@@ -50,6 +65,9 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "jfrog-artifactory")
     return std::unique_ptr<Registry>(
         std::make_unique<JFrogRegistry>(std::move(registry), endpoint.api_url));
+  if (ecr)
+    return std::unique_ptr<Registry>(
+        std::make_unique<EcrRegistry>(std::move(registry), endpoint.api_url, std::move(*ecr)));
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));

@@ -125,6 +125,15 @@ class DistributionRegistry : public Registry {
   //   the registry API and Harbor's send them) to a Status saying what was being done.
   core::Status ErrorFor(const HttpResponse& resp, const std::string& what) const;
   const Credentials& credentials() const { return creds_; }
+  // - a registry login that changes over time (ECR's 12-hour password from its API's
+  //   GetAuthorizationToken): asked for the credentials of every request that sends
+  //   them (basic auth, token requests) instead of those given at construction.
+  //   REJECTED is the Authorization value the registry just refused with a 401 (""
+  //   otherwise), which must not be handed out again; a basic 401 asks once more and
+  //   retries, as an expired bearer token does. Must be thread-safe. REQUIRES: set
+  //   before the first request.
+  using LoginSource = std::function<core::Result<Credentials>(const std::string& rejected)>;
+  void SetLoginSource(LoginSource login) { login_ = std::move(login); }
 
  private:
   struct Token {
@@ -167,6 +176,8 @@ class DistributionRegistry : public Registry {
   core::Result<std::string> AuthorizationFor(const std::vector<std::string>& scopes,
                                              const std::string& rejected);
   core::Result<Token> FetchToken(const std::vector<std::string>& scopes);
+  // The login_ source's credentials (REJECTED as there), else creds_.
+  core::Result<Credentials> Login(const std::string& rejected) const;
   std::string Url(const std::string& path) const { return base_url_ + path; }
   // REF, from the HEADER header of the answer to a request for REQUEST_URL, as an
   // absolute URL on this endpoint's origin. PermissionDenied, naming WHAT and the
@@ -196,6 +207,7 @@ class DistributionRegistry : public Registry {
   std::string base_url_;
   std::optional<Origin> origin_;  // of base_url_; nullopt only for a malformed URL
   Credentials creds_;
+  LoginSource login_;  // empty: creds_
   HttpClient* http_;
   core::RetryPolicy retry_;
   core::Clock* clock_;
