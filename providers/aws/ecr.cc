@@ -273,60 +273,58 @@ core::Result<Credentials> EcrRegistry::RegistryLogin(const std::string& rejected
   return login_.creds;
 }
 
+core::Status EcrRegistry::ForEachPage(const std::string& op, nlohmann::json body,
+                                      const std::string& subject,
+                                      const std::function<void(const nlohmann::json&)>& page) {
+  std::set<std::string> tokens;
+  for (int n = 0;; ++n) {
+    auto j = Call(op, body, subject);
+    if (!j.ok()) return j.status();
+    page(*j);
+    const nlohmann::json& next = Field(*j, "nextToken");
+    if (!next.is_string() || next.get<std::string>().empty()) return core::Status::Ok();
+    if (n + 1 >= kMaxListPages || !tokens.insert(next.get<std::string>()).second)
+      return core::Status::Internal(
+          Where(subject.empty() ? op : op + " \"" + subject + "\"") +
+          ": the nextToken chain goes round in circles or past " + std::to_string(kMaxListPages) +
+          " pages; stopped");
+    body["nextToken"] = next;
+  }
+}
+
 core::Result<std::vector<std::string>> EcrRegistry::ListRepositories() {
   std::vector<std::string> out;
-  std::set<std::string> tokens;
-  std::string next;
-  for (int page = 0;; ++page) {
-    if (page >= kMaxListPages || (!next.empty() && !tokens.insert(next).second))
-      return core::Status::Internal(Where("DescribeRepositories") +
-                                    ": the nextToken chain goes round in circles or past " +
-                                    std::to_string(kMaxListPages) + " pages; stopped");
-    nlohmann::json body = WithRegistryId({{"maxResults", kPageSize}});
-    if (!next.empty()) body["nextToken"] = next;
-    auto j = Call("DescribeRepositories", body);
-    if (!j.ok()) return j.status();
-    for (const auto& r : Field(*j, "repositories"))
-      if (Field(r, "repositoryName").is_string()) out.push_back(Field(r, "repositoryName"));
-    next = Field(*j, "nextToken").is_string() ? Field(*j, "nextToken").get<std::string>() : "";
-    if (next.empty()) break;
-  }
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    repositories_.insert(out.begin(), out.end());
-  }
+  CROSSDOCK_RETURN_IF_ERROR(ForEachPage(
+      "DescribeRepositories", WithRegistryId({{"maxResults", kPageSize}}), "",
+      [&](const nlohmann::json& page) {
+        for (const auto& r : Field(page, "repositories"))
+          if (Field(r, "repositoryName").is_string()) out.push_back(Field(r, "repositoryName"));
+      }));
+  std::lock_guard<std::mutex> lk(mu_);
+  repositories_.insert(out.begin(), out.end());
   return out;
 }
 
 core::Result<TagListing> EcrRegistry::ListTagsWithDigests(const std::string& repo) {
-  const std::string op = "ListImages";
-  CROSSDOCK_RETURN_IF_ERROR(CheckRepository(op, repo));
+  CROSSDOCK_RETURN_IF_ERROR(CheckRepository("ListImages", repo));
   TagListing listing;
-  std::set<std::string> tokens;
-  std::string next;
-  for (int page = 0;; ++page) {
-    if (page >= kMaxListPages || (!next.empty() && !tokens.insert(next).second))
-      return core::Status::Internal(Where(op + " \"" + repo + "\"") +
-                                    ": the nextToken chain goes round in circles or past " +
-                                    std::to_string(kMaxListPages) + " pages; stopped");
-    nlohmann::json body = WithRegistryId({{"repositoryName", repo},
-                                          {"maxResults", kPageSize},
-                                          {"filter", {{"tagStatus", "TAGGED"}}}});
-    if (!next.empty()) body["nextToken"] = next;
-    auto j = Call(op, body, repo);
-    if (!j.ok() && j.status().code() == core::Code::kNotFound)
-      return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
-                                    name() + "\"");
-    if (!j.ok()) return j.status();
-    for (const auto& id : Field(*j, "imageIds")) {
-      if (!Field(id, "imageTag").is_string() || !Field(id, "imageDigest").is_string()) continue;
-      const std::string tag = Field(id, "imageTag"), digest = Field(id, "imageDigest");
-      if (!core::IsValidDigest(digest)) continue;  // crossdock copies sha256 only
-      if (listing.digests.emplace(tag, digest).second) listing.tags.push_back(tag);
-    }
-    next = Field(*j, "nextToken").is_string() ? Field(*j, "nextToken").get<std::string>() : "";
-    if (next.empty()) break;
-  }
+  core::Status st = ForEachPage(
+      "ListImages",
+      WithRegistryId({{"repositoryName", repo},
+                      {"maxResults", kPageSize},
+                      {"filter", {{"tagStatus", "TAGGED"}}}}),
+      repo, [&](const nlohmann::json& page) {
+        for (const auto& id : Field(page, "imageIds")) {
+          if (!Field(id, "imageTag").is_string() || !Field(id, "imageDigest").is_string()) continue;
+          const std::string tag = Field(id, "imageTag"), digest = Field(id, "imageDigest");
+          if (!core::IsValidDigest(digest)) continue;  // crossdock copies sha256 only
+          if (listing.digests.emplace(tag, digest).second) listing.tags.push_back(tag);
+        }
+      });
+  if (st.code() == core::Code::kNotFound)
+    return core::Status::NotFound("repository \"" + repo + "\" does not exist at endpoint \"" +
+                                  name() + "\"");
+  if (!st.ok()) return st;
   Known(repo);
   return listing;
 }

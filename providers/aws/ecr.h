@@ -75,6 +75,10 @@ class EcrRegistry : public VendorRegistry {
   core::Result<nlohmann::json> Call(const std::string& op, const nlohmann::json& body,
                                     const std::string& subject = "",
                                     std::string* error_type = nullptr);
+  // Calls OP with BODY, then again with each nextToken the answers give, handing every
+  // answer to PAGE; the first error as Call gives it.
+  core::Status ForEachPage(const std::string& op, nlohmann::json body, const std::string& subject,
+                           const std::function<void(const nlohmann::json&)>& page);
   // The Status for a refused call: AWS's code and message, and what to do.
   core::Status ApiError(const std::string& op, const std::string& subject, const HttpResponse& r,
                         std::time_t signed_at) const;

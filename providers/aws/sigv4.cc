@@ -15,6 +15,8 @@
 #include <cctype>
 #include <map>
 
+#include "providers/http.h"
+
 namespace crossdock::providers {
 
 namespace {
@@ -41,25 +43,19 @@ std::string HmacSha256(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<const char*>(out), n);
 }
 
-bool Unreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-// RFC 3986 percent-encoding with uppercase hex, keeping the unreserved characters (and
-// '/' when KEEP_SLASH).
+// RFC 3986 percent-encoding with uppercase hex (providers/http.h UrlEncode), keeping
+// '/' when KEEP_SLASH.
 std::string UriEncode(const std::string& s, bool keep_slash) {
-  static const char* kDigits = "0123456789ABCDEF";
+  if (!keep_slash) return UrlEncode(s);
   std::string out;
-  for (unsigned char c : s) {
-    if (Unreserved(c) || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kDigits[c >> 4];
-      out += kDigits[c & 15];
-    }
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = s.find('/', start);
+    out += UrlEncode(s.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) return out;
+    out += '/';
+    start = slash + 1;
   }
-  return out;
 }
 
 int HexValue(char c) {
