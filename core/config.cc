@@ -39,7 +39,7 @@ const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", 
 const std::vector<std::string> kWebhookKeys = {"token"};
 const std::vector<std::string> kEndpointKeys = {
     "type",    "url",      "api_url",    "description",     "username", "password",
-    "ca_cert", "insecure", "rate_limit", "max_connections", "auth_file"};
+    "ca_cert", "insecure", "rate_limit", "max_connections", "auth_file", "region"};
 const std::vector<std::string> kRuleKeys = {
     "description", "source",         "destination",  "destinations",
     "mode",        "remote",         "repositories", "exclude_repositories",
@@ -83,6 +83,7 @@ class Loader {
   void ReadEndpoint(const toml::key& key, const toml::node& node);
   void ReadPassword(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
   void ReadApiUrl(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
+  void ReadRegion(const TableReader& reader, const EndpointType* type, Endpoint* endpoint);
   void ReadAuthFile(const TableReader& reader, Endpoint* endpoint);
   // KEY's path, resolved against the config's folder; reports an empty one, a missing
   // file or a directory at its position. "" when KEY is absent or empty.
@@ -290,6 +291,7 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
     (void)reader.Require("url", what);
   }
   ReadApiUrl(reader, type, &endpoint);
+  ReadRegion(reader, type, &endpoint);
   endpoint.description = reader.String("description").value_or("");
   endpoint.username = reader.String("username").value_or("");
   // SWR logs in as REGION@AK (providers/huawei/huawei.h).
@@ -359,6 +361,43 @@ void Loader::ReadApiUrl(const TableReader& reader, const EndpointType* type, End
     return;
   }
   endpoint->api_url = origin + path;
+}
+
+// region: what an aws-ecr endpoint signs its API requests for, written or read from its
+// url (Harbor's awsecr adapter reads it from the url only); its API's default address
+// follows from it. Any other type warns that it has no effect.
+void Loader::ReadRegion(const TableReader& reader, const EndpointType* type, Endpoint* endpoint) {
+  const std::string what = "endpoint " + Quoted(endpoint->name);
+  auto written = reader.String("region");
+  if (!type || type->name != "aws-ecr") {
+    if (written && type)
+      diags_->Warning(reader.ValuePos("region"), "region has no effect on " + what + " of type " +
+                                                     Quoted(type->name) +
+                                                     "; only aws-ecr endpoints take one");
+    return;
+  }
+  const std::optional<EcrAddress> address = ParseEcrUrl(endpoint->url);
+  if (written) {
+    if (!IsAwsRegionName(*written)) {
+      diags_->Error(reader.ValuePos("region"),
+                    "region " + Quoted(*written) + " of " + what +
+                        " is not an AWS region name (lowercase letters, digits and '-', like "
+                        "\"us-east-1\")");
+      return;
+    }
+    endpoint->region = *written;
+  } else if (address) {
+    endpoint->region = address->region;
+  } else {
+    if (endpoint->url.empty()) return;  // reported already
+    diags_->Error(reader.ValuePos("url"),
+                  what + " of type \"aws-ecr\" needs an AWS region, and its url " +
+                      Quoted(endpoint->url) +
+                      " is not an ECR registry address (https://ACCOUNT.dkr.ecr.REGION."
+                      "amazonaws.com); add region = \"…\" to the endpoint");
+    return;
+  }
+  if (!reader.String("api_url")) endpoint->api_url = EcrApiUrl(endpoint->region);
 }
 
 // auth_file: one Docker config.json or containers auth.json to take credentials

@@ -28,6 +28,9 @@ struct Endpoint {
   // The vendor's control plane (scheme://host[:port][/path]): api_url as written, else
   // the type's default (core/endpoint_types.h); "" when the type has none.
   std::string api_url;
+  // aws-ecr: the AWS region (region = "…", else from the url's
+  // ACCOUNT.dkr.ecr.REGION.amazonaws.com); "" for every other type.
+  std::string region;
   std::string description;
   std::string username;
   SecretRef password;

@@ -1,5 +1,7 @@
 #include "core/endpoint_types.h"
 
+#include <regex>
+
 namespace crossdock::core {
 
 // Default addresses: Harbor's adapters (src/pkg/reg/adapter/<vendor>/) and the
@@ -24,7 +26,8 @@ const std::vector<EndpointType>& EndpointTypes() {
       {"jfrog-artifactory", true, "", "", true, "/artifactory", true, true,
        "the password or an identity token", 2, 0,
        "Artifactory repositories are REPOSITORY-KEY/IMAGE"},
-      {"aws-ecr", false, "", "", false, "", true, true, "the secret access key", 1, 0, ""},
+      // The API's default address follows from the region (core/config.cc ReadRegion).
+      {"aws-ecr", true, "", "", false, "", true, true, "the secret access key", 1, 0, ""},
       {"google-gcr", true, "https://gcr.io", "", false, "", true, true,
        "the service account's JSON key (username \"_json_key\")", 2, 0,
        "GCR repositories are PROJECT/IMAGE"},
@@ -51,6 +54,28 @@ const EndpointType* FindEndpointType(const std::string& name) {
   for (const auto& t : EndpointTypes())
     if (t.name == name) return &t;
   return nullptr;
+}
+
+std::optional<EcrAddress> ParseEcrUrl(const std::string& url) {
+  // Harbor's awsecr adapter (adapter.go parseAccountRegion) and the credential helper
+  // (ecr-login/api/client.go) accept these hosts; a port or a path after them is not
+  // an ECR registry.
+  static const std::regex kHost(
+      R"(^https://([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, kHost) || !IsAwsRegionName(m[3].str())) return std::nullopt;
+  return EcrAddress{m[1].str(), m[3].str()};
+}
+
+bool IsAwsRegionName(const std::string& region) {
+  if (region.empty() || region.size() > 32 || region[0] < 'a' || region[0] > 'z') return false;
+  for (char c : region)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return region.back() != '-';
+}
+
+std::string EcrApiUrl(const std::string& region) {
+  return "https://api.ecr." + region + ".amazonaws.com" + (region.starts_with("cn-") ? ".cn" : "");
 }
 
 }  // namespace crossdock::core

@@ -3,6 +3,7 @@
 // config loader (validation, defaults) and by providers/factory.cc.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,17 @@ struct EndpointType {
 const std::vector<EndpointType>& EndpointTypes();
 // The type named NAME, or nullptr.
 const EndpointType* FindEndpointType(const std::string& name);
+
+// What an ECR registry URL says: https://ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]
+// (the hosts Harbor's awsecr adapter and amazon-ecr-credential-helper recognise).
+struct EcrAddress {
+  std::string account;  // the registry id, 12 digits
+  std::string region;   // "us-east-1"
+};
+std::optional<EcrAddress> ParseEcrUrl(const std::string& url);
+// Lowercase letters, digits and '-', starting with a letter ("us-east-1", "cn-north-1").
+bool IsAwsRegionName(const std::string& region);
+// ECR's API in REGION: https://api.ecr.REGION.amazonaws.com, .com.cn for China ("cn-…").
+std::string EcrApiUrl(const std::string& region);
 
 }  // namespace crossdock::core

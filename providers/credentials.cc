@@ -98,6 +98,55 @@ std::string HelperServer(const std::string& host) {
   return host;
 }
 
+// aws-ecr signs its API requests with an access key, which no auth file holds (their
+// ECR entries are 12-hour registry logins): the endpoint's username (access key id)
+// and password (secret access key), else the environment's AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, the first place the AWS CLI and SDKs look. The factory takes
+// AWS_SESSION_TOKEN along with keys from the environment (providers/factory.cc).
+core::Result<Credentials> FindAwsKeys(const core::Endpoint& endpoint,
+                                      const CredentialLookup& lookup) {
+  const std::string what = "endpoint \"" + endpoint.name + "\" (aws-ecr)";
+  if (!endpoint.auth_file.empty())
+    return core::Status::InvalidArgument(
+        what + " signs with an AWS access key, which no auth file holds; remove auth_file and "
+               "set username (the access key id) and password (the secret access key), or "
+               "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+  Credentials c;
+  if (!endpoint.username.empty() || !endpoint.password.empty()) {
+    if (endpoint.password.empty())
+      return core::Status::InvalidArgument(
+          what + " has a username (the access key id) but no password (the secret access key)");
+    auto secret = core::ResolveSecret(endpoint.password);
+    if (!secret.ok())
+      return secret.status().WithContext("password of endpoint \"" + endpoint.name + "\"");
+    c.username = endpoint.username;
+    c.password = *secret;
+    c.source = "the endpoint's username and password";
+    return c;
+  }
+  auto get = [&](const char* name) {
+    const char* v = lookup.getenv(name);
+    return std::string(v ? v : "");
+  };
+  c.username = get("AWS_ACCESS_KEY_ID");
+  c.password = get("AWS_SECRET_ACCESS_KEY");
+  if (c.username.empty() || c.password.empty()) {
+    const std::string missing = c.username.empty() && c.password.empty()
+                                    ? "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are"
+                                : c.username.empty() ? "AWS_ACCESS_KEY_ID is"
+                                                     : "AWS_SECRET_ACCESS_KEY is";
+    return core::Status::Unauthenticated(
+        what + " has no username and password, and " + missing +
+        " not set in the environment; set the endpoint's username (the access key id) and "
+        "password (the secret access key, e.g. password = \"env:NAME\"), or export "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+  }
+  c.source = get("AWS_SESSION_TOKEN").empty()
+                 ? "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+                 : "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)";
+  return c;
+}
+
 }  // namespace
 
 CredentialLookup DefaultCredentialLookup() {
@@ -215,6 +264,7 @@ core::Result<std::optional<Credentials>> RunCredentialHelper(const std::string& 
 
 core::Result<Credentials> FindCredentials(const core::Endpoint& endpoint,
                                           const CredentialLookup& lookup) {
+  if (endpoint.type == "aws-ecr") return FindAwsKeys(endpoint, lookup);
   const std::string host = endpoint.host();
   if (!endpoint.username.empty() || !endpoint.password.empty()) {
     Credentials c;

@@ -3,8 +3,10 @@
 // in the order Podman reads them (providers/auth_files.h), or the one auth_file it
 // names; a credential helper named there is run (the docker-credential-helpers
 // protocol: `docker-credential-NAME get`, the server on stdin, JSON on stdout);
-// else anonymous. Used by cmd/ when it builds the registry clients; the source is
-// what `endpoint test` prints. Nothing here ever puts a secret in a message.
+// else anonymous. An aws-ecr endpoint takes its access key from its username and
+// password, else from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, never from an auth
+// file. Used by cmd/ when it builds the registry clients; the source is what
+// `endpoint test` prints. Nothing here ever puts a secret in a message.
 #pragma once
 
 #include <chrono>
@@ -19,7 +21,8 @@
 namespace crossdock::providers {
 
 struct CredentialLookup {
-  // The environment (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, DOCKER_CONFIG, HOME, PATH).
+  // The environment (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, DOCKER_CONFIG, HOME, PATH,
+  // and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN for aws-ecr).
   std::function<const char*(const char*)> getenv;
   // How long a credential helper may take before it counts as hung.
   std::chrono::milliseconds helper_timeout{10000};

@@ -1,9 +1,12 @@
 #include "providers/factory.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 
+#include "core/endpoint_types.h"
 #include "providers/ali/ali.h"
+#include "providers/aws/ecr.h"
 #include "providers/azure/azure.h"
 #include "providers/distribution/client.h"
 #include "providers/dockerhub/dockerhub.h"
@@ -54,6 +57,18 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
     if (!swr.ok()) return swr.status();
     creds = std::move(*swr);
   }
+  std::optional<EcrRegistry::Options> ecr;
+  if (endpoint.type == "aws-ecr") {
+    // CREDS hold the access key (providers/credentials.cc); a session token comes with
+    // keys from the environment only, as the AWS CLI takes it.
+    ecr = EcrRegistry::Options{endpoint.region, "", {creds.username, creds.password, ""},
+                               creds.source, nullptr};
+    if (endpoint.username.empty() && endpoint.password.empty())
+      if (const char* token = std::getenv("AWS_SESSION_TOKEN")) ecr->keys.session_token = token;
+    if (auto address = core::ParseEcrUrl(endpoint.url)) ecr->registry_id = address->account;
+    // The registry's login comes from GetAuthorizationToken (EcrRegistry).
+    creds = Credentials{"AWS", "", creds.source};
+  }
   auto registry = std::make_unique<DistributionRegistry>(endpoint.name, endpoint.url,
                                                          std::move(creds), http, options);
   if (endpoint.type == "harbor")
@@ -74,6 +89,9 @@ core::Result<std::unique_ptr<Registry>> NewRegistry(const core::Endpoint& endpoi
   if (endpoint.type == "helm-repo")
     return std::unique_ptr<Registry>(
         std::make_unique<HelmRepoRegistry>(std::move(registry), endpoint.url));
+  if (ecr)
+    return std::unique_ptr<Registry>(
+        std::make_unique<EcrRegistry>(std::move(registry), endpoint.api_url, std::move(*ecr)));
   if (endpoint.type == "quay")
     return std::unique_ptr<Registry>(std::make_unique<QuayRegistry>(
         std::move(registry), endpoint.api_url, quay.value_or(QuaySecret{})));

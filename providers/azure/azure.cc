@@ -75,7 +75,7 @@ TokenClaims ReadTokenClaims(const std::string& token) {
 AzureRegistry::AzureRegistry(std::unique_ptr<DistributionRegistry> registry, std::string url,
                              core::Clock* clock)
     : VendorRegistry(std::move(registry), url, "ACR"), url_(std::move(url)), clock_(clock) {
-  if (uses_aad()) this->registry().set_token_credentials([this] { return RefreshTokenCredentials(); });
+  if (uses_aad()) this->registry().SetLoginSource([this](const std::string&) { return RefreshTokenCredentials(); });
 }
 
 bool AzureRegistry::uses_aad() const { return credentials().username == kAcrNullGuid; }

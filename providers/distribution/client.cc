@@ -466,14 +466,11 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
   url += "service=" + UrlEncode(service);
   for (const auto& s : scopes) url += "&scope=" + UrlEncode(s);
-  Credentials creds = creds_;
-  if (token_credentials_) {
-    auto learnt = token_credentials_();
-    if (!learnt.ok()) return learnt.status();
-    creds = std::move(*learnt);
-  }
   HttpRequest req;
   req.url = url;
+  auto login = Login("");
+  if (!login.ok()) return login.status();
+  const Credentials& creds = *login;
   if (creds.username == kIdentityTokenUser) {
     // An identity token (`docker login`'s "identitytoken", a helper's "<token>" user)
     // is an OAuth2 refresh token, exchanged at the realm by POST (distribution
@@ -485,8 +482,7 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
                "&refresh_token=" + UrlEncode(creds.password);
     if (!scopes.empty()) req.body += "&scope=" + UrlEncode(Join(scopes, " "));
   } else if (!creds.username.empty()) {
-    req.headers.push_back(
-        {"Authorization", "Basic " + Base64(creds.username + ":" + creds.password)});
+    req.headers.push_back({"Authorization", BasicAuthorization(creds)});
   }
   auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
@@ -521,10 +517,11 @@ core::Result<std::string> DistributionRegistry::AuthorizationFor(
     scheme = challenge_.scheme;
     key = challenge_.params["realm"] + " " + challenge_.params["service"] + " " + Join(scopes, " ");
   }
-  if (scheme == "basic")
-    return creds_.username.empty()
-               ? std::string()
-               : "Basic " + Base64(creds_.username + ":" + creds_.password);
+  if (scheme == "basic") {
+    auto login = Login(rejected);
+    if (!login.ok()) return login.status();
+    return login->username.empty() ? std::string() : BasicAuthorization(*login);
+  }
   if (scheme != "bearer") return std::string();
 
   // A token is good until shortly before it expires, unless the registry refused it.
@@ -561,6 +558,11 @@ core::Result<std::string> DistributionRegistry::AuthorizationFor(
   return "Bearer " + t->value;
 }
 
+core::Result<Credentials> DistributionRegistry::Login(const std::string& rejected) const {
+  if (login_) return login_(rejected);
+  return creds_;
+}
+
 void DistributionRegistry::BackOff(int attempt, const core::Result<HttpResponse>& r) {
   auto retry_after = r.ok() ? RetryAfterOf(*r) : std::nullopt;
   // A Retry-After on a 429 or 503 paused the whole endpoint (DoLimited waits it out).
@@ -585,8 +587,9 @@ core::Result<HttpResponse> DistributionRegistry::Send(HttpRequest req,
     auto r = DoLimited(req);
     if (r.ok() && r->status == 401 && !refreshed) {
       Challenge ch = ParseChallenge(r->Header("www-authenticate"));
-      if (ch.scheme == "bearer" && ch.params["error"] != "insufficient_scope") {
-        // Expired or revoked token: fetch a new one and try again, once.
+      if ((ch.scheme == "bearer" && ch.params["error"] != "insufficient_scope") ||
+          (ch.scheme == "basic" && login_ && !auth->empty())) {
+        // Expired or revoked token (or login): fetch a new one and try again, once.
         refreshed = true;
         auto fresh = AuthorizationFor(scopes, *auth);
         if (!fresh.ok()) return fresh.status();

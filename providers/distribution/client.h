@@ -138,13 +138,15 @@ class DistributionRegistry : public Registry {
                                    const std::function<core::Status(const HttpResponse&)>& page) {
     return ForEachPage(first_path, scopes, what, page);
   }
-  // - credentials learnt at run time (Azure's AAD token exchanged for an ACR refresh
-  //   token): SOURCE is asked before every token request and its answer presented
-  //   instead of the constructor's credentials; its error fails that request. REQUIRES:
-  //   set before the first request; SOURCE thread-safe and outliving this client.
-  void set_token_credentials(std::function<core::Result<Credentials>()> source) {
-    token_credentials_ = std::move(source);
-  }
+  // - a registry login that changes over time (ECR's 12-hour password from its API's
+  //   GetAuthorizationToken): asked for the credentials of every request that sends
+  //   them (basic auth, token requests) instead of those given at construction.
+  //   REJECTED is the Authorization value the registry just refused with a 401 (""
+  //   otherwise), which must not be handed out again; a basic 401 asks once more and
+  //   retries, as an expired bearer token does. Must be thread-safe. REQUIRES: set
+  //   before the first request.
+  using LoginSource = std::function<core::Result<Credentials>(const std::string& rejected)>;
+  void SetLoginSource(LoginSource login) { login_ = std::move(login); }
 
  private:
   struct Token {
@@ -187,6 +189,8 @@ class DistributionRegistry : public Registry {
   core::Result<std::string> AuthorizationFor(const std::vector<std::string>& scopes,
                                              const std::string& rejected);
   core::Result<Token> FetchToken(const std::vector<std::string>& scopes);
+  // The login_ source's credentials (REJECTED as there), else creds_.
+  core::Result<Credentials> Login(const std::string& rejected) const;
   std::string Url(const std::string& path) const { return base_url_ + path; }
   // REF, from the HEADER header of the answer to a request for REQUEST_URL, as an
   // absolute URL on this endpoint's origin. PermissionDenied, naming WHAT and the
@@ -216,7 +220,7 @@ class DistributionRegistry : public Registry {
   std::string base_url_;
   std::optional<Origin> origin_;  // of base_url_; nullopt only for a malformed URL
   Credentials creds_;
-  std::function<core::Result<Credentials>()> token_credentials_;  // null: creds_
+  LoginSource login_;  // empty: creds_
   HttpClient* http_;
   core::RetryPolicy retry_;
   core::Clock* clock_;

@@ -490,7 +490,6 @@ dest_namespace = "m"
 TEST_F(ConfigTest, EndpointTypes) {
   EXPECT_EQ(
       Problems(R"([endpoints.a]
-type = "aws-ecr"
 url = "https://a.example.com"
 [endpoints.b]
 type = "docker-regsitry"
@@ -503,11 +502,9 @@ source = "a"
 destination = "b"
 )"),
       Lines({
-          "crossdock.toml:2:8: error: endpoint type \"aws-ecr\" is not supported yet; use "
-          "\"docker-registry\" for any registry speaking the OCI distribution API",
-          "crossdock.toml:5:8: error: unknown endpoint type \"docker-regsitry\" (did you mean "
+          "crossdock.toml:4:8: error: unknown endpoint type \"docker-regsitry\" (did you mean "
           "\"docker-registry\"?)",
-          "crossdock.toml:8:8: error: unknown endpoint type \"nexus\"; use \"docker-registry\" "
+          "crossdock.toml:7:8: error: unknown endpoint type \"nexus\"; use \"docker-registry\" "
           "for any registry speaking the OCI distribution API",
       }));
 }
