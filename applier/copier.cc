@@ -254,6 +254,11 @@ core::Status Copier::Settle(const std::string& dst_repo, const std::string& tag,
                             const providers::Manifest& m,
                             const std::optional<std::string>& previous,
                             const core::Status& failure) {
+  // A destination storing its own form of the manifest (a chart repository) never shows
+  // the digest sent, so reading the tag back proves nothing and must not lead to a
+  // repair that deletes the version: the failure stands, and the next attempt posts the
+  // same chart again (which the repository takes as done when it has it).
+  if (dst_->ConvertsManifests()) return failure;
   const std::string ref = dst_repo + ":" + tag + " at endpoint \"" + dst_->name() + "\"";
   const bool altered = AlteredOnTheWay(failure);
   // Any other failure but one in transit (refused credentials, a rejected manifest)

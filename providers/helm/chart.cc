@@ -24,9 +24,19 @@ std::string Position(const YAML::Mark& mark) {
          ")";
 }
 
+// How deep and how large one entry's metadata may be. yaml-cpp shares aliased nodes,
+// so "a: &x {b: *x}" is a cycle and a few hundred bytes of nested aliases expand to
+// gigabytes: an index from anywhere must not take the process down.
+constexpr int kMaxDepth = 32;
+constexpr int kMaxNodes = 10000;
+
+struct TooLarge {};
+
 // NODE as JSON: scalars stay strings as Go's string fields take them ("1.10" is not a
 // number), except booleans where Helm's struct has a bool (KEY "deprecated", "enabled").
-nlohmann::json ToJson(const YAML::Node& node, const std::string& key) {
+// Throws TooLarge past kMaxDepth levels or *BUDGET nodes.
+nlohmann::json ToJson(const YAML::Node& node, const std::string& key, int depth, int* budget) {
+  if (depth > kMaxDepth || --*budget < 0) throw TooLarge{};
   switch (node.Type()) {
     case YAML::NodeType::Scalar: {
       const std::string s = node.Scalar();
@@ -36,13 +46,13 @@ nlohmann::json ToJson(const YAML::Node& node, const std::string& key) {
     }
     case YAML::NodeType::Sequence: {
       nlohmann::json a = nlohmann::json::array();
-      for (const auto& item : node) a.push_back(ToJson(item, ""));
+      for (const auto& item : node) a.push_back(ToJson(item, "", depth + 1, budget));
       return a;
     }
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
       for (const auto& kv : node) {
-        nlohmann::json v = ToJson(kv.second, kv.first.Scalar());
+        nlohmann::json v = ToJson(kv.second, kv.first.Scalar(), depth + 1, budget);
         if (!v.is_null()) o[kv.first.Scalar()] = std::move(v);
       }
       return o;
@@ -114,9 +124,18 @@ core::Result<ChartIndex> ParseIndex(const std::string& text, const std::string& 
           v.digest = d;
         }
         v.metadata = nlohmann::json::object();
+        int budget = kMaxNodes;
         for (const char* field : kMetadataFields) {
           if (!entry[field]) continue;
-          nlohmann::json value = ToJson(entry[field], field);
+          nlohmann::json value;
+          try {
+            value = ToJson(entry[field], field, 0, &budget);
+          } catch (const TooLarge&) {
+            return invalid(entry[field], "version " + v.version + " of \"" + name + "\": \"" +
+                                             field + "\" nests deeper than " +
+                                             std::to_string(kMaxDepth) + " levels or holds more than " +
+                                             std::to_string(kMaxNodes) + " values");
+          }
           if (!Empty(value)) v.metadata[field] = std::move(value);
         }
         v.metadata["name"] = name;

@@ -1,9 +1,8 @@
 #include "providers/helm/helm.h"
 
-#include <unistd.h>
+#include <cstdlib>
 
 #include <algorithm>
-#include <atomic>
 #include <fstream>
 #include <utility>
 
@@ -30,6 +29,12 @@ std::string StripSlash(std::string s) {
   return s;
 }
 
+// URL as messages show it: without its query and fragment, which for a chart on object
+// storage may hold a signature or token (X-Amz-Signature=…, ?token=…).
+std::string ShownUrl(const std::string& url) {
+  return url.substr(0, url.find_first_of("?#"));
+}
+
 // ChartMuseum's error bodies: {"error": "…"}.
 std::string ChartMuseumError(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
@@ -45,14 +50,23 @@ HelmRepoRegistry::HelmRepoRegistry(std::unique_ptr<DistributionRegistry> transpo
     : transport_(std::move(transport)),
       url_(StripSlash(std::move(url))),
       clock_(clock ? clock : core::Clock::Real()) {
-  static std::atomic<int> counter{0};
-  staging_ = fs::temp_directory_path() / ("crossdock-helm-" + std::to_string(getpid()) + "-" +
-                                          std::to_string(counter++));
 }
 
 HelmRepoRegistry::~HelmRepoRegistry() {
   std::error_code ec;
-  fs::remove_all(staging_, ec);
+  if (!staging_.empty()) fs::remove_all(staging_, ec);
+}
+
+core::Status HelmRepoRegistry::EnsureStaging() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!staging_.empty()) return core::Status::Ok();
+  // mkdtemp: a directory of our own (mode 0700) that nobody else can have prepared.
+  std::string dir = (fs::temp_directory_path() / "crossdock-helm-XXXXXX").string();
+  if (!mkdtemp(dir.data()))
+    return core::Status::Internal("cannot create a temporary directory for charts under " +
+                                  fs::temp_directory_path().string());
+  staging_ = dir;
+  return core::Status::Ok();
 }
 
 HelmRepoRegistry::ChartPath HelmRepoRegistry::Split(const std::string& repo) {
@@ -82,7 +96,7 @@ core::Result<HttpResponse> HelmRepoRegistry::Send(HttpRequest req) {
     req.headers.push_back({"Authorization", BasicAuthorization(creds)});
   req.follow_redirects = !(mine && there && *mine == *there) || creds.username.empty();
   auto r = transport_->SendControlPlane(req);
-  if (!r.ok()) return r.status().WithContext("endpoint \"" + name() + "\" (" + req.url + ")");
+  if (!r.ok()) return r.status().WithContext("endpoint \"" + name() + "\" (" + ShownUrl(req.url) + ")");
   // A redirect from the repository (to object storage) is followed without credentials.
   for (int hops = 0; r->status >= 301 && r->status <= 308 && r->status != 304 && hops < 5; ++hops) {
     const std::string next = ResolveReference(req.url, r->Header("location"));
@@ -94,7 +108,7 @@ core::Result<HttpResponse> HelmRepoRegistry::Send(HttpRequest req) {
                         again.headers.end());
     again.follow_redirects = true;
     r = transport_->SendControlPlane(again);
-    if (!r.ok()) return r.status().WithContext("endpoint \"" + name() + "\" (" + next + ")");
+    if (!r.ok()) return r.status().WithContext("endpoint \"" + name() + "\" (" + ShownUrl(next) + ")");
   }
   return r;
 }
@@ -203,7 +217,7 @@ core::Result<HelmRepoRegistry::Presented> HelmRepoRegistry::Present(
   }
   if (!known) {
     const std::string what = "reading chart " + version.name + " " + version.version + " (" +
-                             p.chart_url + ")";
+                             ShownUrl(p.chart_url) + ")";
     std::int64_t size = -1;
     std::string digest = version.digest;
     if (!digest.empty()) {
@@ -361,23 +375,37 @@ core::Status HelmRepoRegistry::GetBlob(const std::string& repo, const std::strin
   };
   auto r = Send(get);
   if (!r.ok()) return r.status();
-  if (r->status != 200) return transport_->ErrorFor(*r, "reading chart " + url);
+  if (r->status != 200) return transport_->ErrorFor(*r, "reading chart " + ShownUrl(url));
   const std::string got = hash.Finish();
   // Not worth another try: what the repository serves contradicts its own index.
   if (got != digest)
-    return core::Status::InvalidArgument("chart " + url + " at endpoint \"" + name() + "\" has " + got +
+    return core::Status::InvalidArgument("chart " + ShownUrl(url) + " at endpoint \"" + name() + "\" has " + got +
                                   " but index.yaml says " + digest + "; the chart is refused");
   return core::Status::Ok();
 }
 
-std::string HelmRepoRegistry::Staged(const std::string& digest) const {
+std::string HelmRepoRegistry::Staged(const std::string& digest) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (staging_.empty()) return "";
   return (staging_ / digest.substr(digest.find(':') + 1)).string();
+}
+
+core::Result<std::string> HelmRepoRegistry::ReadStaged(const std::string& digest) {
+  const std::string path = Staged(digest);
+  std::ifstream in(path, std::ios::binary);
+  if (path.empty() || !in) return core::Status::NotFound("blob " + digest + " was not uploaded");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Verified again as it is used: the file checked at upload is what goes out.
+  if (core::Sha256Digest(bytes) != digest)
+    return core::Status::DataLoss("the staged copy of " + digest + " changed since its upload");
+  return bytes;
 }
 
 core::Result<bool> HelmRepoRegistry::BlobExists(const std::string&, const std::string& digest) {
   if (!core::IsValidDigest(digest)) return false;
+  const std::string path = Staged(digest);
   std::error_code ec;
-  return fs::exists(Staged(digest), ec);
+  return !path.empty() && fs::exists(path, ec);
 }
 
 core::Result<bool> HelmRepoRegistry::MountBlob(const std::string&, const std::string&,
@@ -395,7 +423,7 @@ core::Status HelmRepoRegistry::PutBlob(const std::string& repo, const std::strin
         std::to_string(size) + " bytes, more than a chart repository takes (" +
         std::to_string(kMaxChartSize >> 20) + " MiB)");
   std::error_code ec;
-  fs::create_directories(staging_, ec);
+  CROSSDOCK_RETURN_IF_ERROR(EnsureStaging());
   const std::string path = Staged(digest);
   const std::string partial = path + ".partial";
   core::Sha256 hash;
@@ -444,9 +472,11 @@ core::Result<bool> HelmRepoRegistry::IsChartMuseum(const std::string& tenant) {
   req.url = ApiUrl(tenant) + "?limit=1";
   auto r = Send(req);
   if (!r.ok()) return r.status();
-  if (r->status == 401 || r->status == 403)
-    return transport_->ErrorFor(*r, "GET " + req.url + " (ChartMuseum's API)");
-  // ChartMuseum answers a JSON map of charts (an empty tenant: 404 with a JSON error).
+  if (r->status == 401 || r->status == 403 || r->status == 429 || r->status >= 500)
+    return transport_->ErrorFor(*r, "GET " + ShownUrl(req.url) + " (ChartMuseum's API)");
+  // ChartMuseum answers a JSON map of charts (an empty tenant: 404 with a JSON error);
+  // anything else (a web server's 404 page) is a classic repository. Only these
+  // definite answers are remembered: a passing 502 must not turn the endpoint read-only.
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   const bool yes = (r->status == 200 && j.is_object()) ||
                    (r->status == 404 && j.is_object() && j.contains("error"));
@@ -480,69 +510,57 @@ core::Status HelmRepoRegistry::PutManifest(const std::string& repo, const std::s
   if (core::IsValidDigest(ref))
     return core::Status::InvalidArgument(where + ": a chart repository holds charts by version");
   const ChartPath p = Split(repo);
-  // The chart's own metadata names it; the repository and tag must agree with it.
-  std::string config;
-  {
-    std::ifstream in(Staged(layers->config_digest), std::ios::binary);
-    config.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  auto meta = nlohmann::json::parse(config, nullptr, false);
-  if (meta.is_object()) {
-    const std::string chart = meta.contains("name") && meta["name"].is_string() ? meta["name"].get<std::string>() : "";
-    const std::string version =
-        meta.contains("version") && meta["version"].is_string() ? meta["version"].get<std::string>() : "";
-    if (chart != p.chart || helm::TagOfVersion(version) != ref)
-      return core::Status::InvalidArgument(
-          where + ": the chart inside is " + core::ShowName(chart) + " version " +
-          core::ShowName(version) + ", and a chart repository files it under its own name and "
-          "version; name the destination repository after the chart (dest_namespace, flatten) "
-          "and copy tags that are its version");
-  }
-  std::string body;
-  {
-    std::ifstream in(Staged(layers->chart_digest), std::ios::binary);
-    if (!in)
-      return core::Status::Internal(where + ": the chart's .tgz (" + layers->chart_digest +
-                                    ") was not uploaded first");
-    body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  // The chart's own metadata names it; the repository and tag must agree with it, or
+  // ChartMuseum would file it under another name or version than the plan shows.
+  auto config = ReadStaged(layers->config_digest);
+  if (!config.ok())
+    return core::Status::Internal(where + ": the chart's config (" + layers->config_digest +
+                                  ") was not uploaded first: " + config.status().message());
+  auto meta = nlohmann::json::parse(*config, nullptr, false);
+  auto text = [&](const char* key) {
+    return meta.is_object() && meta.contains(key) && meta[key].is_string()
+               ? meta[key].get<std::string>()
+               : std::string();
+  };
+  if (text("name") != p.chart || helm::TagOfVersion(text("version")) != ref)
+    return core::Status::InvalidArgument(
+        where + ": the chart's metadata names it " + core::ShowName(text("name")) + " version " +
+        core::ShowName(text("version")) +
+        ", and a chart repository files a chart under its own name and version; name the "
+        "destination repository after the chart (dest_namespace, flatten) and copy tags that "
+        "are its version");
+  auto body = ReadStaged(layers->chart_digest);
+  if (!body.ok())
+    return core::Status::Internal(where + ": the chart's .tgz (" + layers->chart_digest +
+                                  ") was not uploaded first: " + body.status().message());
   const std::string api = ApiUrl(p.tenant);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    HttpRequest post;
-    post.method = "POST";
-    // The plan decided to write this version: an existing one with other content is
-    // replaced, as a registry's tag would be (ChartMuseum refuses unless it allows
-    // overwrites).
-    post.url = api + (attempt == 0 ? "" : "?force=true");
-    post.headers.push_back({"Content-Type", "application/gzip"});
-    post.body = body;
-    auto r = Send(post);
-    if (!r.ok()) return r.status();
-    if (r->status == 200 || r->status == 201) break;
-    if (r->status == 409 && attempt == 0) {
-      // The version exists: the same .tgz is a success, another one is replaced.
-      ForgetIndex(p.tenant);
-      auto v = FindVersion(repo, ref);
-      if (v.ok() && v->digest == layers->chart_digest) break;
-      continue;
-    }
-    if (r->status == 404 && !p.tenant.empty())
-      return core::Status::NotFound(where + ": POST " + api + " answered 404" +
-                                    ChartMuseumError(r->body) + "; ChartMuseum serves tenant " +
-                                    p.tenant.substr(1) + " only when started with --depth=" +
-                                    std::to_string(std::count(p.tenant.begin(), p.tenant.end(), '/')));
-    if (r->status == 409)
-      return core::Status::Conflict(where + ": the version exists with other content and "
-                                    "ChartMuseum refuses to overwrite it" +
-                                    ChartMuseumError(r->body) +
-                                    "; start ChartMuseum with --allow-overwrite");
-    return transport_->ErrorFor(*r, "uploading chart " + repo + " " + ref);
-  }
+  HttpRequest post;
+  post.method = "POST";
+  post.url = api;
+  post.headers.push_back({"Content-Type", "application/gzip"});
+  post.body = std::move(*body);
+  auto r = Send(std::move(post));
+  if (!r.ok()) return r.status();
   ForgetIndex(p.tenant);
-  std::error_code ec;
-  fs::remove(Staged(layers->chart_digest), ec);
-  fs::remove(Staged(layers->config_digest), ec);
-  return core::Status::Ok();
+  if (r->status == 200 || r->status == 201) return core::Status::Ok();
+  if (r->status == 409) {
+    // The version exists: the same .tgz is what the plan wanted (an earlier attempt
+    // whose answer was lost); another one is replaced only by a ChartMuseum that
+    // allows overwrites (which then answers 201, not 409).
+    auto v = FindVersion(repo, ref);
+    if (v.ok() && v->digest == layers->chart_digest) return core::Status::Ok();
+    return core::Status::Conflict(where + ": the version exists with other content and the "
+                                  "repository refuses to overwrite it" +
+                                  ChartMuseumError(r->body) +
+                                  "; start ChartMuseum with --allow-overwrite to let crossdock "
+                                  "replace versions, or delete that version there");
+  }
+  if (r->status == 404 && !p.tenant.empty())
+    return core::Status::NotFound(
+        where + ": POST " + api + " answered 404" + ChartMuseumError(r->body) +
+        "; ChartMuseum serves tenant " + p.tenant.substr(1) + " only when started with --depth=" +
+        std::to_string(std::count(p.tenant.begin(), p.tenant.end(), '/')));
+  return transport_->ErrorFor(*r, "uploading chart " + repo + " " + ref);
 }
 
 core::Status HelmRepoRegistry::DeleteTag(const std::string& repo, const std::string& tag,

@@ -104,12 +104,16 @@ class HelmRepoRegistry : public Registry {
   core::Result<HttpResponse> Send(HttpRequest req);
   // Whether the repository answers ChartMuseum's API (cached).
   core::Result<bool> IsChartMuseum(const std::string& tenant);
-  std::string Staged(const std::string& digest) const;
+  // The private directory charts wait in for PutManifest, made on first use.
+  core::Status EnsureStaging();
+  // Where blob DIGEST is staged ("" before any upload), and its bytes, checked again.
+  std::string Staged(const std::string& digest);
+  core::Result<std::string> ReadStaged(const std::string& digest);
 
   std::unique_ptr<DistributionRegistry> transport_;
   std::string url_;  // without a trailing '/'
   core::Clock* clock_;
-  std::filesystem::path staging_;  // .tgz and config blobs waiting for PutManifest
+  std::filesystem::path staging_;  // .tgz and config blobs; "" until the first upload
 
   std::mutex mu_;
   struct CachedIndex {

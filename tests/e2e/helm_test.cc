@@ -160,6 +160,34 @@ TEST_F(HelmTest, OciChartsGoIntoChartMuseumConvergeAndAreDeletedWithTheirSource)
   EXPECT_EQ(museum.Get("/api/team/charts/web/0.1.0").status, 404);
 }
 
+TEST_F(HelmTest, AVersionAlreadyThereIsDoneWhenTheSameAndNeverOverwrittenWhenNot) {
+  ChartMuseumFake museum;
+  const std::string tgz = dir_.Sub("web-0.1.0.tgz");
+  MakeChart(tgz, "web", "0.1.0");
+  museum.Store(tgz);  // put there before crossdock, without a state record
+  BuildChartArtifact(dir_.Sub("charts-layout"), "web", tgz, R"({"name":"web","version":"0.1.0"})");
+  Push(dir_.Sub("charts-layout"), "web", plain_, "web", "0.1.0");
+  WriteConfig(HelmEndpoint("museum", museum.url()),
+              "[rules.out]\nsource = \"plain\"\ndestination = \"museum\"\nrepositories = [\"web\"]\n");
+  RunResult apply = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(Crossdock({"plan", "--detailed-exitcode"}).exit_code, 0);
+
+  // Another chart under the same version: ChartMuseum keeps its own unless it allows
+  // overwrites, and crossdock says so instead of forcing it.
+  const std::string other = dir_.Sub("other") ;
+  fs::create_directories(other);
+  MakeChart(other + "/web-0.1.0.tgz", "web", "0.1.0", "another build of the same version");
+  BuildChartArtifact(dir_.Sub("charts-layout"), "web", other + "/web-0.1.0.tgz",
+                     R"({"name":"web","version":"0.1.0","description":"another"})");
+  Push(dir_.Sub("charts-layout"), "web", plain_, "web", "0.1.0");
+  RunResult refused = Crossdock({"apply", "--auto-approve"});
+  EXPECT_NE(refused.exit_code, 0) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("start ChartMuseum with --allow-overwrite"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(Sha256Digest(museum.Get("/charts/web-0.1.0.tgz").body), Sha256Digest(ReadFile(tgz)));
+}
+
 TEST_F(HelmTest, ChartMuseumToChartMuseumKeepsTheNewestVersions) {
   ChartMuseumFake from;
   ChartMuseumFake to;

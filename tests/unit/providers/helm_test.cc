@@ -98,6 +98,28 @@ TEST(HelmIndexTest, RefusesWhatIsNotAnIndexWithItsPosition) {
   EXPECT_NE(bad.status().message().find("cannot be an OCI tag"), std::string::npos);
 }
 
+TEST(HelmIndexTest, AliasCyclesAndExpansionsAreRefusedNotFollowed) {
+  // A cycle through an anchor, and a few hundred bytes that expand to 10^8 values.
+  auto cycle = ParseIndex("entries:\n  a:\n  - version: 1.0.0\n    urls: [a.tgz]\n"
+                          "    annotations: &x {b: *x}\n",
+                          "i");
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_NE(cycle.status().message().find("\"annotations\" nests deeper than"), std::string::npos)
+      << cycle.status().message();
+  std::string bomb = "entries:\n  a:\n  - version: 1.0.0\n    urls: [a.tgz]\n    keywords:\n";
+  bomb += "    - &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 8; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    bomb += "    - &l" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) bomb += ", " + prev;
+    bomb += "]\n";
+  }
+  auto expanded = ParseIndex(bomb, "i");
+  ASSERT_FALSE(expanded.ok());
+  EXPECT_NE(expanded.status().message().find("more than 10000 values"), std::string::npos)
+      << expanded.status().message();
+}
+
 TEST(HelmChartTest, TagsWritePlusAsUnderscore) {
   EXPECT_EQ(TagOfVersion("1.2.3+build.4"), "1.2.3_build.4");
   EXPECT_EQ(TagOfVersion("1.2.3"), "1.2.3");
