@@ -7,6 +7,7 @@
 #include <regex>
 #include <utility>
 
+#include "core/encoding.h"
 #include "providers/ali/signature.h"
 #include "providers/url.h"
 
@@ -23,15 +24,9 @@ constexpr const char* kRpcVersion = "2018-12-01";  // Container Registry, enterp
 constexpr std::chrono::minutes kRefusalMemory{5};
 
 std::string RandomHex(int bytes) {
-  std::vector<unsigned char> buf(static_cast<size_t>(bytes));
-  RAND_bytes(buf.data(), bytes);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : buf) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  std::string buf(static_cast<size_t>(bytes), '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), bytes);
+  return core::HexEncode(buf);
 }
 
 // A number the API sends as a number or as a string (the enterprise TotalCount).

@@ -3,13 +3,12 @@
 // measured behaviour of docker-registry 2.8.2 in shared/reference/registry-facts.md.
 #include "providers/distribution/client.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_set>
 
 #include "core/digest.h"
+#include "core/encoding.h"
 #include "core/names.h"
 
 namespace crossdock::providers {
@@ -24,15 +23,6 @@ const char* kManifestAccept =
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.1";
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
 
 std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
@@ -120,7 +110,7 @@ std::string ParseNextLink(const std::string& link) {
 }
 
 std::string BasicAuthorization(const Credentials& creds) {
-  return "Basic " + Base64(creds.username + ":" + creds.password);
+  return "Basic " + core::Base64Encode(creds.username + ":" + creds.password);
 }
 
 core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body) {

@@ -1,10 +1,9 @@
 #include "providers/huawei/huawei.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <utility>
+
+#include "core/encoding.h"
 
 namespace crossdock::providers {
 
@@ -26,17 +25,7 @@ bool IsHuaweiLoginKey(const std::string& password) {
 }
 
 std::string HuaweiLoginKey(const std::string& ak, const std::string& sk) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), sk.data(), static_cast<int>(sk.size()),
-       reinterpret_cast<const unsigned char*>(ak.data()), ak.size(), mac, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
+  return core::HexEncode(core::HmacSha256(sk, ak));
 }
 
 core::Result<Credentials> HuaweiCredentials(Credentials creds, const std::string& endpoint) {

@@ -7,18 +7,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "providers/google/jwt.h"  // Base64UrlEncode
+#include "core/clock.h"
+#include "core/encoding.h"
 #include "tests/unit/providers/fake_http.h"
 
 namespace crossdock::providers {
 namespace {
 
-long long Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using core::UnixNow;
 
 std::string Jwt(const nlohmann::json& claims) {
-  return Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." + Base64UrlEncode(claims.dump()) + ".c2ln";
+  return core::Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." +
+         core::Base64UrlEncode(claims.dump()) + ".c2ln";
 }
 
 TEST(TokenClaimsTest, TellsAzureAdTokensFromOthers) {
@@ -52,7 +52,7 @@ class AzureTest : public FakeClockRegistryTest {
 };
 
 TEST_F(AzureTest, AnAzureAdTokenIsExchangedOnceAndItsRefreshTokenRenewedBeforeItExpires) {
-  const std::string aad = Jwt({{"iss", "https://sts.windows.net/t-1/"}, {"tid", "t-1"}, {"exp", Now() + 3600}});
+  const std::string aad = Jwt({{"iss", "https://sts.windows.net/t-1/"}, {"tid", "t-1"}, {"exp", UnixNow() + 3600}});
   int exchanges = 0;
   std::vector<std::string> exchange_forms, token_forms;
   Serve([&](const HttpRequest& req) {
@@ -60,7 +60,7 @@ TEST_F(AzureTest, AnAzureAdTokenIsExchangedOnceAndItsRefreshTokenRenewedBeforeIt
       exchange_forms.push_back(req.body);
       ++exchanges;
       return Answer(200, {}, nlohmann::json{{"refresh_token", Jwt({{"iss", "Azure Container Registry"},
-                                                                  {"exp", Now() + 3 * 3600},
+                                                                  {"exp", UnixNow() + 3 * 3600},
                                                                   {"n", exchanges}})}}
                                  .dump());
     }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.h"
 #include "tests/unit/providers/fake_http.h"
 
 namespace crossdock::providers {
@@ -48,10 +49,9 @@ TEST(GoogleLoginTest, TakesTheThreeKindsAndNamesThemForAnyOther) {
   EXPECT_EQ(key->kind, GoogleLogin::Kind::kServiceAccountKey);
   EXPECT_EQ(key->key->client_email, "ci@proj.iam.gserviceaccount.com");
 
-  std::string b64(4 * ((json.size() + 2) / 3) + 1, '\0');
-  b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                                                 reinterpret_cast<const unsigned char*>(json.data()),
-                                                 static_cast<int>(json.size()))));
+  // As `base64 key.json` writes it, in lines of 76.
+  std::string b64 = core::Base64Encode(json);
+  for (size_t at = 76; at < b64.size(); at += 77) b64.insert(at, "\n");
   auto based = ParseGoogleLogin({"_json_key_base64", b64, ""}, "gcr");
   ASSERT_TRUE(based.ok()) << based.status().message();
   EXPECT_EQ(based->key->private_key, pem);
