@@ -461,7 +461,22 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   auto login = Login("");
   if (!login.ok()) return login.status();
   const Credentials& creds = *login;
-  if (creds.username == kIdentityTokenUser) {
+  const bool identity_token = creds.username == kIdentityTokenUser;
+  // Credentials (a whole private key for GCR, refresh tokens, cloud logins) go only
+  // where the registry's own scheme would take them: never from https down to plain
+  // http, except on this machine.
+  if (!creds.username.empty() && origin_ && origin_->scheme == "https") {
+    const auto to = ParseOrigin(realm);
+    if (!to || (to->scheme != "https" && !IsLoopbackHost(to->host)))
+      return core::Status::PermissionDenied(
+          "endpoint \"" + name_ + "\" (" + base_url_ + ") names the token realm " +
+          realm.substr(0, realm.find_first_of("?#")) +
+          " in its Bearer challenge, which is not https: crossdock does not send the "
+          "endpoint's credentials there in clear from an https registry; have the registry "
+          "name an https realm (or give the endpoint an http:// url if the whole registry "
+          "really is plain http)");
+  }
+  if (identity_token) {
     // An identity token (`docker login`'s "identitytoken", a helper's "<token>" user)
     // is an OAuth2 refresh token, exchanged at the realm by POST (distribution
     // docs/spec/auth/oauth.md; docker/cli does the same).

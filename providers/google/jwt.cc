@@ -84,8 +84,16 @@ core::Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text,
     return core::Status::InvalidArgument(what + " is JSON but lacks " + list +
                                          ", so it is not a service-account key" + expected);
   }
-  if (!key.token_uri.starts_with("https://") && !key.token_uri.starts_with("http://"))
+  const auto token_origin = ParseOrigin(key.token_uri);
+  if (!token_origin)
     return core::Status::InvalidArgument(what + ": its token_uri is not an http(s) URL" + expected);
+  // The signed assertion buys access tokens for an hour: never in clear, but on this
+  // machine (where tests run their token servers).
+  if (token_origin->scheme != "https" && !IsLoopbackHost(token_origin->host))
+    return core::Status::InvalidArgument(
+        what + ": its token_uri " + key.token_uri.substr(0, key.token_uri.find_first_of("?#")) +
+        " is plain http, which would send the signed assertion in clear; use the key file "
+        "exactly as Google issued it (token_uri \"https://oauth2.googleapis.com/token\")");
   if (!ReadRsaKey(key.private_key))
     return core::Status::InvalidArgument(
         what + ": its private_key is not an unencrypted RSA private key in PEM that OpenSSL "

@@ -132,6 +132,24 @@ TEST_F(Rs256Test, BadKeysSayWhatIsWrongAndNeverQuoteTheKey) {
   EXPECT_EQ(garbled.status().message().find("c2Vrcml0"), std::string::npos);
 }
 
+TEST_F(Rs256Test, APlainHttpTokenUriIsRefusedUnlessOnThisMachine) {
+  auto clear = ParseServiceAccountKey(KeyJson("http://oauth2.example.com/token?x=1"), "gcr");
+  ASSERT_FALSE(clear.ok());
+  EXPECT_EQ(clear.status().code(), core::Code::kInvalidArgument);
+  EXPECT_TRUE(clear.status().message().starts_with(
+      "the password of endpoint \"gcr\": its token_uri http://oauth2.example.com/token is plain "
+      "http, which would send the signed assertion in clear; use the key file exactly as Google "
+      "issued it (token_uri \"https://oauth2.googleapis.com/token\")"))
+      << clear.status().message();
+  EXPECT_FALSE(ParseServiceAccountKey(KeyJson("HTTP://OAUTH2.EXAMPLE.COM/token"), "gcr").ok());
+  EXPECT_FALSE(ParseServiceAccountKey(KeyJson("http://127.0.0.1.example.com/token"), "gcr").ok());
+  EXPECT_FALSE(ParseServiceAccountKey(KeyJson("ftp://oauth2.example.com/token"), "gcr").ok());
+  for (const char* local : {"http://127.0.0.1:8080/token", "http://127.1.2.3/token",
+                            "http://localhost:1/token", "http://[::1]:9/token",
+                            "https://oauth2.googleapis.com/token"})
+    EXPECT_TRUE(ParseServiceAccountKey(KeyJson(local), "gcr").ok()) << local;
+}
+
 TEST_F(Rs256Test, OpensslVerifiesTheAssertion) {
   auto key = ParseServiceAccountKey(KeyJson("http://127.0.0.1:1/token"), "gcr");
   ASSERT_TRUE(key.ok()) << key.status().message();
