@@ -21,23 +21,16 @@ std::string JwtPayload(const std::string& token) {
   return core::Base64UrlDecode(std::string_view(token).substr(a + 1, b - a - 1)).value_or("");
 }
 
-// "CODE: message" of the first error of an ACR answer ({"errors":[{"code","message"}]}),
-// or of an OAuth one ({"error","error_description"}); "" when neither.
-std::string AcrError(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  const nlohmann::json& errors = Field(j, "errors");
-  if (errors.is_array() && !errors.empty()) {
-    const auto& e = errors[0];
-    std::string code = Field(e, "code").is_string() ? Field(e, "code").get<std::string>() : "";
-    std::string message = Field(e, "message").is_string() ? Field(e, "message").get<std::string>() : "";
-    return code.empty() ? message : message.empty() ? code : code + ": " + message;
-  }
-  if (Field(j, "error").is_string())
-    return Field(j, "error").get<std::string>() +
-           (Field(j, "error_description").is_string()
-                ? ": " + Field(j, "error_description").get<std::string>()
-                : "");
-  return "";
+// What to do when ACR's POST /oauth2/token refuses the refresh token crossdock sent.
+std::string RefusedAdvice(bool from_aad) {
+  if (from_aad)
+    return "it was the ACR refresh token exchanged for the endpoint's Azure AD access token, "
+           "whose identity needs a role on the registry (AcrPull to read, AcrPush to write); "
+           "give the endpoint a current Azure AD access token of such an identity (`az account "
+           "get-access-token --query accessToken -o tsv`)";
+  return "the password, which is no Azure AD token, was sent as an ACR refresh token; give a "
+         "current one (`az acr login --name REGISTRY --expose-token`) or an Azure AD access "
+         "token (`az account get-access-token --query accessToken -o tsv`)";
 }
 
 }  // namespace
@@ -59,7 +52,9 @@ TokenClaims ReadTokenClaims(const std::string& token) {
 AzureRegistry::AzureRegistry(std::unique_ptr<DistributionRegistry> registry, std::string url,
                              core::Clock* clock)
     : VendorRegistry(std::move(registry), url, "ACR"), url_(std::move(url)), clock_(clock) {
-  if (uses_aad()) this->registry().SetLoginSource([this](const std::string&) { return RefreshTokenCredentials(); });
+  if (uses_aad())
+    this->registry().SetLoginSource([this](const std::string&) { return RefreshTokenCredentials(); },
+                                    RefusedAdvice(ReadTokenClaims(credentials().password).aad));
 }
 
 bool AzureRegistry::uses_aad() const { return credentials().username == kAcrNullGuid; }
@@ -87,7 +82,7 @@ core::Result<std::string> AzureRegistry::Exchange(const TokenClaims& aad) {
   req.follow_redirects = false;
   auto r = registry().SendControlPlane(req);
   if (!r.ok()) return r.status().WithContext(where);
-  const std::string detail = AcrError(r->body);
+  const std::string detail = ErrorMessageOf(r->body);
   if (r->status != 200) {
     const std::string message = where + ": HTTP " + std::to_string(r->status) +
                                 (detail.empty() ? "" : ", " + detail);

@@ -33,21 +33,6 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
 std::string PullScope(const std::string& repo) { return "repository:" + repo + ":pull"; }
 std::string PushScope(const std::string& repo) { return "repository:" + repo + ":pull,push"; }
 
-// The "message" of the first error in a distribution error body, if any.
-std::string RegistryErrorMessage(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  // ChartMuseum (and others in front of registries) answer {"error": "…"}.
-  if (j.is_object() && j.contains("error") && j["error"].is_string())
-    return j["error"].get<std::string>();
-  if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array() ||
-      j["errors"].empty())
-    return "";
-  const auto& e = j["errors"][0];
-  std::string code = e.value("code", "");
-  std::string msg = e.value("message", "");
-  return code.empty() ? msg : code + ": " + msg;
-}
-
 // How long an answer asks the client to wait: Retry-After in seconds, else Docker
 // Hub's older X-Retry-After, a Unix time (docker/docs#22916 changed the Hub API from
 // the one to the other; both are accepted).
@@ -126,6 +111,32 @@ core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body) {
   if (j.contains("expires_in") && j["expires_in"].is_number_integer())
     t.expires_in = std::max<long>(1, j["expires_in"].get<long>());
   return t;
+}
+
+OAuthError ParseOAuthError(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  auto text = [&](const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                                   : std::string();
+  };
+  return {text("error"), text("error_description")};
+}
+
+std::string ErrorMessageOf(const std::string& body) {
+  auto joined = [](const std::string& a, const std::string& b) {
+    return a.empty() ? b : b.empty() ? a : a + ": " + b;
+  };
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
+      j["errors"][0].is_object()) {
+    const auto& e = j["errors"][0];
+    auto text = [&](const char* key) {
+      return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string();
+    };
+    return joined(text("code"), text("message"));
+  }
+  const OAuthError oauth = ParseOAuthError(body);
+  return joined(oauth.error, oauth.description);
 }
 
 std::optional<long> ParseRateLimitHeader(const std::string& value) {
@@ -349,7 +360,7 @@ core::Status DistributionRegistry::ManifestTooLarge(const std::string& repo,
 
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
                                             const std::string& what) const {
-  std::string detail = RegistryErrorMessage(resp.body);
+  std::string detail = ErrorMessageOf(resp.body);
   std::string where = what + " at endpoint \"" + name_ + "\"";
   std::string suffix = detail.empty() ? "" : ": " + detail;
   switch (resp.status) {
@@ -492,10 +503,24 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
   if (!r.ok()) return r.status().WithContext(what);
-  if (r->status == 401 || r->status == 403)
-    return core::Status::Unauthenticated(
-        what + " was refused (HTTP " + std::to_string(r->status) +
-        "): credentials were rejected; check the endpoint's username and password");
+  // An OAuth server refuses a refresh token with 400 invalid_grant (RFC 6749 §5.2).
+  if (r->status == 401 || r->status == 403 ||
+      (r->status == 400 && identity_token && !ParseOAuthError(r->body).error.empty())) {
+    // The server's words (ACR's error code, an OAuth error), never what was sent.
+    std::string detail = ErrorMessageOf(r->body);
+    for (size_t at; !creds.password.empty() && (at = detail.find(creds.password)) != std::string::npos;)
+      detail.replace(at, creds.password.size(), "…");
+    const std::string advice =
+        !refused_advice_.empty() ? refused_advice_
+        : identity_token
+            ? "the identity token (an OAuth refresh token" +
+                  (creds.source.empty() ? "" : ", from " + creds.source) +
+                  ") was rejected: it may have expired or been revoked; log in again for a "
+                  "new one"
+            : "credentials were rejected; check the endpoint's username and password";
+    return core::Status::Unauthenticated(what + " was refused (HTTP " + std::to_string(r->status) +
+                                         (detail.empty() ? "" : ", " + detail) + "): " + advice);
+  }
   if (r->status != 200)
     return core::Status::Unavailable(what + " failed with HTTP " + std::to_string(r->status));
   if (r->body_too_large)
@@ -952,7 +977,7 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
     cancel();
     return f.status().WithContext("uploading blob " + digest + " into " + repo);
   }
-  if (f->status == 400 && RegistryErrorMessage(f->body).rfind("DIGEST_INVALID", 0) == 0) {
+  if (f->status == 400 && ErrorMessageOf(f->body).rfind("DIGEST_INVALID", 0) == 0) {
     cancel();
     return core::Status::DataLoss("endpoint \"" + name_ + "\" rejected blob " + digest +
                                   " of " + repo + ": content does not match its digest");

@@ -167,13 +167,10 @@ core::Result<std::string> GoogleRegistry::AccessToken(bool forget) {
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status != 200) {
     // OAuth errors: {"error":"invalid_grant","error_description":"Invalid JWT Signature."}.
-    std::string error = Field(j, "error").is_string() ? Field(j, "error").get<std::string>() : "";
-    std::string description = Field(j, "error_description").is_string()
-                                  ? Field(j, "error_description").get<std::string>()
-                                  : "";
+    const std::string description = ParseOAuthError(r->body).description;
+    const std::string detail = ErrorMessageOf(r->body);
     std::string message = what + ": HTTP " + std::to_string(r->status) +
-                          (error.empty() ? "" : ", " + error) +
-                          (description.empty() ? "" : ": " + description);
+                          (detail.empty() ? "" : ", " + detail);
     // Google's words for an assertion outside its clock's window ("Token must be a
     // short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and
     // exp values in the JWT claim.").

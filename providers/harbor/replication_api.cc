@@ -16,26 +16,13 @@ namespace {
 
 constexpr int kPageSize = 100;  // Harbor's largest page (swagger.yaml: page_size maximum 100)
 
-// " CODE: message" from Harbor's error body ({"errors":[{"code","message"}]},
-// src/lib/http/error.go), or "".
-std::string HarborError(const std::string& body) {
-  const auto j = nlohmann::json::parse(body, nullptr, false);
-  const nlohmann::json& errors = Field(j, "errors");
-  if (!errors.is_array() || errors.empty()) return "";
-  const nlohmann::json& code = Field(errors[0], "code");
-  const nlohmann::json& message = Field(errors[0], "message");
-  std::string out;
-  if (code.is_string()) out += " " + code.get<std::string>();
-  if (message.is_string() && !message.get<std::string>().empty())
-    out += (out.empty() ? " " : ": ") + message.get<std::string>();
-  return out;
-}
-
 // What a refusal of LIST_PATH means for an import, and what to do.
 core::Status Refusal(const HttpResponse& r, const std::string& url, const std::string& list_path,
                      const std::string& username) {
+  // Harbor's error body: {"errors":[{"code","message"}]} (src/lib/http/error.go).
+  const std::string detail = ErrorMessageOf(r.body);
   const std::string asked = "GET " + list_path + ": HTTP " + std::to_string(r.status) +
-                            HarborError(r.body);
+                            (detail.empty() ? "" : " " + detail);
   switch (r.status) {
     case 401:
       // Harbor takes wrong Basic credentials for none at all

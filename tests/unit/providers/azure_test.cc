@@ -99,6 +99,39 @@ TEST_F(AzureTest, OtherPasswordsOfTheNullGuidAreRefreshTokensAlready) {
   EXPECT_EQ(http_->Count("POST", "/oauth2/exchange"), 0);
 }
 
+// ACR's POST /oauth2/token refusing the refresh token: its error code, advice for the
+// kind of password, and never a token.
+TEST_F(AzureTest, ARefusedRefreshTokenShowsAcrsCodeAndWhatToDo) {
+  const std::string aad = Jwt({{"iss", "https://sts.windows.net/t-1/"}, {"tid", "t-1"}, {"exp", UnixNow() + 3600}});
+  const std::string refresh = Jwt({{"iss", "Azure Container Registry"}, {"exp", UnixNow() + 3 * 3600}});
+  Serve([&](const HttpRequest& req) {
+    if (req.url == "http://r.test/oauth2/exchange")
+      return Answer(200, {}, nlohmann::json{{"refresh_token", refresh}}.dump());
+    return Answer(401, {}, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required, visit https://aka.ms/acr/authorization for more information."}]})");
+  });
+  const std::string refused =
+      "token request to the auth server of endpoint \"src\" was refused (HTTP 401, UNAUTHORIZED: "
+      "authentication required, visit https://aka.ms/acr/authorization for more information.): ";
+  auto from_aad = Acr(kAcrNullGuid, aad)->ListRepositories();
+  ASSERT_FALSE(from_aad.ok());
+  EXPECT_EQ(from_aad.status().code(), core::Code::kUnauthenticated);
+  EXPECT_EQ(from_aad.status().message(),
+            refused + "it was the ACR refresh token exchanged for the endpoint's Azure AD access "
+                      "token, whose identity needs a role on the registry (AcrPull to read, AcrPush "
+                      "to write); give the endpoint a current Azure AD access token of such an "
+                      "identity (`az account get-access-token --query accessToken -o tsv`)");
+
+  auto given = Acr(kAcrNullGuid, "acr-refresh-token")->ListRepositories();
+  ASSERT_FALSE(given.ok());
+  EXPECT_EQ(given.status().message(),
+            refused + "the password, which is no Azure AD token, was sent as an ACR refresh token; "
+                      "give a current one (`az acr login --name REGISTRY --expose-token`) or an "
+                      "Azure AD access token (`az account get-access-token --query accessToken -o tsv`)");
+  for (const auto& st : {from_aad.status(), given.status()})
+    for (const std::string& secret : {aad, refresh, std::string("acr-refresh-token")})
+      EXPECT_EQ(st.message().find(secret), std::string::npos);
+}
+
 TEST_F(AzureTest, AdminAndServicePrincipalUseBasicAtTheRealm) {
   Serve([&](const HttpRequest& req) {
     bool basic = false;

@@ -244,5 +244,30 @@ TEST_F(RealmDowngradeTest, LoopbackPlainHttpAndAnonymousRequestsAreLeftAlone) {
   EXPECT_TRUE(Check("http://registry.example", "http://auth.example/token", basic).ok());
 }
 
+// A token server refusing an identity token: its OAuth error, advice for a refresh
+// token, never the token.
+TEST(IdentityTokenTest, ARefusalShowsTheServersErrorAndNotTheToken) {
+  FakeClock clock;
+  FakeHttp http(&clock, [&](const HttpRequest& req) {
+    if (Starts(req.url, "http://auth.test/token"))
+      return Answer(400, {}, R"({"error":"invalid_grant","error_description":"refresh token refresh/secret has expired"})");
+    return Answer(401, {{"www-authenticate",
+                         "Bearer realm=\"http://auth.test/token\",service=\"registry.test\""}});
+  });
+  DistributionOptions options;
+  options.clock = &clock;
+  DistributionRegistry reg("src", "http://registry.test",
+                           Credentials{kIdentityTokenUser, "refresh/secret", "auths in /h/.docker/config.json"},
+                           &http, options);
+  auto r = reg.BlobExists("lib/app", kDigest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), core::Code::kUnauthenticated);
+  EXPECT_EQ(r.status().message(),
+            "token request to the auth server of endpoint \"src\" was refused (HTTP 400, "
+            "invalid_grant: refresh token … has expired): the identity token (an OAuth refresh "
+            "token, from auths in /h/.docker/config.json) was rejected: it may have expired or "
+            "been revoked; log in again for a new one");
+}
+
 }  // namespace
 }  // namespace crossdock::providers
