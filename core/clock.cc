@@ -31,4 +31,10 @@ std::string NowRfc3339() {
   return buf;
 }
 
+std::int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace crossdock::core

@@ -1,9 +1,11 @@
 // Time. Clock: where rate limiting, pauses and backoff read the time and wait, which
 // tests replace. NowRfc3339: the one timestamp format every record crossdock writes
-// uses (state, executions, logs, lock files).
+// uses (state, executions, logs, lock files). UnixNow: wall-clock seconds for what
+// other systems compare with their own clocks (JWT claims, token expiries).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace crossdock::core {
@@ -23,5 +25,8 @@ class Clock {
 
 // The current time as RFC 3339 UTC ("2026-11-23T14:05:00Z").
 std::string NowRfc3339();
+
+// Seconds since the Unix epoch, from the system clock.
+std::int64_t UnixNow();
 
 }  // namespace crossdock::core

@@ -296,7 +296,7 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
   endpoint.username = reader.String("username").value_or("");
   // SWR logs in as REGION@AK (providers/huawei/huawei.h).
   if (type && type->name == "huawei-SWR" && !endpoint.username.empty() &&
-      endpoint.username.find('@') == std::string::npos)
+      !IsSwrUsername(endpoint.username))
     diags_->Error(reader.ValuePos("username"),
                   "username of " + what + " must have the form REGION@AK (e.g. "
                   "\"cn-north-4@AKIAEXAMPLE\"), as SWR's login command has it");

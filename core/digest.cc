@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
+#include "core/encoding.h"
 
 namespace crossdock::core {
 
@@ -23,13 +23,7 @@ std::string Sha256::Finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(impl_->ctx, md, &len);
-  std::string out = "sha256:";
-  char hex[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(hex, sizeof hex, "%02x", md[i]);
-    out += hex;
-  }
-  return out;
+  return "sha256:" + HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 std::string Sha256Digest(std::string_view data) {

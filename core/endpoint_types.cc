@@ -74,6 +74,12 @@ bool IsAwsRegionName(const std::string& region) {
   return region.back() != '-';
 }
 
+bool IsSwrUsername(const std::string& username) {
+  const size_t at = username.find('@');
+  return at != std::string::npos && at != 0 && at + 1 != username.size() &&
+         username.find('@', at + 1) == std::string::npos;
+}
+
 std::string EcrApiUrl(const std::string& region) {
   return "https://api.ecr." + region + ".amazonaws.com" + (region.starts_with("cn-") ? ".cn" : "");
 }

@@ -50,4 +50,9 @@ bool IsAwsRegionName(const std::string& region);
 // ECR's API in REGION: https://api.ecr.REGION.amazonaws.com, .com.cn for China ("cn-…").
 std::string EcrApiUrl(const std::string& region);
 
+// Whether USERNAME has the form of an SWR login, REGION@AK ("cn-north-4@AKIAEXAMPLE"):
+// one '@' with something on either side. The config loader and providers/huawei (for
+// usernames from elsewhere) check it alike.
+bool IsSwrUsername(const std::string& username);
+
 }  // namespace crossdock::core

@@ -1,5 +1,7 @@
 #include "core/names.h"
 
+#include "core/encoding.h"
+
 namespace crossdock::core {
 
 namespace {
@@ -57,16 +59,13 @@ bool IsValidTag(std::string_view tag) {
 
 std::string ShowName(std::string_view name) {
   constexpr size_t kShown = 80;
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < name.size() && i < kShown; ++i) {
     unsigned char c = static_cast<unsigned char>(name[i]);
     if (c >= 0x20 && c < 0x7f && c != '\\') {
       out += static_cast<char>(c);
     } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      out += "\\x" + HexEncode(name.substr(i, 1));
     }
   }
   if (name.size() > kShown) out += "…";

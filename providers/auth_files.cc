@@ -1,10 +1,10 @@
 #include "providers/auth_files.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+
+#include "core/encoding.h"
 
 namespace crossdock::providers {
 
@@ -38,19 +38,6 @@ const json* Find(const json& obj, const std::string& host) {
   for (auto it = obj.begin(); it != obj.end(); ++it)
     if (Canonical(it.key()) == Canonical(host)) return &it.value();
   return nullptr;
-}
-
-std::optional<std::string> DecodeBase64(const std::string& in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) --len;  // padding decoded as 0s
-  out.resize(len);
-  return out;
 }
 
 std::string StringOr(const json& obj, const char* key) {
@@ -100,7 +87,7 @@ core::Result<std::optional<AuthEntry>> LookupAuthEntry(std::string_view text,
       return std::optional<AuthEntry>(e);
     }
     if (std::string b64 = StringOr(*auth, "auth"); !b64.empty()) {
-      auto decoded = DecodeBase64(b64);
+      auto decoded = core::Base64Decode(b64);
       auto colon = decoded ? decoded->find(':') : std::string::npos;
       if (!decoded || colon == std::string::npos)
         return core::Status::InvalidArgument(

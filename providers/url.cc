@@ -40,6 +40,23 @@ std::string_view OriginPart(std::string_view url) {
 
 }  // namespace
 
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "[::1]" || host == "[0:0:0:0:0:0:0:1]") return true;
+  // Four decimal octets, the first 127.
+  int octets = 0;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = host.find('.', start);
+    const std::string_view octet = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (octet.empty() || octet.size() > 3 || !std::all_of(octet.begin(), octet.end(), IsDigit) ||
+        std::stoi(std::string(octet)) > 255 || (octets == 0 && octet != "127"))
+      return false;
+    ++octets;
+    if (dot == std::string_view::npos) return octets == 4;
+    start = dot + 1;
+  }
+}
+
 std::string Origin::ToString() const { return scheme + "://" + host + ":" + std::to_string(port); }
 
 std::optional<Origin> ParseOrigin(std::string_view url) {

@@ -28,6 +28,11 @@ struct Origin {
 // port from 1 to 65535, and without whitespace, control or non-ASCII bytes.
 std::optional<Origin> ParseOrigin(std::string_view url);
 
+// Whether HOST, as an Origin holds it (lowercased, IPv6 in brackets), is this machine:
+// "localhost", an IPv4 address in 127.0.0.0/8 or "[::1]". Plain http stays allowed
+// there for secrets that must otherwise travel over https (tests run on loopback).
+bool IsLoopbackHost(std::string_view host);
+
 // REF, a URI reference from a header of the answer to a request for BASE (an
 // absolute URL), made absolute as RFC 3986 section 5.2 does for the forms
 // registries send: an absolute URL ("https://h/p") is returned as it is, a

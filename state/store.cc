@@ -88,6 +88,7 @@
 #include "core/file.h"
 #include "core/json_guard.h"
 #include "core/clock.h"
+#include "core/encoding.h"
 
 namespace crossdock::state {
 
@@ -199,14 +200,9 @@ core::Result<std::string> NewLineage() {
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 0x0f];
-  }
-  return out;
+  const std::string hex = core::HexEncode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 

@@ -7,6 +7,7 @@
 #include <regex>
 #include <utility>
 
+#include "core/encoding.h"
 #include "providers/ali/signature.h"
 #include "providers/url.h"
 
@@ -21,17 +22,16 @@ constexpr const char* kRoaVersion = "2016-06-07";  // Container Registry, person
 constexpr const char* kRpcVersion = "2018-12-01";  // Container Registry, enterprise edition
 // How long a refused registry login is answered from memory before it is asked again.
 constexpr std::chrono::minutes kRefusalMemory{5};
+// How long a registry login is taken to last when its answer gives no expiry (expireDate,
+// ExpireTime missing or 0) or one already past by this machine's clock: an hour, well
+// inside the 6 hours of the console's temporary logins (the API documents none), so a
+// login is fetched once an hour instead of before every call.
+constexpr std::chrono::hours kAssumedLoginLifetime{1};
 
 std::string RandomHex(int bytes) {
-  std::vector<unsigned char> buf(static_cast<size_t>(bytes));
-  RAND_bytes(buf.data(), bytes);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : buf) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  std::string buf(static_cast<size_t>(bytes), '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), bytes);
+  return core::HexEncode(buf);
 }
 
 // A number the API sends as a number or as a string (the enterprise TotalCount).
@@ -420,6 +420,7 @@ core::Result<Credentials> AliRegistry::TemporaryLogin() {
   }
   fresh.creds.source = access_key_.source;
   fresh.expires = std::chrono::system_clock::time_point(std::chrono::milliseconds(expires_ms));
+  if (fresh.expires <= now) fresh.expires = now + kAssumedLoginLifetime;
   login_error_ = core::Status::Ok();
   login_ = fresh;
   return fresh.creds;

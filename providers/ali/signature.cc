@@ -1,31 +1,15 @@
 #include "providers/ali/signature.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <ctime>
 
+#include "core/encoding.h"
 #include "providers/http.h"
 
 namespace crossdock::providers {
 
 namespace {
-
-std::string Base64(const unsigned char* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                      static_cast<int>(n));
-  out.resize(written < 0 ? 0 : static_cast<size_t>(written));
-  return out;
-}
-
-std::string HmacSha1Base64(const std::string& key, const std::string& message) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
-  return Base64(mac, len);
-}
 
 std::string FormatUtc(std::chrono::system_clock::time_point t, const char* format) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -44,7 +28,7 @@ std::string AliContentMd5(std::string_view body) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(body.data(), body.size(), md, &len, EVP_md5(), nullptr);
-  return Base64(md, len);
+  return core::Base64Encode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 std::string RoaStringToSign(const RoaRequest& r) {
@@ -62,7 +46,7 @@ std::string RoaStringToSign(const RoaRequest& r) {
 }
 
 std::string RoaSignature(const std::string& string_to_sign, const std::string& secret) {
-  return HmacSha1Base64(secret, string_to_sign);
+  return core::Base64Encode(core::HmacSha1(secret, string_to_sign));
 }
 
 std::string RpcStringToSign(const std::string& method, const std::map<std::string, std::string>& params) {
@@ -75,7 +59,7 @@ std::string RpcStringToSign(const std::string& method, const std::map<std::strin
 }
 
 std::string RpcSignature(const std::string& string_to_sign, const std::string& secret) {
-  return HmacSha1Base64(secret + "&", string_to_sign);
+  return core::Base64Encode(core::HmacSha1(secret + "&", string_to_sign));
 }
 
 std::string AliHttpDate(std::chrono::system_clock::time_point t) {

@@ -4,14 +4,13 @@
 // collected in ../shared/reference/vendors.md §4.
 #include "providers/aws/ecr.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <utility>
 
 #include "core/digest.h"
+#include "core/encoding.h"
 #include "core/names.h"
 #include "providers/url.h"
 
@@ -28,20 +27,6 @@ constexpr int kPageSize = 1000;
 // minutes (AWS's 12-hour tokens are renewed 5 minutes early), so a request never
 // leaves with a login about to expire on the way.
 constexpr std::chrono::seconds kMaxRenewMargin{300};
-
-std::string Base64Decode(const std::string& in) {
-  if (in.empty() || in.size() % 4 != 0) return "";
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return "";
-  size_t size = static_cast<size_t>(n);
-  if (in.back() == '=') --size;
-  if (in[in.size() - 2] == '=') --size;
-  out.resize(size);
-  return out;
-}
 
 // "2026-12-06T09:34:03Z".
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
@@ -90,7 +75,7 @@ core::Status StatusFor(const std::string& type, long http_status, std::string me
 }  // namespace
 
 core::Result<Credentials> DecodeEcrAuthorizationToken(const std::string& token) {
-  const std::string decoded = Base64Decode(token);
+  const std::string decoded = core::Base64Decode(token).value_or("");
   const size_t colon = decoded.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == decoded.size())
     return core::Status::Internal(

@@ -8,13 +8,12 @@
 //   lines included) made one space, repeated headers joined with ',' in order.
 #include "providers/aws/sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <cctype>
 #include <map>
 
+#include "core/digest.h"
+#include "core/encoding.h"
 #include "providers/http.h"
 
 namespace crossdock::providers {
@@ -22,26 +21,6 @@ namespace crossdock::providers {
 namespace {
 
 constexpr const char* kAlgorithm = "AWS4-HMAC-SHA256";
-
-std::string Hex(const unsigned char* data, size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 15];
-  }
-  return out;
-}
-
-// Raw HMAC-SHA256(KEY, DATA), 32 bytes.
-std::string HmacSha256(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
-  return std::string(reinterpret_cast<const char*>(out), n);
-}
 
 // RFC 3986 percent-encoding with uppercase hex (providers/http.h UrlEncode), keeping
 // '/' when KEEP_SLASH.
@@ -148,12 +127,7 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), out, &n, EVP_sha256(), nullptr);
-  return Hex(out, n);
-}
+std::string Sha256Hex(const std::string& data) { return core::Sha256Digest(data).substr(7); }
 
 std::string AmzDate(std::time_t time) {
   std::tm tm{};
@@ -195,14 +169,13 @@ SigV4Signature SignV4(const SigV4Request& request, const AwsCredentials& creds,
   out.string_to_sign = std::string(kAlgorithm) + "\n" + amz_date + "\n" + credential_scope +
                        "\n" + Sha256Hex(out.canonical_request);
 
-  std::string key = HmacSha256("AWS4" + creds.secret_access_key, date);
-  key = HmacSha256(key, scope.region);
-  key = HmacSha256(key, scope.service);
-  key = HmacSha256(key, "aws4_request");
-  out.signing_key_hex =
-      Hex(reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  const std::string mac = HmacSha256(key, out.string_to_sign);
-  out.signature = Hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+  std::string key = core::HmacSha256("AWS4" + creds.secret_access_key, date);
+  key = core::HmacSha256(key, scope.region);
+  key = core::HmacSha256(key, scope.service);
+  key = core::HmacSha256(key, "aws4_request");
+  out.signing_key_hex = core::HexEncode(key);
+  const std::string mac = core::HmacSha256(key, out.string_to_sign);
+  out.signature = core::HexEncode(mac);
   out.authorization = std::string(kAlgorithm) + " Credential=" + creds.access_key_id + "/" +
                       credential_scope + ", SignedHeaders=" + out.signed_headers +
                       ", Signature=" + out.signature;

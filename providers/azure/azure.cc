@@ -1,10 +1,9 @@
 #include "providers/azure/azure.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/encoding.h"
 #include "providers/url.h"
 
 namespace crossdock::providers {
@@ -14,46 +13,24 @@ namespace {
 // Renew an exchanged refresh token this long before its "exp".
 constexpr std::chrono::minutes kRefreshMargin{5};
 
-long long UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The claims part of a JWT, decoded; "" when TOKEN is not one.
 std::string JwtPayload(const std::string& token) {
   const size_t a = token.find('.');
   const size_t b = a == std::string::npos ? a : token.find('.', a + 1);
   if (b == std::string::npos) return "";
-  std::string in = token.substr(a + 1, b - a - 1);
-  for (char& c : in) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (in.size() % 4 != 0) in += '=';
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return "";
-  out.resize(static_cast<size_t>(n) - (in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0));
-  return out;
+  return core::Base64UrlDecode(std::string_view(token).substr(a + 1, b - a - 1)).value_or("");
 }
 
-// "CODE: message" of the first error of an ACR answer ({"errors":[{"code","message"}]}),
-// or of an OAuth one ({"error","error_description"}); "" when neither.
-std::string AcrError(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  const nlohmann::json& errors = Field(j, "errors");
-  if (errors.is_array() && !errors.empty()) {
-    const auto& e = errors[0];
-    std::string code = Field(e, "code").is_string() ? Field(e, "code").get<std::string>() : "";
-    std::string message = Field(e, "message").is_string() ? Field(e, "message").get<std::string>() : "";
-    return code.empty() ? message : message.empty() ? code : code + ": " + message;
-  }
-  if (Field(j, "error").is_string())
-    return Field(j, "error").get<std::string>() +
-           (Field(j, "error_description").is_string()
-                ? ": " + Field(j, "error_description").get<std::string>()
-                : "");
-  return "";
+// What to do when ACR's POST /oauth2/token refuses the refresh token crossdock sent.
+std::string RefusedAdvice(bool from_aad) {
+  if (from_aad)
+    return "it was the ACR refresh token exchanged for the endpoint's Azure AD access token, "
+           "whose identity needs a role on the registry (AcrPull to read, AcrPush to write); "
+           "give the endpoint a current Azure AD access token of such an identity (`az account "
+           "get-access-token --query accessToken -o tsv`)";
+  return "the password, which is no Azure AD token, was sent as an ACR refresh token; give a "
+         "current one (`az acr login --name REGISTRY --expose-token`) or an Azure AD access "
+         "token (`az account get-access-token --query accessToken -o tsv`)";
 }
 
 }  // namespace
@@ -75,7 +52,9 @@ TokenClaims ReadTokenClaims(const std::string& token) {
 AzureRegistry::AzureRegistry(std::unique_ptr<DistributionRegistry> registry, std::string url,
                              core::Clock* clock)
     : VendorRegistry(std::move(registry), url, "ACR"), url_(std::move(url)), clock_(clock) {
-  if (uses_aad()) this->registry().SetLoginSource([this](const std::string&) { return RefreshTokenCredentials(); });
+  if (uses_aad())
+    this->registry().SetLoginSource([this](const std::string&) { return RefreshTokenCredentials(); },
+                                    RefusedAdvice(ReadTokenClaims(credentials().password).aad));
 }
 
 bool AzureRegistry::uses_aad() const { return credentials().username == kAcrNullGuid; }
@@ -87,9 +66,9 @@ core::Result<std::string> AzureRegistry::Exchange(const TokenClaims& aad) {
       "; the password must be a current Azure AD access token (`az account get-access-token "
       "--query accessToken -o tsv`, valid about an hour) of an identity with a role on the "
       "registry (AcrPull, AcrPush)";
-  if (aad.expires != 0 && aad.expires < UnixNow())
+  if (aad.expires != 0 && aad.expires < core::UnixNow())
     return core::Status::Unauthenticated(where + ": the token expired " +
-                                         std::to_string((UnixNow() - aad.expires) / 60) +
+                                         std::to_string((core::UnixNow() - aad.expires) / 60) +
                                          " minute(s) ago, so nothing was sent" + what_to_do);
   // The service is the registry's host, as its challenge names it ("r.azurecr.io").
   std::string service = url_.substr(url_.find("://") == std::string::npos ? 0 : url_.find("://") + 3);
@@ -103,7 +82,7 @@ core::Result<std::string> AzureRegistry::Exchange(const TokenClaims& aad) {
   req.follow_redirects = false;
   auto r = registry().SendControlPlane(req);
   if (!r.ok()) return r.status().WithContext(where);
-  const std::string detail = AcrError(r->body);
+  const std::string detail = ErrorMessageOf(r->body);
   if (r->status != 200) {
     const std::string message = where + ": HTTP " + std::to_string(r->status) +
                                 (detail.empty() ? "" : ", " + detail);
@@ -129,7 +108,7 @@ core::Result<Credentials> AzureRegistry::RefreshTokenCredentials() {
     refresh_token_ = *token;
     const long long exp = ReadTokenClaims(refresh_token_).expires;
     refresh_until_ = exp == 0 ? std::chrono::steady_clock::time_point::max()
-                              : clock_->Now() + std::chrono::seconds(exp - UnixNow()) - kRefreshMargin;
+                              : clock_->Now() + std::chrono::seconds(exp - core::UnixNow()) - kRefreshMargin;
   }
   return Credentials{kIdentityTokenUser, refresh_token_, credentials().source};
 }

@@ -3,13 +3,12 @@
 // measured behaviour of docker-registry 2.8.2 in shared/reference/registry-facts.md.
 #include "providers/distribution/client.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_set>
 
 #include "core/digest.h"
+#include "core/encoding.h"
 #include "core/names.h"
 
 namespace crossdock::providers {
@@ -25,15 +24,6 @@ const char* kManifestAccept =
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.1";
 
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
@@ -42,21 +32,6 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
 
 std::string PullScope(const std::string& repo) { return "repository:" + repo + ":pull"; }
 std::string PushScope(const std::string& repo) { return "repository:" + repo + ":pull,push"; }
-
-// The "message" of the first error in a distribution error body, if any.
-std::string RegistryErrorMessage(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  // ChartMuseum (and others in front of registries) answer {"error": "…"}.
-  if (j.is_object() && j.contains("error") && j["error"].is_string())
-    return j["error"].get<std::string>();
-  if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array() ||
-      j["errors"].empty())
-    return "";
-  const auto& e = j["errors"][0];
-  std::string code = e.value("code", "");
-  std::string msg = e.value("message", "");
-  return code.empty() ? msg : code + ": " + msg;
-}
 
 // How long an answer asks the client to wait: Retry-After in seconds, else Docker
 // Hub's older X-Retry-After, a Unix time (docker/docs#22916 changed the Hub API from
@@ -120,7 +95,7 @@ std::string ParseNextLink(const std::string& link) {
 }
 
 std::string BasicAuthorization(const Credentials& creds) {
-  return "Basic " + Base64(creds.username + ":" + creds.password);
+  return "Basic " + core::Base64Encode(creds.username + ":" + creds.password);
 }
 
 core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body) {
@@ -136,6 +111,32 @@ core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body) {
   if (j.contains("expires_in") && j["expires_in"].is_number_integer())
     t.expires_in = std::max<long>(1, j["expires_in"].get<long>());
   return t;
+}
+
+OAuthError ParseOAuthError(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  auto text = [&](const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                                   : std::string();
+  };
+  return {text("error"), text("error_description")};
+}
+
+std::string ErrorMessageOf(const std::string& body) {
+  auto joined = [](const std::string& a, const std::string& b) {
+    return a.empty() ? b : b.empty() ? a : a + ": " + b;
+  };
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
+      j["errors"][0].is_object()) {
+    const auto& e = j["errors"][0];
+    auto text = [&](const char* key) {
+      return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string();
+    };
+    return joined(text("code"), text("message"));
+  }
+  const OAuthError oauth = ParseOAuthError(body);
+  return joined(oauth.error, oauth.description);
 }
 
 std::optional<long> ParseRateLimitHeader(const std::string& value) {
@@ -359,7 +360,7 @@ core::Status DistributionRegistry::ManifestTooLarge(const std::string& repo,
 
 core::Status DistributionRegistry::ErrorFor(const HttpResponse& resp,
                                             const std::string& what) const {
-  std::string detail = RegistryErrorMessage(resp.body);
+  std::string detail = ErrorMessageOf(resp.body);
   std::string where = what + " at endpoint \"" + name_ + "\"";
   std::string suffix = detail.empty() ? "" : ": " + detail;
   switch (resp.status) {
@@ -471,7 +472,22 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   auto login = Login("");
   if (!login.ok()) return login.status();
   const Credentials& creds = *login;
-  if (creds.username == kIdentityTokenUser) {
+  const bool identity_token = creds.username == kIdentityTokenUser;
+  // Credentials (a whole private key for GCR, refresh tokens, cloud logins) go only
+  // where the registry's own scheme would take them: never from https down to plain
+  // http, except on this machine.
+  if (!creds.username.empty() && origin_ && origin_->scheme == "https") {
+    const auto to = ParseOrigin(realm);
+    if (!to || (to->scheme != "https" && !IsLoopbackHost(to->host)))
+      return core::Status::PermissionDenied(
+          "endpoint \"" + name_ + "\" (" + base_url_ + ") names the token realm " +
+          realm.substr(0, realm.find_first_of("?#")) +
+          " in its Bearer challenge, which is not https: crossdock does not send the "
+          "endpoint's credentials there in clear from an https registry; have the registry "
+          "name an https realm (or give the endpoint an http:// url if the whole registry "
+          "really is plain http)");
+  }
+  if (identity_token) {
     // An identity token (`docker login`'s "identitytoken", a helper's "<token>" user)
     // is an OAuth2 refresh token, exchanged at the realm by POST (distribution
     // docs/spec/auth/oauth.md; docker/cli does the same).
@@ -487,10 +503,24 @@ core::Result<DistributionRegistry::Token> DistributionRegistry::FetchToken(
   auto r = DoWithRetries(req);
   std::string what = "token request to the auth server of endpoint \"" + name_ + "\"";
   if (!r.ok()) return r.status().WithContext(what);
-  if (r->status == 401 || r->status == 403)
-    return core::Status::Unauthenticated(
-        what + " was refused (HTTP " + std::to_string(r->status) +
-        "): credentials were rejected; check the endpoint's username and password");
+  // An OAuth server refuses a refresh token with 400 invalid_grant (RFC 6749 §5.2).
+  if (r->status == 401 || r->status == 403 ||
+      (r->status == 400 && identity_token && !ParseOAuthError(r->body).error.empty())) {
+    // The server's words (ACR's error code, an OAuth error), never what was sent.
+    std::string detail = ErrorMessageOf(r->body);
+    for (size_t at; !creds.password.empty() && (at = detail.find(creds.password)) != std::string::npos;)
+      detail.replace(at, creds.password.size(), "…");
+    const std::string advice =
+        !refused_advice_.empty() ? refused_advice_
+        : identity_token
+            ? "the identity token (an OAuth refresh token" +
+                  (creds.source.empty() ? "" : ", from " + creds.source) +
+                  ") was rejected: it may have expired or been revoked; log in again for a "
+                  "new one"
+            : "credentials were rejected; check the endpoint's username and password";
+    return core::Status::Unauthenticated(what + " was refused (HTTP " + std::to_string(r->status) +
+                                         (detail.empty() ? "" : ", " + detail) + "): " + advice);
+  }
   if (r->status != 200)
     return core::Status::Unavailable(what + " failed with HTTP " + std::to_string(r->status));
   if (r->body_too_large)
@@ -947,7 +977,7 @@ core::Status DistributionRegistry::PutBlob(const std::string& repo, const std::s
     cancel();
     return f.status().WithContext("uploading blob " + digest + " into " + repo);
   }
-  if (f->status == 400 && RegistryErrorMessage(f->body).rfind("DIGEST_INVALID", 0) == 0) {
+  if (f->status == 400 && ErrorMessageOf(f->body).rfind("DIGEST_INVALID", 0) == 0) {
     cancel();
     return core::Status::DataLoss("endpoint \"" + name_ + "\" rejected blob " + digest +
                                   " of " + repo + ": content does not match its digest");

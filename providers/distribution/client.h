@@ -45,6 +45,20 @@ struct TokenAnswer {
 // when BODY is not a usable answer.
 core::Result<TokenAnswer> ParseTokenAnswer(const std::string& body);
 
+// An OAuth 2.0 error answer (RFC 6749 §5.2: {"error":"invalid_grant","error_description":
+// "…"}), as token endpoints send them (Google's, ACR's /oauth2/*, registries' realms):
+// each field "" when absent or not text.
+struct OAuthError {
+  std::string error, description;
+};
+OAuthError ParseOAuthError(const std::string& body);
+
+// What an error answer says, for messages: "CODE: message" of the first of
+// {"errors":[{"code","message"}]} (the registry API's, Harbor's, ACR's), else "ERROR:
+// DESCRIPTION" of an OAuth error (ChartMuseum's bare {"error"} too); either part alone
+// when the other is missing; "" when BODY is neither.
+std::string ErrorMessageOf(const std::string& body);
+
 // The count in a RateLimit-Limit or RateLimit-Remaining header as Docker Hub sends
 // them ("100;w=21600": 100 pulls per 21,600 s window); nullopt when absent or malformed.
 std::optional<long> ParseRateLimitHeader(const std::string& value);
@@ -144,9 +158,14 @@ class DistributionRegistry : public Registry {
   //   REJECTED is the Authorization value the registry just refused with a 401 (""
   //   otherwise), which must not be handed out again; a basic 401 asks once more and
   //   retries, as an expired bearer token does. Must be thread-safe. REQUIRES: set
-  //   before the first request.
+  //   before the first request. REFUSED_ADVICE: what to do when the token server
+  //   refuses what LOGIN yields, ending that error ("": the generic advice for a
+  //   password or an identity token).
   using LoginSource = std::function<core::Result<Credentials>(const std::string& rejected)>;
-  void SetLoginSource(LoginSource login) { login_ = std::move(login); }
+  void SetLoginSource(LoginSource login, std::string refused_advice = "") {
+    login_ = std::move(login);
+    refused_advice_ = std::move(refused_advice);
+  }
 
  private:
   struct Token {
@@ -221,6 +240,7 @@ class DistributionRegistry : public Registry {
   std::optional<Origin> origin_;  // of base_url_; nullopt only for a malformed URL
   Credentials creds_;
   LoginSource login_;  // empty: creds_
+  std::string refused_advice_;
   HttpClient* http_;
   core::RetryPolicy retry_;
   core::Clock* clock_;

@@ -1,13 +1,12 @@
 #include "providers/google/google.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <utility>
 
 #include "core/digest.h"
+#include "core/encoding.h"
 #include "core/names.h"
 #include "providers/url.h"
 
@@ -17,21 +16,6 @@ namespace {
 
 constexpr const char* kDockerPkgDev = "-docker.pkg.dev";
 constexpr int kRestPageSize = 1000;  // ListDockerImagesRequest: "Maximum page size is 1,000"
-
-// Standard base64 (line breaks and spaces ignored) decoded; nullopt when TEXT is not that.
-std::optional<std::string> Base64Decode(const std::string& text) {
-  std::string in;
-  for (char c : text)
-    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') in += c;
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(static_cast<size_t>(n) - (in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0));
-  return out;
-}
 
 std::vector<std::string> SplitPath(const std::string& repo) {
   std::vector<std::string> parts;
@@ -57,14 +41,6 @@ std::string PercentDecode(const std::string& s) {
   return out;
 }
 
-// Seconds since the Unix epoch: the assertion's iat is wall-clock time, which Google
-// compares with its own.
-std::int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 core::Result<GoogleLogin> ParseGoogleLogin(const Credentials& creds, const std::string& endpoint) {
@@ -79,7 +55,7 @@ core::Result<GoogleLogin> ParseGoogleLogin(const Credentials& creds, const std::
   if (user == "_json_key" || user == "_json_key_base64") {
     std::string text = creds.password;
     if (user == "_json_key_base64") {
-      auto decoded = Base64Decode(creds.password);
+      auto decoded = core::Base64Decode(creds.password);
       if (!decoded)
         return core::Status::InvalidArgument(
             "the password of endpoint \"" + endpoint +
@@ -172,7 +148,8 @@ core::Result<std::string> GoogleRegistry::AccessToken(bool forget) {
   if (forget) token_.clear();
   if (!token_.empty() && clock_->Now() < token_refresh_at_) return token_;
   const ServiceAccountKey& key = *login_.key;
-  auto assertion = MakeAssertion(key, kCloudPlatformScope, UnixNow());
+  // The assertion's iat is wall-clock time, which Google compares with its own.
+  auto assertion = MakeAssertion(key, kCloudPlatformScope, core::UnixNow());
   if (!assertion.ok()) return assertion.status();
   // developers.google.com/identity/protocols/oauth2/service-account: "Making the request".
   HttpRequest req;
@@ -190,13 +167,10 @@ core::Result<std::string> GoogleRegistry::AccessToken(bool forget) {
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status != 200) {
     // OAuth errors: {"error":"invalid_grant","error_description":"Invalid JWT Signature."}.
-    std::string error = Field(j, "error").is_string() ? Field(j, "error").get<std::string>() : "";
-    std::string description = Field(j, "error_description").is_string()
-                                  ? Field(j, "error_description").get<std::string>()
-                                  : "";
+    const std::string description = ParseOAuthError(r->body).description;
+    const std::string detail = ErrorMessageOf(r->body);
     std::string message = what + ": HTTP " + std::to_string(r->status) +
-                          (error.empty() ? "" : ", " + error) +
-                          (description.empty() ? "" : ": " + description);
+                          (detail.empty() ? "" : ", " + detail);
     // Google's words for an assertion outside its clock's window ("Token must be a
     // short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and
     // exp values in the JWT claim.").

@@ -5,10 +5,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "core/encoding.h"
+#include "core/text_position.h"
+#include "providers/url.h"
 
 namespace crossdock::providers {
 
@@ -38,14 +41,6 @@ Pkey ReadRsaKey(const std::string& pem) {
   return key;
 }
 
-// "line L, column C" of byte OFFSET of TEXT, from 1.
-std::string Position(const std::string& text, size_t offset) {
-  const auto end = text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size()));
-  const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), end, '\n'));
-  const auto line_start = std::find(std::make_reverse_iterator(end), text.rend(), '\n').base();
-  return "line " + std::to_string(line) + ", column " + std::to_string(end - line_start + 1);
-}
-
 }  // namespace
 
 core::Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text,
@@ -60,9 +55,10 @@ core::Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text,
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // Only the position: the exception's text quotes what it read, which is secret.
-    return core::Status::InvalidArgument(what + " is not JSON (error at " +
-                                         Position(text, e.byte > 0 ? e.byte - 1 : 0) + ")" +
-                                         expected);
+    const auto [line, column] = core::LineAndColumn(text, e.byte > 0 ? e.byte - 1 : 0);
+    return core::Status::InvalidArgument(what + " is not JSON (error at line " +
+                                         std::to_string(line) + ", column " +
+                                         std::to_string(column) + ")" + expected);
   }
   if (!j.is_object())
     return core::Status::InvalidArgument(what + " is JSON but not an object" + expected);
@@ -88,25 +84,22 @@ core::Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text,
     return core::Status::InvalidArgument(what + " is JSON but lacks " + list +
                                          ", so it is not a service-account key" + expected);
   }
-  if (!key.token_uri.starts_with("https://") && !key.token_uri.starts_with("http://"))
+  const auto token_origin = ParseOrigin(key.token_uri);
+  if (!token_origin)
     return core::Status::InvalidArgument(what + ": its token_uri is not an http(s) URL" + expected);
+  // The signed assertion buys access tokens for an hour: never in clear, but on this
+  // machine (where tests run their token servers).
+  if (token_origin->scheme != "https" && !IsLoopbackHost(token_origin->host))
+    return core::Status::InvalidArgument(
+        what + ": its token_uri " + key.token_uri.substr(0, key.token_uri.find_first_of("?#")) +
+        " is plain http, which would send the signed assertion in clear; use the key file "
+        "exactly as Google issued it (token_uri \"https://oauth2.googleapis.com/token\")");
   if (!ReadRsaKey(key.private_key))
     return core::Status::InvalidArgument(
         what + ": its private_key is not an unencrypted RSA private key in PEM that OpenSSL "
                "can read; use the key file exactly as Google issued it, or create a new key "
                "for the service account" + expected);
   return key;
-}
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return out;
 }
 
 std::string JwtHeaderJson(const std::string& key_id) {
@@ -145,11 +138,11 @@ core::Result<std::string> SignRs256(const std::string& private_key_pem, std::str
 
 core::Result<std::string> MakeAssertion(const ServiceAccountKey& key, const std::string& scope,
                                         std::int64_t iat) {
-  const std::string input = Base64UrlEncode(JwtHeaderJson(key.private_key_id)) + "." +
-                            Base64UrlEncode(JwtClaimsJson(key.client_email, scope, key.token_uri, iat));
+  const std::string input = core::Base64UrlEncode(JwtHeaderJson(key.private_key_id)) + "." +
+                            core::Base64UrlEncode(JwtClaimsJson(key.client_email, scope, key.token_uri, iat));
   auto signature = SignRs256(key.private_key, input);
   if (!signature.ok()) return signature.status();
-  return input + "." + Base64UrlEncode(*signature);
+  return input + "." + core::Base64UrlEncode(*signature);
 }
 
 }  // namespace crossdock::providers

@@ -1,7 +1,7 @@
 // Google service-account keys and the RS256 JWT assertions that trade them for OAuth
 // access tokens (developers.google.com/identity/protocols/oauth2/service-account, "Making
-// the authorization request"): the key file, base64url, the assertion's header and
-// claims, RS256 signing with OpenSSL. Used by providers/google/gcr.cc; the unit tests
+// the authorization request"): the key file, the assertion's header and claims, RS256
+// signing with OpenSSL. Used by providers/google/google.cc; the unit tests
 // check the signatures with the openssl command.
 #pragma once
 
@@ -35,9 +35,6 @@ inline constexpr std::int64_t kAssertionLifetimeSeconds = 3600;
 // private_key or token_uri, or holds a private key OpenSSL cannot read as RSA.
 core::Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text,
                                                        const std::string& endpoint);
-
-// RFC 4648 §5 base64url without padding, as JWTs use it (RFC 7515 §2).
-std::string Base64UrlEncode(std::string_view bytes);
 
 // {"alg":"RS256","kid":KEY_ID,"typ":"JWT"} ("kid" left out when KEY_ID is empty).
 std::string JwtHeaderJson(const std::string& key_id);

@@ -16,26 +16,13 @@ namespace {
 
 constexpr int kPageSize = 100;  // Harbor's largest page (swagger.yaml: page_size maximum 100)
 
-// " CODE: message" from Harbor's error body ({"errors":[{"code","message"}]},
-// src/lib/http/error.go), or "".
-std::string HarborError(const std::string& body) {
-  const auto j = nlohmann::json::parse(body, nullptr, false);
-  const nlohmann::json& errors = Field(j, "errors");
-  if (!errors.is_array() || errors.empty()) return "";
-  const nlohmann::json& code = Field(errors[0], "code");
-  const nlohmann::json& message = Field(errors[0], "message");
-  std::string out;
-  if (code.is_string()) out += " " + code.get<std::string>();
-  if (message.is_string() && !message.get<std::string>().empty())
-    out += (out.empty() ? " " : ": ") + message.get<std::string>();
-  return out;
-}
-
 // What a refusal of LIST_PATH means for an import, and what to do.
 core::Status Refusal(const HttpResponse& r, const std::string& url, const std::string& list_path,
                      const std::string& username) {
+  // Harbor's error body: {"errors":[{"code","message"}]} (src/lib/http/error.go).
+  const std::string detail = ErrorMessageOf(r.body);
   const std::string asked = "GET " + list_path + ": HTTP " + std::to_string(r.status) +
-                            HarborError(r.body);
+                            (detail.empty() ? "" : " " + detail);
   switch (r.status) {
     case 401:
       // Harbor takes wrong Basic credentials for none at all
@@ -148,16 +135,14 @@ core::Result<nlohmann::json> ParseHarborList(const std::string& text, const std:
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    // e.byte counts the bytes read, the offending one included.
+    // Only where: the exception's text quotes what it read ("last read: '…'"), and an
+    // export of registries may hold their passwords. e.byte counts the bytes read, the
+    // offending one included.
     const auto [line, column] = core::LineAndColumn(text, e.byte > 0 ? e.byte - 1 : 0);
-    std::string why = e.what();
-    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error …"
-    if (const size_t colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
     return core::Status::InvalidArgument(file + ":" + std::to_string(line) + ":" +
-                                         std::to_string(column) + ": not JSON: " + why + " (" +
-                                         expected + ")");
-  } catch (const std::exception& e) {
-    return core::Status::InvalidArgument(file + ": not JSON: " + e.what() + " (" + expected + ")");
+                                         std::to_string(column) + ": not JSON (" + expected + ")");
+  } catch (const std::exception&) {
+    return core::Status::InvalidArgument(file + ": not JSON (" + expected + ")");
   }
   if (!j.is_array())
     return core::Status::InvalidArgument(file + ": not a JSON list (" + expected + ")");

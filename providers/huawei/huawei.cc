@@ -1,10 +1,11 @@
 #include "providers/huawei/huawei.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
+#include <cctype>
 #include <utility>
+
+#include "core/encoding.h"
+#include "core/endpoint_types.h"
 
 namespace crossdock::providers {
 
@@ -19,30 +20,17 @@ std::string OrganizationOf(const std::string& repo) { return repo.substr(0, repo
 }  // namespace
 
 bool IsHuaweiLoginKey(const std::string& password) {
-  if (password.size() != 64) return false;
-  for (char c : password)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
+  return password.size() == 64 &&
+         password.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
 std::string HuaweiLoginKey(const std::string& ak, const std::string& sk) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), sk.data(), static_cast<int>(sk.size()),
-       reinterpret_cast<const unsigned char*>(ak.data()), ak.size(), mac, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
+  return core::HexEncode(core::HmacSha256(sk, ak));
 }
 
 core::Result<Credentials> HuaweiCredentials(Credentials creds, const std::string& endpoint) {
   if (creds.username.empty() && creds.password.empty()) return creds;
-  const size_t at = creds.username.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == creds.username.size())
+  if (!core::IsSwrUsername(creds.username))
     return core::Status::InvalidArgument(
         "username of endpoint \"" + endpoint + "\" (from " + creds.source +
         ") must have the form REGION@AK, e.g. \"cn-north-4@AKIAEXAMPLE\": the region (project) "
@@ -51,8 +39,15 @@ core::Result<Credentials> HuaweiCredentials(Credentials creds, const std::string
     return core::Status::InvalidArgument("endpoint \"" + endpoint +
                                          "\" has a username but no password: give the login key "
                                          "or the secret access key (SK)");
-  if (!IsHuaweiLoginKey(creds.password))
-    creds.password = HuaweiLoginKey(creds.username.substr(at + 1), creds.password);
+  // A login key in capitals is the same key: SWR issues it as openssl prints it, in
+  // lowercase.
+  if (IsHuaweiLoginKey(creds.password)) {
+    std::transform(creds.password.begin(), creds.password.end(), creds.password.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  } else {
+    const std::string ak = creds.username.substr(creds.username.find('@') + 1);
+    creds.password = HuaweiLoginKey(ak, creds.password);
+  }
   return creds;
 }
 

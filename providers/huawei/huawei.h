@@ -24,8 +24,8 @@
 namespace crossdock::providers {
 
 // Whether PASSWORD is an SWR login key rather than an SK: the login key is
-// hex(HMAC-SHA256(SK, AK)), 64 lowercase hex digits, which an SK (40 letters and digits
-// of both cases) never is.
+// hex(HMAC-SHA256(SK, AK)), 64 hex digits (taken in either case), which an SK (40
+// letters and digits of both cases) never is.
 bool IsHuaweiLoginKey(const std::string& password);
 
 // The login key of access key AK with secret SK: hex(HMAC-SHA256(key = SK, message =
@@ -35,8 +35,9 @@ std::string HuaweiLoginKey(const std::string& ak, const std::string& sk);
 
 // CREDS (username "<region>@<AK>", password the login key or the SK) as the registry
 // takes them: the password replaced by the login key derived from the SK when it is not
-// one already. InvalidArgument naming ENDPOINT for a username of another form (never
-// quoting the password). Anonymous credentials pass unchanged.
+// one already, and lowercased when it is. InvalidArgument naming ENDPOINT for a username
+// of another form (core::IsSwrUsername; never quoting the password). Anonymous
+// credentials pass unchanged.
 core::Result<Credentials> HuaweiCredentials(Credentials creds, const std::string& endpoint);
 
 // SWR's organisation name rule (API reference, "Creating an Organization"): 1 to 64

@@ -287,6 +287,36 @@ TEST_F(AliTest, TheRegistryLoginIsTheTemporaryOneRenewedBeforeItExpires) {
               std::string::npos);
 }
 
+// An answer without a usable expiry (none, 0, or past) is taken to last an hour, on the
+// injected wall clock: the login is not fetched again before every call.
+TEST_F(AliTest, ALoginWithoutAnExpiryIsTakenToLastAnHour) {
+  for (const std::string& expiry : {std::string(), std::string(R"(,"expireDate":0)"),
+                                   R"(,"expireDate":)" + std::to_string(NowMs() - 1000)}) {
+    logins_ = 0;
+    http_ = std::make_unique<FakeHttp>(&clock_, [&](const HttpRequest& req) {
+      if (auto r = RegistrySide(req, kPersonal)) return *r;
+      if (req.url == "http://api.test/tokens") {
+        ++logins_;
+        return Answer(200, {}, R"({"data":{"tempUserName":"cr_temp_user","authorizationToken":"tok)" +
+                                   std::to_string(logins_) + "\"" + expiry + "}}");
+      }
+      return Answer(404);
+    });
+    auto ali = Make();
+    ASSERT_TRUE(ali.ok());
+    const SysTime start = now_;
+    ASSERT_TRUE((*ali)->HeadManifest("team/app", "v1").ok()) << expiry;
+    ASSERT_TRUE((*ali)->HeadManifest("team/app", "v2").ok()) << expiry;
+    now_ += std::chrono::minutes(50);
+    ASSERT_TRUE((*ali)->HeadManifest("team/app", "v3").ok()) << expiry;
+    EXPECT_EQ(logins_, 1) << expiry;
+    now_ += std::chrono::minutes(6);  // within five minutes of the assumed hour
+    ASSERT_TRUE((*ali)->HeadManifest("team/app", "v4").ok()) << expiry;
+    EXPECT_EQ(logins_, 2) << expiry;
+    now_ = start;
+  }
+}
+
 TEST_F(AliTest, EnterpriseEditionListsThroughSignedRpcCalls) {
   http_ = std::make_unique<FakeHttp>(&clock_, [&](const HttpRequest& req) {
     if (auto r = RegistrySide(req, "registry.aliyuncs.com:cn-shanghai:china:cri-abc123")) return *r;

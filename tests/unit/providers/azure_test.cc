@@ -7,18 +7,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "providers/google/jwt.h"  // Base64UrlEncode
+#include "core/clock.h"
+#include "core/encoding.h"
 #include "tests/unit/providers/fake_http.h"
 
 namespace crossdock::providers {
 namespace {
 
-long long Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using core::UnixNow;
 
 std::string Jwt(const nlohmann::json& claims) {
-  return Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." + Base64UrlEncode(claims.dump()) + ".c2ln";
+  return core::Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." +
+         core::Base64UrlEncode(claims.dump()) + ".c2ln";
 }
 
 TEST(TokenClaimsTest, TellsAzureAdTokensFromOthers) {
@@ -52,7 +52,7 @@ class AzureTest : public FakeClockRegistryTest {
 };
 
 TEST_F(AzureTest, AnAzureAdTokenIsExchangedOnceAndItsRefreshTokenRenewedBeforeItExpires) {
-  const std::string aad = Jwt({{"iss", "https://sts.windows.net/t-1/"}, {"tid", "t-1"}, {"exp", Now() + 3600}});
+  const std::string aad = Jwt({{"iss", "https://sts.windows.net/t-1/"}, {"tid", "t-1"}, {"exp", UnixNow() + 3600}});
   int exchanges = 0;
   std::vector<std::string> exchange_forms, token_forms;
   Serve([&](const HttpRequest& req) {
@@ -60,7 +60,7 @@ TEST_F(AzureTest, AnAzureAdTokenIsExchangedOnceAndItsRefreshTokenRenewedBeforeIt
       exchange_forms.push_back(req.body);
       ++exchanges;
       return Answer(200, {}, nlohmann::json{{"refresh_token", Jwt({{"iss", "Azure Container Registry"},
-                                                                  {"exp", Now() + 3 * 3600},
+                                                                  {"exp", UnixNow() + 3 * 3600},
                                                                   {"n", exchanges}})}}
                                  .dump());
     }
@@ -97,6 +97,39 @@ TEST_F(AzureTest, OtherPasswordsOfTheNullGuidAreRefreshTokensAlready) {
   ASSERT_TRUE(acr->ListRepositories().ok());
   EXPECT_NE(form.find("&refresh_token=acr-refresh-token"), std::string::npos) << form;
   EXPECT_EQ(http_->Count("POST", "/oauth2/exchange"), 0);
+}
+
+// ACR's POST /oauth2/token refusing the refresh token: its error code, advice for the
+// kind of password, and never a token.
+TEST_F(AzureTest, ARefusedRefreshTokenShowsAcrsCodeAndWhatToDo) {
+  const std::string aad = Jwt({{"iss", "https://sts.windows.net/t-1/"}, {"tid", "t-1"}, {"exp", UnixNow() + 3600}});
+  const std::string refresh = Jwt({{"iss", "Azure Container Registry"}, {"exp", UnixNow() + 3 * 3600}});
+  Serve([&](const HttpRequest& req) {
+    if (req.url == "http://r.test/oauth2/exchange")
+      return Answer(200, {}, nlohmann::json{{"refresh_token", refresh}}.dump());
+    return Answer(401, {}, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required, visit https://aka.ms/acr/authorization for more information."}]})");
+  });
+  const std::string refused =
+      "token request to the auth server of endpoint \"src\" was refused (HTTP 401, UNAUTHORIZED: "
+      "authentication required, visit https://aka.ms/acr/authorization for more information.): ";
+  auto from_aad = Acr(kAcrNullGuid, aad)->ListRepositories();
+  ASSERT_FALSE(from_aad.ok());
+  EXPECT_EQ(from_aad.status().code(), core::Code::kUnauthenticated);
+  EXPECT_EQ(from_aad.status().message(),
+            refused + "it was the ACR refresh token exchanged for the endpoint's Azure AD access "
+                      "token, whose identity needs a role on the registry (AcrPull to read, AcrPush "
+                      "to write); give the endpoint a current Azure AD access token of such an "
+                      "identity (`az account get-access-token --query accessToken -o tsv`)");
+
+  auto given = Acr(kAcrNullGuid, "acr-refresh-token")->ListRepositories();
+  ASSERT_FALSE(given.ok());
+  EXPECT_EQ(given.status().message(),
+            refused + "the password, which is no Azure AD token, was sent as an ACR refresh token; "
+                      "give a current one (`az acr login --name REGISTRY --expose-token`) or an "
+                      "Azure AD access token (`az account get-access-token --query accessToken -o tsv`)");
+  for (const auto& st : {from_aad.status(), given.status()})
+    for (const std::string& secret : {aad, refresh, std::string("acr-refresh-token")})
+      EXPECT_EQ(st.message().find(secret), std::string::npos);
 }
 
 TEST_F(AzureTest, AdminAndServicePrincipalUseBasicAtTheRealm) {

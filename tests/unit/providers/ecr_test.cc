@@ -4,10 +4,9 @@
 // end-to-end tests run it against tests/fakes/ecr, which checks the signatures.
 #include "providers/aws/ecr.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.h"
 #include "providers/credentials.h"
 #include "tests/unit/providers/fake_http.h"
 
@@ -21,13 +20,7 @@ constexpr const char* kD1 = "sha256:11111111111111111111111111111111111111111111
 constexpr const char* kD2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
-std::string B64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  out.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                             reinterpret_cast<const unsigned char*>(in.data()),
-                             static_cast<int>(in.size())));
-  return out;
-}
+std::string B64(const std::string& in) { return core::Base64Encode(in); }
 
 std::string HeaderOf(const HttpRequest& req, const std::string& name) {
   for (const auto& [k, v] : req.headers)

@@ -6,7 +6,6 @@
 #include "providers/google/jwt.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -15,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+
+#include "core/encoding.h"
 
 namespace crossdock::providers {
 namespace {
@@ -45,16 +46,8 @@ int Shell(const std::string& command, std::string* out = nullptr) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// base64url without padding, decoded back (for reading the JWT's parts).
-std::string Base64UrlDecode(std::string s) {
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4) s += '=';
-  std::string out(s.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n) - (s.ends_with("==") ? 2 : s.ends_with("=") ? 1 : 0));
-  return out;
-}
+// A JWT part decoded (core::Base64UrlDecode, tested on its own in core/encoding_test).
+std::string Base64UrlDecode(const std::string& part) { return core::Base64UrlDecode(part).value_or(""); }
 
 // An RSA key made with `openssl genpkey` in a directory of its own.
 class Rs256Test : public ::testing::Test {
@@ -86,17 +79,6 @@ class Rs256Test : public ::testing::Test {
   fs::path dir_;
   std::string pem_;
 };
-
-TEST(Base64UrlTest, NoPaddingAndUrlAlphabet) {
-  EXPECT_EQ(Base64UrlEncode(""), "");
-  EXPECT_EQ(Base64UrlEncode("f"), "Zg");
-  EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");
-  EXPECT_EQ(Base64UrlEncode("foo"), "Zm9v");
-  EXPECT_EQ(Base64UrlEncode("\xfb\xff\xbf"), "-_-_");  // "+/+/" in plain base64
-  // RFC 7515 appendix A.1's header, encoded as the RFC shows it.
-  EXPECT_EQ(Base64UrlEncode("{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}"),
-            "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9");
-}
 
 TEST(JwtJsonTest, HeaderAndClaimsAreGooglesShape) {
   EXPECT_EQ(JwtHeaderJson("kid-123"), R"({"alg":"RS256","kid":"kid-123","typ":"JWT"})");
@@ -148,6 +130,24 @@ TEST_F(Rs256Test, BadKeysSayWhatIsWrongAndNeverQuoteTheKey) {
             std::string::npos)
       << garbled.status().message();
   EXPECT_EQ(garbled.status().message().find("c2Vrcml0"), std::string::npos);
+}
+
+TEST_F(Rs256Test, APlainHttpTokenUriIsRefusedUnlessOnThisMachine) {
+  auto clear = ParseServiceAccountKey(KeyJson("http://oauth2.example.com/token?x=1"), "gcr");
+  ASSERT_FALSE(clear.ok());
+  EXPECT_EQ(clear.status().code(), core::Code::kInvalidArgument);
+  EXPECT_TRUE(clear.status().message().starts_with(
+      "the password of endpoint \"gcr\": its token_uri http://oauth2.example.com/token is plain "
+      "http, which would send the signed assertion in clear; use the key file exactly as Google "
+      "issued it (token_uri \"https://oauth2.googleapis.com/token\")"))
+      << clear.status().message();
+  EXPECT_FALSE(ParseServiceAccountKey(KeyJson("HTTP://OAUTH2.EXAMPLE.COM/token"), "gcr").ok());
+  EXPECT_FALSE(ParseServiceAccountKey(KeyJson("http://127.0.0.1.example.com/token"), "gcr").ok());
+  EXPECT_FALSE(ParseServiceAccountKey(KeyJson("ftp://oauth2.example.com/token"), "gcr").ok());
+  for (const char* local : {"http://127.0.0.1:8080/token", "http://127.1.2.3/token",
+                            "http://localhost:1/token", "http://[::1]:9/token",
+                            "https://oauth2.googleapis.com/token"})
+    EXPECT_TRUE(ParseServiceAccountKey(KeyJson(local), "gcr").ok()) << local;
 }
 
 TEST_F(Rs256Test, OpensslVerifiesTheAssertion) {

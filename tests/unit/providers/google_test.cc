@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.h"
 #include "tests/unit/providers/fake_http.h"
 
 namespace crossdock::providers {
@@ -48,10 +49,9 @@ TEST(GoogleLoginTest, TakesTheThreeKindsAndNamesThemForAnyOther) {
   EXPECT_EQ(key->kind, GoogleLogin::Kind::kServiceAccountKey);
   EXPECT_EQ(key->key->client_email, "ci@proj.iam.gserviceaccount.com");
 
-  std::string b64(4 * ((json.size() + 2) / 3) + 1, '\0');
-  b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                                                 reinterpret_cast<const unsigned char*>(json.data()),
-                                                 static_cast<int>(json.size()))));
+  // As `base64 key.json` writes it, in lines of 76.
+  std::string b64 = core::Base64Encode(json);
+  for (size_t at = 76; at < b64.size(); at += 77) b64.insert(at, "\n");
   auto based = ParseGoogleLogin({"_json_key_base64", b64, ""}, "gcr");
   ASSERT_TRUE(based.ok()) << based.status().message();
   EXPECT_EQ(based->key->private_key, pem);
@@ -177,7 +177,7 @@ TEST_F(GoogleTest, ArtifactRegistryBuysOneTokenAndRenewsItBeforeItExpires) {
   int tokens = 0;
   std::string form;
   http_ = std::make_unique<FakeHttp>(&clock_, [&](const HttpRequest& req) {
-    if (req.url == "http://oauth.test/token") {
+    if (req.url == "http://127.0.0.1:9/token") {
       form = req.body;
       return Answer(200, {}, R"({"access_token":"ya29.t)" + std::to_string(++tokens) +
                                  R"(","expires_in":3600,"token_type":"Bearer"})");
@@ -195,7 +195,7 @@ TEST_F(GoogleTest, ArtifactRegistryBuysOneTokenAndRenewsItBeforeItExpires) {
     return Answer(404);
   });
   auto g = Gar({GoogleLogin::Kind::kServiceAccountKey,
-                *ParseServiceAccountKey(KeyJson(pem, "http://oauth.test/token"), "gar"), ""});
+                *ParseServiceAccountKey(KeyJson(pem, "http://127.0.0.1:9/token"), "gar"), ""});
   EXPECT_EQ(g->path_rule().min_components, 3);
   auto repos = g->ListRepositories();
   ASSERT_TRUE(repos.ok()) << repos.status().message();
@@ -243,12 +243,12 @@ TEST_F(GoogleTest, MissingRepositoryIsRefusedWithTheCommandThatCreatesIt) {
 TEST_F(GoogleTest, AnAssertionOutsideGooglesClockWindowSaysTheClockIsOff) {
   const std::string pem = NewRsaPem();
   http_ = std::make_unique<FakeHttp>(&clock_, [&](const HttpRequest& req) {
-    if (req.url == "http://oauth.test/token")
+    if (req.url == "http://127.0.0.1:9/token")
       return Answer(400, {}, R"({"error":"invalid_grant","error_description":"Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim."})");
     return Answer(404);
   });
   auto g = Gar({GoogleLogin::Kind::kServiceAccountKey,
-                *ParseServiceAccountKey(KeyJson(pem, "http://oauth.test/token"), "gar"), ""});
+                *ParseServiceAccountKey(KeyJson(pem, "http://127.0.0.1:9/token"), "gar"), ""});
   auto repos = g->ListRepositories();
   ASSERT_FALSE(repos.ok());
   EXPECT_EQ(repos.status().code(), core::Code::kUnauthenticated);

@@ -440,11 +440,17 @@ TEST(HarborListFileTest, MalformedJsonNamesFileLineAndColumn) {
                              "/api/v2.0/replication/policies");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), core::Code::kInvalidArgument);
-  EXPECT_TRUE(bad.status().message().starts_with("policies.json:3:12: not JSON: syntax error"))
-      << bad.status().message();
-  EXPECT_TRUE(bad.status().message().ends_with(
-      "(expected the body of GET /api/v2.0/replication/policies)"))
-      << bad.status().message();
+  EXPECT_EQ(bad.status().message(),
+            "policies.json:3:12: not JSON (expected the body of GET /api/v2.0/replication/policies)");
+  // A registry export holds passwords: nothing read is quoted (nlohmann's message says
+  // "last read: '…'", here the secret up to the line break it may not hold).
+  auto secret = ParseHarborList(
+      "[{\"id\": 1,\n  \"credential\": {\"access_secret\": \"s3cret-Harbor12345\n\"}}]",
+      "registries.json", "/api/v2.0/registries");
+  ASSERT_FALSE(secret.ok());
+  EXPECT_EQ(secret.status().message(),
+            "registries.json:2:54: not JSON (expected the body of GET /api/v2.0/registries)");
+  EXPECT_EQ(secret.status().message().find("s3cret"), std::string::npos);
   auto object = ParseHarborList("{\"errors\":[]}", "registries.json", "/api/v2.0/registries");
   EXPECT_EQ(object.status().message(),
             "registries.json: not a JSON list (expected the body of GET /api/v2.0/registries)");

@@ -3,10 +3,12 @@
 // guide computes it), the REGION@AK username, SWR's organisation name rule, and the
 // config loader's check of the username. The end-to-end tests run the provider against
 // tests/fakes/swr.
+#include <cctype>
 #include <cstdio>
 
 #include "core/config.h"
 #include "core/diagnostics.h"
+#include "core/endpoint_types.h"
 #include "providers/huawei/huawei.h"
 #include "tests/unit/providers/fake_http.h"
 
@@ -38,8 +40,9 @@ TEST(HuaweiLoginKeyTest, IsWhatTheOpensslRecipePrints) {
   EXPECT_EQ(HuaweiLoginKey(kAk, kSk), expected);
   EXPECT_TRUE(IsHuaweiLoginKey(expected));
   EXPECT_FALSE(IsHuaweiLoginKey(kSk));
-  EXPECT_FALSE(IsHuaweiLoginKey(std::string(64, 'A')));  // uppercase: not hex output
+  EXPECT_TRUE(IsHuaweiLoginKey(std::string(64, 'A')));  // hex in capitals is hex
   EXPECT_FALSE(IsHuaweiLoginKey(std::string(63, 'a')));
+  EXPECT_FALSE(IsHuaweiLoginKey(std::string(64, 'g')));
 }
 
 TEST(HuaweiCredentialsTest, TheSecretKeyBecomesTheLoginKeyAndALoginKeyStays) {
@@ -53,6 +56,16 @@ TEST(HuaweiCredentialsTest, TheSecretKeyBecomesTheLoginKeyAndALoginKeyStays) {
   EXPECT_TRUE(HuaweiCredentials({"", "", "anonymous"}, "swr").ok());
 }
 
+TEST(HuaweiCredentialsTest, ALoginKeyInCapitalsIsLowercasedNotDerivedFrom) {
+  const std::string key = HuaweiLoginKey(kAk, kSk);
+  std::string upper = key;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_NE(upper, key);
+  auto kept = HuaweiCredentials({std::string("cn-north-4@") + kAk, upper, "x"}, "swr");
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_EQ(kept->password, key);
+}
+
 TEST(HuaweiCredentialsTest, AUsernameWithoutTheRegionSaysTheForm) {
   auto bad = HuaweiCredentials({kAk, "sekrit-sk-value", "auths in /h/.docker/config.json"}, "swr");
   ASSERT_FALSE(bad.ok());
@@ -62,7 +75,32 @@ TEST(HuaweiCredentialsTest, AUsernameWithoutTheRegionSaysTheForm) {
             "REGION@AK, e.g. \"cn-north-4@AKIAEXAMPLE\": the region (project) name, '@', and the "
             "access key id, as SWR's login command has it");
   EXPECT_EQ(bad.status().message().find("sekrit"), std::string::npos);
-  EXPECT_FALSE(HuaweiCredentials({"cn-north-4@", "k", "x"}, "swr").ok());
+  for (const char* bad : {"cn-north-4@", "@AK", "@", "cn-north-4@AK@AK"})
+    EXPECT_FALSE(HuaweiCredentials({bad, "k", "x"}, "swr").ok()) << bad;
+}
+
+// The config loader and HuaweiCredentials share one rule (core::IsSwrUsername).
+TEST(HuaweiConfigTest, TheLoaderRefusesTheUsernamesTheProviderRefuses) {
+  for (const char* username : {"QTWAOYTTINDUT2QVKYUC", "@QTWAOYTTINDUT2QVKYUC", "cn-north-4@",
+                               "cn-north-4@AK@AK", "cn-north-4@QTWAOYTTINDUT2QVKYUC"}) {
+    core::Diagnostics diags;
+    core::ParseConfig(std::string(R"([endpoints.swr]
+type = "huawei-SWR"
+url = "https://swr.cn-north-4.myhuaweicloud.com"
+username = ")") + username + R"("
+password = "env:SWR_SK"
+[endpoints.plain]
+type = "docker-registry"
+url = "https://r.example"
+[rules.r]
+source = "swr"
+destination = "plain"
+)",
+                      "crossdock.toml", &diags);
+    const bool provider_takes = HuaweiCredentials({username, "k", "x"}, "swr").ok();
+    EXPECT_EQ(diags.items().empty(), provider_takes) << username;
+    EXPECT_EQ(core::IsSwrUsername(username), provider_takes) << username;
+  }
 }
 
 TEST(HuaweiConfigTest, UsernameWithoutTheRegionIsAConfigError) {

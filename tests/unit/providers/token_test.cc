@@ -182,5 +182,92 @@ TEST(IdentityTokenTest, IsExchangedByOAuthPost) {
     for (const auto& [k, v] : s.headers) EXPECT_FALSE(k == "Authorization" && v.starts_with("Basic"));
 }
 
+// An https registry whose challenge names a plain-http realm elsewhere: the credentials
+// (a GCR key, a refresh token, a cloud login) would cross the network in clear.
+class RealmDowngradeTest : public ::testing::Test {
+ protected:
+  // A registry at REGISTRY whose challenge names REALM; the realm grants "tok".
+  core::Result<bool> Check(const std::string& registry, const std::string& realm, Credentials creds) {
+    http_ = std::make_unique<FakeHttp>(&clock_, [realm](const HttpRequest& req) {
+      if (Starts(req.url, realm)) return Answer(200, {}, R"({"token":"tok","expires_in":300})");
+      for (const auto& [k, v] : req.headers)
+        if (k == "Authorization" && v == "Bearer tok") return Answer(200);
+      return Answer(401, {{"www-authenticate", "Bearer realm=\"" + realm + "\",service=\"r\""}});
+    });
+    DistributionOptions options;
+    options.clock = &clock_;
+    DistributionRegistry reg("src", registry, std::move(creds), http_.get(), options);
+    return reg.BlobExists("lib/app", kDigest);
+  }
+  int RealmRequests(const std::string& realm) {
+    int n = 0;
+    for (const auto& s : http_->sent()) n += Starts(s.url, realm);
+    return n;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<FakeHttp> http_;
+};
+
+TEST_F(RealmDowngradeTest, CredentialsNeverGoFromHttpsToAPlainHttpRealmElsewhere) {
+  const Credentials basic{"robot", "sekrit-password", ""};
+  auto r = Check("https://registry.example", "http://auth.example/token?account=robot", basic);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), core::Code::kPermissionDenied);
+  EXPECT_EQ(r.status().message(),
+            "endpoint \"src\" (https://registry.example) names the token realm "
+            "http://auth.example/token in its Bearer challenge, which is not https: crossdock does "
+            "not send the endpoint's credentials there in clear from an https registry; have the "
+            "registry name an https realm (or give the endpoint an http:// url if the whole "
+            "registry really is plain http)");
+  EXPECT_EQ(RealmRequests("http://auth.example/"), 0);
+  EXPECT_EQ(r.status().message().find("sekrit"), std::string::npos);
+
+  // An identity token (sent in a POST body) neither; a realm that is no URL neither.
+  EXPECT_EQ(Check("https://registry.example", "http://auth.example/token",
+                  {kIdentityTokenUser, "refresh", ""}).status().code(),
+            core::Code::kPermissionDenied);
+  EXPECT_EQ(RealmRequests("http://auth.example/"), 0);
+  EXPECT_EQ(Check("https://registry.example", "auth.example/token", basic).status().code(),
+            core::Code::kPermissionDenied);
+}
+
+TEST_F(RealmDowngradeTest, LoopbackPlainHttpAndAnonymousRequestsAreLeftAlone) {
+  const Credentials basic{"robot", "sekrit-password", ""};
+  for (const char* realm : {"http://127.0.0.1:5001/token", "http://localhost:5001/token",
+                            "http://[::1]:5001/token", "https://auth.example/token"}) {
+    auto r = Check("https://registry.example", realm, basic);
+    EXPECT_TRUE(r.ok()) << realm << ": " << r.status().message();
+  }
+  // Nothing to protect: no credentials, or a registry that is plain http itself.
+  EXPECT_TRUE(Check("https://registry.example", "http://auth.example/token", {}).ok());
+  EXPECT_TRUE(Check("http://registry.example", "http://auth.example/token", basic).ok());
+}
+
+// A token server refusing an identity token: its OAuth error, advice for a refresh
+// token, never the token.
+TEST(IdentityTokenTest, ARefusalShowsTheServersErrorAndNotTheToken) {
+  FakeClock clock;
+  FakeHttp http(&clock, [&](const HttpRequest& req) {
+    if (Starts(req.url, "http://auth.test/token"))
+      return Answer(400, {}, R"({"error":"invalid_grant","error_description":"refresh token refresh/secret has expired"})");
+    return Answer(401, {{"www-authenticate",
+                         "Bearer realm=\"http://auth.test/token\",service=\"registry.test\""}});
+  });
+  DistributionOptions options;
+  options.clock = &clock;
+  DistributionRegistry reg("src", "http://registry.test",
+                           Credentials{kIdentityTokenUser, "refresh/secret", "auths in /h/.docker/config.json"},
+                           &http, options);
+  auto r = reg.BlobExists("lib/app", kDigest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), core::Code::kUnauthenticated);
+  EXPECT_EQ(r.status().message(),
+            "token request to the auth server of endpoint \"src\" was refused (HTTP 400, "
+            "invalid_grant: refresh token … has expired): the identity token (an OAuth refresh "
+            "token, from auths in /h/.docker/config.json) was rejected: it may have expired or "
+            "been revoked; log in again for a new one");
+}
+
 }  // namespace
 }  // namespace crossdock::providers

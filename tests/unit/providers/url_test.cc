@@ -43,6 +43,15 @@ TEST(ParseOriginTest, RefusesWhatCouldHideAnotherHost) {
   EXPECT_EQ(ParseOrigin(""), std::nullopt);
 }
 
+TEST(IsLoopbackHostTest, LocalhostTheWhole127NetworkAndIpv6Loopback) {
+  for (const char* host : {"localhost", "127.0.0.1", "127.255.0.9", "127.1.2.3", "[::1]"})
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  for (const char* host : {"", "example.com", "128.0.0.1", "10.0.0.1", "127.0.0", "127.0.0.1.2",
+                           "127.0.0.256", "127.0.0.1.example.com", "localhost.example.com",
+                           "127.0.0.-1", "127..0.1", "[::2]", "::1", "0.0.0.0"})
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+}
+
 TEST(ResolveReferenceTest, TheFormsRegistriesSend) {
   const std::string base = "http://r.example:5000/v2/lib/app/tags/list?n=1000";
   EXPECT_EQ(ResolveReference(base, "/v2/lib/app/tags/list?last=b&n=1000"),
