@@ -35,12 +35,10 @@ std::string ShownUrl(const std::string& url) {
   return url.substr(0, url.find_first_of("?#"));
 }
 
-// ChartMuseum's error bodies: {"error": "…"}.
+// ChartMuseum's error bodies ({"error": "…"}), as ": …" to append; "" for none.
 std::string ChartMuseumError(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_string())
-    return ": " + j["error"].get<std::string>();
-  return "";
+  const std::string message = ErrorMessageOf(body);
+  return message.empty() ? "" : ": " + message;
 }
 
 }  // namespace
