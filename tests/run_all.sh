@@ -3,14 +3,14 @@
 # with the line "N passed, N failed" summed over all of them. Exit 1 on any failure,
 # sanitizer report or crash.
 #
-# The end-to-end binary runs as RUN_ALL_E2E_SHARDS (default 2) GoogleTest shards at
+# The end-to-end binary runs as RUN_ALL_E2E_SHARDS (default 3) GoogleTest shards at
 # once: its tests spend most of their time waiting on registries, tokens that must
 # expire and Retry-After pauses, not on the CPU, and each owns its processes, ports
 # and directories. Each shard's output is printed whole once it ends.
 set -u
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:exitcode=86:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87:${UBSAN_OPTIONS:-}"
-shards=${RUN_ALL_E2E_SHARDS:-2}
+shards=${RUN_ALL_E2E_SHARDS:-3}
 passed=0; failed=0; broken=0
 
 # Adds LOG's summary (of BIN, which exited RC) to the totals.
