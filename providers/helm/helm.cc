@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <utility>
 
@@ -423,7 +424,10 @@ core::Status HelmRepoRegistry::PutBlob(const std::string& repo, const std::strin
   std::error_code ec;
   CROSSDOCK_RETURN_IF_ERROR(EnsureStaging());
   const std::string path = Staged(digest);
-  const std::string partial = path + ".partial";
+  // One partial file per upload: two copies of one chart (into two tenants) may stage
+  // the same digest at once.
+  static std::atomic<long> uploads{0};
+  const std::string partial = path + ".partial-" + std::to_string(++uploads);
   core::Sha256 hash;
   std::int64_t n = 0;
   {
