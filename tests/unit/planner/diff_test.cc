@@ -118,6 +118,32 @@ TEST_P(DiffTagCaseTest, PlansTheTag) {
 INSTANTIATE_TEST_SUITE_P(Table, DiffTagCaseTest, ::testing::ValuesIn(kTagCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A destination storing its own form of what it is sent (a chart repository,
+// Registry::ConvertsManifests) holds another digest than the source's: converged while
+// it holds what the state recorded writing there for this very source digest.
+TEST_F(DiffTest, AConvertedCopyIsConvergedWhileItHoldsWhatWasRecordedForItsSource) {
+  const char* kConverted = "sha256:cccc";
+  Want("v1");
+  Source("v1", kA);
+  Holds("v1", kConverted);
+  state_.artifacts.push_back({"mirror", "src", "lib/app", kA, "dst", "lib/app", "v1", kConverted,
+                              "2026-01-01T00:00:00Z"});
+  EXPECT_TRUE(Run().changes.empty());
+
+  // The source moved: copied again.
+  Source("v1", kB);
+  Plan moved = Run();
+  ASSERT_EQ(moved.changes.size(), 1u);
+  EXPECT_EQ(moved.changes[0].action, Action::kUpdate);
+
+  // The destination changed behind crossdock's back: not converged either.
+  Source("v1", kA);
+  Holds("v1", "sha256:dddd");
+  Plan changed = Run();
+  ASSERT_EQ(changed.changes.size(), 1u);
+  EXPECT_EQ(changed.changes[0].action, Action::kUpdate);
+}
+
 TEST_F(DiffTest, TwoSourcesForOneDestinationTagAreAnErrorAndNothingIsCopied) {
   config_.rules.push_back(MakeRule("other", "other"));
   desired_.rules.push_back("other");
