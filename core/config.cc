@@ -271,12 +271,6 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
                         (suggestion.empty() ? "; use \"docker-registry\" for any registry "
                                               "speaking the OCI distribution API"
                                             : suggestion));
-    } else if (!type->supported) {
-      diags_->Error(reader.ValuePos("type"),
-                    "endpoint type " + Quoted(*written) +
-                        " is not supported yet; use \"docker-registry\" for any registry "
-                        "speaking the OCI distribution API");
-      type = nullptr;
     }
   }
   if (auto url = reader.String("url")) {

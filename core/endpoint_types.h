@@ -1,5 +1,5 @@
-// What each endpoint `type` is in the config: Harbor's provider names, which ones
-// crossdock implements, their default URLs and which keys each takes. Read by the
+// What each endpoint `type` is in the config: Harbor's provider names, their default
+// URLs and which keys each takes. Read by the
 // config loader (validation, defaults) and by providers/factory.cc.
 #pragma once
 
@@ -11,7 +11,6 @@ namespace crossdock::core {
 
 struct EndpointType {
   std::string name;  // "harbor", as Harbor names its adapters
-  bool supported = false;  // false: recognised, not implemented yet (issue 13)
   // The registry (data plane) when the vendor has one fixed address; "": url required.
   std::string default_url;
   // The vendor's control plane when it does not live on the registry's host; "" with
@@ -33,7 +32,7 @@ struct EndpointType {
   std::string path_rule;
 };
 
-// Every type, supported ones first, in Harbor's order.
+// Every type, in Harbor's order.
 const std::vector<EndpointType>& EndpointTypes();
 // The type named NAME, or nullptr.
 const EndpointType* FindEndpointType(const std::string& name);

@@ -298,11 +298,10 @@ core::Status Importer::ReadRegistry(const json& registry) {
   const std::string harbor_type = Str(registry, "type");
   const core::EndpointType* type = core::FindEndpointType(harbor_type);
   std::string written_type = harbor_type;
-  if (!type || !type->supported) {
+  if (!type) {
     written_type = "docker-registry";
-    Warn(&t, "Harbor's type " + TomlString(harbor_type) + " is " +
-                 (type ? "not supported by crossdock yet" : "not one crossdock knows") +
-                 "; as \"docker-registry\" crossdock lists and copies through the registry API "
+    Warn(&t, "Harbor's type " + TomlString(harbor_type) +
+                 " is not one crossdock knows; as \"docker-registry\" crossdock lists and copies through the registry API "
                  "alone, which may need other credentials");
     type = core::FindEndpointType("docker-registry");
   }
