@@ -2,6 +2,7 @@
 // Used by cmd/plan and cmd/apply.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "planner/plan.h"
@@ -14,6 +15,15 @@ std::string RenderPlanText(const Plan& plan, bool color);
 
 // The plan JSON documented in the README ("format_version": "1"), one line.
 std::string RenderPlanJson(const Plan& plan);
+
+// The most characters RenderPlanMarkdown returns: under GitHub's 65,536 for a comment.
+inline constexpr size_t kMaxMarkdown = 60000;
+
+// The plan as a pull/merge request comment (README "Reviewing changes in pull
+// requests"): first line the marker "<!-- crossdock-plan: CONFIG_PATH -->", then the
+// summary, a deletion warning, namespaces, one <details> table per rule, errors. Rows
+// are cut from the largest rules (visibly) to stay under kMaxMarkdown characters.
+std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path);
 
 // "Plan: 3 to copy, 1 to replace, 2 to delete." or "No changes. …".
 std::string SummaryLine(const Plan& plan);
