@@ -1,4 +1,5 @@
-// crossdock plan: shows what apply would copy, replace or delete, as text or JSON.
+// crossdock plan: shows what apply would copy, replace or delete, as text, JSON or a
+// Markdown pull request comment.
 #include <fmt/format.h>
 
 #include "cmd/commands.h"
@@ -15,10 +16,16 @@ int RunPlan(const Args& args) {
   AddConfigOptions(&desc);
   AddPlanningOptions(&desc);
   desc.add_options()("json", "Print the plan as JSON on stdout (diagnostics go to stderr)")(
+      "markdown", "Print the plan as a Markdown pull request comment on stdout (diagnostics go to stderr)")(
       "out", po::value<std::string>(), "Save the plan to FILE for `crossdock apply FILE`")(
       "detailed-exitcode", "Exit 0 when there are no changes, 1 on error, 2 when there are changes");
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock plan [options]", &vm)) return *rc;
+  if (vm.count("json") && vm.count("markdown")) {
+    PrintError("plan: --json and --markdown cannot be combined; choose one output");
+    return kExitError;
+  }
+  const bool machine = vm.count("json") || vm.count("markdown");
 
   SessionOptions so;
   so.config_path = vm["config"].as<std::string>();
@@ -38,6 +45,8 @@ int RunPlan(const Args& args) {
   }
   if (vm.count("json")) {
     fmt::print("{}\n", planner::RenderPlanJson(plan));
+  } else if (vm.count("markdown")) {
+    fmt::print("{}", planner::RenderPlanMarkdown(plan, so.config_path));
   } else {
     bool color = !vm.count("no-color") && IsTerminal(1);
     fmt::print("{}", planner::RenderPlanText(plan, color));
@@ -49,7 +58,7 @@ int RunPlan(const Args& args) {
       PrintError(st.message());
       return kExitError;
     }
-    if (!vm.count("json"))
+    if (!machine)
       fmt::print("\nSaved the plan to {}. To apply exactly these actions, run:\n  crossdock apply {}\n",
                  out, out);
   }

@@ -115,7 +115,10 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
   if (plan.changes.empty() && plan.errors.empty() && plan.namespaces.empty())
     return marker + "No changes. Destinations match the desired state.\n";
 
-  std::string head = marker + "### crossdock plan\n\n**" + Escape(SummaryLine(plan)) + "**\n\n";
+  // The text plan's summary, whose errors come last here too.
+  std::string summary = SummaryLine(plan);
+  if (auto at = summary.find(" above."); at != std::string::npos) summary.replace(at, 7, " below.");
+  std::string head = marker + "### crossdock plan\n\n**" + Escape(summary) + "**\n\n";
   if (total.del > 0) {
     std::map<std::string, int> by_endpoint;
     for (const auto& c : plan.changes)
