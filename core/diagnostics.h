@@ -44,4 +44,14 @@ class Diagnostics {
 // "FILE:LINE:COL: error: message" (LINE:COL omitted when unknown).
 std::string FormatDiagnostic(const Diagnostic& d);
 
+// A GitHub Actions workflow command that annotates the line: "::error file=PATH,line=L,
+// col=C,title=crossdock::MESSAGE" ("::warning" for warnings), escaped as the runner
+// expects (%25, %0D, %0A; and %3A, %2C in properties).
+std::string FormatGithubAnnotation(const Diagnostic& d);
+
+// ITEMS as a GitLab Code Quality report: a JSON array of {description, check_name,
+// fingerprint, severity, location: {path, lines: {begin}}}, errors "major", warnings
+// "minor"; the fingerprint a SHA-256 of path, line, column and message.
+std::string FormatGitlabCodeQuality(const std::vector<Diagnostic>& items);
+
 }  // namespace crossdock::core
