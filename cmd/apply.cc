@@ -31,7 +31,8 @@ int RunApply(const Args& args) {
       "(for cron, CI schedules and Kubernetes CronJobs)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
       "How long to wait for the state lock (a Go duration: 30s, 5m, 1h30m)")(
-      "plan-file", po::value<std::string>(), "A plan saved by `crossdock plan --out`");
+      "plan-file", po::value<std::string>(), "A plan saved by `crossdock plan --out`")(
+      "allow-deletes", "Apply a plan that deletes more tags than [settings] max_deletes");
   po::positional_options_description pos;
   pos.add("plan-file", 1);
   po::variables_map vm;
@@ -95,6 +96,11 @@ int RunApply(const Args& args) {
       PrintError("apply interrupted while planning; nothing was changed");
       return kExitInterrupted;
     }
+  }
+  if (const std::string guard = planner::DeletionGuard(plan, session->config.settings.max_deletes);
+      !guard.empty() && !vm.count("allow-deletes")) {
+    PrintError(guard + ": nothing was changed");
+    return kExitError;
   }
   ExecuteOptions eo;
   eo.trigger = trigger;

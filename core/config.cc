@@ -35,7 +35,8 @@ using config_check::StringItem;
 using config_check::TableReader;
 
 const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
-const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", "webhook"};
+const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", "webhook",
+                                                 "max_deletes"};
 const std::vector<std::string> kWebhookKeys = {"token"};
 const std::vector<std::string> kEndpointKeys = {
     "type",    "url",      "api_url",    "description",     "username", "password",
@@ -201,6 +202,12 @@ void Loader::ReadSettings(const toml::table& table) {
     } else {
       config_->settings.parallelism = static_cast<int>(*parallelism);
     }
+  }
+  if (auto max = reader.Integer("max_deletes")) {
+    if (*max < 0)
+      diags_->Error(reader.ValuePos("max_deletes"), "\"max_deletes\" must be 0 or more");
+    else
+      config_->settings.max_deletes = static_cast<long>(*max);
   }
   // Checked against the endpoints once they are read.
   if (reader.Has("home")) home_pos_ = reader.ValuePos("home");

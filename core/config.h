@@ -101,6 +101,9 @@ struct Settings {
   // [settings.webhook] token: the bearer token `crossdock serve` requires of webhook
   // requests; empty: none is required.
   SecretRef webhook_token;
+  // The most tags one plan may delete before apply refuses it without --allow-deletes
+  // (a reviewer's guard); nullopt: no limit.
+  std::optional<long> max_deletes;
 };
 
 struct Config {

@@ -109,7 +109,15 @@ constexpr const char* kClose = "\n</details>\n\n";
 
 }  // namespace
 
-std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path) {
+std::string DeletionGuard(const Plan& plan, std::optional<long> max_deletes) {
+  const int deletes = plan.summary().del;
+  if (!max_deletes || deletes <= *max_deletes) return "";
+  return fmt::format("this plan deletes {} tags, more than [settings] max_deletes = {}; apply "
+                     "refuses it unless given --allow-deletes", deletes, *max_deletes);
+}
+
+std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path,
+                               const std::string& guard) {
   const std::string marker = "<!-- crossdock-plan: " + Escape(config_path) + " -->\n";
   Summary total = plan.summary();
   if (plan.changes.empty() && plan.errors.empty() && plan.namespaces.empty())
@@ -119,6 +127,7 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
   std::string summary = SummaryLine(plan);
   if (auto at = summary.find(" above."); at != std::string::npos) summary.replace(at, 7, " below.");
   std::string head = marker + "### crossdock plan\n\n**" + Escape(summary) + "**\n\n";
+  if (!guard.empty()) head += "> [!CAUTION]\n> **Error:** " + Escape(guard) + ".\n\n";
   if (total.del > 0) {
     std::map<std::string, int> by_endpoint;
     for (const auto& c : plan.changes)

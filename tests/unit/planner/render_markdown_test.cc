@@ -64,3 +64,23 @@ TEST(RenderMarkdownTest, AHugePlanIsCutVisiblyFromItsLargestRuleWithExactCounts)
 
 }  // namespace
 }  // namespace crossdock::planner
+
+namespace crossdock::planner {
+namespace {
+
+TEST(DeletionGuardTest, MoreDeletesThanAllowedIsAnErrorShownInTheComment) {
+  Plan plan;
+  plan.rules = {"mirror"};
+  for (int i = 0; i < 3; ++i)
+    plan.changes.push_back(MakeChange(Action::kDelete, "mirror", "lib/app", "v" + std::to_string(i)));
+  EXPECT_EQ(DeletionGuard(plan, std::nullopt), "");
+  EXPECT_EQ(DeletionGuard(plan, 3), "");
+  const std::string guard = DeletionGuard(plan, 2);
+  EXPECT_EQ(guard, "this plan deletes 3 tags, more than [settings] max_deletes = 2; apply refuses it "
+                   "unless given --allow-deletes");
+  EXPECT_NE(RenderPlanMarkdown(plan, "c.toml", guard).find("> [!CAUTION]\n> **Error:** this plan deletes 3"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace crossdock::planner
