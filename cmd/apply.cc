@@ -97,7 +97,7 @@ int RunApply(const Args& args) {
       return kExitInterrupted;
     }
   }
-  if (const std::string guard = planner::DeletionGuard(plan, session->config.settings.max_deletes);
+  if (const std::string guard = planner::DeletionGuard(plan);
       !guard.empty() && !vm.count("allow-deletes")) {
     PrintError(guard + ": nothing was changed");
     return kExitError;

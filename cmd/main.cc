@@ -18,6 +18,7 @@ std::string Usage() {
          "  validate        Check the configuration and report every problem\n"
          "  plan            Show what apply would copy, replace or delete\n"
          "  apply           Copy and delete to make the destinations match the rules\n"
+         "  show PLANFILE   Print a plan saved by `plan --out` (text, --json or --markdown)\n"
          "  run             Run scheduled rules when due, until stopped (SIGHUP reloads)\n"
          "  serve           Receive registry webhooks and replicate pushes and deletes\n"
          "\n"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   if (command == "run") return RunScheduler(args);
   if (command == "serve") return RunServe(args);
   if (command == "import") return RunImport(args);
+  if (command == "show") return RunShow(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

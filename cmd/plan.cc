@@ -43,11 +43,11 @@ int RunPlan(const Args& args) {
     PrintError("plan interrupted");
     return kExitInterrupted;
   }
-  const std::string guard = planner::DeletionGuard(plan, session->config.settings.max_deletes);
+  const std::string guard = planner::DeletionGuard(plan);
   if (vm.count("json")) {
     fmt::print("{}\n", planner::RenderPlanJson(plan));
   } else if (vm.count("markdown")) {
-    fmt::print("{}", planner::RenderPlanMarkdown(plan, so.config_path, guard));
+    fmt::print("{}", planner::RenderPlanMarkdown(plan, so.config_path));
   } else {
     bool color = !vm.count("no-color") && IsTerminal(1);
     fmt::print("{}", planner::RenderPlanText(plan, color));
@@ -63,7 +63,8 @@ int RunPlan(const Args& args) {
       fmt::print("\nSaved the plan to {}. To apply exactly these actions, run:\n  crossdock apply {}\n",
                  out, out);
   }
-  if (!guard.empty()) PrintError(guard);
+  // The text plan ends with the guard's error line; the machine forms say it on stderr.
+  if (!guard.empty() && machine) PrintError(guard);
   if (!plan.errors.empty() || !guard.empty()) return kExitError;
   if (vm.count("detailed-exitcode") && plan.has_changes()) return kExitChanges;
   return kExitOk;

@@ -73,6 +73,9 @@ struct Plan {
   std::vector<std::string> warnings;
   // --refresh-only: state records whose destination tag is gone or changed.
   std::vector<Change> drift;
+  // [settings] max_deletes when the plan was made: a plan deleting more tags is shown
+  // with the guard's error (DeletionGuard) and apply refuses it without --allow-deletes.
+  std::optional<long> max_deletes;
 
   Summary summary() const;
   bool has_changes() const;

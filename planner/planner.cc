@@ -17,6 +17,7 @@ Plan MakePlan(const core::Config& config, const state::State& state,
           {options.parallelism, options.refresh, options.refresh_only, options.cancel}, &desired,
           &observed);
   Plan plan = Diff(config, desired, state, observed, {options.refresh_only});
+  plan.max_deletes = config.settings.max_deletes;
   if (!options.refresh_only)
     PlanNamespaces(registries, options.parallelism, options.cancel, &plan);
   return plan;

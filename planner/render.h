@@ -24,13 +24,12 @@ inline constexpr size_t kMaxMarkdown = 60000;
 // requests"): first line the marker "<!-- crossdock-plan: CONFIG_PATH -->", then the
 // summary, a deletion warning, namespaces, one <details> table per rule, errors. Rows
 // are cut from the largest rules (visibly) to stay under kMaxMarkdown characters.
-// GUARD (DeletionGuard's message, or "") is shown as an error line under the summary.
-std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path,
-                               const std::string& guard = "");
+// DeletionGuard's message, when there is one, is a CAUTION line under the summary.
+std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path);
 
-// When PLAN deletes more tags than MAX_DELETES ([settings] max_deletes), what the
-// reviewer and apply are told; "" otherwise.
-std::string DeletionGuard(const Plan& plan, std::optional<long> max_deletes);
+// When PLAN deletes more tags than its max_deletes ([settings] max_deletes), what the
+// reviewer and apply are told; "" otherwise. Every rendering shows it.
+std::string DeletionGuard(const Plan& plan);
 
 // "Plan: 3 to copy, 1 to replace, 2 to delete." or "No changes. …".
 std::string SummaryLine(const Plan& plan);

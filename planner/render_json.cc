@@ -7,7 +7,9 @@
 //    "namespaces":[{"endpoint","namespace","rule"}],
 //    "errors":[{"rule","source_repository","message"}],
 //    "warnings":["…"], "disabled_rules":["…"] (only when some),
-//    "summary":{"create","update","delete","skip"}}
+//    "summary":{"create","update","delete","skip"},
+//    "deletion_guard":{"max_deletes","message"} (only when the plan deletes more
+//    tags than [settings] max_deletes: apply refuses it without --allow-deletes)}
 // "action" is create, update, delete, skip or adopt; "accessory_of" (only on
 // signature/attestation/SBOM tags) names the tag they belong to; "summary" has
 // "adopt" only when some. Repositories carry no host; digests absent at a side are null; "reason" is null
@@ -69,6 +71,8 @@ std::string RenderPlanJson(const Plan& plan) {
   out["summary"] = {{"create", s.create}, {"update", s.update}, {"delete", s.del},
                     {"skip", s.skip}};
   if (s.adopt) out["summary"]["adopt"] = s.adopt;
+  if (const std::string guard = DeletionGuard(plan); !guard.empty())
+    out["deletion_guard"] = {{"max_deletes", *plan.max_deletes}, {"message", guard}};
   return out.dump();
 }
 

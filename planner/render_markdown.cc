@@ -109,15 +109,8 @@ constexpr const char* kClose = "\n</details>\n\n";
 
 }  // namespace
 
-std::string DeletionGuard(const Plan& plan, std::optional<long> max_deletes) {
-  const int deletes = plan.summary().del;
-  if (!max_deletes || deletes <= *max_deletes) return "";
-  return fmt::format("this plan deletes {} tags, more than [settings] max_deletes = {}; apply "
-                     "refuses it unless given --allow-deletes", deletes, *max_deletes);
-}
-
-std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path,
-                               const std::string& guard) {
+std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path) {
+  const std::string guard = DeletionGuard(plan);
   const std::string marker = "<!-- crossdock-plan: " + Escape(config_path) + " -->\n";
   Summary total = plan.summary();
   if (plan.changes.empty() && plan.errors.empty() && plan.namespaces.empty())

@@ -54,6 +54,14 @@ std::string Line(const Change& c, bool color) {
 
 }  // namespace
 
+std::string DeletionGuard(const Plan& plan) {
+  const int deletes = plan.summary().del;
+  const std::optional<long>& max_deletes = plan.max_deletes;
+  if (!max_deletes || deletes <= *max_deletes) return "";
+  return fmt::format("this plan deletes {} tags, more than [settings] max_deletes = {}; apply "
+                     "refuses it unless given --allow-deletes", deletes, *max_deletes);
+}
+
 std::string SummaryLine(const Plan& plan) {
   // A plan with errors never says the destinations match: what failed was not looked at.
   const size_t n = plan.errors.size();
@@ -136,6 +144,8 @@ std::string RenderPlanText(const Plan& plan, bool color) {
     out += "\n";
   }
   out += Paint(color, kBold, SummaryLine(plan)) + "\n";
+  if (const std::string guard = DeletionGuard(plan); !guard.empty())
+    out += Paint(color, kRed, "Error: ") + guard + ".\n";
   return out;
 }
 

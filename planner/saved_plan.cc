@@ -59,7 +59,8 @@ void serialize(Archive& ar, Plan& p) {
      cereal::make_nvp("disabled_rules", p.disabled_rules),
      cereal::make_nvp("changes", p.changes), cereal::make_nvp("namespaces", p.namespaces),
      cereal::make_nvp("errors", p.errors),
-     cereal::make_nvp("warnings", p.warnings), cereal::make_nvp("drift", p.drift));
+     cereal::make_nvp("warnings", p.warnings), cereal::make_nvp("drift", p.drift),
+     cereal::make_nvp("max_deletes", p.max_deletes));
 }
 
 template <class Archive>

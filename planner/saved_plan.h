@@ -16,7 +16,8 @@ namespace crossdock::planner {
 // 2: actions by name ("create"…) instead of the enum's number, which a reordered
 // enum would have silently changed; format 1 files are refused (make a new plan).
 // 3: the namespaces to create (Plan::namespaces); format 2 files are refused.
-inline constexpr int kPlanFormatVersion = 3;
+// 4: the plan's max_deletes (the deletion guard); format 3 files are refused.
+inline constexpr int kPlanFormatVersion = 4;
 
 struct SavedPlan {
   int format_version = kPlanFormatVersion;

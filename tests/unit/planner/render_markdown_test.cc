@@ -1,5 +1,6 @@
 // RenderPlanMarkdown (issue 14, work in progress): the comment's contract.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "planner/render.h"
 
@@ -73,13 +74,20 @@ TEST(DeletionGuardTest, MoreDeletesThanAllowedIsAnErrorShownInTheComment) {
   plan.rules = {"mirror"};
   for (int i = 0; i < 3; ++i)
     plan.changes.push_back(MakeChange(Action::kDelete, "mirror", "lib/app", "v" + std::to_string(i)));
-  EXPECT_EQ(DeletionGuard(plan, std::nullopt), "");
-  EXPECT_EQ(DeletionGuard(plan, 3), "");
-  const std::string guard = DeletionGuard(plan, 2);
+  EXPECT_EQ(DeletionGuard(plan), "");
+  plan.max_deletes = 3;
+  EXPECT_EQ(DeletionGuard(plan), "");
+  plan.max_deletes = 2;
+  const std::string guard = DeletionGuard(plan);
   EXPECT_EQ(guard, "this plan deletes 3 tags, more than [settings] max_deletes = 2; apply refuses it "
                    "unless given --allow-deletes");
-  EXPECT_NE(RenderPlanMarkdown(plan, "c.toml", guard).find("> [!CAUTION]\n> **Error:** this plan deletes 3"),
+  EXPECT_NE(RenderPlanMarkdown(plan, "c.toml").find("> [!CAUTION]\n> **Error:** this plan deletes 3"),
             std::string::npos);
+  // The text plan ends with it, and PR bots reading --json find it.
+  const std::string text = RenderPlanText(plan, /*color=*/false);
+  EXPECT_EQ(text.substr(text.rfind("Plan:")), "Plan: 0 to copy, 0 to replace, 3 to delete.\nError: " + guard + ".\n");
+  auto json = nlohmann::json::parse(RenderPlanJson(plan));
+  EXPECT_EQ(json["deletion_guard"], nlohmann::json({{"max_deletes", 2}, {"message", guard}}));
 }
 
 }  // namespace

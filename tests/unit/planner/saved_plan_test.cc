@@ -128,7 +128,7 @@ TEST_F(SavedPlanTest, ActionsAreStoredByName) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_NE(text.str().find("\"action\": \"update\""), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 3"), std::string::npos);
+  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 4"), std::string::npos);
   auto back = ReadPlanFile(path_);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->plan.changes[1].action, Action::kUpdate);
@@ -146,16 +146,31 @@ TEST_F(SavedPlanTest, AnUnknownActionIsRefused) {
 }
 
 TEST_F(SavedPlanTest, OtherFormatVersionsAreRefusedAsSuch) {
-  auto newer = Tampered("\"crossdock_plan_format\": 3", "\"crossdock_plan_format\": 4");
+  auto newer = Tampered("\"crossdock_plan_format\": 4", "\"crossdock_plan_format\": 5");
   EXPECT_EQ(newer.status().code(), core::Code::kInvalidArgument);
   EXPECT_EQ(newer.status().message(), path_ +
-                                          " was written by a newer crossdock (plan format 4, this "
-                                          "one reads 3); upgrade crossdock");
-  auto older = Tampered("\"crossdock_plan_format\": 3", "\"crossdock_plan_format\": 2");
+                                          " was written by a newer crossdock (plan format 5, this "
+                                          "one reads 4); upgrade crossdock");
+  auto older = Tampered("\"crossdock_plan_format\": 4", "\"crossdock_plan_format\": 3");
   EXPECT_EQ(older.status().message(), path_ +
-                                          " was written by an older crossdock (plan format 2, "
-                                          "this one reads 3); make a new plan with `crossdock "
+                                          " was written by an older crossdock (plan format 3, "
+                                          "this one reads 4); make a new plan with `crossdock "
                                           "plan --out FILE`");
+}
+
+// Issue 14: the deletion guard travels with the plan, so `show` and `apply PLANFILE`
+// see the limit the plan was reviewed under.
+TEST_F(SavedPlanTest, MaxDeletesRoundTrips) {
+  SavedPlan s = Sample();
+  s.plan.max_deletes = 0;
+  ASSERT_TRUE(WritePlanFile(path_, s).ok());
+  auto back = ReadPlanFile(path_);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->plan.max_deletes, std::optional<long>(0));
+  ASSERT_TRUE(WritePlanFile(path_, Sample()).ok());
+  back = ReadPlanFile(path_);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->plan.max_deletes, std::nullopt);
 }
 
 // The staleness checks apply ran in cmd/ before issue 11; now unit-tested here.
