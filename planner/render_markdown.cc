@@ -15,9 +15,10 @@ namespace crossdock::planner {
 
 namespace {
 
-// Text from anywhere (messages, reasons) made inert: HTML and Markdown metacharacters
-// escaped, so a tag named "<script>" or a message holding "|" renders as text.
-std::string Escape(const std::string& s) {
+// Text from anywhere (names, messages, reasons) made inert inside raw HTML (the
+// marker, <summary>): HTML metacharacters as entities. Markdown is not parsed there,
+// so backslashes would show.
+std::string Html(const std::string& s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -25,20 +26,40 @@ std::string Escape(const std::string& s) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
       case '\n': out += ' '; break;
-      case '|': case '\\': case '`': case '*': case '_': case '[': case ']': case '#':
-      case '~':
-        out += '\\';
-        out += c;
-        break;
       default: out += c;
     }
   }
   return out;
 }
 
-// A name (repository, tag, digest) as inline code; valid names hold no backtick.
-std::string Code(const std::string& s) { return "`" + Escape(s) + "`"; }
+// The same text made inert in Markdown (lists, table cells): HTML metacharacters as
+// entities and Markdown's own backslash-escaped, so a tag named "<script>" or a
+// message holding "|" or "_" renders as the text it is.
+std::string Escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '|': case '\\': case '`': case '*': case '_': case '[': case ']': case '#':
+      case '~':
+        out += '\\';
+        out += c;
+        break;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\n': out += ' '; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// A name (repository, tag, digest) in monospace, in Markdown. <code> rather than
+// backticks: a code span shows entities and backslashes as they are.
+std::string Code(const std::string& s) { return "<code>" + Escape(s) + "</code>"; }
 
 const char* Word(Action a) {
   switch (a) {
@@ -51,15 +72,16 @@ const char* Word(Action a) {
   return "";
 }
 
-std::string Row(const Change& c) {
+// REFRESH: a --refresh-only plan's drift entry, which changes a state record only.
+std::string Row(const Change& c, bool refresh) {
   const std::string digest =
-      c.action == Action::kDelete || c.action == Action::kSkip
+      refresh || c.action == Action::kDelete || c.action == Action::kSkip
           ? (c.destination_digest ? core::ShortDigest(*c.destination_digest) : "absent")
           : core::ShortDigest(c.source_digest);
   std::string from = c.source_repository.empty() ? "" : Code(c.source_endpoint + "/" + c.source_repository);
-  if (!c.reason.empty() && c.action != Action::kCreate && c.action != Action::kUpdate)
+  if (!c.reason.empty() && (refresh || (c.action != Action::kCreate && c.action != Action::kUpdate)))
     from += (from.empty() ? "" : "<br>") + Escape(c.reason);
-  return fmt::format("| {} | {} | {} | {} | {} |\n", Word(c.action),
+  return fmt::format("| {} | {} | {} | {} | {} |\n", refresh ? "refresh state" : Word(c.action),
                      Code(c.destination_endpoint + "/" + c.destination_repository),
                      Code(c.tag), Code(digest), from);
 }
@@ -69,11 +91,14 @@ struct RuleBlock {
   std::vector<std::string> rows;
   size_t shown = 0;
   Summary counts;
+  size_t drift = 0;       // refresh-only plans: state records to update
   std::string endpoints;  // "src -> dst, dst2"
 };
 
-std::string Counts(const Summary& s) {
+std::string Counts(const RuleBlock& r) {
+  const Summary& s = r.counts;
   std::vector<std::string> parts;
+  if (r.drift) parts.push_back(fmt::format("{} state record{} to update", r.drift, r.drift == 1 ? "" : "s"));
   if (s.create) parts.push_back(fmt::format("{} to copy", s.create));
   if (s.update) parts.push_back(fmt::format("{} to replace", s.update));
   if (s.del) parts.push_back(fmt::format("{} to delete", s.del));
@@ -102,19 +127,38 @@ std::string CutLine(const RuleBlock& r) {
 
 std::string Open(const RuleBlock& r) {
   return fmt::format("<details><summary>rule <code>{}</code> ({}): {}</summary>\n\n{}",
-                     Escape(r.name), Escape(r.endpoints), Counts(r.counts), kTableHead);
+                     Html(r.name), Html(r.endpoints), Counts(r), kTableHead);
 }
 
 constexpr const char* kClose = "\n</details>\n\n";
+
+// The most characters the errors, and the namespaces, may take: the rules' tables
+// are cut first, but thousands of failing repositories must not crowd them out.
+constexpr size_t kMaxList = kMaxMarkdown / 4;
+
+// ITEMS as a Markdown list under HEADING, cut visibly at kMaxList characters.
+std::string List(const std::string& heading, const std::vector<std::string>& items,
+                 const std::string& what) {
+  if (items.empty()) return "";
+  std::string out = heading + "\n\n";
+  size_t i = 0;
+  for (; i < items.size() && out.size() + items[i].size() <= kMaxList; ++i) out += items[i];
+  if (i < items.size())
+    out += fmt::format("- … {} more {} not shown: run `crossdock plan` to see them all\n",
+                       Thousands(items.size() - i), what);
+  return out + "\n";
+}
 
 }  // namespace
 
 std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path) {
   const std::string guard = DeletionGuard(plan);
-  const std::string marker = "<!-- crossdock-plan: " + Escape(config_path) + " -->\n";
+  const std::string marker = "<!-- crossdock-plan: " + Html(config_path) + " -->\n";
   Summary total = plan.summary();
-  if (plan.changes.empty() && plan.errors.empty() && plan.namespaces.empty())
-    return marker + "No changes. Destinations match the desired state.\n";
+  const bool refresh = plan.refresh_only;
+  const std::vector<Change>& listed = refresh ? plan.drift : plan.changes;
+  if (listed.empty() && plan.errors.empty() && plan.namespaces.empty())
+    return marker + SummaryLine(plan) + "\n";  // "No changes. Destinations match …"
 
   // The text plan's summary, whose errors come last here too.
   std::string summary = SummaryLine(plan);
@@ -131,40 +175,41 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
     head += fmt::format("> [!WARNING]\n> This plan deletes {} tag{}: {}.\n\n", total.del,
                         total.del == 1 ? "" : "s", where);
   }
-  if (!plan.namespaces.empty()) {
-    head += "Namespaces to create:\n\n";
-    for (const auto& n : plan.namespaces)
-      head += fmt::format("- {} (rule {})\n", Code(n.endpoint + "/" + n.name), Code(n.rule));
-    head += "\n";
-  }
+  std::vector<std::string> namespaces;
+  for (const auto& n : plan.namespaces)
+    namespaces.push_back(fmt::format("- {} (rule {})\n", Code(n.endpoint + "/" + n.name), Code(n.rule)));
+  head += List("Namespaces to create:", namespaces, "namespaces");
 
   std::vector<RuleBlock> rules;
   std::map<std::string, size_t> index;
-  for (const auto& c : plan.changes) {
+  for (const auto& c : listed) {
     auto [it, added] = index.emplace(c.rule, rules.size());
-    if (added) rules.push_back({c.rule, {}, 0, {}, ""});
+    if (added) rules.push_back({c.rule, {}, 0, {}, 0, ""});
     RuleBlock& r = rules[it->second];
-    r.rows.push_back(Row(c));
-    switch (c.action) {
-      case Action::kCreate: ++r.counts.create; break;
-      case Action::kUpdate: ++r.counts.update; break;
-      case Action::kDelete: ++r.counts.del; break;
-      case Action::kSkip: ++r.counts.skip; break;
-      case Action::kAdopt: ++r.counts.adopt; break;
+    r.rows.push_back(Row(c, refresh));
+    if (refresh) {
+      ++r.drift;
+    } else {
+      switch (c.action) {
+        case Action::kCreate: ++r.counts.create; break;
+        case Action::kUpdate: ++r.counts.update; break;
+        case Action::kDelete: ++r.counts.del; break;
+        case Action::kSkip: ++r.counts.skip; break;
+        case Action::kAdopt: ++r.counts.adopt; break;
+      }
     }
     const std::string pair = c.source_endpoint + " -> " + c.destination_endpoint;
     if (r.endpoints.find(pair) == std::string::npos)
       r.endpoints += (r.endpoints.empty() ? "" : ", ") + pair;
   }
-  std::string tail;
-  if (!plan.errors.empty()) {
-    tail += "#### Errors\n\n";
-    for (const auto& e : plan.errors)
-      tail += fmt::format("- rule {}{}: {}\n", Code(e.rule),
-                          e.source_repository.empty() ? "" : ", repository " + Code(e.source_repository),
-                          Escape(e.message));
-    tail += "\n";
-  }
+  std::vector<std::string> errors, warnings;
+  for (const auto& e : plan.errors)
+    errors.push_back(fmt::format("- rule {}{}: {}\n", Code(e.rule),
+                                 e.source_repository.empty() ? "" : ", repository " + Code(e.source_repository),
+                                 Escape(e.message)));
+  for (const auto& w : plan.warnings) warnings.push_back("- " + Escape(w) + "\n");
+  const std::string tail =
+      List("#### Errors", errors, "errors") + List("#### Warnings", warnings, "warnings");
 
   // Cut rows from the largest rule first until the comment fits; counts stay exact.
   size_t size = head.size() + tail.size();

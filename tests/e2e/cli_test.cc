@@ -19,6 +19,7 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  validate        Check the configuration and report every problem\n"
             "  plan            Show what apply would copy, replace or delete\n"
             "  apply           Copy and delete to make the destinations match the rules\n"
+            "  show PLANFILE   Print a plan saved by `plan --out` (text, --json or --markdown)\n"
             "  run             Run scheduled rules when due, until stopped (SIGHUP reloads)\n"
             "  serve           Receive registry webhooks and replicate pushes and deletes\n"
             "\n"
@@ -42,14 +43,18 @@ TEST(CliTest, TopLevelHelpIsPinned) {
 TEST(CliTest, SubcommandHelpListsEveryDocumentedFlag) {
   RunResult plan = RunCrossdock({"plan", "--help"});
   EXPECT_EQ(plan.exit_code, 0);
-  for (const char* flag : {"--config", "--no-color", "--state", "--json", "--out", "--rule",
-                           "--detailed-exitcode", "--refresh-only", "--parallelism"})
+  for (const char* flag : {"--config", "--no-color", "--state", "--json", "--markdown", "--out",
+                           "--rule", "--detailed-exitcode", "--refresh-only", "--parallelism"})
     EXPECT_NE(plan.out.find(flag), std::string::npos) << flag;
   RunResult apply = RunCrossdock({"apply", "--help"});
   EXPECT_EQ(apply.exit_code, 0);
   for (const char* flag : {"--auto-approve", "--lock-timeout", "--refresh-only", "--rule",
-                           "--parallelism", "PLANFILE"})
+                           "--parallelism", "--allow-deletes", "PLANFILE"})
     EXPECT_NE(apply.out.find(flag), std::string::npos) << flag;
+  RunResult show = RunCrossdock({"show", "--help"});
+  EXPECT_EQ(show.exit_code, 0);
+  for (const char* flag : {"--json", "--markdown", "--no-color", "PLANFILE"})
+    EXPECT_NE(show.out.find(flag), std::string::npos) << flag;
 }
 
 TEST(CliTest, UnknownCommandAndFlagFail) {
