@@ -2,6 +2,9 @@
 // diagnostics, the approval rule, state commands. No registry is needed.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "tests/support/harness.h"
 
 namespace crossdock::testing {
@@ -87,6 +90,59 @@ TEST(CliTest, ValidateReportsEveryProblemWithPositions) {
                        "\"none\", 1, 2 or 3"),
             std::string::npos)
       << r.err;
+}
+
+// Issue 14: the same problems as annotations on the pull request's diff (GitHub
+// workflow commands, on stdout) and as a GitLab Code Quality report (JSON alone on stdout).
+TEST(CliTest, ValidateFormatsTheProblemsForGithubAndGitlab) {
+  TempDir dir;
+  WriteFile(dir.Sub("crossdock.toml"),
+            "[endpoints.harbor]\nurl = \"http://127.0.0.1:1\"\ninsecure = true\n\n"
+            "[rules.mirror]\nsource = \"harbr\"\ndestination = \"harbor\"\novveride = true\n"
+            "flatten = 7\n");
+  RunResult gh = RunCrossdock({"validate", "--format", "github"}, {}, dir.path());
+  EXPECT_EQ(gh.exit_code, 1);
+  EXPECT_EQ(gh.out,
+            "::warning file=crossdock.toml,line=3,col=12,title=crossdock::insecure = true has no "
+            "effect on endpoint \"harbor\": its url uses http://\n"
+            "::error file=crossdock.toml,line=6,col=10,title=crossdock::rule \"mirror\" names "
+            "endpoint \"harbr\", which is not defined (did you mean \"harbor\"?)\n"
+            "::error file=crossdock.toml,line=8,col=1,title=crossdock::unknown key \"ovveride\" in "
+            "rule \"mirror\" (did you mean \"override\"?)\n"
+            "::error file=crossdock.toml,line=9,col=11,title=crossdock::flatten must be -1 or "
+            "\"all\", 0 or \"none\", 1, 2 or 3\n");
+  EXPECT_EQ(gh.err, "");
+
+  RunResult gl = RunCrossdock({"validate", "--format", "gitlab"}, {}, dir.path());
+  EXPECT_EQ(gl.exit_code, 1);
+  auto report = nlohmann::json::parse(gl.out);  // stdout is the report and nothing else
+  ASSERT_TRUE(report.is_array());
+  ASSERT_EQ(report.size(), 4u) << gl.out;
+  std::set<std::string> fingerprints;
+  for (const auto& item : report) {
+    for (const char* key : {"description", "check_name", "fingerprint", "severity"})
+      EXPECT_TRUE(item[key].is_string()) << key << " in " << item.dump();
+    EXPECT_EQ(item["location"]["path"], "crossdock.toml");
+    EXPECT_TRUE(item["location"]["lines"]["begin"].is_number_integer()) << item.dump();
+    fingerprints.insert(item["fingerprint"].get<std::string>());
+  }
+  EXPECT_EQ(fingerprints.size(), 4u);
+  EXPECT_EQ(report[0]["severity"], "minor");
+  EXPECT_EQ(report[0]["location"]["lines"]["begin"], 3);
+  EXPECT_EQ(report[3]["severity"], "major");
+  EXPECT_EQ(report[3]["description"], "flatten must be -1 or \"all\", 0 or \"none\", 1, 2 or 3");
+  EXPECT_EQ(report[3]["location"]["lines"]["begin"], 9);
+
+  // A valid config: an empty report, and the verdict on stderr.
+  WriteFile(dir.Sub("crossdock.toml"),
+            "[endpoints.a]\nurl = \"http://127.0.0.1:1\"\n[endpoints.b]\nurl = \"http://127.0.0.1:2\"\n"
+            "[rules.r]\nsource = \"a\"\ndestination = \"b\"\n");
+  RunResult ok = RunCrossdock({"validate", "--format", "gitlab"}, {}, dir.path());
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out), nlohmann::json::array());
+  RunResult bad = RunCrossdock({"validate", "--format", "sarif"}, {}, dir.path());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--format must be text, github or gitlab, not \"sarif\""), std::string::npos);
 }
 
 TEST(CliTest, ApplyWithNothingToDoSucceedsWithoutAsking) {
