@@ -1,4 +1,4 @@
-// validate --format github|gitlab (issue 14, work in progress).
+// validate --format github|gitlab (issue 14): workflow commands and a Code Quality report.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
