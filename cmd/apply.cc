@@ -99,6 +99,8 @@ int RunApply(const Args& args) {
   }
   if (const std::string guard = planner::DeletionGuard(plan);
       !guard.empty() && !vm.count("allow-deletes")) {
+    // Shown as plan shows it (the guard's line last), so what was refused is in view.
+    if (!vm.count("json")) fmt::print("{}\n", planner::RenderPlanText(plan, color));
     PrintError(guard + ": nothing was changed");
     return kExitError;
   }

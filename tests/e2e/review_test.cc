@@ -78,7 +78,8 @@ TEST_F(ReviewTest, TheCommentIsThePlanShowReadsItBackAndTheReviewedPlanIsApplied
             0u) << plan.out;
   EXPECT_NE(plan.out.find("<details><summary>rule <code>mirror</code> (src -&gt; dst): 2 to copy</summary>"),
             std::string::npos) << plan.out;
-  EXPECT_NE(plan.out.find("| copy | `dst/lib/app` | `v1` | `" + v1.digest.substr(0, 19) + "` | `src/lib/app` |"),
+  EXPECT_NE(plan.out.find("| copy | <code>dst/lib/app</code> | <code>v1</code> | <code>" +
+                              v1.digest.substr(0, 19) + "</code> | <code>src/lib/app</code> |"),
             std::string::npos)
       << plan.out;
   EXPECT_EQ(plan.out.find("Saved the plan"), std::string::npos);
@@ -147,6 +148,7 @@ TEST_F(ReviewTest, APlanDeletingMoreThanMaxDeletesIsShownWithTheGuardAndAppliedO
     RunResult refused = Crossdock(args);
     EXPECT_EQ(refused.exit_code, 1) << refused.out;
     EXPECT_NE(refused.err.find(guard + ": nothing was changed"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.out.find("/lib/app:v3  sha256:"), std::string::npos) << refused.out;
     EXPECT_EQ(HeadDigest(dst_, "lib/app", "v2"), v2.digest);
     EXPECT_EQ(HeadDigest(dst_, "lib/app", "v3"), v3.digest);
   }
