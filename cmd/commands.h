@@ -23,6 +23,7 @@ int RunRetry(const Args& args);
 int RunScheduler(const Args& args);
 int RunServe(const Args& args);
 int RunImport(const Args& args);
+int RunSchema(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();
