@@ -19,6 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The source tree: $CROSSDOCK_SRC, else the current folder.
+fs::path SourceTree() {
+  const char* src = std::getenv("CROSSDOCK_SRC");
+  return src ? src : ".";
+}
+
 // Debian's interpreter, which sees the python3-jsonschema package (another python3
 // earlier in PATH, a pyenv one, would not).
 constexpr const char* kPython = "/usr/bin/python3";
@@ -95,8 +101,7 @@ TEST_F(SchemaTest, SchemaIsAValidDraft202012Schema) {
 }
 
 TEST_F(SchemaTest, EveryExampleConfigValidates) {
-  const char* src = std::getenv("CROSSDOCK_SRC");
-  const fs::path examples = fs::path(src ? src : ".") / "examples";
+  const fs::path examples = SourceTree() / "examples";
   ASSERT_TRUE(fs::is_directory(examples)) << examples << " (set CROSSDOCK_SRC to the source tree)";
   std::vector<std::string> files;
   std::map<std::string, std::string> example_of;
@@ -141,74 +146,18 @@ constexpr const char* kEndpoints =
     "[endpoints.dst]\nurl = \"http://127.0.0.1:5002\"\n";
 constexpr const char* kRule = "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n";
 
-// Every key of every table (as tests/unit/core/config_keys_test.cc has it), each with
-// a value other than its default: the schema must give each key the type the loader
-// reads it as.
-constexpr const char* kEveryKey = R"([settings]
-state = "states/mirror.json"
-parallelism = 7
-home = "ecr"
-max_deletes = 5
-[settings.webhook]
-token = "env:HOOK_TOKEN"
-[endpoints.full]
-type = "harbor"
-url = "https://127.0.0.1:5001"
-api_url = "https://harbor-api.example.com"
-description = "the primary Harbor"
-username = "admin"
-password = "env:HARBOR_PASSWORD"
-ca_cert = "ca.pem"
-insecure = true
-rate_limit = "10/s"
-max_connections = 4
-[endpoints.ecr]
-type = "aws-ecr"
-url = "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"
-region = "eu-west-1"
-auth_file = "auth.json"
-[endpoints.third]
-url = "http://127.0.0.1:5003"
-[rules.a]
-description = "most keys"
-source = "full"
-destinations = ["ecr", "third"]
-repositories = ["lib/**"]
-exclude_repositories = ["lib/old"]
-tags = ["v*"]
-exclude_tags = ["*-rc*"]
-immutable_tags = ["v1.*"]
-labels = ["team=platform"]
-exclude_labels = ["experimental"]
-resource = "image"
-semver = ">=1.0"
-keep_latest = 5
-include_referrers = false
-adopt = true
-dest_namespace = "mirror"
-flatten = 1
-override = false
-delete = true
-enabled = false
-schedule = "0 0 3 * * *"
-timezone = "Europe/Berlin"
-events = true
-retries = 5
-timeout = "30m"
-[rules.m]
-mode = "pull"
-remote = "full"
-[rules.d]
-source = "ecr"
-destination = "third"
-)";
+// tests/data/every-key.toml: every key of every table, each with a value other than
+// its default. The schema must give each key the type the loader reads it as.
+std::string EveryKeyConfig() {
+  return ReadFile((SourceTree() / "tests" / "data" / "every-key.toml").string());
+}
 
 std::vector<Case> Cases() {
   const std::string e = kEndpoints, r = kRule;
   const std::string home = "[settings]\nhome = \"src\"\n";
   return {
       {"required keys only", e + r, ""},
-      {"every key", kEveryKey, ""},
+      {"every key", EveryKeyConfig(), ""},
       {"push rule relative to home", home + e + "[rules.r]\nmode = \"push\"\nremote = \"dst\"\n",
        ""},
       {"destinations as one string", e + "[rules.r]\nsource = \"src\"\ndestinations = \"dst\"\n",

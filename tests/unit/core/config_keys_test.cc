@@ -8,12 +8,14 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,75 +31,15 @@ using Json = nlohmann::json;
 // What the loader made of one key: KEY's value in CONFIG, as JSON.
 using Getter = std::function<Json(const Config& config)>;
 
-// Uses every key of every table, each with a value other than its default. Rule "a"
-// and endpoint "full" hold most keys; the others hold those that exclude each other
-// (auth_file and password, mode and source, destination and destinations) or belong
-// to one endpoint type (region).
-constexpr const char* kEveryKey = R"(#:schema ./crossdock.schema.json
-[settings]
-state = "states/mirror.json"
-parallelism = 7
-home = "ecr"
-max_deletes = 5
-[settings.webhook]
-token = "env:HOOK_TOKEN"
-
-[endpoints.full]
-type = "harbor"
-url = "https://127.0.0.1:5001"
-api_url = "https://harbor-api.example.com"
-description = "the primary Harbor"
-username = "admin"
-password = "env:HARBOR_PASSWORD"
-ca_cert = "ca.pem"
-insecure = true
-rate_limit = "10/s"
-max_connections = 4
-
-[endpoints.ecr]
-type = "aws-ecr"
-url = "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"
-region = "eu-west-1"
-auth_file = "auth.json"
-
-[endpoints.third]
-url = "http://127.0.0.1:5003"
-
-[rules.a]
-description = "most keys"
-source = "full"
-destinations = ["ecr", "third"]
-repositories = ["lib/**"]
-exclude_repositories = ["lib/old"]
-tags = ["v*"]
-exclude_tags = ["*-rc*"]
-immutable_tags = ["v1.*"]
-labels = ["team=platform"]
-exclude_labels = ["experimental"]
-resource = "image"
-semver = ">=1.0"
-keep_latest = 5
-include_referrers = false
-adopt = true
-dest_namespace = "mirror"
-flatten = 1
-override = false
-delete = true
-enabled = false
-schedule = "0 0 3 * * *"
-timezone = "Europe/Berlin"
-events = true
-retries = 5
-timeout = "30m"
-
-[rules.m]
-mode = "pull"
-remote = "full"
-
-[rules.d]
-source = "ecr"
-destination = "third"
-)";
+// tests/data/every-key.toml: every key of every table, each with a value other than its
+// default (its first lines say how).
+std::string EveryKeyConfig() {
+  const char* src = std::getenv("CROSSDOCK_SRC");
+  std::ifstream in(fs::path(src ? src : ".") / "tests" / "data" / "every-key.toml");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 // The same endpoints and rules with only the keys the loader requires.
 constexpr const char* kRequiredKeysOnly = R"([endpoints.full]
@@ -230,11 +172,13 @@ class ConfigKeysTest : public ::testing::Test {
 };
 
 TEST_F(ConfigKeysTest, EveryKeyOfEveryTableIsReadByTheLoader) {
+  const std::string text = EveryKeyConfig();
+  ASSERT_FALSE(text.empty()) << "tests/data/every-key.toml not found: set CROSSDOCK_SRC";
   std::vector<std::string> problems, none;
-  const Config every = Load(kEveryKey, &problems);
+  const Config every = Load(text, &problems);
   // The one warning a non-default value brings.
   const std::string file = (dir_ / "crossdock.toml").string();
-  EXPECT_EQ(problems, std::vector<std::string>{file + ":18:12: warning: TLS verification is off "
+  EXPECT_EQ(problems, std::vector<std::string>{file + ":24:12: warning: TLS verification is off "
                                                       "for endpoint \"full\""});
   const Config required = Load(kRequiredKeysOnly, &none);
   EXPECT_EQ(none, std::vector<std::string>{});
@@ -278,7 +222,8 @@ TEST_F(ConfigKeysTest, DefaultsAreWhatTheLoaderAssumes) {
 
 TEST_F(ConfigKeysTest, LoaderRefusesAKeyOutsideEachTable) {
   const std::string file = (dir_ / "crossdock.toml").string();
-  std::string text = kEveryKey;
+  std::string text = EveryKeyConfig();
+  ASSERT_FALSE(text.empty()) << "tests/data/every-key.toml not found: set CROSSDOCK_SRC";
   // After each table header: a key no table has.
   for (const char* header : {"[settings]\n", "[settings.webhook]\n", "[endpoints.third]\n",
                              "[rules.d]\n"}) {
@@ -290,11 +235,11 @@ TEST_F(ConfigKeysTest, LoaderRefusesAKeyOutsideEachTable) {
   EXPECT_EQ(problems,
             (std::vector<std::string>{
                 file + ":1:1: error: unknown key \"colour\" at the top level",
-                file + ":4:1: error: unknown key \"colour\" in [settings]",
-                file + ":10:1: error: unknown key \"colour\" in [settings.webhook]",
-                file + ":21:12: warning: TLS verification is off for endpoint \"full\"",
-                file + ":32:1: error: unknown key \"colour\" in endpoint \"third\"",
-                file + ":67:1: error: unknown key \"colour\" in rule \"d\"",
+                file + ":10:1: error: unknown key \"colour\" in [settings]",
+                file + ":16:1: error: unknown key \"colour\" in [settings.webhook]",
+                file + ":27:12: warning: TLS verification is off for endpoint \"full\"",
+                file + ":38:1: error: unknown key \"colour\" in endpoint \"third\"",
+                file + ":73:1: error: unknown key \"colour\" in rule \"d\"",
             }));
 }
 
