@@ -798,7 +798,7 @@ void Loader::ReadFlatten(const TableReader& reader, Rule* rule) {
     rule->flatten = static_cast<int>(count->get());
     return;
   }
-  // The words are the ends of the range: "all" -1, "none" 0.
+  // "all" is -1, "none" 0.
   if (const auto* word = node->as_string(); word != nullptr && IsOneOf(key, word->get())) {
     rule->flatten = word->get() == "all" ? -1 : 0;
     return;
