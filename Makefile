@@ -15,6 +15,8 @@ DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
   libcpp-httplib-dev docker-registry skopeo umoci apache2-utils jq \
   libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev awscli cmark cmark-gfm
+# tests/e2e/schema_test.cc validates `crossdock schema` with it (draft 2020-12: 4.x).
+DEBIAN_PACKAGES += python3-jsonschema
 
 LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*.cc) \
              $(wildcard providers/*/*.cc) $(wildcard planner/*.cc) $(wildcard applier/*.cc)

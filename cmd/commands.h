@@ -24,6 +24,7 @@ int RunScheduler(const Args& args);
 int RunServe(const Args& args);
 int RunImport(const Args& args);
 int RunShow(const Args& args);
+int RunSchema(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

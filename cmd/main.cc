@@ -34,6 +34,7 @@ std::string Usage() {
          "  endpoint test NAME\n"
          "                  Check an endpoint's reachability, TLS and credentials\n"
          "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
+         "  schema          Print the JSON Schema of crossdock.toml (for editors)\n"
          "  version         Print the version\n"
          "\n"
          "Run 'crossdock <command> --help' for a command's options.\n";
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return RunServe(args);
   if (command == "import") return RunImport(args);
   if (command == "show") return RunShow(args);
+  if (command == "schema") return RunSchema(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

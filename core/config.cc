@@ -10,11 +10,11 @@
 #include <cctype>
 #include <exception>
 #include <filesystem>
-#include <limits>
 #include <optional>
 #include <set>
 
 #include "core/config_check.h"
+#include "core/config_keys.h"
 #include "core/endpoint_types.h"
 #include "core/naming.h"
 #include "core/duration.h"
@@ -34,36 +34,15 @@ using config_check::Quoted;
 using config_check::StringItem;
 using config_check::TableReader;
 
-const std::vector<std::string> kTopLevelKeys = {"settings", "endpoints", "rules"};
-const std::vector<std::string> kSettingsKeys = {"state", "parallelism", "home", "webhook",
-                                                 "max_deletes"};
-const std::vector<std::string> kWebhookKeys = {"token"};
-const std::vector<std::string> kEndpointKeys = {
-    "type",    "url",      "api_url",    "description",     "username", "password",
-    "ca_cert", "insecure", "rate_limit", "max_connections", "auth_file", "region"};
-const std::vector<std::string> kRuleKeys = {
-    "description", "source",         "destination",  "destinations",
-    "mode",        "remote",         "repositories", "exclude_repositories",
-    "tags",        "exclude_tags",   "labels",       "exclude_labels",
-    "resource",    "semver",         "keep_latest",  "include_referrers",
-    "adopt",       "dest_namespace", "flatten",      "override",
-    "delete",      "enabled",        "schedule",     "timezone",
-    "events",      "retries",        "timeout",      "immutable_tags"};
-// Harbor's replication directions, relative to [settings] home.
-const std::vector<std::string> kModes = {"push", "pull"};
-// Artifact kinds by config media type: image configs, Helm chart configs, anything.
-const std::vector<std::string> kResources = {"image", "chart", "artifact"};
-
-std::vector<std::string> TypeNames() {
-  std::vector<std::string> names;
-  for (const auto& t : EndpointTypes()) names.push_back(t.name);
-  return names;
+// Which keys each table may hold, and the words and ranges the loader accepts for
+// them, come from core/config_keys.h, which `crossdock schema` describes too.
+bool InRange(const ConfigKey& key, int64_t value) {
+  return (!key.minimum || value >= *key.minimum) && (!key.maximum || value <= *key.maximum);
 }
 
-constexpr int kMinParallelism = 1;
-constexpr int kMaxParallelism = 256;
-constexpr int kMaxConnections = 256;
-constexpr int kMaxRetries = 10;
+bool IsOneOf(const ConfigKey& key, const std::string& word) {
+  return std::find(key.words.begin(), key.words.end(), word) != key.words.end();
+}
 
 // Walks a parsed document into a Config.
 class Loader {
@@ -163,7 +142,7 @@ std::optional<TableReader> Loader::OpenNamedTable(const toml::node& node, const 
 
 void Loader::Read(const toml::table& root) {
   TableReader top(root, root.source(), file_, "at the top level", "", diags_);
-  top.RejectUnknownKeys(kTopLevelKeys);
+  top.RejectUnknownKeys(TopLevelKeys().Names());
   if (const toml::table* settings = SubTable(root, "settings", "a table ([settings])")) {
     ReadSettings(*settings);
   }
@@ -186,7 +165,7 @@ void Loader::Read(const toml::table& root) {
 
 void Loader::ReadSettings(const toml::table& table) {
   TableReader reader(table, table.source(), file_, "in [settings]", "", diags_);
-  reader.RejectUnknownKeys(kSettingsKeys);
+  reader.RejectUnknownKeys(SettingsKeys().Names());
   if (auto state = reader.String("state")) {
     if (state->empty()) {
       diags_->Error(reader.ValuePos("state"), "\"state\" must not be empty");
@@ -195,17 +174,18 @@ void Loader::ReadSettings(const toml::table& table) {
     }
   }
   if (auto parallelism = reader.Integer("parallelism")) {
-    if (*parallelism < kMinParallelism || *parallelism > kMaxParallelism) {
+    if (const ConfigKey& key = SettingsKeys().Key("parallelism"); !InRange(key, *parallelism)) {
       diags_->Error(reader.ValuePos("parallelism"), "\"parallelism\" must be between " +
-                                                        std::to_string(kMinParallelism) + " and " +
-                                                        std::to_string(kMaxParallelism));
+                                                        std::to_string(*key.minimum) + " and " +
+                                                        std::to_string(*key.maximum));
     } else {
       config_->settings.parallelism = static_cast<int>(*parallelism);
     }
   }
   if (auto max = reader.Integer("max_deletes")) {
-    if (*max < 0)
-      diags_->Error(reader.ValuePos("max_deletes"), "\"max_deletes\" must be 0 or more");
+    if (const ConfigKey& key = SettingsKeys().Key("max_deletes"); !InRange(key, *max))
+      diags_->Error(reader.ValuePos("max_deletes"),
+                    "\"max_deletes\" must be " + std::to_string(*key.minimum) + " or more");
     else
       config_->settings.max_deletes = static_cast<long>(*max);
   }
@@ -225,7 +205,7 @@ void Loader::ReadWebhook(const toml::table& settings) {
   const toml::table* table = SubTable(settings, "webhook", "a table ([settings.webhook])");
   if (table == nullptr) return;
   TableReader reader(*table, table->source(), file_, "in [settings.webhook]", "", diags_);
-  reader.RejectUnknownKeys(kWebhookKeys);
+  reader.RejectUnknownKeys(WebhookKeys().Names());
   auto token = reader.String("token");
   if (!token) return;
   const SourcePos pos = reader.ValuePos("token");
@@ -260,7 +240,7 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
         PosOf(file_, key.source()),
         "endpoint name " + Quoted(name) + " may contain only letters, digits, '.', '_' and '-'");
   }
-  std::optional<TableReader> opened = OpenNamedTable(node, what, kEndpointKeys);
+  std::optional<TableReader> opened = OpenNamedTable(node, what, EndpointKeys().Names());
   if (!opened) return;
   const TableReader& reader = *opened;
   Endpoint endpoint;
@@ -272,7 +252,7 @@ void Loader::ReadEndpoint(const toml::key& key, const toml::node& node) {
     endpoint.type = *written;
     type = FindEndpointType(*written);
     if (!type) {
-      const std::string suggestion = DidYouMean(*written, TypeNames());
+      const std::string suggestion = DidYouMean(*written, EndpointKeys().Key("type").words);
       diags_->Error(reader.ValuePos("type"),
                     "unknown endpoint type " + Quoted(*written) +
                         (suggestion.empty() ? "; use \"docker-registry\" for any registry "
@@ -485,10 +465,11 @@ void Loader::ReadEndpointLimits(const TableReader& reader, Endpoint* endpoint) {
     }
   }
   if (auto connections = reader.Integer("max_connections")) {
-    if (*connections < 1 || *connections > kMaxConnections) {
+    if (const ConfigKey& key = EndpointKeys().Key("max_connections");
+        !InRange(key, *connections)) {
       diags_->Error(reader.ValuePos("max_connections"),
-                    "\"max_connections\" in " + what + " must be between 1 and " +
-                        std::to_string(kMaxConnections));
+                    "\"max_connections\" in " + what + " must be between " +
+                        std::to_string(*key.minimum) + " and " + std::to_string(*key.maximum));
     } else {
       endpoint->max_connections = static_cast<int>(*connections);
     }
@@ -504,7 +485,7 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
     diags_->Error(PosOf(file_, key.source()),
                   "rule name " + Quoted(name) + " must not contain whitespace");
   }
-  std::optional<TableReader> opened = OpenNamedTable(node, what, kRuleKeys);
+  std::optional<TableReader> opened = OpenNamedTable(node, what, RuleKeys().Names());
   if (!opened) return;
   const TableReader& reader = *opened;
   Rule rule;
@@ -529,9 +510,9 @@ void Loader::ReadRule(const toml::key& key, const toml::node& node) {
   rule.exclude_labels = ReadLabels(reader, "exclude_labels", what);
   if (auto resource = reader.String("resource")) {
     rule.resource = *resource;
-    if (std::find(kResources.begin(), kResources.end(), *resource) == kResources.end()) {
+    if (const ConfigKey& key = RuleKeys().Key("resource"); !IsOneOf(key, *resource)) {
       diags_->Error(reader.ValuePos("resource"), "unknown resource " + Quoted(*resource) +
-                                                     DidYouMean(*resource, kResources) +
+                                                     DidYouMean(*resource, key.words) +
                                                      "; use \"image\", \"chart\" or \"artifact\"");
     }
   }
@@ -639,10 +620,10 @@ void Loader::ReadMode(const TableReader& reader, const std::string& what, Rule* 
   auto mode = reader.String("mode");
   if (!mode) return;
   rule->mode = *mode;
-  if (std::find(kModes.begin(), kModes.end(), *mode) == kModes.end()) {
+  if (const ConfigKey& key = RuleKeys().Key("mode"); !IsOneOf(key, *mode)) {
     diags_->Error(
         reader.ValuePos("mode"),
-        "unknown mode " + Quoted(*mode) + DidYouMean(*mode, kModes) + "; use \"push\" or \"pull\"");
+        "unknown mode " + Quoted(*mode) + DidYouMean(*mode, key.words) + "; use \"push\" or \"pull\"");
     return;
   }
   const std::string& home = config_->settings.home;
@@ -743,11 +724,12 @@ void Loader::ReadTagSelection(const TableReader& reader, const std::string& what
     }
   }
   if (auto keep = reader.Integer("keep_latest")) {
-    if (*keep < 1) {
-      diags_->Error(
-          reader.ValuePos("keep_latest"),
-          "\"keep_latest\" in " + what + " must be at least 1; leave it out to keep every version");
-    } else if (*keep > std::numeric_limits<int>::max()) {
+    const ConfigKey& key = RuleKeys().Key("keep_latest");
+    if (*keep < *key.minimum) {
+      diags_->Error(reader.ValuePos("keep_latest"),
+                    "\"keep_latest\" in " + what + " must be at least " +
+                        std::to_string(*key.minimum) + "; leave it out to keep every version");
+    } else if (*keep > *key.maximum) {
       diags_->Error(reader.ValuePos("keep_latest"), "\"keep_latest\" in " + what + " is too large");
     } else {
       rule->keep_latest = static_cast<int>(*keep);
@@ -784,10 +766,10 @@ void Loader::ReadTriggers(const TableReader& reader, const std::string& what, Ru
 void Loader::ReadRetriesAndTimeout(const TableReader& reader, const std::string& what,
                                    Rule* rule) {
   if (auto retries = reader.Integer("retries")) {
-    if (*retries < 0 || *retries > kMaxRetries) {
-      diags_->Error(reader.ValuePos("retries"), "\"retries\" in " + what +
-                                                    " must be between 0 and " +
-                                                    std::to_string(kMaxRetries));
+    if (const ConfigKey& key = RuleKeys().Key("retries"); !InRange(key, *retries)) {
+      diags_->Error(reader.ValuePos("retries"), "\"retries\" in " + what + " must be between " +
+                                                    std::to_string(*key.minimum) + " and " +
+                                                    std::to_string(*key.maximum));
     } else {
       rule->retries = static_cast<int>(*retries);
     }
@@ -811,13 +793,13 @@ void Loader::ReadRetriesAndTimeout(const TableReader& reader, const std::string&
 void Loader::ReadFlatten(const TableReader& reader, Rule* rule) {
   const toml::node* node = reader.Get("flatten");
   if (node == nullptr) return;
-  if (const auto* count = node->as_integer();
-      count != nullptr && count->get() >= -1 && count->get() <= 3) {
+  const ConfigKey& key = RuleKeys().Key("flatten");
+  if (const auto* count = node->as_integer(); count != nullptr && InRange(key, count->get())) {
     rule->flatten = static_cast<int>(count->get());
     return;
   }
-  if (const auto* word = node->as_string();
-      word != nullptr && (word->get() == "all" || word->get() == "none")) {
+  // "all" is -1, "none" 0.
+  if (const auto* word = node->as_string(); word != nullptr && IsOneOf(key, word->get())) {
     rule->flatten = word->get() == "all" ? -1 : 0;
     return;
   }

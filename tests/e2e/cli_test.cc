@@ -38,6 +38,7 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "  endpoint test NAME\n"
             "                  Check an endpoint's reachability, TLS and credentials\n"
             "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
+            "  schema          Print the JSON Schema of crossdock.toml (for editors)\n"
             "  version         Print the version\n"
             "\n"
             "Run 'crossdock <command> --help' for a command's options.\n");
