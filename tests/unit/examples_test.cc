@@ -22,7 +22,7 @@ TEST(ExamplesTest, EveryExampleConfigLoadsWithoutErrors) {
   fs::create_directories(scratch / "demo-certs");
   std::ofstream(scratch / "demo-certs" / "ca.pem") << "written by demo.sh at run time\n";
   int seen = 0;
-  for (const auto& entry : fs::directory_iterator(examples)) {
+  for (const auto& entry : fs::recursive_directory_iterator(examples)) {
     if (entry.path().extension() != ".toml") continue;
     ++seen;
     fs::path copy = scratch / entry.path().filename();
