@@ -23,6 +23,9 @@ int RunRetry(const Args& args);
 int RunScheduler(const Args& args);
 int RunServe(const Args& args);
 int RunImport(const Args& args);
+int RunCompletion(const Args& args);
+// The hidden `crossdock __complete WORDS…` the completion scripts call at each TAB.
+int RunComplete(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

@@ -33,6 +33,8 @@ std::string Usage() {
          "  endpoint test NAME\n"
          "                  Check an endpoint's reachability, TLS and credentials\n"
          "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
+         "  completion SHELL\n"
+         "                  Print a completion script for bash, zsh or fish\n"
          "  version         Print the version\n"
          "\n"
          "Run 'crossdock <command> --help' for a command's options.\n";
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
   if (command == "run") return RunScheduler(args);
   if (command == "serve") return RunServe(args);
   if (command == "import") return RunImport(args);
+  if (command == "completion") return RunCompletion(args);
+  if (command == "__complete") return RunComplete(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }
