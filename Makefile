@@ -185,6 +185,12 @@ BIN ?= $(REL)/crossdock
 MANPAGE ?= $(BIN).1
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Where each shell looks. zsh: Debian's zsh reads vendor-completions under /usr only,
+# and /usr/local/share/zsh/site-functions (zsh's own default) under /usr/local; fish
+# reads $(PREFIX)/share/fish/vendor_completions.d when $$XDG_DATA_DIRS names $(PREFIX)/share.
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETION_DIR ?= $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
+FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
 man: $(MANPAGE)
 $(MANPAGE): $(BIN) man/commands.sh
 	$(call install_missing,$(MAN_DEBIAN_PACKAGES),man)
@@ -196,12 +202,9 @@ $(MANPAGE): $(BIN) man/commands.sh
 install: $(BIN) $(MANPAGE)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/crossdock
 	install -D -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/crossdock.1
-	$(BIN) completion bash | install -D -m 0644 /dev/stdin \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/crossdock
-	$(BIN) completion zsh | install -D -m 0644 /dev/stdin \
-	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_crossdock
-	$(BIN) completion fish | install -D -m 0644 /dev/stdin \
-	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/crossdock.fish
+	$(BIN) completion bash | install -D -m 0644 /dev/stdin $(DESTDIR)$(BASH_COMPLETION_DIR)/crossdock
+	$(BIN) completion zsh | install -D -m 0644 /dev/stdin $(DESTDIR)$(ZSH_COMPLETION_DIR)/_crossdock
+	$(BIN) completion fish | install -D -m 0644 /dev/stdin $(DESTDIR)$(FISH_COMPLETION_DIR)/crossdock.fish
 
 fmt:
 	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h')

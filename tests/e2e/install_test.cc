@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tests/support/harness.h"
 
@@ -20,12 +21,25 @@ TEST(InstallTest, InstallsBinaryManPageAndCompletionsUnderDestdirAndPrefix) {
   const std::string bin = dir.Sub("crossdock");
   WriteFile(bin, "#!/bin/sh\nexec '" + CrossdockBin() + "' \"$@\"\n");
   ASSERT_EQ(chmod(bin.c_str(), 0755), 0);
-  // Not the make running the tests, if one does: its flags and jobserver are not ours.
-  RunResult make = RunCommand({"env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "-u", "MAKELEVEL", "make",
-                               "--no-print-directory", "-C", src, "install", "BIN=" + bin,
-                               "MANPAGE=" + dir.Sub("crossdock.1"), "DESTDIR=" + dir.Sub("root"),
-                               "PREFIX=/usr"});
+  auto make_install = [&](const std::string& prefix, bool dry_run) {
+    // Not the make running the tests, if one does: its flags and jobserver are not ours.
+    std::vector<std::string> argv = {"env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "-u", "MAKELEVEL",
+                                     "make", "--no-print-directory", "-C", src, "install",
+                                     "BIN=" + bin, "MANPAGE=" + dir.Sub("crossdock.1"),
+                                     "DESTDIR=" + dir.Sub("root"), "PREFIX=" + prefix};
+    if (dry_run) argv.push_back("--dry-run");
+    return RunCommand(argv);
+  };
+  RunResult make = make_install("/usr", false);
   ASSERT_EQ(make.exit_code, 0) << make.out << make.err;
+  // Under /usr/local, zsh's completions go where Debian's zsh looks there (dry run).
+  RunResult local = make_install("/usr/local", true);
+  EXPECT_EQ(local.exit_code, 0) << local.err;
+  EXPECT_NE(local.out.find(dir.Sub("root") + "/usr/local/share/zsh/site-functions/_crossdock"),
+            std::string::npos)
+      << local.out;
+  EXPECT_NE(local.out.find(dir.Sub("root") + "/usr/local/share/bash-completion/completions/crossdock"),
+            std::string::npos);
 
   const std::string usr = dir.Sub("root/usr");
   struct stat st {};
