@@ -179,7 +179,6 @@ bool OptionsCapture::Record(const po::options_description& desc,
   const unsigned count = std::min(positional.max_total_count(), 16u);
   for (unsigned i = 0; i < count; ++i)
     g_capture->positional_.push_back(positional.name_for_position(i));
-  g_capture->captured_ = true;
   return true;
 }
 

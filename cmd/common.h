@@ -120,8 +120,6 @@ class OptionsCapture {
   OptionsCapture(const OptionsCapture&) = delete;
   OptionsCapture& operator=(const OptionsCapture&) = delete;
 
-  // False until a command's options were recorded.
-  bool captured() const { return captured_; }
   // Every option, the positional ones included.
   const boost::program_options::options_description& options() const { return options_; }
   // The option each positional argument fills, in order (at most 16).
@@ -134,7 +132,6 @@ class OptionsCapture {
                      const boost::program_options::positional_options_description& positional);
 
  private:
-  bool captured_ = false;
   boost::program_options::options_description options_;
   std::vector<std::string> positional_;
 };

@@ -228,12 +228,16 @@ class Completer {
   }
 
  private:
-  // The config, read once; whatever it holds even when it has errors.
+  // The config, read once; whatever it holds even when it has errors. Only a regular
+  // file is read: a FIFO or a device could block the TAB.
   const core::Config& Config() {
     if (!config_) {
+      const std::string path = ExpandHome(config_path_);
+      struct stat st{};
       core::Diagnostics diags;
-      config_ = config_path_.empty() ? core::Config{}
-                                     : core::LoadConfig(ExpandHome(config_path_), &diags);
+      config_ = stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                    ? core::LoadConfig(path, &diags)
+                    : core::Config{};
     }
     return *config_;
   }
