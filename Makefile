@@ -14,7 +14,8 @@ DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   libboost-program-options-dev libtomlplusplus-dev libcurl4-openssl-dev libfmt-dev \
   libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
   libcpp-httplib-dev docker-registry skopeo umoci apache2-utils jq \
-  libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev awscli cmark cmark-gfm
+  libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev awscli cmark cmark-gfm \
+  zsh fish help2man groff-base
 # tests/e2e/schema_test.cc validates `crossdock schema` with it (draft 2020-12: 4.x).
 DEBIAN_PACKAGES += python3-jsonschema
 
@@ -175,6 +176,37 @@ fuzz-merge: fuzz-build
 	  echo "== $$t"; \
 	  $(FUZZ)/$${t}_fuzzer -merge=1 tests/fuzz/corpus/$$t $(FUZZ)/corpus/$$t 2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' || exit 1; \
 	done
+
+# The man page, from the help texts (help2man; man/commands.sh adds each command's
+# options), and `make install` of the binary, the man page and the completion scripts
+# under $(DESTDIR)$(PREFIX). BIN picks another binary (e.g. build/asan/crossdock, as
+# tests/e2e/install_test.cc does), MANPAGE where its page goes.
+.PHONY: man install
+MAN_DEBIAN_PACKAGES := help2man
+BIN ?= $(REL)/crossdock
+MANPAGE ?= $(BIN).1
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where each shell looks. zsh: Debian's zsh reads vendor-completions under /usr only,
+# and /usr/local/share/zsh/site-functions (zsh's own default) under /usr/local; fish
+# reads $(PREFIX)/share/fish/vendor_completions.d when $$XDG_DATA_DIRS names $(PREFIX)/share.
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETION_DIR ?= $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
+FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
+man: $(MANPAGE)
+$(MANPAGE): $(BIN) man/commands.sh
+	$(call install_missing,$(MAN_DEBIAN_PACKAGES),man)
+	@mkdir -p $(dir $@)
+	man/commands.sh $(BIN) > $@.commands
+	help2man --no-info --output=$@ --include=$@.commands \
+	  --name="keep container registries in sync the way Terraform keeps infrastructure in sync" $(BIN)
+	@rm -f $@.commands
+install: $(BIN) $(MANPAGE)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/crossdock
+	install -D -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/crossdock.1
+	$(BIN) completion bash | install -D -m 0644 /dev/stdin $(DESTDIR)$(BASH_COMPLETION_DIR)/crossdock
+	$(BIN) completion zsh | install -D -m 0644 /dev/stdin $(DESTDIR)$(ZSH_COMPLETION_DIR)/_crossdock
+	$(BIN) completion fish | install -D -m 0644 /dev/stdin $(DESTDIR)$(FISH_COMPLETION_DIR)/crossdock.fish
 
 fmt:
 	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h')

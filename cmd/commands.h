@@ -25,6 +25,9 @@ int RunServe(const Args& args);
 int RunImport(const Args& args);
 int RunShow(const Args& args);
 int RunSchema(const Args& args);
+int RunCompletion(const Args& args);
+// The hidden `crossdock __complete WORDS…` the completion scripts call at each TAB.
+int RunComplete(const Args& args);
 
 // The top-level usage text (`crossdock --help`).
 std::string Usage();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
@@ -136,6 +137,7 @@ namespace po = boost::program_options;
 std::optional<int> ParseArgs(const std::vector<std::string>& args, const po::options_description& desc,
                              const po::positional_options_description& positional,
                              const std::string& usage_line, po::variables_map* vm) {
+  if (OptionsCapture::Record(desc, positional)) return kExitOk;
   try {
     po::store(po::command_line_parser(args).options(desc).positional(positional).run(), *vm);
     po::notify(*vm);
@@ -161,6 +163,23 @@ void AddConfigOptions(po::options_description* desc) {
   desc->add_options()("help,h", "Show this help")(
       "config,c", po::value<std::string>()->default_value("crossdock.toml"),
       "Configuration file")("no-color", "Print without ANSI colours");
+}
+
+namespace {
+OptionsCapture* g_capture = nullptr;  // the capture alive, if any
+}  // namespace
+
+OptionsCapture::OptionsCapture() { g_capture = this; }
+OptionsCapture::~OptionsCapture() { g_capture = nullptr; }
+
+bool OptionsCapture::Record(const po::options_description& desc,
+                            const po::positional_options_description& positional) {
+  if (g_capture == nullptr) return false;
+  for (const auto& option : desc.options()) g_capture->options_.add(option);
+  const unsigned count = std::min(positional.max_total_count(), 16u);
+  for (unsigned i = 0; i < count; ++i)
+    g_capture->positional_.push_back(positional.name_for_position(i));
+  return true;
 }
 
 }  // namespace crossdock::cmd

@@ -108,4 +108,32 @@ std::optional<int> ParseArgs(const std::vector<std::string>& args,
 // The options every config-reading command takes: -c/--config, --no-color.
 void AddConfigOptions(boost::program_options::options_description* desc);
 
+// A command's options as its own Run function defines them, for shell completion
+// (`crossdock __complete`): while an OptionsCapture is alive, ParseArgs records the
+// options and positional arguments it is given and returns kExitOk without parsing,
+// so calling RunX({}) tells X's options without running X. One capture at a time,
+// on one thread.
+class OptionsCapture {
+ public:
+  OptionsCapture();
+  ~OptionsCapture();
+  OptionsCapture(const OptionsCapture&) = delete;
+  OptionsCapture& operator=(const OptionsCapture&) = delete;
+
+  // Every option, the positional ones included.
+  const boost::program_options::options_description& options() const { return options_; }
+  // The option each positional argument fills, in order (at most 16).
+  const std::vector<std::string>& positional() const { return positional_; }
+
+  // For ParseArgs, and a command that parses its arguments itself, before parsing:
+  // records DESC and POSITIONAL and returns true while a capture is alive (the
+  // command then returns kExitOk at once); false otherwise.
+  static bool Record(const boost::program_options::options_description& desc,
+                     const boost::program_options::positional_options_description& positional);
+
+ private:
+  boost::program_options::options_description options_;
+  std::vector<std::string> positional_;
+};
+
 }  // namespace crossdock::cmd

@@ -125,6 +125,7 @@ int RunImport(const Args& args) {
     os << kUsage << "\n\n" << desc;
     return os.str();
   }();
+  if (OptionsCapture::Record(all, positional)) return kExitOk;
   try {
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
     po::notify(vm);

@@ -35,6 +35,8 @@ std::string Usage() {
          "                  Check an endpoint's reachability, TLS and credentials\n"
          "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
          "  schema          Print the JSON Schema of crossdock.toml (for editors)\n"
+         "  completion SHELL\n"
+         "                  Print a completion script for bash, zsh or fish\n"
          "  version         Print the version\n"
          "\n"
          "Run 'crossdock <command> --help' for a command's options.\n";
@@ -74,6 +76,8 @@ int main(int argc, char** argv) {
   if (command == "import") return RunImport(args);
   if (command == "show") return RunShow(args);
   if (command == "schema") return RunSchema(args);
+  if (command == "completion") return RunCompletion(args);
+  if (command == "__complete") return RunComplete(args);
   fmt::print(stderr, "Error: unknown command \"{}\"\n\n{}", command, Usage());
   return kExitError;
 }

@@ -39,6 +39,8 @@ TEST(CliTest, TopLevelHelpIsPinned) {
             "                  Check an endpoint's reachability, TLS and credentials\n"
             "  import harbor   Write a crossdock.toml from a Harbor's replication policies\n"
             "  schema          Print the JSON Schema of crossdock.toml (for editors)\n"
+            "  completion SHELL\n"
+            "                  Print a completion script for bash, zsh or fish\n"
             "  version         Print the version\n"
             "\n"
             "Run 'crossdock <command> --help' for a command's options.\n");
