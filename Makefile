@@ -14,7 +14,8 @@ DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   libboost-program-options-dev libtomlplusplus-dev libcurl4-openssl-dev libfmt-dev \
   libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
   libcpp-httplib-dev docker-registry skopeo umoci apache2-utils jq \
-  libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev awscli
+  libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev awscli \
+  git unzip zip
 
 LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*.cc) \
              $(wildcard providers/*/*.cc) $(wildcard planner/*.cc) $(wildcard applier/*.cc)
