@@ -6,14 +6,11 @@
 // crossdock.toml and origin; actions/upload-artifact zips the file and hands it to the
 // fake, from which the apply job downloads it through the REST API.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/ci_workflow.h"
-#include "tests/support/harness.h"
+#include "tests/e2e/ci_workflow_e2e.h"
 
 namespace crossdock::testing {
 namespace {
@@ -21,92 +18,30 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kToken = "ghs_fake0token0for0the0workflow";
-constexpr const char* kSecret = "registry-s3cret-pw";
 constexpr const char* kRepo = "acme/registry-config";
-constexpr const char* kMarker = "<!-- crossdock-plan: crossdock.toml -->\n";
 
-std::string Source(const std::string& path) {
-  const char* src = std::getenv("CROSSDOCK_SRC");
-  return std::string(src ? src : ".") + "/" + path;
-}
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// A 40-hex commit id made of one repeated digit.
-std::string Sha(char c) { return std::string(40, c); }
-
-class GithubWorkflowTest : public ::testing::Test {
+class GithubWorkflowTest : public CiWorkflowTest {
  protected:
-  GithubWorkflowTest()
-      : dst_(Registry::Options{.htpasswd_user = "ci", .htpasswd_password = kSecret}),
-        api_("github_api", {"--token", kToken, "--repo", kRepo}, dir_.Sub("github_api.log")) {
-    RunCommand({"mkdir", "-p", dir_.Sub("bin")});
-    if (symlink(CrossdockBin().c_str(), dir_.Sub("bin/crossdock").c_str()) != 0)
-      throw HarnessError("cannot link crossdock into " + dir_.Sub("bin"));
-    // The install step must find every tool here and never reach apt-get.
-    WriteFile(dir_.Sub("bin/apt-get"),
-              "#!/bin/sh\necho \"apt-get $*: the workflow wanted to install a tool this machine "
-              "lacks\" >&2\nexit 99\n");
-    chmod(dir_.Sub("bin/apt-get").c_str(), 0755);
-    origin_ = dir_.Sub("origin.git");
-    Git({"init", "--quiet", "--bare", origin_});
-    ImageSpec spec;
-    spec.layers = {LayerSpec{.size = 2048, .seed = 5}};
-    spec.labels = {{"tag", "v1"}};
-    v1_ = BuildImage(dir_.Sub("layout"), "v1", spec);
-    spec.labels = {{"tag", "v2"}};
-    v2_ = BuildImage(dir_.Sub("layout"), "v2", spec);
-    Push(dir_.Sub("layout"), "v1", src_, "lib/app", "v1");
-    Push(dir_.Sub("layout"), "v2", src_, "lib/app", "v2");
-  }
-
-  static RunResult Git(std::vector<std::string> args, const std::string& cwd = "") {
-    args.insert(args.begin(), {"git", "-c", "init.defaultBranch=main"});
-    RunResult r = RunCommand(args, {}, cwd);
-    if (r.exit_code != 0) throw HarnessError("git failed: " + r.err);
-    return r;
-  }
-
-  // crossdock.toml as the pull request (or main, for the apply) has it: lib/app's TAGS
-  // mirrored from src to dst, whose password is the secret REGISTRY_PASSWORD.
-  void WriteConfig(const std::string& tags, const std::string& src_url = "") {
-    config_ = "[endpoints.src]\ntype = \"docker-registry\"\nurl = \"" +
-              (src_url.empty() ? src_.url() : src_url) +
-              "\"\n\n[endpoints.dst]\ntype = \"docker-registry\"\nurl = \"" + dst_.url() +
-              "\"\nusername = \"ci\"\npassword = \"env:REGISTRY_PASSWORD\"\n\n"
-              "[rules.mirror]\nsource = \"src\"\ndestination = \"dst\"\n"
-              "repositories = [\"lib/app\"]\ntags = [" + tags + "]\n";
-  }
+  GithubWorkflowTest() : api_("github_api", {"--token", kToken, "--repo", kRepo}, dir_.Sub("github_api.log")) {}
 
   // Runs job JOB as the event would: a pull request NUMBER at HEAD_SHA, or (number 0) a
   // push of commit SHA to main.
   JobRun RunJob(const std::string& job, int number, const std::string& sha) {
-    const std::string n = std::to_string(++runs_);
-    const std::string workspace = dir_.Sub("workspace-" + n), home = dir_.Sub("home-" + n);
-    RunCommand({"mkdir", "-p", workspace, home, dir_.Sub("temp-" + n)});
-    const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
-    EnvMap runner = {{"CI", "true"},
-                     {"GITHUB_ACTIONS", "true"},
-                     {"GITHUB_API_URL", api_.url()},
-                     {"GITHUB_REPOSITORY", kRepo},
-                     {"GITHUB_EVENT_NAME", number ? "pull_request" : "push"},
-                     {"GITHUB_SHA", sha},
-                     {"GITHUB_WORKSPACE", workspace},
-                     {"GITHUB_ENV", dir_.Sub("temp-" + n + "/env")},
-                     {"RUNNER_TEMP", dir_.Sub("temp-" + n)},
-                     {"HOME", home},
-                     {"PATH", dir_.Sub("bin") + ":" + path},
-                     // No credentials from this machine's container or Docker config.
-                     {"XDG_RUNTIME_DIR", ""},
-                     {"REGISTRY_AUTH_FILE", ""},
-                     {"DOCKER_CONFIG", ""}};
-    const WorkflowJob workflow = LoadGithubJob(Source("examples/ci/github-actions.yml"), job);
+    const std::string workspace = NewDir("workspace"), temp = NewDir("temp");
+    EnvMap runner = BaseRunnerEnv(NewDir("home"));
+    runner.insert({{"GITHUB_ACTIONS", "true"},
+                   {"GITHUB_API_URL", api_.url()},
+                   {"GITHUB_REPOSITORY", kRepo},
+                   {"GITHUB_EVENT_NAME", number ? "pull_request" : "push"},
+                   {"GITHUB_SHA", sha},
+                   {"GITHUB_WORKSPACE", workspace},
+                   {"GITHUB_ENV", temp + "/env"},
+                   {"RUNNER_TEMP", temp}});
+    const WorkflowJob workflow = LoadGithubJob(SourcePath("examples/ci/github-actions.yml"), job);
     EnvMap context = {{"github.token", kToken},
                       {"github.run_id", "4242"},
                       {"github.run_attempt", "1"},
-                      {"secrets.REGISTRY_PASSWORD", kSecret},
+                      {"secrets.REGISTRY_PASSWORD", kRegistrySecret},
                       {"env.CROSSDOCK_STATE", workflow.env.at("CROSSDOCK_STATE")}};
     if (number) {
       context["github.event.pull_request.number"] = std::to_string(number);
@@ -114,18 +49,16 @@ class GithubWorkflowTest : public ::testing::Test {
     }
     auto uses = [&](const WorkflowStep& step, const EnvMap& with) -> bool {
       if (step.uses.starts_with("actions/checkout@")) {
-        Git({"init", "--quiet"}, workspace);
-        Git({"remote", "add", "origin", "file://" + origin_}, workspace);
-        WriteFile(workspace + "/crossdock.toml", config_);
+        Checkout(workspace);
         return true;
       }
       if (step.uses.starts_with("actions/upload-artifact@")) {
         const std::string file = workspace + "/" + with.at("path");
         if (access(file.c_str(), R_OK) != 0) return with.at("if-no-files-found") != "error";
-        const std::string zip = dir_.Sub("artifact-" + n + ".zip");
+        const std::string zip = temp + "/artifact.zip";
         RunResult z = RunCommand({"zip", "-q", "-j", zip, file});
         if (z.exit_code != 0) throw HarnessError("zip failed: " + z.err);
-        FakeCall("POST", "/fake/artifacts?name=" + with.at("name") + "&head_sha=" + sha, zip);
+        Curl("POST", api_.url() + "/fake/artifacts?name=" + with.at("name") + "&head_sha=" + sha, zip);
         uploaded_.push_back(with.at("name"));
         return true;
       }
@@ -137,53 +70,29 @@ class GithubWorkflowTest : public ::testing::Test {
   JobRun PullRequest(int number, const std::string& head_sha) { return RunJob("plan", number, head_sha); }
   // Pull request NUMBER (last commit HEAD_SHA) merged as commit MERGE_SHA, pushed to main.
   JobRun Merge(int number, const std::string& head_sha, const std::string& merge_sha) {
-    FakeCall("POST", "/fake/pulls?commit=" + merge_sha + "&number=" + std::to_string(number) +
-                         "&head_sha=" + head_sha);
+    Curl("POST", api_.url() + "/fake/pulls?commit=" + merge_sha + "&number=" + std::to_string(number) +
+                     "&head_sha=" + head_sha);
     return RunJob("apply", 0, merge_sha);
   }
 
-  // A test hook of the fake; BODY_FILE is sent as the body.
-  std::string FakeCall(const std::string& method, const std::string& path, const std::string& body_file = "") {
-    std::vector<std::string> argv = {"curl", "-sS", "--fail", "--noproxy", "*", "-X", method};
-    if (method == "POST") {
-      argv.push_back("--data-binary");
-      argv.push_back(body_file.empty() ? "" : "@" + body_file);
-    }
-    argv.push_back(api_.url() + path);
-    RunResult r = RunCommand(argv);
-    if (r.exit_code != 0) throw HarnessError(method + " " + path + " failed: " + r.err + api_.log());
-    return r.out;
+  std::string FakeCall(const std::string& method, const std::string& path) {
+    return Curl(method, api_.url() + path);
   }
   json Comments(int issue) { return json::parse(FakeCall("GET", "/fake/comments?issue=" + std::to_string(issue))); }
-  // The fake's record of API requests, from the INDEXth on.
+  // The fake's record of API requests, from the FROMth on.
   std::vector<std::string> Requests(size_t from = 0) {
     auto all = json::parse(FakeCall("GET", "/fake/requests")).get<std::vector<std::string>>();
     return std::vector<std::string>(all.begin() + std::min(from, all.size()), all.end());
   }
-  static int Count(const std::vector<std::string>& requests, const std::string& prefix) {
-    int n = 0;
-    for (const auto& r : requests) n += r.starts_with(prefix);
-    return n;
-  }
-  std::string StateOnBranch() {
-    return Git({"--git-dir", origin_, "show", "crossdock-state:crossdock.state.json"}).out;
-  }
-  // Everything a job showed: comments, step summaries, logs. Must never hold a secret.
-  void ExpectNoSecretIn(const JobRun& run) {
-    EXPECT_FALSE(Contains(run.Log(), kSecret));
+  // Everything a job showed: step summaries, logs. Must never hold a secret.
+  static void ExpectNoSecretIn(const JobRun& run) {
+    EXPECT_FALSE(Contains(run.Log(), kRegistrySecret));
     EXPECT_FALSE(Contains(run.Log(), kToken));
-    EXPECT_FALSE(Contains(run.Summary(), kSecret));
+    EXPECT_FALSE(Contains(run.Summary(), kRegistrySecret));
   }
 
-  TempDir dir_;
-  Registry src_;
-  Registry dst_;
   FakeProcess api_;
-  std::string origin_;
-  std::string config_;
-  BuiltImage v1_, v2_;
   std::vector<std::string> uploaded_;
-  int runs_ = 0;
 };
 
 TEST_F(GithubWorkflowTest, PullRequestGetsOneCommentUpdatedInPlaceAcrossPages) {
@@ -196,15 +105,15 @@ TEST_F(GithubWorkflowTest, PullRequestGetsOneCommentUpdatedInPlaceAcrossPages) {
   ASSERT_EQ(comments.size(), 151u);
   const json ours = comments.back();
   const std::string body = ours["body"];
-  EXPECT_TRUE(body.starts_with(kMarker)) << body;
+  EXPECT_TRUE(body.starts_with(kPlanMarker)) << body;
   EXPECT_TRUE(Contains(body, "Plan: 1 to copy, 0 to replace, 0 to delete.")) << body;
   EXPECT_TRUE(Contains(body, "| copy | `dst/lib/app` | `v1` |")) << body;
   EXPECT_EQ(ours["author"], "github-actions[bot]");
   // The step summary got the same Markdown.
   EXPECT_EQ(first.Summary(), body);
   std::vector<std::string> requests = Requests();
-  EXPECT_EQ(Count(requests, "POST /repos/acme/registry-config/issues/7/comments"), 1) << first.Log();
-  EXPECT_EQ(Count(requests, "PATCH "), 0);
+  EXPECT_EQ(CountPrefix(requests, "POST /repos/acme/registry-config/issues/7/comments"), 1) << first.Log();
+  EXPECT_EQ(CountPrefix(requests, "PATCH "), 0);
   EXPECT_EQ(uploaded_, std::vector<std::string>{"crossdock-plan-" + Sha('1')});
   ExpectNoSecretIn(first);
 
@@ -221,10 +130,10 @@ TEST_F(GithubWorkflowTest, PullRequestGetsOneCommentUpdatedInPlaceAcrossPages) {
   EXPECT_TRUE(Contains(updated, "Plan: 2 to copy, 0 to replace, 0 to delete.")) << updated;
   EXPECT_EQ(second.Summary(), updated);
   requests = Requests(seen);
-  EXPECT_EQ(Count(requests, "GET /repos/acme/registry-config/issues/7/comments?per_page=100&page=2"), 1)
+  EXPECT_EQ(CountPrefix(requests, "GET /repos/acme/registry-config/issues/7/comments?per_page=100&page=2"), 1)
       << second.Log();
-  EXPECT_EQ(Count(requests, "POST "), 0) << second.Log();
-  EXPECT_EQ(Count(requests, "PATCH /repos/acme/registry-config/issues/comments/" +
+  EXPECT_EQ(CountPrefix(requests, "POST "), 0) << second.Log();
+  EXPECT_EQ(CountPrefix(requests, "PATCH /repos/acme/registry-config/issues/comments/" +
                                 std::to_string(ours["id"].get<long>())),
             1);
   EXPECT_EQ(uploaded_.back(), "crossdock-plan-" + Sha('2'));
@@ -255,7 +164,7 @@ TEST_F(GithubWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch)
   JobRun second = Merge(9, Sha('3'), Sha('b'));
   ASSERT_TRUE(second.success) << second.Log();
   EXPECT_EQ(HeadDigest(dst_, "lib/app", "v2"), v2_.digest);
-  EXPECT_EQ(Git({"--git-dir", origin_, "rev-list", "--count", "crossdock-state"}).out, "2\n");
+  EXPECT_EQ(StateCommits(), "2\n");
 }
 
 TEST_F(GithubWorkflowTest, NoChangesAddsNoCommentButUpdatesAnExistingOne) {
@@ -268,8 +177,8 @@ TEST_F(GithubWorkflowTest, NoChangesAddsNoCommentButUpdatesAnExistingOne) {
   JobRun quiet = PullRequest(8, Sha('4'));
   ASSERT_TRUE(quiet.success) << quiet.Log();
   EXPECT_TRUE(Comments(8).empty());
-  EXPECT_EQ(Count(Requests(seen), "POST "), 0);
-  EXPECT_EQ(quiet.Summary(), std::string(kMarker) + "No changes. Destinations match the desired state.\n");
+  EXPECT_EQ(CountPrefix(Requests(seen), "POST "), 0);
+  EXPECT_EQ(quiet.Summary(), kNoChanges);
   EXPECT_TRUE(Contains(quiet.Step("Comment on the pull request").out,
                        "No changes and no earlier comment: nothing to say on the pull request."));
 
@@ -278,7 +187,7 @@ TEST_F(GithubWorkflowTest, NoChangesAddsNoCommentButUpdatesAnExistingOne) {
   ASSERT_TRUE(again.success) << again.Log();
   json comments = Comments(7);
   ASSERT_EQ(comments.size(), 1u);
-  EXPECT_EQ(comments[0]["body"], std::string(kMarker) + "No changes. Destinations match the desired state.\n");
+  EXPECT_EQ(comments[0]["body"], kNoChanges);
   EXPECT_EQ(comments[0]["edits"], 1);
 }
 
