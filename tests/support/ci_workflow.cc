@@ -97,6 +97,10 @@ WorkflowJob LoadGithubJob(const std::string& path, const std::string& job) {
     if (step.name.empty()) step.name = step.uses.empty() ? step.run.substr(0, step.run.find('\n')) : step.uses;
     step.env = ScalarMap(s["env"], step.name + ".env");
     step.with = ScalarMap(s["with"], step.name + ".with");
+    // Expressions belong in `env:`, where a test can give their values: one inside a
+    // script would be pasted into the shell unquoted.
+    if (step.run.find("${{") != std::string::npos)
+      throw HarnessError("step \"" + step.name + "\" has a ${{ … }} expression in its run: block");
     if (s["shell"] && Scalar(s["shell"]) != "bash")
       throw HarnessError("step \"" + step.name + "\" has a shell other than bash");
     out.steps.push_back(std::move(step));

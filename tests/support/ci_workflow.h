@@ -44,7 +44,8 @@ struct WorkflowJob {
 };
 
 // Job JOB of the GitHub workflow at PATH. Throws HarnessError when the file does not
-// parse, has no such job, or the job's shell is not bash.
+// parse, has no such job, the job's shell is not bash, or a `run:` block holds a
+// `${{ … }}` expression (they belong in `env:`).
 WorkflowJob LoadGithubJob(const std::string& path, const std::string& job);
 
 // TEXT with each `${{ EXPR }}` replaced by CONTEXT[EXPR] (EXPR trimmed). Throws
