@@ -9,8 +9,8 @@
 // value: none is 401 {"message":"Requires authentication"}, another 401 {"message":"Bad
 // credentials"}. Only --repo OWNER/NAME exists; any other is 404 {"message":"Not Found"}.
 //   GET   /repos/O/R/issues/N/comments?per_page=&page=
-//         the issue's comments, oldest first, per_page 1..100 (default 30), page from 1;
-//         when there is more than one page, Link: <URL>; rel="prev", <URL>; rel="next",
+//         the issue's comments, oldest first, per_page 1..100 (default 30), page from 1
+//         (not an integer: 400 [?]); when there is more than one page, Link: <URL>; rel="prev", <URL>; rel="next",
 //         <URL>; rel="first", <URL>; rel="last" (those that apply; absolute URLs on this
 //         fake, query per_page and page)
 //   POST  /repos/O/R/issues/N/comments        {"body":"…"} → 201 the comment
@@ -39,26 +39,16 @@
 // Flags: --port P (0: any), --token T, --repo OWNER/NAME. Prints "listening on
 // 127.0.0.1:P" then "ready" once it accepts connections.
 
-// Debian builds libcpp-httplib with these three; the header's class layouts depend on
-// them, so they must match (see /usr/lib/x86_64-linux-gnu/pkgconfig/cpp-httplib.pc).
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-#define CPPHTTPLIB_ZLIB_SUPPORT
-#define CPPHTTPLIB_BROTLI_SUPPORT
-#include <httplib.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <map>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
 #include <thread>
-#include <vector>
+
+#include "tests/fakes/forge_api.h"
 
 namespace {
 
+using namespace crossdock::fakes;
 using nlohmann::json;
+
+constexpr const char* kProgram = "github_api";
 
 struct Flags {
   int port = 0;
@@ -66,61 +56,11 @@ struct Flags {
   std::string repo;  // OWNER/NAME
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "github_api: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::optional<long> ToLong(const std::string& value) {
-  try {
-    size_t used = 0;
-    long v = std::stol(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
 Flags ParseFlags(int argc, char** argv) {
-  Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--port") {
-      auto port = ToLong(value());
-      if (!port) Die("--port wants an integer");
-      flags.port = static_cast<int>(*port);
-    } else if (arg == "--token") {
-      flags.token = value();
-    } else if (arg == "--repo") {
-      flags.repo = value();
-    } else {
-      Die("unknown flag " + arg);
-    }
-  }
-  if (flags.token.empty() || flags.repo.find('/') == std::string::npos)
-    Die("--token and --repo OWNER/NAME are required");
+  ForgeFlags f = ParseForgeFlags(kProgram, argc, argv, {"--token", "--repo"});
+  Flags flags{f.port, f.values["--token"], f.values["--repo"]};
+  if (flags.repo.find('/') == std::string::npos) Die(kProgram, "--repo wants OWNER/NAME");
   return flags;
-}
-
-// Characters as GitHub counts them for the body limit: Unicode code points.
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-// A fixed, strictly increasing clock: the Nth event of the fake is N seconds after
-// 2024-05-01T00:00:00Z (sortable as text, as GitHub's timestamps are).
-std::string Timestamp(long n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "2024-05-01T%02ld:%02ld:%02ldZ", (n / 3600) % 24, (n / 60) % 60,
-                n % 60);
-  return buf;
 }
 
 struct Comment {
@@ -185,8 +125,7 @@ class GithubApi {
     server->Post("/fake/artifacts", [this](const auto& req, auto& res) { SeedArtifact(req, res); });
     server->Get("/fake/comments", [this](const auto& req, auto& res) { DumpComments(req, res); });
     server->Get("/fake/requests", [this](const auto&, auto& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      res.set_content(json(requests_).dump(), "application/json");
+      res.set_content(requests_.Json(), "application/json");
     });
   }
 
@@ -199,10 +138,7 @@ class GithubApi {
   // Records the request and checks the token and repository; answers and returns false
   // when the request goes no further.
   bool Api(const httplib::Request& req, httplib::Response& res) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_.push_back(req.method + " " + req.target);
-    }
+    requests_.Add(req);
     const std::string auth = req.get_header_value("Authorization");
     if (auth.empty()) {
       Error(res, 401, "Requires authentication");
@@ -237,40 +173,20 @@ class GithubApi {
 
   void ListComments(const httplib::Request& req, httplib::Response& res) {
     const long issue = std::stol(req.matches[2]);
-    long per_page = 30, page = 1;
-    if (req.has_param("per_page")) {
-      auto v = ToLong(req.get_param_value("per_page"));
-      if (!v) return Error(res, 422, "per_page is invalid");  // [?]
-      per_page = std::clamp(*v, 1L, 100L);
-    }
-    if (req.has_param("page")) {
-      auto v = ToLong(req.get_param_value("page"));
-      if (!v) return Error(res, 422, "page is invalid");  // [?]
-      page = std::max(*v, 1L);
-    }
+    auto page = Page::Parse(req, 30, res);
+    if (!page) return;
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<const Comment*> all;
     for (const auto& c : comments_)
       if (c.issue == issue) all.push_back(&c);
     json body = json::array();
-    for (size_t i = (page - 1) * per_page; i < all.size() && i < size_t(page * per_page); ++i)
-      body.push_back(CommentJson(*all[i]));
-    const long last = std::max(1L, static_cast<long>((all.size() + per_page - 1) / per_page));
-    if (last > 1) {
-      auto link = [&](long p, const char* rel) {
-        return "<" + Base() + "/repos/" + flags_.repo + "/issues/" + std::to_string(issue) +
-               "/comments?per_page=" + std::to_string(per_page) + "&page=" + std::to_string(p) +
-               ">; rel=\"" + rel + "\"";
-      };
-      std::vector<std::string> links;
-      if (page > 1) links.push_back(link(std::min(page - 1, last), "prev"));
-      if (page < last) links.push_back(link(page + 1, "next"));
-      if (page > 1) links.push_back(link(1, "first"));
-      if (page < last) links.push_back(link(last, "last"));
-      std::string joined;
-      for (const auto& l : links) joined += (joined.empty() ? "" : ", ") + l;
-      if (!joined.empty()) res.set_header("Link", joined);
-    }
+    for (size_t i = 0; i < all.size(); ++i)
+      if (page->Holds(i)) body.push_back(CommentJson(*all[i]));
+    const std::string links = page->Links(all.size(), [&](long p) {
+      return Base() + "/repos/" + flags_.repo + "/issues/" + std::to_string(issue) +
+             "/comments?per_page=" + std::to_string(page->per_page()) + "&page=" + std::to_string(p);
+    }, /*always_ends=*/false);
+    if (!links.empty()) res.set_header("Link", links);
     res.set_content(body.dump(), "application/json");
   }
 
@@ -312,7 +228,7 @@ class GithubApi {
     c.issue = std::stol(req.matches[2]);
     c.body = *body;
     c.author = "github-actions[bot]";
-    c.created_at = c.updated_at = Timestamp(++clock_);
+    c.created_at = c.updated_at = EventTime(++clock_);
     comments_.push_back(c);
     res.status = 201;
     res.set_header("Location", CommentJson(c)["url"].get<std::string>());
@@ -327,7 +243,7 @@ class GithubApi {
     for (auto& c : comments_) {
       if (c.id != id) continue;
       c.body = *body;
-      c.updated_at = Timestamp(++clock_);
+      c.updated_at = EventTime(++clock_);
       ++c.edits;
       res.set_content(CommentJson(c).dump(), "application/json");
       return;
@@ -411,7 +327,7 @@ class GithubApi {
       c.issue = issue;
       c.body = "Comment " + std::to_string(i) + " by " + author + ".";
       c.author = author;
-      c.created_at = c.updated_at = Timestamp(++clock_);
+      c.created_at = c.updated_at = EventTime(++clock_);
       comments_.push_back(c);
     }
     res.set_content("{}", "application/json");
@@ -422,7 +338,7 @@ class GithubApi {
     Pull p;
     p.number = ToLong(req.get_param_value("number")).value_or(0);
     p.head_sha = req.get_param_value("head_sha");
-    p.merged_at = Timestamp(++clock_);
+    p.merged_at = EventTime(++clock_);
     pulls_[req.get_param_value("commit")].push_back(p);
     res.set_content("{}", "application/json");
   }
@@ -435,7 +351,7 @@ class GithubApi {
     a.head_sha = req.get_param_value("head_sha");
     a.expired = req.get_param_value("expired") == "1";
     a.zip = req.body;
-    a.created_at = Timestamp(++clock_);
+    a.created_at = EventTime(++clock_);
     artifacts_.push_back(a);
     res.set_content(json{{"id", a.id}}.dump(), "application/json");
   }
@@ -458,7 +374,7 @@ class GithubApi {
   std::vector<Comment> comments_;                    // guarded by mu_, oldest first
   std::map<std::string, std::vector<Pull>> pulls_;   // guarded by mu_, by commit
   std::vector<Artifact> artifacts_;                  // guarded by mu_, oldest first
-  std::vector<std::string> requests_;                // guarded by mu_
+  RequestLog requests_;
 };
 
 }  // namespace
@@ -469,28 +385,15 @@ int main(int argc, char** argv) {
   httplib::Server server, storage;
   api.Register(&server);
   api.RegisterStorage(&storage);
-  auto log = [](const httplib::Request& req, const httplib::Response& res) {
+  storage.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     std::printf("%s %s %d\n", req.method.c_str(), req.target.c_str(), res.status);
     std::fflush(stdout);
-  };
-  server.set_logger(log);
-  storage.set_logger(log);
+  });
   const int storage_port = storage.bind_to_any_port("127.0.0.1");
-  if (storage_port <= 0) Die("cannot listen on 127.0.0.1 for the storage");
+  if (storage_port <= 0) Die(kProgram, "cannot listen on 127.0.0.1 for the storage");
   std::thread storage_thread([&] { storage.listen_after_bind(); });
-
-  int port = flags.port;
-  if (port == 0) {
-    port = server.bind_to_any_port("127.0.0.1");
-  } else if (!server.bind_to_port("127.0.0.1", port)) {
-    port = -1;
-  }
-  if (port <= 0) Die("cannot listen on 127.0.0.1:" + std::to_string(flags.port));
-  api.SetPorts(port, storage_port);
-  std::printf("listening on 127.0.0.1:%d\nready\n", port);
-  std::fflush(stdout);
-  const bool ok = server.listen_after_bind();
+  const int code = Serve(kProgram, server, flags.port, [&](int port) { api.SetPorts(port, storage_port); });
   storage.stop();
   storage_thread.join();
-  return ok ? 0 : 1;
+  return code;
 }

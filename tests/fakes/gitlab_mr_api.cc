@@ -43,25 +43,14 @@
 // Flags: --port P (0: any), --token T, --project-id N. Prints "listening on
 // 127.0.0.1:P" then "ready" once it accepts connections.
 
-// Debian builds libcpp-httplib with these three; the header's class layouts depend on
-// them, so they must match (see /usr/lib/x86_64-linux-gnu/pkgconfig/cpp-httplib.pc).
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-#define CPPHTTPLIB_ZLIB_SUPPORT
-#define CPPHTTPLIB_BROTLI_SUPPORT
-#include <httplib.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <map>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
-#include <vector>
+#include "tests/fakes/forge_api.h"
 
 namespace {
 
+using namespace crossdock::fakes;
 using nlohmann::json;
+
+constexpr const char* kProgram = "gitlab_mr_api";
 
 struct Flags {
   int port = 0;
@@ -69,58 +58,11 @@ struct Flags {
   std::string project_id;
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "gitlab_mr_api: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::optional<long> ToLong(const std::string& value) {
-  try {
-    size_t used = 0;
-    long v = std::stol(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
 Flags ParseFlags(int argc, char** argv) {
-  Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--port") {
-      auto port = ToLong(value());
-      if (!port) Die("--port wants an integer");
-      flags.port = static_cast<int>(*port);
-    } else if (arg == "--token") {
-      flags.token = value();
-    } else if (arg == "--project-id") {
-      flags.project_id = value();
-    } else {
-      Die("unknown flag " + arg);
-    }
-  }
-  if (flags.token.empty() || !ToLong(flags.project_id)) Die("--token and --project-id N are required");
+  ForgeFlags f = ParseForgeFlags(kProgram, argc, argv, {"--token", "--project-id"});
+  Flags flags{f.port, f.values["--token"], f.values["--project-id"]};
+  if (!ToLong(flags.project_id)) Die(kProgram, "--project-id wants a number");
   return flags;
-}
-
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-// The Nth event of the fake happens N seconds after 2024-05-01T00:00:00Z.
-std::string Timestamp(long n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "2024-05-01T%02ld:%02ld:%02ld.000Z", (n / 3600) % 24, (n / 60) % 60,
-                n % 60);
-  return buf;
 }
 
 struct Note {
@@ -184,8 +126,7 @@ class GitlabMrApi {
     server->Post("/fake/merged", [this](const auto& req, auto& res) { SeedMerged(req, res); });
     server->Get("/fake/notes", [this](const auto& req, auto& res) { DumpNotes(req, res); });
     server->Get("/fake/requests", [this](const auto&, auto& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      res.set_content(json(requests_).dump(), "application/json");
+      res.set_content(requests_.Json(), "application/json");
     });
   }
 
@@ -196,10 +137,7 @@ class GitlabMrApi {
   }
 
   bool Api(const httplib::Request& req, httplib::Response& res) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_.push_back(req.method + " " + req.target);
-    }
+    requests_.Add(req);
     const std::string token = req.has_header("PRIVATE-TOKEN") ? req.get_header_value("PRIVATE-TOKEN")
                                                               : req.get_header_value("Authorization");
     if (token != flags_.token && token != "Bearer " + flags_.token) {
@@ -235,17 +173,8 @@ class GitlabMrApi {
 
   void ListNotes(const httplib::Request& req, httplib::Response& res) {
     const long mr = std::stol(req.matches[2]);
-    long per_page = 20, page = 1;
-    if (req.has_param("per_page")) {
-      auto v = ToLong(req.get_param_value("per_page"));
-      if (!v) return Error(res, 400, "per_page is invalid");
-      per_page = std::clamp(*v, 1L, 100L);
-    }
-    if (req.has_param("page")) {
-      auto v = ToLong(req.get_param_value("page"));
-      if (!v) return Error(res, 400, "page is invalid");
-      page = std::max(*v, 1L);
-    }
+    auto page = Page::Parse(req, 20, res);
+    if (!page) return;
     const std::string sort = req.has_param("sort") ? req.get_param_value("sort") : "desc";
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<const Note*> all;
@@ -253,26 +182,18 @@ class GitlabMrApi {
       if (n.mr == mr) all.push_back(&n);
     if (sort == "desc") std::reverse(all.begin(), all.end());
     json body = json::array();
-    for (size_t i = (page - 1) * per_page; i < all.size() && i < size_t(page * per_page); ++i)
-      body.push_back(NoteJson(*all[i]));
-    const long last = std::max(1L, static_cast<long>((all.size() + per_page - 1) / per_page));
-    auto link = [&](long p, const char* rel) {
-      return "<" + Base() + "/api/v4/projects/" + flags_.project_id + "/merge_requests/" +
-             std::to_string(mr) + "/notes?order_by=created_at&page=" + std::to_string(p) +
-             "&per_page=" + std::to_string(per_page) + "&sort=" + sort + ">; rel=\"" + rel + "\"";
-    };
-    std::vector<std::string> links;
-    if (page > 1) links.push_back(link(std::min(page - 1, last), "prev"));
-    if (page < last) links.push_back(link(page + 1, "next"));
-    links.push_back(link(1, "first"));
-    links.push_back(link(last, "last"));
-    std::string joined;
-    for (const auto& l : links) joined += (joined.empty() ? "" : ", ") + l;
-    res.set_header("Link", joined);
-    res.set_header("X-Page", std::to_string(page));
-    res.set_header("X-Per-Page", std::to_string(per_page));
-    res.set_header("X-Next-Page", page < last ? std::to_string(page + 1) : "");
-    res.set_header("X-Prev-Page", page > 1 ? std::to_string(std::min(page - 1, last)) : "");
+    for (size_t i = 0; i < all.size(); ++i)
+      if (page->Holds(i)) body.push_back(NoteJson(*all[i]));
+    const long p = page->page(), last = page->Last(all.size());
+    res.set_header("Link", page->Links(all.size(), [&](long to) {
+      return Base() + "/api/v4/projects/" + flags_.project_id + "/merge_requests/" + std::to_string(mr) +
+             "/notes?order_by=created_at&page=" + std::to_string(to) +
+             "&per_page=" + std::to_string(page->per_page()) + "&sort=" + sort;
+    }, /*always_ends=*/true));
+    res.set_header("X-Page", std::to_string(p));
+    res.set_header("X-Per-Page", std::to_string(page->per_page()));
+    res.set_header("X-Next-Page", p < last ? std::to_string(p + 1) : "");
+    res.set_header("X-Prev-Page", p > 1 ? std::to_string(std::min(p - 1, last)) : "");
     res.set_header("X-Total", std::to_string(all.size()));
     res.set_header("X-Total-Pages", std::to_string(last));
     res.set_content(body.dump(), "application/json");
@@ -304,7 +225,7 @@ class GitlabMrApi {
     n.mr = std::stol(req.matches[2]);
     n.body = *body;
     n.author = "project_" + flags_.project_id + "_bot";
-    n.created_at = n.updated_at = Timestamp(++clock_);
+    n.created_at = n.updated_at = EventTime(++clock_, /*fraction=*/true);
     notes_.push_back(n);
     res.status = 201;
     res.set_content(NoteJson(n).dump(), "application/json");
@@ -318,7 +239,7 @@ class GitlabMrApi {
     for (auto& n : notes_) {
       if (n.id != id || n.mr != mr) continue;
       n.body = *body;
-      n.updated_at = Timestamp(++clock_);
+      n.updated_at = EventTime(++clock_, /*fraction=*/true);
       ++n.edits;
       res.set_content(NoteJson(n).dump(), "application/json");
       return;
@@ -409,7 +330,7 @@ class GitlabMrApi {
       n.mr = mr;
       n.body = "Note " + std::to_string(i) + " by " + author + ".";
       n.author = author;
-      n.created_at = n.updated_at = Timestamp(++clock_);
+      n.created_at = n.updated_at = EventTime(++clock_, /*fraction=*/true);
       notes_.push_back(n);
     }
     res.set_content("{}", "application/json");
@@ -462,7 +383,7 @@ class GitlabMrApi {
   std::vector<Note> notes_;                   // guarded by mu_, oldest first
   std::map<long, MergeRequest> mrs_;          // guarded by mu_, by iid
   std::vector<Pipeline> pipelines_;           // guarded by mu_
-  std::vector<std::string> requests_;         // guarded by mu_
+  RequestLog requests_;
 };
 
 }  // namespace
@@ -472,19 +393,5 @@ int main(int argc, char** argv) {
   GitlabMrApi api(flags);
   httplib::Server server;
   api.Register(&server);
-  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    std::printf("%s %s %d\n", req.method.c_str(), req.target.c_str(), res.status);
-    std::fflush(stdout);
-  });
-  int port = flags.port;
-  if (port == 0) {
-    port = server.bind_to_any_port("127.0.0.1");
-  } else if (!server.bind_to_port("127.0.0.1", port)) {
-    port = -1;
-  }
-  if (port <= 0) Die("cannot listen on 127.0.0.1:" + std::to_string(flags.port));
-  api.SetPort(port);
-  std::printf("listening on 127.0.0.1:%d\nready\n", port);
-  std::fflush(stdout);
-  return server.listen_after_bind() ? 0 : 1;
+  return Serve(kProgram, server, flags.port, [&](int port) { api.SetPort(port); });
 }
