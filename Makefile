@@ -15,7 +15,7 @@ DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   libcereal-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev \
   libcpp-httplib-dev docker-registry skopeo umoci apache2-utils jq \
   libhowardhinnant-date-dev tzdata prometheus-cpp-dev libyaml-cpp-dev awscli cmark cmark-gfm \
-  zsh fish help2man groff-base
+  zsh fish help2man groff-base git unzip zip
 # tests/e2e/schema_test.cc validates `crossdock schema` with it (draft 2020-12: 4.x).
 DEBIAN_PACKAGES += python3-jsonschema
 
