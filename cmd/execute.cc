@@ -15,6 +15,7 @@
 #include "applier/applier.h"
 #include "applier/execution.h"
 #include "cmd/session.h"
+#include "core/clock.h"
 #include "core/digest.h"
 #include "planner/render.h"
 
@@ -254,11 +255,35 @@ int ReportText(const planner::Plan& plan, const applier::ExecutionResult& r, dou
   return kExitOk;
 }
 
+// An unattended run that the deletion guard refused: a failed execution of PLAN's rules
+// with the guard as its message, so `crossdock executions` says why nothing happened
+// and a scheduled fire counts as taken (the rules are not due again every second).
+void RecordRefusal(Session& session, const planner::Plan& plan, state::Trigger trigger,
+                   const std::string& guard) {
+  state::ExecutionStore history(session.state_path, PrintWarning);
+  auto e = history.Start(plan.rules, trigger, {});
+  if (!e.ok()) {
+    PrintWarning("could not record the refused execution: " + e.status().message());
+    return;
+  }
+  e->status = state::ExecutionStatus::kFailed;
+  e->ended_at = core::NowRfc3339();
+  e->message = "refused: " + guard;
+  if (core::Status st = history.Save(*e); !st.ok())
+    PrintWarning("could not record the refused execution: " + st.message());
+}
+
 }  // namespace
 
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& eo) {
   ShowPlan(plan, eo);
   if (!plan.has_changes()) return FinishUnchanged(session, plan, eo);
+  if (const std::string guard = planner::DeletionGuard(plan); !guard.empty() && !eo.allow_deletes) {
+    PrintError(guard + ": nothing was changed");
+    if (eo.trigger == state::Trigger::kScheduled || eo.trigger == state::Trigger::kEvent)
+      RecordRefusal(session, plan, eo.trigger, guard);
+    return kExitError;
+  }
   if (!Approved(eo)) return kExitError;
   if (!eo.json) fmt::print("\n");
 

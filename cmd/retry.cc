@@ -108,6 +108,7 @@ int RunRetry(const Args& args) {
       "lock-timeout", po::value<std::string>()->default_value("0s"),
       "How long to wait for the state lock (a Go duration: 30s, 5m, 1h30m)")(
       "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
+      "allow-deletes", "Retry even when it deletes more tags than [settings] max_deletes")(
       "execution", po::value<std::int64_t>(), "execution id");
   po::positional_options_description pos;
   pos.add("execution", 1);
@@ -154,6 +155,7 @@ int RunRetry(const Args& args) {
   ExecuteOptions eo;
   eo.trigger = state::Trigger::kRetry;
   eo.auto_approve = vm.count("auto-approve") > 0;
+  eo.allow_deletes = vm.count("allow-deletes") > 0;
   eo.color = !vm.count("no-color") && IsTerminal(1);
   eo.parallelism = po_.parallelism;
   eo.cancel = &cancel;

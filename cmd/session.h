@@ -59,6 +59,8 @@ struct ExecuteOptions {
   bool color = false;
   int parallelism = 10;
   bool json = false;  // JSON lines on stdout instead of text
+  // Apply a plan deleting more tags than [settings] max_deletes (apply --allow-deletes).
+  bool allow_deletes = false;
   // The execution's token: Ctrl-C (in an InterruptScope) or `crossdock stop` cancels it.
   core::CancelToken* cancel = nullptr;
   // Called with the execution as recorded once it has finished (crossdock serve and
@@ -66,8 +68,10 @@ struct ExecuteOptions {
   std::function<void(const state::Execution&)> on_finished;
 };
 
-// Prints PLAN, asks for approval (when it has changes), applies it under an execution record (stoppable with
-// `crossdock stop`), reports, and returns the exit code. REQUIRES: SESSION holds the
+// Prints PLAN, refuses it when it deletes more tags than [settings] max_deletes (unless
+// OPTIONS.allow_deletes; an unattended run, scheduled or by event, records the refusal
+// as a failed execution), asks for approval (when it has changes), applies it under an
+// execution record (stoppable with `crossdock stop`), reports, and returns the exit code. REQUIRES: SESSION holds the
 // state lock; OPTIONS.cancel is set.
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& options);
 

@@ -66,7 +66,8 @@ std::string FormatGitlabCodeQuality(const std::vector<Diagnostic>& items) {
                       {"severity", d.severity == Severity::kError ? "major" : "minor"},
                       {"location", {{"path", d.pos.file}, {"lines", {{"begin", std::max(d.pos.line, 1)}}}}}});
   }
-  return report.dump(2);
+  // A path or message that is not UTF-8 (a -c argument) must not throw: replaced.
+  return report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace crossdock::core

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "core/digest.h"
@@ -14,6 +15,10 @@
 namespace crossdock::planner {
 
 namespace {
+
+// A line break of any kind (CommonMark ends lines at "\r" too) or another control
+// character: shown as a space, so a message cannot end a table row or start a block.
+bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 
 // Text from anywhere (names, messages, reasons) made inert inside raw HTML (the
 // marker, <summary>): HTML metacharacters as entities. Markdown is not parsed there,
@@ -27,8 +32,7 @@ std::string Html(const std::string& s) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
-      case '\n': out += ' '; break;
-      default: out += c;
+      default: out += IsControl(c) ? ' ' : c;
     }
   }
   return out;
@@ -50,8 +54,7 @@ std::string Escape(const std::string& s) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
-      case '\n': out += ' '; break;
-      default: out += c;
+      default: out += IsControl(c) ? ' ' : c;
     }
   }
   return out;
@@ -89,7 +92,8 @@ std::string Row(const Change& c, bool refresh) {
 struct RuleBlock {
   std::string name;
   std::vector<std::string> rows;
-  size_t shown = 0;
+  size_t shown = 0;        // rows[0, shown) are in the comment
+  size_t shown_bytes = 0;  // their characters
   Summary counts;
   size_t drift = 0;       // refresh-only plans: state records to update
   std::string endpoints;  // "src -> dst, dst2"
@@ -131,6 +135,16 @@ std::string Open(const RuleBlock& r) {
 }
 
 constexpr const char* kClose = "\n</details>\n\n";
+
+// What R's fold takes in the comment, with the rows it shows and its cut line.
+size_t BlockSize(const RuleBlock& r) {
+  size_t size = Open(r).size() + std::string_view(kClose).size() + r.shown_bytes;
+  if (r.shown < r.rows.size()) size += CutLine(r).size();
+  return size;
+}
+
+// The most characters the line saying how many rules were left out takes.
+constexpr size_t kMaxFoldLine = 80;
 
 // The most characters the errors, and the namespaces, may take: the rules' tables
 // are cut first, but thousands of failing repositories must not crowd them out.
@@ -184,7 +198,10 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
   std::map<std::string, size_t> index;
   for (const auto& c : listed) {
     auto [it, added] = index.emplace(c.rule, rules.size());
-    if (added) rules.push_back({c.rule, {}, 0, {}, 0, ""});
+    if (added) {
+      rules.emplace_back();
+      rules.back().name = c.rule;
+    }
     RuleBlock& r = rules[it->second];
     r.rows.push_back(Row(c, refresh));
     if (refresh) {
@@ -212,29 +229,42 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
       List("#### Errors", errors, "errors") + List("#### Warnings", warnings, "warnings");
 
   // Cut rows from the largest rule first until the comment fits; counts stay exact.
+  // Then, should the rules' folds alone be too many (hundreds of rules), whole rules
+  // from the last up, said in one line.
   size_t size = head.size() + tail.size();
   for (auto& r : rules) {
     r.shown = r.rows.size();
-    size += Open(r).size() + std::string(kClose).size();
-    for (const auto& row : r.rows) size += row.size();
+    for (const auto& row : r.rows) r.shown_bytes += row.size();
+    size += BlockSize(r);
   }
-  while (size > kMaxMarkdown) {
+  while (size >= kMaxMarkdown) {
     auto largest = std::max_element(rules.begin(), rules.end(), [](const RuleBlock& a, const RuleBlock& b) {
       return a.shown < b.shown;
     });
     if (largest == rules.end() || largest->shown == 0) break;
-    const size_t before = largest->shown == largest->rows.size() ? 0 : CutLine(*largest).size();
+    size -= BlockSize(*largest);
     --largest->shown;
-    size -= largest->rows[largest->shown].size();
-    size = size - before + CutLine(*largest).size();
+    largest->shown_bytes -= largest->rows[largest->shown].size();
+    size += BlockSize(*largest);
+  }
+  size_t folded_changes = 0, kept = rules.size();
+  while (size + (kept < rules.size() ? kMaxFoldLine : 0) >= kMaxMarkdown && kept > 0) {
+    --kept;
+    size -= BlockSize(rules[kept]);
+    folded_changes += rules[kept].rows.size();
   }
   std::string out = head;
-  for (const auto& r : rules) {
+  for (size_t k = 0; k < kept; ++k) {
+    const RuleBlock& r = rules[k];
     out += Open(r);
     for (size_t i = 0; i < r.shown; ++i) out += r.rows[i];
     if (r.shown < r.rows.size()) out += CutLine(r);
     out += kClose;
   }
+  if (kept < rules.size())
+    out += fmt::format("… {} more rule{} ({} change{}) not shown\n\n", Thousands(rules.size() - kept),
+                       rules.size() - kept == 1 ? "" : "s", Thousands(folded_changes),
+                       folded_changes == 1 ? "" : "s");
   return out + tail;
 }
 

@@ -120,7 +120,7 @@ TEST_F(ReviewTest, APlanDeletingMoreThanMaxDeletesIsShownWithTheGuardAndAppliedO
   ASSERT_EQ(HeadDigest(dst_, "lib/app", "v3"), v3.digest);
 
   // The pull request narrows the rule: v2 and v3 would be deleted, one more than allowed.
-  WriteConfig("delete = true\ntags = [\"v1\"]\n", "max_deletes = 1\n");
+  WriteConfig("delete = true\ntags = [\"v1\"]\nschedule = \"0 0 1 1 *\"\n", "max_deletes = 1\n");
   const std::string guard =
       "this plan deletes 2 tags, more than [settings] max_deletes = 1; apply refuses it unless "
       "given --allow-deletes";
@@ -152,6 +152,20 @@ TEST_F(ReviewTest, APlanDeletingMoreThanMaxDeletesIsShownWithTheGuardAndAppliedO
     EXPECT_EQ(HeadDigest(dst_, "lib/app", "v2"), v2.digest);
     EXPECT_EQ(HeadDigest(dst_, "lib/app", "v3"), v3.digest);
   }
+
+  // Unattended (a scheduled run): refused too, and recorded, so the history says why
+  // nothing happened and the fire counts as taken.
+  RunResult due = Crossdock({"apply", "--due", "--auto-approve"});
+  EXPECT_EQ(due.exit_code, 1) << due.out;
+  EXPECT_NE(due.err.find(guard + ": nothing was changed"), std::string::npos) << due.err;
+  auto history = nlohmann::json::parse(Crossdock({"executions", "--json"}).out);
+  ASSERT_EQ(history.size(), 2u) << history.dump();  // the first apply, then the refusal
+  EXPECT_EQ(history[0]["status"], "failed");
+  EXPECT_EQ(history[0]["trigger"], "scheduled");
+  EXPECT_EQ(history[0]["message"], "refused: " + guard);
+  EXPECT_NE(Crossdock({"apply", "--due", "--auto-approve"}).out.find("No scheduled rule is due."),
+            std::string::npos);
+  EXPECT_EQ(HeadDigest(dst_, "lib/app", "v3"), v3.digest);
 
   RunResult allowed = Crossdock({"apply", plan_, "--auto-approve", "--allow-deletes"});
   ASSERT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
