@@ -243,10 +243,11 @@ TEST_F(CompletionTest, FishScriptParsesAndCompletes) {
   WriteFile(dir_.Sub("crossdock.fish"), RunCrossdock({"completion", "fish"}).out);
   RunResult syntax = RunCommand({"fish", "--no-execute", dir_.Sub("crossdock.fish")});
   EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
+  const char* path = std::getenv("PATH");
   auto fish = [&](const std::string& line) {
     RunResult r = RunCommand({"fish", "--no-config", "-c",
                               "source crossdock.fish; complete -C'" + line + "'"},
-                             {{"PATH", dir_.Sub("bin") + ":" + std::getenv("PATH")},
+                             {{"PATH", dir_.Sub("bin") + ":" + (path ? path : "/usr/bin:/bin")},
                               {"HOME", dir_.path()}},
                              dir_.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
