@@ -148,6 +148,9 @@ TEST_F(GitlabWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch)
   EXPECT_EQ(ReadFile(origin_ + "/push-options"), "ci.skip\n");
   EXPECT_TRUE(CodeQuality(apply).empty());  // the default branch's report, to compare with
   ExpectNoSecretIn(apply);
+  // plan.bin came through the redirect to storage without the token.
+  EXPECT_TRUE(Contains(api_.log(), "/plan.bin 200")) << api_.log();
+  EXPECT_FALSE(Contains(api_.log(), "/plan.bin 401")) << api_.log();
 
   WriteConfig("\"v1\", \"v2\"");
   Run next = MergeRequest(9, Sha('3'));

@@ -39,8 +39,6 @@
 // Flags: --port P (0: any), --token T, --repo OWNER/NAME. Prints "listening on
 // 127.0.0.1:P" then "ready" once it accepts connections.
 
-#include <thread>
-
 #include "tests/fakes/forge_api.h"
 
 namespace {
@@ -302,11 +300,6 @@ class GithubApi {
   }
 
   void Storage(const httplib::Request& req, httplib::Response& res) {
-    if (req.has_header("Authorization")) {
-      res.status = 401;
-      res.set_content("the storage takes no API token (it was sent past a redirect)\n", "text/plain");
-      return;
-    }
     std::lock_guard<std::mutex> lock(mu_);
     const Artifact* a = FindArtifact(std::stol(req.matches[1]));
     if (!a) {
@@ -382,18 +375,10 @@ class GithubApi {
 int main(int argc, char** argv) {
   Flags flags = ParseFlags(argc, argv);
   GithubApi api(flags);
-  httplib::Server server, storage;
+  httplib::Server server;
+  StorageListener storage;
   api.Register(&server);
-  api.RegisterStorage(&storage);
-  storage.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    std::printf("%s %s %d\n", req.method.c_str(), req.target.c_str(), res.status);
-    std::fflush(stdout);
-  });
-  const int storage_port = storage.bind_to_any_port("127.0.0.1");
-  if (storage_port <= 0) Die(kProgram, "cannot listen on 127.0.0.1 for the storage");
-  std::thread storage_thread([&] { storage.listen_after_bind(); });
-  const int code = Serve(kProgram, server, flags.port, [&](int port) { api.SetPorts(port, storage_port); });
-  storage.stop();
-  storage_thread.join();
-  return code;
+  api.RegisterStorage(&storage.server());
+  const int storage_port = storage.Start(kProgram);
+  return Serve(kProgram, server, flags.port, [&](int port) { api.SetPorts(port, storage_port); });
 }

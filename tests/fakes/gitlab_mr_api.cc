@@ -27,8 +27,11 @@
 //   GET  /merge_requests/IID   the merge request with "head_pipeline":{"id","sha",
 //        "status"} (null before any pipeline)
 //   GET  /pipelines/P/jobs?scope[]=success   [{"id","name","status"}], filtered by scope
-//   GET  /jobs/J/artifacts/PATH               the artifact file; 404 {"message":"404 Not
-//        Found"} [?: message] when the job has no such file
+//   GET  /jobs/J/artifacts/PATH               302 to the artifact file on "storage" (as
+//        GitLab does with artifacts in object storage): a second listener of this fake
+//        on another port, which answers 401 to a request carrying a token (PRIVATE-TOKEN
+//        or Authorization), so a client that sends it past the redirect fails. 404
+//        {"message":"404 Not Found"} [?: message] when the job has no such file.
 //
 // Test hooks (not logged in /fake/requests):
 //   POST /fake/notes?mr=IID&count=K&author=A        K notes "Note I by A." on IID
@@ -96,7 +99,14 @@ struct MergeRequest {
 class GitlabMrApi {
  public:
   explicit GitlabMrApi(Flags flags) : flags_(std::move(flags)) {}
-  void SetPort(int port) { port_ = port; }
+  void SetPorts(int port, int storage_port) {
+    port_ = port;
+    storage_port_ = storage_port;
+  }
+
+  void RegisterStorage(httplib::Server* storage) {
+    storage->Get(R"(/storage/jobs/(\d+)/(.+))", [this](const auto& req, auto& res) { Storage(req, res); });
+  }
 
   void Register(httplib::Server* server) {
     const std::string p = "/api/v4/projects/([^/]+)";
@@ -305,18 +315,34 @@ class GitlabMrApi {
     res.set_content(out.dump(), "application/json");
   }
 
-  void Artifact(const httplib::Request& req, httplib::Response& res) {
-    const long id = std::stol(req.matches[2]);
-    std::lock_guard<std::mutex> lock(mu_);
+  // Job ID's artifact file PATH, or null.
+  const std::string* FindFile(long id, const std::string& path) const {
     for (const auto& p : pipelines_)
       for (const auto& j : p.jobs)
         if (j.id == id) {
-          auto f = j.files.find(req.matches[3]);
-          if (f == j.files.end()) return Error(res, 404, "404 Not Found");
-          res.set_content(f->second, "application/octet-stream");
-          return;
+          auto f = j.files.find(path);
+          return f == j.files.end() ? nullptr : &f->second;
         }
-    Error(res, 404, "404 Not Found");
+    return nullptr;
+  }
+
+  void Artifact(const httplib::Request& req, httplib::Response& res) {
+    const long id = std::stol(req.matches[2]);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!FindFile(id, req.matches[3])) return Error(res, 404, "404 Not Found");
+    res.status = 302;
+    res.set_header("Location", "http://127.0.0.1:" + std::to_string(storage_port_) + "/storage/jobs/" +
+                                   std::to_string(id) + "/" + std::string(req.matches[3]));
+  }
+
+  void Storage(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string* file = FindFile(std::stol(req.matches[1]), req.matches[2]);
+    if (!file) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(*file, "application/octet-stream");
   }
 
   void SeedNotes(const httplib::Request& req, httplib::Response& res) {
@@ -376,7 +402,7 @@ class GitlabMrApi {
   }
 
   const Flags flags_;
-  int port_ = 0;
+  int port_ = 0, storage_port_ = 0;
   std::mutex mu_;
   long next_id_ = 500;                        // guarded by mu_
   long clock_ = 0;                            // guarded by mu_
@@ -392,6 +418,9 @@ int main(int argc, char** argv) {
   Flags flags = ParseFlags(argc, argv);
   GitlabMrApi api(flags);
   httplib::Server server;
+  StorageListener storage;
   api.Register(&server);
-  return Serve(kProgram, server, flags.port, [&](int port) { api.SetPort(port); });
+  api.RegisterStorage(&storage.server());
+  const int storage_port = storage.Start(kProgram);
+  return Serve(kProgram, server, flags.port, [&](int port) { api.SetPorts(port, storage_port); });
 }
