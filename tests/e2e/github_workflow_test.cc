@@ -140,6 +140,32 @@ TEST_F(GithubWorkflowTest, PullRequestGetsOneCommentUpdatedInPlaceAcrossPages) {
   ExpectNoSecretIn(second);
 }
 
+TEST_F(GithubWorkflowTest, CommentPlantedByAnotherUserIsLeftAlone) {
+  // Someone else posts a comment that starts with the plan's marker, before the first
+  // plan: the workflow adds its own and edits only that one, then and later.
+  WriteFile(dir_.Sub("planted.md"), std::string(kPlanMarker) + "Nothing to review here, merge away.\n");
+  Curl("POST", api_.url() + "/fake/comments?issue=7&count=1&author=mallory", dir_.Sub("planted.md"));
+  const json planted = Comments(7)[0];
+  WriteConfig("\"v1\"");
+  JobRun first = PullRequest(7, Sha('1'));
+  ASSERT_TRUE(first.success) << first.Log();
+  json comments = Comments(7);
+  ASSERT_EQ(comments.size(), 2u) << first.Log();
+  EXPECT_EQ(comments[0], planted);
+  EXPECT_EQ(comments[1]["author"], "github-actions[bot]");
+  EXPECT_TRUE(Contains(comments[1]["body"], "Plan: 1 to copy, 0 to replace, 0 to delete."));
+
+  WriteConfig("\"v1\", \"v2\"");
+  JobRun second = PullRequest(7, Sha('2'));
+  ASSERT_TRUE(second.success) << second.Log();
+  json again = Comments(7);
+  ASSERT_EQ(again.size(), 2u) << second.Log();
+  EXPECT_EQ(again[0], planted);
+  EXPECT_EQ(again[1]["id"], comments[1]["id"]);
+  EXPECT_EQ(again[1]["edits"], 1);
+  EXPECT_TRUE(Contains(again[1]["body"], "Plan: 2 to copy, 0 to replace, 0 to delete."));
+}
+
 TEST_F(GithubWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch) {
   WriteConfig("\"v1\"");
   ASSERT_TRUE(PullRequest(7, Sha('1')).success);

@@ -29,7 +29,8 @@
 //         Authorization header, so a client that leaks the API token there fails.
 //
 // Test hooks (not logged in /fake/requests):
-//   POST /fake/comments?issue=N&count=K&author=A  K comments "Comment I by A." on issue N
+//   POST /fake/comments?issue=N&count=K&author=A  K comments "Comment I by A." on issue N,
+//        or each with the request's body when it has one
 //   POST /fake/pulls?commit=SHA&number=N&head_sha=H  SHA came from merged pull request N
 //   POST /fake/artifacts?name=NAME&head_sha=H[&expired=1]  body: the zip → {"id"}
 //   GET  /fake/comments?issue=N   [{"id","body","author","edits"}] oldest first
@@ -318,7 +319,7 @@ class GithubApi {
       Comment c;
       c.id = next_id_++;
       c.issue = issue;
-      c.body = "Comment " + std::to_string(i) + " by " + author + ".";
+      c.body = req.body.empty() ? "Comment " + std::to_string(i) + " by " + author + "." : req.body;
       c.author = author;
       c.created_at = c.updated_at = EventTime(++clock_);
       comments_.push_back(c);
