@@ -41,6 +41,26 @@ class GithubWorkflowTest : public CiWorkflowTest {
     Curl("POST", api_.url() + "/fake/artifacts?run=" + run + "&name=" + name, zip);
   }
 
+  // `crossdock plan --out` of config_ against an empty state, in a fresh directory: the
+  // plan file's path.
+  std::string PlanFile() {
+    const std::string dir = NewDir("plan");
+    WriteFile(dir + "/crossdock.toml", config_);
+    RunResult plan = RunCrossdock({"plan", "--config", "crossdock.toml", "--state", "state.json", "--out",
+                                   "plan.bin"},
+                                  {{"REGISTRY_PASSWORD", kRegistrySecret}}, dir);
+    if (plan.exit_code != 0) throw HarnessError("crossdock plan failed: " + plan.err);
+    return dir + "/plan.bin";
+  }
+  // A successful pull_request run from a fork at HEAD_SHA that uploaded FILE as the
+  // artifact crossdock-plan-HEAD_SHA; its id.
+  std::string ForkRunUploads(const std::string& head_sha, const std::string& file) {
+    const std::string run = NewRun("pull_request", head_sha, /*fork=*/true);
+    UploadArtifact(run, "crossdock-plan-" + head_sha, file);
+    FakeCall("POST", "/fake/runs/complete?id=" + run + "&conclusion=success");
+    return run;
+  }
+
   // Runs job JOB as the event would: a pull request NUMBER at HEAD_SHA, or (number 0) a
   // push of commit SHA to main.
   JobRun RunJob(const std::string& job, int number, const std::string& sha) {
@@ -223,20 +243,13 @@ TEST_F(GithubWorkflowTest, ArtifactOfAForksRunIsNotApplied) {
   // v2, made from another config and given the reviewed config's digest, which apply
   // would take.
   WriteConfig("\"v1\", \"v2\"");
-  const std::string forge = NewDir("forge");
-  WriteFile(forge + "/crossdock.toml", config_);
-  RunResult plan = RunCrossdock({"plan", "--config", "crossdock.toml", "--state", "state.json", "--out",
-                                 "plan.bin"},
-                                {{"REGISTRY_PASSWORD", kRegistrySecret}}, forge);
-  ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  std::string forged = ReadFile(forge + "/plan.bin");
+  const std::string plan = PlanFile();
+  std::string forged = ReadFile(plan);
   const std::string digest = Sha256Digest(config_).substr(7);
   ASSERT_TRUE(Contains(forged, digest));
   forged.replace(forged.find(digest), digest.size(), Sha256Digest(reviewed_config).substr(7));
-  WriteFile(forge + "/plan.bin", forged);
-  const std::string fork_run = NewRun("pull_request", Sha('1'), /*fork=*/true);
-  UploadArtifact(fork_run, "crossdock-plan-" + Sha('1'), forge + "/plan.bin");
-  FakeCall("POST", "/fake/runs/complete?id=" + fork_run + "&conclusion=success");
+  WriteFile(plan, forged);
+  const std::string fork_run = ForkRunUploads(Sha('1'), plan);
 
   config_ = reviewed_config;
   JobRun apply = Merge(7, Sha('1'), Sha('a'));
@@ -252,15 +265,7 @@ TEST_F(GithubWorkflowTest, PullRequestFromAForkIsNeverApplied) {
   // Its plan ran (say the registries need no secret) and uploaded the artifact; it is
   // still not used, since the run's head repository is the fork.
   WriteConfig("\"v1\"");
-  const std::string workspace = NewDir("fork");
-  WriteFile(workspace + "/crossdock.toml", config_);
-  RunResult plan = RunCrossdock({"plan", "--config", "crossdock.toml", "--state", "state.json", "--out",
-                                 "plan.bin"},
-                                {{"REGISTRY_PASSWORD", kRegistrySecret}}, workspace);
-  ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  const std::string fork_run = NewRun("pull_request", Sha('1'), /*fork=*/true);
-  UploadArtifact(fork_run, "crossdock-plan-" + Sha('1'), workspace + "/plan.bin");
-  FakeCall("POST", "/fake/runs/complete?id=" + fork_run + "&conclusion=success");
+  ForkRunUploads(Sha('1'), PlanFile());
   JobRun apply = Merge(7, Sha('1'), Sha('a'));
   EXPECT_FALSE(apply.success);
   EXPECT_TRUE(Contains(apply.Step("Download the reviewed plan").out,
