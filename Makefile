@@ -201,12 +201,17 @@ $(MANPAGE): $(BIN) man/commands.sh
 	help2man --no-info --output=$@ --include=$@.commands \
 	  --name="keep container registries in sync the way Terraform keeps infrastructure in sync" $(BIN)
 	@rm -f $@.commands
+# The three completion scripts are made first, then installed: sh has no pipefail, so a
+# pipe into install would install whatever a failing $(BIN) printed.
 install: $(BIN) $(MANPAGE)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/crossdock
 	install -D -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/crossdock.1
-	$(BIN) completion bash | install -D -m 0644 /dev/stdin $(DESTDIR)$(BASH_COMPLETION_DIR)/crossdock
-	$(BIN) completion zsh | install -D -m 0644 /dev/stdin $(DESTDIR)$(ZSH_COMPLETION_DIR)/_crossdock
-	$(BIN) completion fish | install -D -m 0644 /dev/stdin $(DESTDIR)$(FISH_COMPLETION_DIR)/crossdock.fish
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(BIN) completion bash > "$$tmp/bash" && $(BIN) completion zsh > "$$tmp/zsh" && \
+	  $(BIN) completion fish > "$$tmp/fish" && \
+	  install -D -m 0644 "$$tmp/bash" $(DESTDIR)$(BASH_COMPLETION_DIR)/crossdock && \
+	  install -D -m 0644 "$$tmp/zsh" $(DESTDIR)$(ZSH_COMPLETION_DIR)/_crossdock && \
+	  install -D -m 0644 "$$tmp/fish" $(DESTDIR)$(FISH_COMPLETION_DIR)/crossdock.fish
 
 fmt:
 	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h')

@@ -49,6 +49,7 @@ _crossdock() {
     case $directive in
     :files*)
         compopt -o filenames 2>/dev/null
+        [[ $cur == "=" ]] && cur=  # --config=<TAB>: bash's word is the '=' alone
         if [[ $directive == ":files "* ]]; then
             mapfile -t COMPREPLY < <(compgen -d -- "$cur"; compgen -f -X "!*${directive#:files }" -- "$cur")
         else

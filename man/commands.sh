@@ -12,7 +12,7 @@ to_roff='
 function esc(s) {
   gsub(/\\/, "\\e", s)
   gsub(/-/, "\\-", s)
-  sub(/^[.'"'"']/, "\\\\&&", s)
+  if (s ~ /^[.'"'"']/) s = "\\&" s  # \& (zero width): the line is text, not a request
   return s
 }
 function term_roff(t,    n, i, w, out) {

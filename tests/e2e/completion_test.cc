@@ -176,6 +176,16 @@ TEST_F(CompletionTest, BashCompletesSavedPlansAndFiles) {
   EXPECT_EQ(std::set<std::string>(config.begin(), config.end()),
             (std::set<std::string>{"bin", "sub", "crossdock.toml", "other.toml"}));
   EXPECT_EQ(Bash({"plan", "--out", "no"}), (std::vector<std::string>{"notes.bin"}));
+  // --config=, --out=, --state=: bash splits at '=', so the word under the cursor is "=";
+  // what follows it is empty, and every candidate is offered.
+  std::vector<std::string> config_eq = Bash({"plan", "--config", "="});
+  EXPECT_EQ(std::set<std::string>(config_eq.begin(), config_eq.end()),
+            (std::set<std::string>{"bin", "sub", "crossdock.toml", "other.toml"}));
+  std::vector<std::string> out_eq = Bash({"plan", "--out", "="});
+  EXPECT_TRUE(std::find(out_eq.begin(), out_eq.end(), "notes.bin") != out_eq.end()) << out_eq.size();
+  std::vector<std::string> state_eq = Bash({"plan", "--state", "="});
+  EXPECT_TRUE(std::find(state_eq.begin(), state_eq.end(), "plan.bin") != state_eq.end()) << state_eq.size();
+  EXPECT_EQ(Bash({"plan", "--out", "=", "no"}), (std::vector<std::string>{"notes.bin"}));
   // Nothing to offer for a value crossdock cannot guess.
   EXPECT_EQ(Bash({"plan", "--parallelism", ""}), std::vector<std::string>{});
 }
@@ -233,10 +243,11 @@ TEST_F(CompletionTest, FishScriptParsesAndCompletes) {
   WriteFile(dir_.Sub("crossdock.fish"), RunCrossdock({"completion", "fish"}).out);
   RunResult syntax = RunCommand({"fish", "--no-execute", dir_.Sub("crossdock.fish")});
   EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
+  const char* path = std::getenv("PATH");
   auto fish = [&](const std::string& line) {
     RunResult r = RunCommand({"fish", "--no-config", "-c",
                               "source crossdock.fish; complete -C'" + line + "'"},
-                             {{"PATH", dir_.Sub("bin") + ":" + std::getenv("PATH")},
+                             {{"PATH", dir_.Sub("bin") + ":" + (path ? path : "/usr/bin:/bin")},
                               {"HOME", dir_.path()}},
                              dir_.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;

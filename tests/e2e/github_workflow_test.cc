@@ -4,7 +4,9 @@
 // state branch) and the crossdock under test as `crossdock` in PATH. The `uses:` steps
 // are simulated: actions/checkout makes the workspace a git repository with
 // crossdock.toml and origin; actions/upload-artifact zips the file and hands it to the
-// fake, from which the apply job downloads it through the REST API.
+// fake as an artifact of the job's workflow run (each job is one run, registered with
+// the fake and completed with the job's conclusion), from which the apply job downloads
+// it through the REST API.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -24,22 +26,61 @@ class GithubWorkflowTest : public CiWorkflowTest {
  protected:
   GithubWorkflowTest() : api_("github_api", {"--token", kToken, "--repo", kRepo}, dir_.Sub("github_api.log")) {}
 
+  // A run of crossdock.yml for EVENT at HEAD_SHA (FORK: a pull request from a fork); its id.
+  std::string NewRun(const std::string& event, const std::string& head_sha, bool fork = false) {
+    return std::to_string(json::parse(FakeCall("POST", "/fake/runs?workflow=crossdock.yml&event=" + event +
+                                                           "&head_sha=" + head_sha + (fork ? "&fork=1" : "")))
+                              .at("id")
+                              .get<long>());
+  }
+  // Uploads FILE zipped as artifact NAME of run RUN.
+  void UploadArtifact(const std::string& run, const std::string& name, const std::string& file) {
+    const std::string zip = NewDir("zip") + "/artifact.zip";
+    RunResult z = RunCommand({"zip", "-q", "-j", zip, file});
+    if (z.exit_code != 0) throw HarnessError("zip failed: " + z.err);
+    Curl("POST", api_.url() + "/fake/artifacts?run=" + run + "&name=" + name, zip);
+  }
+
+  // `crossdock plan --out` of config_ against an empty state, in a fresh directory: the
+  // plan file's path.
+  std::string PlanFile() {
+    const std::string dir = NewDir("plan");
+    WriteFile(dir + "/crossdock.toml", config_);
+    RunResult plan = RunCrossdock({"plan", "--config", "crossdock.toml", "--state", "state.json", "--out",
+                                   "plan.bin"},
+                                  {{"REGISTRY_PASSWORD", kRegistrySecret}}, dir);
+    if (plan.exit_code != 0) throw HarnessError("crossdock plan failed: " + plan.err);
+    return dir + "/plan.bin";
+  }
+  // A successful pull_request run from a fork at HEAD_SHA that uploaded FILE as the
+  // artifact crossdock-plan-HEAD_SHA; its id.
+  std::string ForkRunUploads(const std::string& head_sha, const std::string& file) {
+    const std::string run = NewRun("pull_request", head_sha, /*fork=*/true);
+    UploadArtifact(run, "crossdock-plan-" + head_sha, file);
+    FakeCall("POST", "/fake/runs/complete?id=" + run + "&conclusion=success");
+    return run;
+  }
+
   // Runs job JOB as the event would: a pull request NUMBER at HEAD_SHA, or (number 0) a
   // push of commit SHA to main.
   JobRun RunJob(const std::string& job, int number, const std::string& sha) {
     const std::string workspace = NewDir("workspace"), temp = NewDir("temp");
+    const std::string run_id = NewRun(number ? "pull_request" : "push", sha);
     EnvMap runner = BaseRunnerEnv(NewDir("home"));
     runner.insert({{"GITHUB_ACTIONS", "true"},
                    {"GITHUB_API_URL", api_.url()},
                    {"GITHUB_REPOSITORY", kRepo},
                    {"GITHUB_EVENT_NAME", number ? "pull_request" : "push"},
                    {"GITHUB_SHA", sha},
+                   {"GITHUB_WORKFLOW_REF", std::string(kRepo) + "/.github/workflows/crossdock.yml@" +
+                                               (number ? "refs/pull/" + std::to_string(number) + "/merge"
+                                                       : "refs/heads/main")},
                    {"GITHUB_WORKSPACE", workspace},
                    {"GITHUB_ENV", temp + "/env"},
                    {"RUNNER_TEMP", temp}});
     const WorkflowJob workflow = LoadGithubJob(SourcePath("examples/ci/github-actions.yml"), job);
     EnvMap context = {{"github.token", kToken},
-                      {"github.run_id", "4242"},
+                      {"github.run_id", run_id},
                       {"github.run_attempt", "1"},
                       {"secrets.REGISTRY_PASSWORD", kRegistrySecret},
                       {"env.CROSSDOCK_STATE", workflow.env.at("CROSSDOCK_STATE")}};
@@ -55,16 +96,15 @@ class GithubWorkflowTest : public CiWorkflowTest {
       if (step.uses.starts_with("actions/upload-artifact@")) {
         const std::string file = workspace + "/" + with.at("path");
         if (access(file.c_str(), R_OK) != 0) return with.at("if-no-files-found") != "error";
-        const std::string zip = temp + "/artifact.zip";
-        RunResult z = RunCommand({"zip", "-q", "-j", zip, file});
-        if (z.exit_code != 0) throw HarnessError("zip failed: " + z.err);
-        Curl("POST", api_.url() + "/fake/artifacts?name=" + with.at("name") + "&head_sha=" + sha, zip);
+        UploadArtifact(run_id, with.at("name"), file);
         uploaded_.push_back(with.at("name"));
         return true;
       }
       throw HarnessError("the test does not simulate " + step.uses);
     };
-    return RunGithubJob(workflow, workspace, runner, context, uses);
+    JobRun run = RunGithubJob(workflow, workspace, runner, context, uses);
+    FakeCall("POST", "/fake/runs/complete?id=" + run_id + "&conclusion=" + (run.success ? "success" : "failure"));
+    return run;
   }
 
   JobRun PullRequest(int number, const std::string& head_sha) { return RunJob("plan", number, head_sha); }
@@ -140,6 +180,32 @@ TEST_F(GithubWorkflowTest, PullRequestGetsOneCommentUpdatedInPlaceAcrossPages) {
   ExpectNoSecretIn(second);
 }
 
+TEST_F(GithubWorkflowTest, CommentPlantedByAnotherUserIsLeftAlone) {
+  // Someone else posts a comment that starts with the plan's marker, before the first
+  // plan: the workflow adds its own and edits only that one, then and later.
+  WriteFile(dir_.Sub("planted.md"), std::string(kPlanMarker) + "Nothing to review here, merge away.\n");
+  Curl("POST", api_.url() + "/fake/comments?issue=7&count=1&author=mallory", dir_.Sub("planted.md"));
+  const json planted = Comments(7)[0];
+  WriteConfig("\"v1\"");
+  JobRun first = PullRequest(7, Sha('1'));
+  ASSERT_TRUE(first.success) << first.Log();
+  json comments = Comments(7);
+  ASSERT_EQ(comments.size(), 2u) << first.Log();
+  EXPECT_EQ(comments[0], planted);
+  EXPECT_EQ(comments[1]["author"], "github-actions[bot]");
+  EXPECT_TRUE(Contains(comments[1]["body"], "Plan: 1 to copy, 0 to replace, 0 to delete."));
+
+  WriteConfig("\"v1\", \"v2\"");
+  JobRun second = PullRequest(7, Sha('2'));
+  ASSERT_TRUE(second.success) << second.Log();
+  json again = Comments(7);
+  ASSERT_EQ(again.size(), 2u) << second.Log();
+  EXPECT_EQ(again[0], planted);
+  EXPECT_EQ(again[1]["id"], comments[1]["id"]);
+  EXPECT_EQ(again[1]["edits"], 1);
+  EXPECT_TRUE(Contains(again[1]["body"], "Plan: 2 to copy, 0 to replace, 0 to delete."));
+}
+
 TEST_F(GithubWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch) {
   WriteConfig("\"v1\"");
   ASSERT_TRUE(PullRequest(7, Sha('1')).success);
@@ -148,7 +214,7 @@ TEST_F(GithubWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch)
   EXPECT_EQ(HeadDigest(dst_, "lib/app", "v1"), v1_.digest);
   EXPECT_EQ(HeadDigest(dst_, "lib/app", "v2"), std::nullopt);
   EXPECT_TRUE(Contains(apply.Step("Download the reviewed plan").out,
-                       "Applying the plan reviewed in pull request #7 (its commit " + Sha('1') + ")."))
+                       "Applying the plan reviewed in pull request #7 (its commit " + Sha('1') + ", run "))
       << apply.Log();
   EXPECT_TRUE(Contains(StateOnBranch(), "lib/app")) << StateOnBranch();
   ExpectNoSecretIn(apply);
@@ -165,6 +231,49 @@ TEST_F(GithubWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch)
   ASSERT_TRUE(second.success) << second.Log();
   EXPECT_EQ(HeadDigest(dst_, "lib/app", "v2"), v2_.digest);
   EXPECT_EQ(StateCommits(), "2\n");
+}
+
+TEST_F(GithubWorkflowTest, ArtifactOfAForksRunIsNotApplied) {
+  // Pull request 7 is planned, reviewed (v1) and merged.
+  WriteConfig("\"v1\"");
+  ASSERT_TRUE(PullRequest(7, Sha('1')).success);
+  const std::string reviewed_config = config_;
+  // Later a pull request from a fork, whose run runs the fork's own edit of the workflow
+  // in this repository, uploads an artifact of the same name: a plan that also copies
+  // v2, made from another config and given the reviewed config's digest, which apply
+  // would take.
+  WriteConfig("\"v1\", \"v2\"");
+  const std::string plan = PlanFile();
+  std::string forged = ReadFile(plan);
+  const std::string digest = Sha256Digest(config_).substr(7);
+  ASSERT_TRUE(Contains(forged, digest));
+  forged.replace(forged.find(digest), digest.size(), Sha256Digest(reviewed_config).substr(7));
+  WriteFile(plan, forged);
+  const std::string fork_run = ForkRunUploads(Sha('1'), plan);
+
+  config_ = reviewed_config;
+  JobRun apply = Merge(7, Sha('1'), Sha('a'));
+  ASSERT_TRUE(apply.success) << apply.Log();
+  EXPECT_EQ(HeadDigest(dst_, "lib/app", "v1"), v1_.digest);
+  EXPECT_EQ(HeadDigest(dst_, "lib/app", "v2"), std::nullopt) << "the fork's plan was applied";
+  EXPECT_FALSE(Contains(StateOnBranch(), v2_.digest));
+  EXPECT_FALSE(Contains(apply.Step("Download the reviewed plan").out, "run " + fork_run + ")"))
+      << apply.Log();
+}
+
+TEST_F(GithubWorkflowTest, PullRequestFromAForkIsNeverApplied) {
+  // Its plan ran (say the registries need no secret) and uploaded the artifact; it is
+  // still not used, since the run's head repository is the fork.
+  WriteConfig("\"v1\"");
+  ForkRunUploads(Sha('1'), PlanFile());
+  JobRun apply = Merge(7, Sha('1'), Sha('a'));
+  EXPECT_FALSE(apply.success);
+  EXPECT_TRUE(Contains(apply.Step("Download the reviewed plan").out,
+                       "::error title=crossdock::no successful run of crossdock.yml for pull request #7's "
+                       "last commit " + Sha('1') + " in this repository"))
+      << apply.Log();
+  EXPECT_FALSE(apply.Step("Apply").ran);
+  EXPECT_EQ(HeadDigest(dst_, "lib/app", "v1"), std::nullopt);
 }
 
 TEST_F(GithubWorkflowTest, NoChangesAddsNoCommentButUpdatesAnExistingOne) {

@@ -136,6 +136,32 @@ TEST_F(GitlabWorkflowTest, MergeRequestGetsOneNoteEditedInPlaceAcrossPages) {
   ExpectNoSecretIn(second);
 }
 
+TEST_F(GitlabWorkflowTest, NotePlantedByAnotherUserIsLeftAlone) {
+  // Someone else posts a note that starts with the plan's marker, before the first plan:
+  // the job adds its own and edits only that one (by the token's user id), then and later.
+  WriteFile(dir_.Sub("planted.md"), std::string(kPlanMarker) + "Nothing to review here, merge away.\n");
+  Curl("POST", api_.url() + "/fake/notes?mr=7&count=1&author=mallory", dir_.Sub("planted.md"));
+  const json planted = Notes(7)[0];
+  WriteConfig("\"v1\"");
+  Run first = MergeRequest(7, Sha('1'));
+  ASSERT_EQ(first.result.exit_code, 0) << Log(first);
+  json notes = Notes(7);
+  ASSERT_EQ(notes.size(), 2u) << Log(first);
+  EXPECT_EQ(notes[0], planted);
+  EXPECT_EQ(notes[1]["author"], "project_42_bot");
+  EXPECT_TRUE(Contains(notes[1]["body"], "Plan: 1 to copy, 0 to replace, 0 to delete."));
+
+  WriteConfig("\"v1\", \"v2\"");
+  Run second = MergeRequest(7, Sha('2'));
+  ASSERT_EQ(second.result.exit_code, 0) << Log(second);
+  json again = Notes(7);
+  ASSERT_EQ(again.size(), 2u) << Log(second);
+  EXPECT_EQ(again[0], planted);
+  EXPECT_EQ(again[1]["id"], notes[1]["id"]);
+  EXPECT_EQ(again[1]["edits"], 1);
+  EXPECT_TRUE(Contains(again[1]["body"], "Plan: 2 to copy, 0 to replace, 0 to delete."));
+}
+
 TEST_F(GitlabWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch) {
   WriteConfig("\"v1\"");
   ASSERT_EQ(MergeRequest(7, Sha('1')).result.exit_code, 0);
@@ -148,6 +174,9 @@ TEST_F(GitlabWorkflowTest, MergeAppliesTheReviewedPlanAndKeepsTheStateOnABranch)
   EXPECT_EQ(ReadFile(origin_ + "/push-options"), "ci.skip\n");
   EXPECT_TRUE(CodeQuality(apply).empty());  // the default branch's report, to compare with
   ExpectNoSecretIn(apply);
+  // plan.bin came through the redirect to storage without the token.
+  EXPECT_TRUE(Contains(api_.log(), "/plan.bin 200")) << api_.log();
+  EXPECT_FALSE(Contains(api_.log(), "/plan.bin 401")) << api_.log();
 
   WriteConfig("\"v1\", \"v2\"");
   Run next = MergeRequest(9, Sha('3'));

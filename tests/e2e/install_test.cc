@@ -73,5 +73,67 @@ TEST(InstallTest, InstallsBinaryManPageAndCompletionsUnderDestdirAndPrefix) {
   EXPECT_NE(groff.out.find("Exit 0 when there are no changes"), std::string::npos);
 }
 
+// A BIN whose `completion SHELL` prints half a script and fails: make install fails, and no
+// completion script is installed (an empty or cut one would break every shell's TAB).
+TEST(InstallTest, FailingCompletionInstallsNoCompletionScript) {
+  const char* src = std::getenv("CROSSDOCK_SRC");
+  ASSERT_NE(src, nullptr) << "CROSSDOCK_SRC: the source tree, whose Makefile is tested";
+  TempDir dir;
+  const std::string bin = dir.Sub("crossdock");
+  WriteFile(bin, "#!/bin/sh\n[ \"$1\" = completion ] && [ \"$2\" != --help ] && { echo '# half'; exit 3; }\n"
+                 "exec '" + CrossdockBin() + "' \"$@\"\n");
+  ASSERT_EQ(chmod(bin.c_str(), 0755), 0);
+  RunResult make = RunCommand({"env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "-u", "MAKELEVEL", "make",
+                               "--no-print-directory", "-C", src, "install", "BIN=" + bin,
+                               "MANPAGE=" + dir.Sub("crossdock.1"), "DESTDIR=" + dir.Sub("root"),
+                               "PREFIX=/usr"});
+  EXPECT_NE(make.exit_code, 0) << make.out << make.err;
+  for (const std::string path : {"/usr/share/bash-completion/completions/crossdock",
+                                 "/usr/share/zsh/vendor-completions/_crossdock",
+                                 "/usr/share/fish/vendor_completions.d/crossdock.fish"})
+    EXPECT_FALSE(std::filesystem::exists(dir.Sub("root") + path)) << path;
+}
+
+// man/commands.sh on a stand-in binary whose help has lines that start with a roff
+// control character ('.' or '\'') or a backslash: each must reach the page as text,
+// unchanged (groff's \& before it), not as a request or an escape.
+TEST(ManPageTest, HelpLinesStartingWithControlCharactersStayText) {
+  const char* src = std::getenv("CROSSDOCK_SRC");
+  ASSERT_NE(src, nullptr) << "CROSSDOCK_SRC: the source tree, whose man/commands.sh is tested";
+  TempDir dir;
+  const std::string bin = dir.Sub("crossdock");
+  WriteFile(bin, R"(#!/bin/sh
+case $1 in
+--help) printf 'Usage: crossdock COMMAND\n\nCommands:\n  dots      Odd lines\n' ;;
+dots) cat <<'EOF'
+Usage: crossdock dots
+.hidden files are kept
+'quoted' words too
+\back slash
+
+Options:
+  --help                Show this help
+  --dot arg             .dot first
+  --quote arg           'quote first
+EOF
+;;
+esac
+)");
+  ASSERT_EQ(chmod(bin.c_str(), 0755), 0);
+  RunResult commands = RunCommand({std::string(src) + "/man/commands.sh", bin});
+  ASSERT_EQ(commands.exit_code, 0) << commands.err;
+  ASSERT_EQ(commands.out.rfind("[COMMANDS]\n", 0), 0u) << commands.out;
+  // The section as help2man includes it, in a page of its own.
+  WriteFile(dir.Sub("page.1"), ".TH T 1\n.SH COMMANDS\n" + commands.out.substr(11));
+  RunResult groff = RunCommand({"groff", "-man", "-Tutf8", "-ww", "-P-cbou", dir.Sub("page.1")});
+  EXPECT_EQ(groff.exit_code, 0);
+  EXPECT_EQ(groff.err, "");
+  for (const std::string line : {"\n       .hidden files are kept\n", "\n       'quoted' words too\n",
+                                 "\n       \\back slash\n", "\n              .dot first\n",
+                                 "\n              'quote first\n"})
+    EXPECT_NE(groff.out.find(line), std::string::npos)
+        << line << "-- in:\n" << groff.out << "-- from:\n" << commands.out;
+}
+
 }  // namespace
 }  // namespace crossdock::testing

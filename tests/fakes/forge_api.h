@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace crossdock::fakes {
@@ -153,6 +154,46 @@ class RequestLog {
  private:
   mutable std::mutex mu_;
   std::vector<std::string> requests_;  // guarded by mu_
+};
+
+// A second listener of a fake on 127.0.0.1 (any port), standing for the forge's blob
+// storage, to which an artifact download redirects: another origin to a client, as the
+// forges' storage is another host. It answers 401 to any request that carries a
+// credential header (Authorization, PRIVATE-TOKEN), so a client that sends the API token
+// past the redirect fails. Add routes with server(), then Start(); stops when destroyed.
+class StorageListener {
+ public:
+  StorageListener() {
+    server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!req.has_header("Authorization") && !req.has_header("PRIVATE-TOKEN"))
+        return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 401;
+      res.set_content("the storage takes no API token (it was sent past a redirect)\n", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    server_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      std::printf("%s %s %d\n", req.method.c_str(), req.target.c_str(), res.status);
+      std::fflush(stdout);
+    });
+  }
+  ~StorageListener() {
+    if (!thread_.joinable()) return;
+    server_.stop();
+    thread_.join();
+  }
+
+  httplib::Server& server() { return server_; }
+  // Listens; returns the port (dies when it cannot).
+  int Start(const std::string& program) {
+    const int port = server_.bind_to_any_port("127.0.0.1");
+    if (port <= 0) Die(program, "cannot listen on 127.0.0.1 for the storage");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return port;
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
 };
 
 // Logs every answer on stdout (METHOD TARGET STATUS), listens on 127.0.0.1:PORT (0: any),

@@ -8,14 +8,18 @@
 // source pins.
 //
 // Every call needs `PRIVATE-TOKEN: T` (or `Authorization: Bearer T`) with --token's value:
-// none or another is 401 {"message":"401 Unauthorized"}. Only --project-id N exists; any
-// other is 404 {"message":"404 Project Not Found"}. Under /api/v4/projects/N:
+// none or another is 401 {"message":"401 Unauthorized"}. The token is the project's bot
+// user, id 9001, username project_N_bot; other authors get ids from 100 on.
+//   GET  /api/v4/user   the token's user: {"id","username","name","bot":true}
+// Only --project-id N exists; any other is 404 {"message":"404 Project Not Found"}.
+// Under /api/v4/projects/N:
 //   GET  /merge_requests/IID/notes?per_page=&page=&sort=asc|desc&order_by=created_at
 //        the notes, newest first unless sort=asc (GitLab's default is desc), per_page 1..100
 //        (default 20), page from 1; X-Page, X-Per-Page, X-Next-Page and X-Prev-Page (""
 //        at the ends), X-Total, X-Total-Pages, and Link with rel="prev", "next",
 //        "first", "last" in that order (absolute URLs on this fake)
-//   POST /merge_requests/IID/notes          {"body":"…"} → 201 the note
+//   POST /merge_requests/IID/notes          {"body":"…"} → 201 the note; every note has
+//        "author":{"id","username"}
 //   PUT  /merge_requests/IID/notes/NOTE_ID  {"body":"…"} → 200 the note; 404 {"message":
 //        "404 Not found"} for a note of another merge request or none
 //        A body missing or not a string is 400 {"error":"body is missing"}; longer than
@@ -27,11 +31,15 @@
 //   GET  /merge_requests/IID   the merge request with "head_pipeline":{"id","sha",
 //        "status"} (null before any pipeline)
 //   GET  /pipelines/P/jobs?scope[]=success   [{"id","name","status"}], filtered by scope
-//   GET  /jobs/J/artifacts/PATH               the artifact file; 404 {"message":"404 Not
-//        Found"} [?: message] when the job has no such file
+//   GET  /jobs/J/artifacts/PATH               302 to the artifact file on "storage" (as
+//        GitLab does with artifacts in object storage): a second listener of this fake
+//        on another port, which answers 401 to a request carrying a token (PRIVATE-TOKEN
+//        or Authorization), so a client that sends it past the redirect fails. 404
+//        {"message":"404 Not Found"} [?: message] when the job has no such file.
 //
 // Test hooks (not logged in /fake/requests):
-//   POST /fake/notes?mr=IID&count=K&author=A        K notes "Note I by A." on IID
+//   POST /fake/notes?mr=IID&count=K&author=A        K notes "Note I by A." on IID, or
+//        each with the request's body when it has one
 //   POST /fake/pipelines?mr=IID&sha=S&status=success|failed   body: plan.bin, or empty
 //        for none; a pipeline with one job "crossdock-plan" of that status holding the
 //        file plan.bin; it becomes IID's head pipeline (IID is created open if new)
@@ -96,10 +104,20 @@ struct MergeRequest {
 class GitlabMrApi {
  public:
   explicit GitlabMrApi(Flags flags) : flags_(std::move(flags)) {}
-  void SetPort(int port) { port_ = port; }
+  void SetPorts(int port, int storage_port) {
+    port_ = port;
+    storage_port_ = storage_port;
+  }
+
+  void RegisterStorage(httplib::Server* storage) {
+    storage->Get(R"(/storage/jobs/(\d+)/(.+))", [this](const auto& req, auto& res) { Storage(req, res); });
+  }
 
   void Register(httplib::Server* server) {
     const std::string p = "/api/v4/projects/([^/]+)";
+    server->Get("/api/v4/user", [this](const auto& req, auto& res) {
+      if (Authenticated(req, res)) CurrentUser(res);
+    });
     server->Get(p + R"(/merge_requests/(\d+)/notes)", [this](const auto& req, auto& res) {
       if (Api(req, res)) ListNotes(req, res);
     });
@@ -136,7 +154,9 @@ class GitlabMrApi {
     res.set_content(json{{"message", message}}.dump(), "application/json");
   }
 
-  bool Api(const httplib::Request& req, httplib::Response& res) {
+  // Records the request and checks the token; answers and returns false when the request
+  // goes no further.
+  bool Authenticated(const httplib::Request& req, httplib::Response& res) {
     requests_.Add(req);
     const std::string token = req.has_header("PRIVATE-TOKEN") ? req.get_header_value("PRIVATE-TOKEN")
                                                               : req.get_header_value("Authorization");
@@ -144,6 +164,12 @@ class GitlabMrApi {
       Error(res, 401, "401 Unauthorized");
       return false;
     }
+    return true;
+  }
+
+  // Authenticated, and for the project --project-id names.
+  bool Api(const httplib::Request& req, httplib::Response& res) {
+    if (!Authenticated(req, res)) return false;
     if (req.matches[1] != flags_.project_id) {
       Error(res, 404, "404 Project Not Found");
       return false;
@@ -153,11 +179,27 @@ class GitlabMrApi {
 
   std::string Base() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-  static json NoteJson(const Note& n) {
+  std::string BotName() const { return "project_" + flags_.project_id + "_bot"; }
+
+  // The user id of USERNAME: 9001 for the token's bot, else one from 100 on, the same
+  // every time. REQUIRES: mu_ held.
+  long UserId(const std::string& username) {
+    if (username == BotName()) return kBotId;
+    auto [it, added] = user_ids_.try_emplace(username, 100 + static_cast<long>(user_ids_.size()));
+    return it->second;
+  }
+
+  void CurrentUser(httplib::Response& res) {
+    res.set_content(json{{"id", kBotId}, {"username", BotName()}, {"name", "crossdock"}, {"bot", true}}.dump(),
+                    "application/json");
+  }
+
+  // REQUIRES: mu_ held.
+  json NoteJson(const Note& n) {
     return {{"id", n.id},
             {"type", nullptr},
             {"body", n.body},
-            {"author", {{"username", n.author}}},
+            {"author", {{"id", UserId(n.author)}, {"username", n.author}}},
             {"created_at", n.created_at},
             {"updated_at", n.updated_at},
             {"system", false},
@@ -224,7 +266,7 @@ class GitlabMrApi {
     n.id = next_id_++;
     n.mr = std::stol(req.matches[2]);
     n.body = *body;
-    n.author = "project_" + flags_.project_id + "_bot";
+    n.author = BotName();
     n.created_at = n.updated_at = EventTime(++clock_, /*fraction=*/true);
     notes_.push_back(n);
     res.status = 201;
@@ -305,18 +347,34 @@ class GitlabMrApi {
     res.set_content(out.dump(), "application/json");
   }
 
-  void Artifact(const httplib::Request& req, httplib::Response& res) {
-    const long id = std::stol(req.matches[2]);
-    std::lock_guard<std::mutex> lock(mu_);
+  // Job ID's artifact file PATH, or null.
+  const std::string* FindFile(long id, const std::string& path) const {
     for (const auto& p : pipelines_)
       for (const auto& j : p.jobs)
         if (j.id == id) {
-          auto f = j.files.find(req.matches[3]);
-          if (f == j.files.end()) return Error(res, 404, "404 Not Found");
-          res.set_content(f->second, "application/octet-stream");
-          return;
+          auto f = j.files.find(path);
+          return f == j.files.end() ? nullptr : &f->second;
         }
-    Error(res, 404, "404 Not Found");
+    return nullptr;
+  }
+
+  void Artifact(const httplib::Request& req, httplib::Response& res) {
+    const long id = std::stol(req.matches[2]);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!FindFile(id, req.matches[3])) return Error(res, 404, "404 Not Found");
+    res.status = 302;
+    res.set_header("Location", "http://127.0.0.1:" + std::to_string(storage_port_) + "/storage/jobs/" +
+                                   std::to_string(id) + "/" + std::string(req.matches[3]));
+  }
+
+  void Storage(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string* file = FindFile(std::stol(req.matches[1]), req.matches[2]);
+    if (!file) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(*file, "application/octet-stream");
   }
 
   void SeedNotes(const httplib::Request& req, httplib::Response& res) {
@@ -328,7 +386,7 @@ class GitlabMrApi {
       Note n;
       n.id = next_id_++;
       n.mr = mr;
-      n.body = "Note " + std::to_string(i) + " by " + author + ".";
+      n.body = req.body.empty() ? "Note " + std::to_string(i) + " by " + author + "." : req.body;
       n.author = author;
       n.created_at = n.updated_at = EventTime(++clock_, /*fraction=*/true);
       notes_.push_back(n);
@@ -375,9 +433,11 @@ class GitlabMrApi {
     res.set_content(out.dump(), "application/json");
   }
 
+  static constexpr long kBotId = 9001;
   const Flags flags_;
-  int port_ = 0;
+  int port_ = 0, storage_port_ = 0;
   std::mutex mu_;
+  std::map<std::string, long> user_ids_;      // guarded by mu_, by username
   long next_id_ = 500;                        // guarded by mu_
   long clock_ = 0;                            // guarded by mu_
   std::vector<Note> notes_;                   // guarded by mu_, oldest first
@@ -392,6 +452,9 @@ int main(int argc, char** argv) {
   Flags flags = ParseFlags(argc, argv);
   GitlabMrApi api(flags);
   httplib::Server server;
+  StorageListener storage;
   api.Register(&server);
-  return Serve(kProgram, server, flags.port, [&](int port) { api.SetPort(port); });
+  api.RegisterStorage(&storage.server());
+  const int storage_port = storage.Start(kProgram);
+  return Serve(kProgram, server, flags.port, [&](int port) { api.SetPorts(port, storage_port); });
 }
