@@ -96,7 +96,8 @@ struct RuleBlock {
   size_t shown_bytes = 0;  // their characters
   Summary counts;
   size_t drift = 0;       // refresh-only plans: state records to update
-  std::string endpoints;  // "src -> dst, dst2"
+  std::vector<std::string> pairs;  // "src -> dst", each once
+  std::string endpoints;           // the pairs joined: "src -> dst, src -> dr"
 };
 
 std::string Counts(const RuleBlock& r) {
@@ -216,8 +217,10 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
       }
     }
     const std::string pair = c.source_endpoint + " -> " + c.destination_endpoint;
-    if (r.endpoints.find(pair) == std::string::npos)
+    if (std::find(r.pairs.begin(), r.pairs.end(), pair) == r.pairs.end()) {
+      r.pairs.push_back(pair);
       r.endpoints += (r.endpoints.empty() ? "" : ", ") + pair;
+    }
   }
   std::vector<std::string> errors, warnings;
   for (const auto& e : plan.errors)
