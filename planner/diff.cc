@@ -51,10 +51,34 @@ std::vector<const state::Intent*> OpenIntents(const core::Config& config, const 
   std::vector<const state::Intent*> out;
   if (options.refresh_only) return out;
   for (const auto& i : state.intents)
-    if (Planned(desired, i.rule) && config.endpoints.count(i.destination_endpoint))
+    if (Planned(desired, i.rule) && config.endpoints.count(i.destination_endpoint) &&
+        core::Owns(options.shard, i.destination_endpoint, i.destination_repository))
       out.push_back(&i);
   return out;
 }
+
+// core::Owns for records met grouped by repository, as the state keeps them: the
+// hash is computed once per run of one repository, not once per tag.
+class ShardOwnership {
+ public:
+  explicit ShardOwnership(const std::optional<core::Shard>& shard) : shard_(shard) {}
+  bool operator()(const std::string& endpoint, const std::string& repository) {
+    if (!shard_) return true;
+    if (!known_ || endpoint != endpoint_ || repository != repository_) {
+      known_ = true;
+      endpoint_ = endpoint;
+      repository_ = repository;
+      owned_ = shard_->Owns(endpoint, repository);
+    }
+    return owned_;
+  }
+
+ private:
+  const std::optional<core::Shard>& shard_;
+  bool known_ = false;  // endpoint_ and repository_ are set
+  std::string endpoint_, repository_;
+  bool owned_ = false;
+};
 
 struct DeletionCandidate {
   const state::Artifact* artifact;
@@ -69,9 +93,10 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
                                                   const DiffOptions& options) {
   std::vector<DeletionCandidate> out;
   const std::set<RuleTagKey> wanted = DesiredKeys(desired);
+  ShardOwnership owned(options.shard);
   for (const auto& a : state.artifacts) {
     const core::Rule* rule = Planned(desired, a.rule) ? config.FindRule(a.rule) : nullptr;
-    if (!rule) continue;
+    if (!rule || !owned(a.destination_endpoint, a.destination_repository)) continue;
     auto dests = DestinationsOf(*rule);
     if (std::find(dests.begin(), dests.end(), a.destination_endpoint) == dests.end()) continue;
     if (options.refresh_only) {
@@ -89,7 +114,7 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
   for (const auto& d : desired.deleted_at_source) {
     const auto& [endpoint, repository, tag] = d.destination;
     const state::Artifact* a = state.Find(endpoint, repository, tag);
-    if (a && a->rule == d.rule && config.endpoints.count(endpoint))
+    if (a && a->rule == d.rule && config.endpoints.count(endpoint) && owned(endpoint, repository))
       out.push_back({a, "deleted at the source"});
   }
   return out;

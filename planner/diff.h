@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/shard.h"
 #include "planner/plan.h"
 #include "state/state.h"
 
@@ -79,6 +80,9 @@ struct Observed {
 
 struct DiffOptions {
   bool refresh_only = false;
+  // The state's records and intents at destination repositories another shard owns
+  // are left alone: neither deleted, adopted nor checked for drift.
+  std::optional<core::Shard> shard;
 };
 
 // The Plan for DESIRED against STATE, given OBSERVED. Pure: no request, no clock.
@@ -93,6 +97,8 @@ struct DiffOptions {
 //   changed since, forgotten when already gone. Records under unlisted rules or
 //   repositories stay. DESIRED.deleted_at_source names further records to delete.
 // - --refresh-only: only drift (records whose tag is gone or changed).
+// - With a shard, records and intents elsewhere are none of its business; DESIRED
+//   holds only the shard's destinations (Observe).
 // Errors are reported once per (rule, repository, message); changes are sorted by
 // rule (config order), destination endpoint, repository and tag.
 Plan Diff(const core::Config& config, const Desired& desired, const state::State& state,

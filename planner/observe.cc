@@ -213,13 +213,13 @@ void Observer::StartTags(const Selection& selection) {
   }
 }
 
-// An immutable tag (immutable_tags) the state records at every destination as copied
-// from this source with one digest: no request is spent on it. REQUIRES: W's tag
+// An immutable tag (immutable_tags) the state records at every destination (of the
+// shard's) as copied from this source with one digest: no request is spent on it. REQUIRES: W's tag
 // matches the rule's immutable_tags.
 void Observer::Pin(TagWork* w) {
   const core::Rule& rule = *w->repo->rule;
   std::optional<std::string> digest;
-  for (const auto& d : DestinationsOf(rule)) {
+  for (const auto& d : w->repo->destinations) {
     auto it = recorded_.find({d, w->repo->destination_repository, w->tag});
     const state::Artifact* a = it == recorded_.end() ? nullptr : it->second;
     if (!a || a->rule != rule.name || a->source_repository != w->repo->source_repository ||
@@ -242,7 +242,7 @@ void Observer::LookFrom(size_t first_tag) {
     if (w.pinned) continue;
     sources.push_back(SourceKey(w));
     if (HasArtifactFilters(*w.repo->rule) && w.accessory_of.empty()) continue;
-    for (const auto& d : DestinationsOf(*w.repo->rule))
+    for (const auto& d : w.repo->destinations)
       destinations.push_back({d, w.repo->destination_repository, w.tag});
   }
   Look(sources, destinations);
@@ -417,7 +417,7 @@ std::optional<Change> Observer::ReferrerIndexChange(const ReferrerSet& rs, const
 void Observer::PlanReferrerIndexes(const std::vector<ReferrerSet>& sets) {
   std::vector<std::pair<const ReferrerSet*, std::string>> work;  // set, destination
   for (const auto& rs : sets)
-    for (const auto& d : DestinationsOf(*rs.repo->rule)) work.push_back({&rs, d});
+    for (const auto& d : rs.repo->destinations) work.push_back({&rs, d});
   std::vector<std::optional<Change>> made(work.size());
   std::vector<std::string> errors(work.size());
   core::ParallelFor(work.size(), options_.parallelism, [&](size_t i) {
@@ -446,7 +446,7 @@ void Observer::FinishDesired(const Selection& selection) {
     t.source_endpoint = w.repo->rule->source;
     t.source_repository = w.repo->source_repository;
     t.destination_repository = w.repo->destination_repository;
-    t.destination_endpoints = DestinationsOf(*w.repo->rule);
+    t.destination_endpoints = w.repo->destinations;
     t.tag = w.tag;
     t.accessory_of = w.accessory_of;
     t.error = w.error;
@@ -470,10 +470,11 @@ void Observer::Run(const Selection& selection) {
   std::vector<TagKey> destinations;
   for (const auto& w : tags_) {
     if (!w.error.empty() || w.pinned || !SourceKnown(w)) continue;
-    for (const auto& d : DestinationsOf(*w.repo->rule))
+    for (const auto& d : w.repo->destinations)
       destinations.push_back({d, w.repo->destination_repository, w.tag});
   }
-  for (auto& k : StateTagsToObserve(config_, *desired_, state_, {options_.refresh_only}))
+  for (auto& k :
+       StateTagsToObserve(config_, *desired_, state_, {options_.refresh_only, options_.shard}))
     destinations.push_back(std::move(k));
   Look({}, destinations);
   for (const auto* r : selection.rules) {

@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/shard.h"
 #include "planner/diff.h"
 #include "planner/select.h"
 #include "providers/registry.h"
@@ -26,6 +28,8 @@ struct ObserveOptions {
   bool refresh = false;  // check immutable tags too
   bool refresh_only = false;
   const std::atomic<bool>* cancel = nullptr;
+  // Only destinations this shard owns are looked at (and the state's records there).
+  std::optional<core::Shard> shard;
 };
 
 // Fills *DESIRED (the selected tags, with accessories and referrers; referrer

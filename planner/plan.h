@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/shard.h"
+
 namespace crossdock::planner {
 
 // kAdopt: the destination already holds the source digest; the rule has
@@ -76,6 +78,8 @@ struct Plan {
   // [settings] max_deletes when the plan was made: a plan deleting more tags is shown
   // with the guard's error (DeletionGuard) and apply refuses it without --allow-deletes.
   std::optional<long> max_deletes;
+  // --shard: the plan covers only the destination repositories this shard owns.
+  std::optional<core::Shard> shard;
 
   Summary summary() const;
   bool has_changes() const;

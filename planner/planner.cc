@@ -9,15 +9,17 @@ namespace crossdock::planner {
 Plan MakePlan(const core::Config& config, const state::State& state,
               const std::map<std::string, providers::Registry*>& registries,
               const PlanOptions& options) {
-  Selection selection =
-      Select(config, registries, {options.rules, options.parallelism, options.cancel});
+  Selection selection = Select(config, registries,
+                               {options.rules, options.parallelism, options.cancel, options.shard});
   Desired desired;
   Observed observed;
   Observe(config, selection, state, registries,
-          {options.parallelism, options.refresh, options.refresh_only, options.cancel}, &desired,
-          &observed);
-  Plan plan = Diff(config, desired, state, observed, {options.refresh_only});
+          {options.parallelism, options.refresh, options.refresh_only, options.cancel,
+           options.shard},
+          &desired, &observed);
+  Plan plan = Diff(config, desired, state, observed, {options.refresh_only, options.shard});
   plan.max_deletes = config.settings.max_deletes;
+  plan.shard = options.shard;
   if (!options.refresh_only)
     PlanNamespaces(registries, options.parallelism, options.cancel, &plan);
   return plan;

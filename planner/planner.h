@@ -6,10 +6,12 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/shard.h"
 #include "planner/diff.h"
 #include "planner/plan.h"
 #include "providers/registry.h"
@@ -25,6 +27,11 @@ struct PlanOptions {
   // state's record of them.
   bool refresh = false;
   const std::atomic<bool>* cancel = nullptr;
+  // Plan only the destination repositories this shard owns (README "Shards"): the
+  // listings are every shard's, the HEADs, referrers lookups, namespaces, copies and
+  // deletes only the owner's. The plans of shards 0..N-1 together are the plan
+  // without a shard.
+  std::optional<core::Shard> shard;
 };
 
 // REGISTRIES maps every endpoint name in CONFIG to a client. Problems with one rule

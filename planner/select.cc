@@ -117,8 +117,16 @@ namespace {
 // invalid names go to OUT's errors.
 void ChooseRepositories(const core::Rule& rule, const std::vector<std::string>& listed,
                         const std::map<std::string, providers::Registry*>& registries,
-                        const std::atomic<bool>* cancel, Selection* out) {
+                        const SelectOptions& options, Selection* out) {
+  const std::atomic<bool>* cancel = options.cancel;
   NameFilter filter(rule.repositories, rule.exclude_repositories);
+  // The rule's destinations where the shard owns DEST.
+  const auto owned = [&](const std::string& dest) {
+    std::vector<std::string> out;
+    for (auto& endpoint : DestinationsOf(rule))
+      if (core::Owns(options.shard, endpoint, dest)) out.push_back(std::move(endpoint));
+    return out;
+  };
   std::map<std::string, std::string> dest_owner;  // dest repo -> source repo
   std::vector<std::string> invalid;
   for (const auto& repo : listed) {
@@ -135,20 +143,24 @@ void ChooseRepositories(const core::Rule& rule, const std::vector<std::string>& 
       continue;
     }
     if (std::string broken = PathRuleBroken(rule, *dest, registries); !broken.empty()) {
-      out->errors.push_back({rule.name, repo, broken});
+      if (!owned(*dest).empty()) out->errors.push_back({rule.name, repo, broken});
       out->erred_repositories.insert({rule.name, repo});
       continue;
     }
     auto [it, inserted] = dest_owner.emplace(*dest, repo);
     if (!inserted) {
-      out->errors.push_back({rule.name, repo,
-                             "source repositories \"" + it->second + "\" and \"" + repo +
-                                 "\" would both be copied to \"" + *dest +
-                                 "\"; change flatten or dest_namespace, or exclude one of them"});
+      if (!owned(*dest).empty())
+        out->errors.push_back({rule.name, repo,
+                               "source repositories \"" + it->second + "\" and \"" + repo +
+                                   "\" would both be copied to \"" + *dest +
+                                   "\"; change flatten or dest_namespace, or exclude one of them"});
       out->erred_repositories.insert({rule.name, repo});
       continue;
     }
+    std::vector<std::string> destinations = owned(*dest);
+    if (destinations.empty()) continue;  // another shard's
     SelectedRepository s;
+    s.destinations = std::move(destinations);
     s.rule = &rule;
     s.source_repository = repo;
     s.destination_repository = *dest;
@@ -255,7 +267,7 @@ Selection Select(const core::Config& config,
       out.unlisted_rules.insert(rule.name);
       continue;
     }
-    ChooseRepositories(rule, *listings[i], registries, options.cancel, &out);
+    ChooseRepositories(rule, *listings[i], registries, options, &out);
   }
   // 2. Tags per repository.
   std::vector<std::string> errors(out.repositories.size());

@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/pattern.h"
+#include "core/shard.h"
 #include "planner/plan.h"
 #include "providers/registry.h"
 
@@ -20,6 +22,9 @@ struct SelectedRepository {
   const core::Rule* rule = nullptr;
   std::string source_repository;
   std::string destination_repository;
+  // The rule's destinations (DestinationsOf) whose destination_repository the shard
+  // owns: all of them without a shard.
+  std::vector<std::string> destinations;
   std::vector<std::string> all_tags;  // as listed (valid names only)
   std::vector<std::string> tags;      // chosen by the rule's name filters, sorted
   // tag -> digest, when the source's listing gives digests (TagListing).
@@ -44,12 +49,19 @@ struct SelectOptions {
   std::vector<std::string> rules;  // empty: every rule
   int parallelism = 10;
   const std::atomic<bool>* cancel = nullptr;
+  // Only the repositories with a destination repository this shard owns (at any of
+  // the rule's destinations) are selected, their tags listed, their errors reported.
+  std::optional<core::Shard> shard;
 };
 
 // Lists repositories (literal names directly, otherwise the catalog) and their tags,
 // both in parallel. Names outside the distribution grammar, repositories two sources
 // would share at the destination, and failed listings become errors; the rest is
 // still selected. REGISTRIES maps every endpoint of CONFIG to a client.
+// With a shard, every shard lists the same repositories (the catalog is shared work)
+// and chooses the same destinations, so two source repositories meeting at one
+// destination repository are found whatever the shard; errors that belong to no
+// destination repository (a failed catalog listing) are every shard's.
 Selection Select(const core::Config& config,
                  const std::map<std::string, providers::Registry*>& registries,
                  const SelectOptions& options);

@@ -48,7 +48,7 @@ class DiffTest : public ::testing::Test {
         {rule, "src", "lib/app", digest, "dst", "lib/app", tag, digest, "2026-01-01T00:00:00Z"});
   }
   Plan Run(bool refresh_only = false) {
-    return Diff(config_, desired_, state_, observed_, {refresh_only});
+    return Diff(config_, desired_, state_, observed_, {refresh_only, std::nullopt});
   }
 
   core::Config config_;
