@@ -11,7 +11,8 @@
 namespace crossdock::planner {
 
 // The plan as text: changes grouped by rule, "+" copy, "~" replace, "-" delete,
-// "!" skip, then errors and the summary line. COLOR adds ANSI colours.
+// "!" skip, then errors and the summary line (which names the shard of a shard's
+// plan). COLOR adds ANSI colours.
 std::string RenderPlanText(const Plan& plan, bool color);
 
 // The plan JSON documented in the README ("format_version": "1"), one line.
@@ -31,7 +32,8 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
 // reviewer and apply are told; "" otherwise. Every rendering shows it.
 std::string DeletionGuard(const Plan& plan);
 
-// "Plan: 3 to copy, 1 to replace, 2 to delete." or "No changes. …".
+// "Plan: 3 to copy, 1 to replace, 2 to delete." or "No changes. …"; a shard's plan
+// starts with "Shard I/N: ".
 std::string SummaryLine(const Plan& plan);
 
 }  // namespace crossdock::planner

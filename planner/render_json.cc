@@ -1,6 +1,7 @@
 // The plan JSON, for PR-review bots. Format (documented in the README; stable within
 // format_version "1", fields are only ever added):
 //   {"format_version":"1",
+//    "shard":{"index","count"} (only for a plan of one shard, --shard I/N),
 //    "changes":[{"rule","action","source_endpoint","source_repository",
 //                "destination_endpoint","destination_repository","tag",
 //                "source_digest","destination_digest","reason"}],
@@ -35,6 +36,7 @@ std::string RenderPlanJson(const Plan& plan) {
   using J = nlohmann::ordered_json;
   J out;
   out["format_version"] = "1";
+  if (plan.shard) out["shard"] = {{"index", plan.shard->index}, {"count", plan.shard->count}};
   if (plan.refresh_only) out["refresh_only"] = true;
   J changes = J::array();
   for (const auto& c : plan.refresh_only ? plan.drift : plan.changes) {

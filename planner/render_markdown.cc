@@ -178,7 +178,9 @@ std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path)
   // The text plan's summary, whose errors come last here too.
   std::string summary = SummaryLine(plan);
   if (auto at = summary.find(" above."); at != std::string::npos) summary.replace(at, 7, " below.");
-  std::string head = marker + "### crossdock plan\n\n**" + Escape(summary) + "**\n\n";
+  std::string head = marker + "### crossdock plan" +
+                     (plan.shard ? ", shard " + plan.shard->Name() : "") + "\n\n**" +
+                     Escape(summary) + "**\n\n";
   if (!guard.empty()) head += "> [!CAUTION]\n> **Error:** " + Escape(guard) + ".\n\n";
   if (total.del > 0) {
     std::map<std::string, int> by_endpoint;

@@ -62,7 +62,10 @@ std::string DeletionGuard(const Plan& plan) {
                      "refuses it unless given --allow-deletes", deletes, *max_deletes);
 }
 
-std::string SummaryLine(const Plan& plan) {
+namespace {
+
+// SummaryLine without the shard.
+std::string Summarize(const Plan& plan) {
   // A plan with errors never says the destinations match: what failed was not looked at.
   const size_t n = plan.errors.size();
   const std::string incomplete =
@@ -91,6 +94,12 @@ std::string SummaryLine(const Plan& plan) {
                         plan.namespaces.size() == 1 ? "" : "s");
   if (s.skip) line += fmt::format(" {} skipped.", s.skip);
   return line + incomplete;
+}
+
+}  // namespace
+
+std::string SummaryLine(const Plan& plan) {
+  return (plan.shard ? "Shard " + plan.shard->Name() + ": " : "") + Summarize(plan);
 }
 
 std::string RenderPlanText(const Plan& plan, bool color) {

@@ -61,6 +61,14 @@ void serialize(Archive& ar, Plan& p) {
      cereal::make_nvp("errors", p.errors),
      cereal::make_nvp("warnings", p.warnings), cereal::make_nvp("drift", p.drift),
      cereal::make_nvp("max_deletes", p.max_deletes));
+  // "I/N" as --shard takes it; "" for a plan of every shard.
+  std::string shard = p.shard ? p.shard->Name() : "";
+  ar(cereal::make_nvp("shard", shard));
+  p.shard.reset();
+  if (shard.empty()) return;
+  auto parsed = core::ParseShard(shard);
+  if (!parsed.ok()) throw cereal::Exception("shard: " + parsed.status().message());
+  p.shard = *parsed;
 }
 
 template <class Archive>
@@ -149,8 +157,10 @@ core::Status WritePlanFile(const std::string& path, const SavedPlan& saved) {
 
 namespace {
 
-// Names and digests of one change, as the planner makes them; WHERE names it.
-core::Status CheckChange(const std::string& where, const Change& c) {
+// Names and digests of one change, as the planner makes them, within SHARD; WHERE
+// names it.
+core::Status CheckChange(const std::string& where, const Change& c,
+                         const std::optional<core::Shard>& shard) {
   // A referrer copied by digest has its digest as "tag".
   const bool by_digest = core::IsValidDigest(c.tag);
   if (c.tag.empty()) return core::Status::InvalidArgument(where + " has no tag");
@@ -165,6 +175,10 @@ core::Status CheckChange(const std::string& where, const Change& c) {
     CROSSDOCK_RETURN_IF_ERROR(CheckNames(where, c.destination_repository, c.accessory_of, ""));
   if (!c.manifest_bytes.empty() && core::Sha256Digest(c.manifest_bytes) != c.source_digest)
     return core::Status::InvalidArgument(where + ": its manifest is not " + c.source_digest);
+  if (shard && !shard->Owns(c.destination_endpoint, c.destination_repository))
+    return core::Status::InvalidArgument(where + ": " + c.destination_repository +
+                                         " at endpoint \"" + c.destination_endpoint +
+                                         "\" is not in the plan's shard " + shard->Name());
   return core::Status::Ok();
 }
 
@@ -207,7 +221,7 @@ core::Result<SavedPlan> ParsePlanText(const std::string& text, const std::string
     const char* kind = list == &saved.plan.changes ? "change" : "drift entry";
     for (size_t i = 0; i < list->size(); ++i) {
       const std::string where = path + ": " + kind + " " + std::to_string(i + 1);
-      if (core::Status st = CheckChange(where, (*list)[i]); !st.ok()) {
+      if (core::Status st = CheckChange(where, (*list)[i], saved.plan.shard); !st.ok()) {
         return core::Status::DataLoss(st.message() +
                                       "; the file was altered or damaged since it was made, so "
                                       "nothing of it is applied: make a new plan with `crossdock "

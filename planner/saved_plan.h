@@ -17,7 +17,8 @@ namespace crossdock::planner {
 // enum would have silently changed; format 1 files are refused (make a new plan).
 // 3: the namespaces to create (Plan::namespaces); format 2 files are refused.
 // 4: the plan's max_deletes (the deletion guard); format 3 files are refused.
-inline constexpr int kPlanFormatVersion = 4;
+// 5: the plan's shard ("I/N" of --shard, "" for none); format 4 files are refused.
+inline constexpr int kPlanFormatVersion = 5;
 
 struct SavedPlan {
   int format_version = kPlanFormatVersion;
@@ -40,8 +41,8 @@ core::Status CheckSavedPlanCurrent(const SavedPlan& saved, const state::State& s
 core::Status WritePlanFile(const std::string& path, const SavedPlan& saved);
 
 // DataLoss for a file that is not a crossdock plan, or whose changes name an unknown
-// action, an invalid repository, tag or digest, or carry manifest bytes that are not
-// their digest (a file altered since `plan --out`: nothing of it reaches a registry);
+// action, an invalid repository, tag or digest, a destination repository outside the
+// plan's shard, or carry manifest bytes that are not their digest (a file altered since `plan --out`: nothing of it reaches a registry);
 // InvalidArgument for a format other than kPlanFormatVersion. Messages name PATH.
 core::Result<SavedPlan> ReadPlanFile(const std::string& path);
 

@@ -211,7 +211,7 @@ TEST_F(ReviewTest, ShowAndMarkdownRefuseBadInputWithOneClearMessage) {
 
   ASSERT_EQ(Crossdock({"plan", "--out", plan_}).exit_code, 0);
   std::string text = ReadFile(plan_);
-  const std::string format = "\"crossdock_plan_format\": 4";
+  const std::string format = "\"crossdock_plan_format\": 5";
   ASSERT_NE(text.find(format), std::string::npos) << text.substr(0, 200);
   text.replace(text.find(format), format.size(), "\"crossdock_plan_format\": 99");
   WriteFile(plan_, text);

@@ -121,5 +121,26 @@ TEST(RenderJsonTest, SchemaIsStable) {
             "\"warnings\":[],\"summary\":{\"create\":1,\"update\":1,\"delete\":0,\"skip\":0}}");
 }
 
+// A shard's plan (--shard I/N) says so in its summary and its JSON; a plan without
+// one keeps both as they were.
+TEST(RenderShardTest, AShardsPlanNamesItsShard) {
+  Plan p;
+  p.changes = {MakeChange(Action::kCreate, "v1")};
+  p.shard = core::Shard{1, 3};
+  EXPECT_EQ(SummaryLine(p), "Shard 1/3: Plan: 1 to copy, 0 to replace, 0 to delete.");
+  const std::string text = RenderPlanText(p, false);
+  EXPECT_EQ(text.substr(text.rfind("\n", text.size() - 2) + 1),
+            "Shard 1/3: Plan: 1 to copy, 0 to replace, 0 to delete.\n");
+  EXPECT_EQ(RenderPlanJson(p).rfind("{\"format_version\":\"1\",\"shard\":{\"index\":1,\"count\":3},"
+                                    "\"changes\":[", 0),
+            0u)
+      << RenderPlanJson(p);
+  p.changes.clear();
+  EXPECT_EQ(RenderPlanText(p, false),
+            "Shard 1/3: No changes. Destinations match the desired state.\n");
+  p.shard.reset();
+  EXPECT_EQ(RenderPlanJson(p).find("shard"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace crossdock::planner

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -128,7 +129,7 @@ TEST_F(SavedPlanTest, ActionsAreStoredByName) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_NE(text.str().find("\"action\": \"update\""), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 4"), std::string::npos);
+  EXPECT_NE(text.str().find("\"crossdock_plan_format\": 5"), std::string::npos);
   auto back = ReadPlanFile(path_);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->plan.changes[1].action, Action::kUpdate);
@@ -146,15 +147,15 @@ TEST_F(SavedPlanTest, AnUnknownActionIsRefused) {
 }
 
 TEST_F(SavedPlanTest, OtherFormatVersionsAreRefusedAsSuch) {
-  auto newer = Tampered("\"crossdock_plan_format\": 4", "\"crossdock_plan_format\": 5");
+  auto newer = Tampered("\"crossdock_plan_format\": 5", "\"crossdock_plan_format\": 6");
   EXPECT_EQ(newer.status().code(), core::Code::kInvalidArgument);
   EXPECT_EQ(newer.status().message(), path_ +
-                                          " was written by a newer crossdock (plan format 5, this "
-                                          "one reads 4); upgrade crossdock");
-  auto older = Tampered("\"crossdock_plan_format\": 4", "\"crossdock_plan_format\": 3");
+                                          " was written by a newer crossdock (plan format 6, this "
+                                          "one reads 5); upgrade crossdock");
+  auto older = Tampered("\"crossdock_plan_format\": 5", "\"crossdock_plan_format\": 4");
   EXPECT_EQ(older.status().message(), path_ +
-                                          " was written by an older crossdock (plan format 3, "
-                                          "this one reads 4); make a new plan with `crossdock "
+                                          " was written by an older crossdock (plan format 4, "
+                                          "this one reads 5); make a new plan with `crossdock "
                                           "plan --out FILE`");
 }
 
@@ -171,6 +172,61 @@ TEST_F(SavedPlanTest, MaxDeletesRoundTrips) {
   back = ReadPlanFile(path_);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->plan.max_deletes, std::nullopt);
+}
+
+// Issue 15: a shard's plan says which shard it is, so `apply PLANFILE` runs it as that
+// shard; a file whose shard or changes were altered is refused.
+TEST_F(SavedPlanTest, TheShardRoundTripsAndBoundsTheChanges) {
+  SavedPlan s = Sample();
+  ASSERT_TRUE(WritePlanFile(path_, s).ok());
+  auto back = ReadPlanFile(path_);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->plan.shard, std::nullopt);
+  // The shard of 2 that owns every destination repository of the sample.
+  std::optional<core::Shard> owner;
+  for (int i = 0; i < 2 && !owner; ++i) {
+    const core::Shard shard{i, 2};
+    if (std::all_of(s.plan.changes.begin(), s.plan.changes.end(), [&](const Change& c) {
+          return shard.Owns(c.destination_endpoint, c.destination_repository);
+        }))
+      owner = shard;
+  }
+  ASSERT_TRUE(owner);  // "lib/app" and "lib/old" at "dst" share shard 0 of 2
+  s.plan.shard = owner;
+  ASSERT_TRUE(WritePlanFile(path_, s).ok());
+  std::ifstream in(path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"shard\": \"" + owner->Name() + "\""), std::string::npos)
+      << text.str();
+  back = ReadPlanFile(path_);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->plan.shard, owner);
+
+  // Another shard's repository in the file, or a shard that cannot be.
+  const core::Shard other{(owner->index + 1) % 2, 2};
+  const auto write_shard = [&](const std::string& shard) {
+    std::string altered = text.str();
+    const std::string was = "\"shard\": \"" + owner->Name() + "\"";
+    altered.replace(altered.find(was), was.size(), "\"shard\": \"" + shard + "\"");
+    std::ofstream(path_, std::ios::trunc) << altered;
+  };
+  write_shard(other.Name());
+  back = ReadPlanFile(path_);
+  EXPECT_EQ(back.status().code(), core::Code::kDataLoss);
+  EXPECT_NE(back.status().message().find(": change 1: lib/app at endpoint \"dst\" is not in the "
+                                         "plan's shard " + other.Name() +
+                                         "; the file was altered or damaged"),
+            std::string::npos)
+      << back.status().message();
+  write_shard("2/2");
+  back = ReadPlanFile(path_);
+  EXPECT_EQ(back.status().code(), core::Code::kDataLoss);
+  EXPECT_EQ(back.status().message(),
+            path_ + " is not a crossdock plan file (shard: --shard \"2/2\": the index 2 is not "
+                    "below the count 2 (shards are numbered from 0 to 1); expected --shard I/N, "
+                    "shard I of N with whole numbers 0 <= I < N (e.g. --shard 0/4)); make one "
+                    "with `crossdock plan --out FILE`");
 }
 
 // The staleness checks apply ran in cmd/ before issue 11; now unit-tested here.
