@@ -49,6 +49,10 @@ core::Result<std::unique_ptr<ExecutionRecorder>> ExecutionRecorder::Start(
   }
   auto e = store->Start(plan.rules, trigger, std::move(tasks));
   if (!e.ok()) return e.status();
+  if (plan.shard) {  // what --due measures a shard's runs by
+    e->shard = plan.shard->Name();
+    CROSSDOCK_RETURN_IF_ERROR(store->Save(*e));
+  }
   return std::unique_ptr<ExecutionRecorder>(new ExecutionRecorder(store, std::move(*e), std::move(index)));
 }
 
@@ -118,7 +122,9 @@ core::Status ExecutionRecorder::Finish(bool interrupted, const std::string& prob
 
 core::Result<std::vector<std::string>> DueRules(const core::Config& config,
                                                 const state::ExecutionStore& history,
-                                                std::chrono::system_clock::time_point now) {
+                                                std::chrono::system_clock::time_point now,
+                                                const std::optional<core::Shard>& shard) {
+  const std::string mine = shard ? shard->Name() : "";
   auto all = history.List();
   if (!all.ok()) return all.status();
   std::vector<std::string> due;
@@ -129,7 +135,8 @@ core::Result<std::vector<std::string>> DueRules(const core::Config& config,
     std::optional<std::chrono::system_clock::time_point> last;
     for (const auto& e : *all) {  // newest first
       if (e.trigger != state::Trigger::kScheduled ||
-          std::find(e.rules.begin(), e.rules.end(), rule.name) == e.rules.end())
+          std::find(e.rules.begin(), e.rules.end(), rule.name) == e.rules.end() ||
+          (!e.shard.empty() && e.shard != mine))
         continue;
       std::tm tm{};
       if (strptime(e.started_at.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) continue;

@@ -7,12 +7,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
 
 #include "applier/applier.h"
 #include "core/config.h"
+#include "core/shard.h"
 #include "planner/plan.h"
 #include "state/executions.h"
 
@@ -76,8 +78,12 @@ class RetryFilter {
 // The enabled scheduled rules of CONFIG that are due at NOW: a fire time of their
 // schedule has passed since their last scheduled execution started (or they never
 // ran on schedule). For `apply --due` under cron, CI or a Kubernetes CronJob.
+// With SHARD, the executions that count are those of that very shard ("I/N") and
+// those of every shard; without, only those of every shard: one shard's run leaves
+// the rule due for the others.
 core::Result<std::vector<std::string>> DueRules(const core::Config& config,
                                                 const state::ExecutionStore& history,
-                                                std::chrono::system_clock::time_point now);
+                                                std::chrono::system_clock::time_point now,
+                                                const std::optional<core::Shard>& shard = std::nullopt);
 
 }  // namespace crossdock::applier

@@ -38,14 +38,29 @@ int RunApply(const Args& args) {
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, pos, "Usage: crossdock apply [options] [PLANFILE]", &vm))
     return *rc;
+  auto shard = ShardFrom(vm);
+  if (!shard.ok()) {
+    PrintError(shard.status().message());
+    return kExitError;
+  }
   std::optional<planner::SavedPlan> saved;
   if (vm.count("plan-file")) {
-    auto r = planner::ReadPlanFile(vm["plan-file"].as<std::string>());
+    const std::string path = vm["plan-file"].as<std::string>();
+    auto r = planner::ReadPlanFile(path);
     if (!r.ok()) {
       PrintError(r.status().message());
       return kExitError;
     }
     saved = std::move(*r);
+    // A saved plan runs as the shard it was made for; --shard may only confirm it.
+    if (*shard && saved->plan.shard != *shard) {
+      const std::string made = saved->plan.shard ? "of shard " + saved->plan.shard->Name()
+                                                 : "of every shard (made without --shard)";
+      PrintError(path + " is the plan " + made + ", not of --shard " + (*shard)->Name() +
+                 ": apply it without --shard, or make the plan of that shard with `crossdock "
+                 "plan --shard " + (*shard)->Name() + " --out FILE`");
+      return kExitError;
+    }
   }
 
   auto session = OpenLockedSession(vm);
@@ -64,20 +79,22 @@ int RunApply(const Args& args) {
       PrintError("--due chooses the rules itself; it cannot be combined with --rule or a plan file");
       return kExitError;
     }
-    auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
+    auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now(),
+                                 options->shard);
     if (!due.ok()) {
       PrintError(due.status().message());
       return kExitError;
     }
     // With --json, stdout carries JSON only: say this on stderr.
     std::FILE* out = vm.count("json") ? stderr : stdout;
+    const std::string for_shard = options->shard ? " for shard " + options->shard->Name() : "";
     if (due->empty()) {
-      fmt::print(out, "No scheduled rule is due.\n");
+      fmt::print(out, "No scheduled rule is due{}.\n", for_shard);
       return kExitOk;
     }
     std::string names;
     for (const auto& r : *due) names += (names.empty() ? "" : ", ") + r;
-    fmt::print(out, "Due on schedule: {}\n\n", names);
+    fmt::print(out, "Due on schedule{}: {}\n\n", for_shard, names);
     options->rules = *due;
     trigger = state::Trigger::kScheduled;
   }

@@ -269,6 +269,7 @@ void RecordRefusal(Session& session, const planner::Plan& plan, state::Trigger t
   e->status = state::ExecutionStatus::kFailed;
   e->ended_at = core::NowRfc3339();
   e->message = "refused: " + guard;
+  if (plan.shard) e->shard = plan.shard->Name();
   if (core::Status st = history.Save(*e); !st.ok())
     PrintWarning("could not record the refused execution: " + st.message());
 }

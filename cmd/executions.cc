@@ -22,7 +22,7 @@ nlohmann::ordered_json TaskJson(std::int64_t exec, const state::Task& t) {
 }
 
 nlohmann::ordered_json ExecutionJson(const state::Execution& e) {
-  return {{"id", e.id},
+  nlohmann::ordered_json j = {{"id", e.id},
           {"rules", e.rules},
           {"trigger", state::Name(e.trigger)},
           {"status", state::Name(e.status)},
@@ -35,6 +35,8 @@ nlohmann::ordered_json ExecutionJson(const state::Execution& e) {
           {"bytes", e.bytes},
           {"tasks", e.tasks.size()},
           {"message", e.message}};
+  if (!e.shard.empty()) j["shard"] = e.shard;  // "I/N" of an apply --shard
+  return j;
 }
 
 // The history of the state that -c/--state name, with crashed runs marked failed
@@ -90,6 +92,7 @@ int RunExecutions(const Args& args) {
   for (const auto& e : *list) {
     std::string rules;
     for (const auto& r : e.rules) rules += (rules.empty() ? "" : ",") + r;
+    if (!e.shard.empty()) rules += " (shard " + e.shard + ")";
     fmt::print("{:<6} {:<10} {:<9} {:<21} {:<21} {:>9}  {}\n", e.id, state::Name(e.status), state::Name(e.trigger),
                e.started_at, e.ended_at.empty() ? "-" : e.ended_at,
                fmt::format("{}/{}", e.succeeded, e.total), rules);

@@ -26,6 +26,10 @@ int RunPlan(const Args& args) {
     return kExitError;
   }
   const bool machine = vm.count("json") || vm.count("markdown");
+  if (auto shard = ShardFrom(vm); !shard.ok()) {
+    PrintError(shard.status().message());
+    return kExitError;
+  }
 
   SessionOptions so;
   so.config_path = vm["config"].as<std::string>();

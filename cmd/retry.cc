@@ -143,6 +143,8 @@ int RunRetry(const Args& args) {
     po_.rules.push_back(r);
   }
   po_.parallelism = *parallelism;
+  // A shard's execution is retried as that shard: no request for the others' repositories.
+  if (auto shard = core::ParseShard(e->shard); shard.ok()) po_.shard = *shard;
   core::CancelToken cancel;
   InterruptScope scope(&cancel);
   InstallInterruptHandler();

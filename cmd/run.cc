@@ -79,7 +79,8 @@ void Reload(const std::string& config_path, Session* session, WebhookServer* web
 // One execution of the rules DUE. A rule whose fire times pass while it runs is run
 // once afterwards, never queued once per missed fire (Harbor #17269).
 void RunDue(const std::vector<std::string>& due, int parallelism,
-            const core::CancelToken& stopping, Session* session, Metrics* metrics) {
+            const std::optional<core::Shard>& shard, const core::CancelToken& stopping,
+            Session* session, Metrics* metrics) {
   // A `crossdock stop` ends this execution only; a signal ends the run too.
   core::CancelToken cancel;
   InterruptScope scope(&cancel);
@@ -87,6 +88,7 @@ void RunDue(const std::vector<std::string>& due, int parallelism,
   po.rules = due;
   po.parallelism = parallelism;
   po.cancel = cancel.flag();
+  po.shard = shard;
   planner::Plan plan =
       planner::MakePlan(session->config, session->state, session->registries->map(), po);
   ExecuteOptions eo;
@@ -97,7 +99,7 @@ void RunDue(const std::vector<std::string>& due, int parallelism,
   eo.on_finished = [metrics](const state::Execution& e) { metrics->ExecutionFinished(e); };
   std::string names;
   for (const auto& r : due) names += " " + r;
-  LogLine("due:" + names);
+  LogLine("due" + (shard ? " for shard " + shard->Name() : "") + ":" + names);
   auto started = std::chrono::steady_clock::now();
   (void)ExecutePlan(*session, plan, eo);
   std::fflush(stdout);
@@ -116,9 +118,23 @@ int RunScheduler(const Args& args) {
                      "State file (default: [settings] state)")(
       "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
       "listen", po::value<std::string>(),
-      "Also receive registry webhooks on HOST:PORT, as crossdock serve does");
+      "Also receive registry webhooks on HOST:PORT, as crossdock serve does")(
+      "shard", po::value<std::string>(), kShardHelp);
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock run [options]", &vm)) return *rc;
+  auto shard = ShardFrom(vm);
+  if (!shard.ok()) {
+    PrintError(shard.status().message());
+    return kExitError;
+  }
+  if (*shard && vm.count("listen")) {
+    // An event is applied once, by whoever receives it: a shard would have to drop
+    // the events of the others' repositories.
+    PrintError("--shard and --listen cannot be combined: webhook events are applied by one "
+               "process for every shard; run `crossdock serve` (or one `crossdock run "
+               "--listen` without --shard) for them");
+    return kExitError;
+  }
   std::string listen, host;
   int port = 0;
   if (vm.count("listen")) {
@@ -151,9 +167,10 @@ int RunScheduler(const Args& args) {
   state::ExecutionStore history(session->state_path);
   (void)history.RecoverCrashed();
   if (webhooks && !webhooks->Start(host, port)) return kExitError;
-  LogLine(fmt::format("crossdock run: watching {} rule(s) of {}; state {}{}",
+  LogLine(fmt::format("crossdock run: watching {} rule(s) of {}; state {}{}{}",
                       session->config.rules.size(), session->config.path, session->state_path,
-                      webhooks ? "; webhooks on " + listen : ""));
+                      webhooks ? "; webhooks on " + listen : "",
+                      *shard ? "; shard " + (*shard)->Name() : ""));
 
   while (!stopping.cancelled()) {
     if (g_reload.exchange(false)) Reload(so.config_path, &*session, webhooks.get());
@@ -163,11 +180,12 @@ int RunScheduler(const Args& args) {
       webhooks->Drain(*session, parallelism(), stopping);
       if (stopping.cancelled()) break;
     }
-    auto due = applier::DueRules(session->config, history, std::chrono::system_clock::now());
+    auto due =
+        applier::DueRules(session->config, history, std::chrono::system_clock::now(), *shard);
     if (!due.ok()) {
       PrintError(due.status().message());
     } else if (!due->empty()) {
-      RunDue(*due, parallelism(), stopping, &*session, &metrics);
+      RunDue(*due, parallelism(), *shard, stopping, &*session, &metrics);
       continue;
     }
     // Sleep until the next fire time or event, waking every 200 ms for signals.

@@ -60,7 +60,15 @@ void AddPlanningOptions(po::options_description* desc) {
       "parallelism)")(
       "refresh", "Check immutable_tags too, as if none were declared")(
       "refresh-only",
-      "Only compare the state with what the destinations hold; copy and delete nothing");
+      "Only compare the state with what the destinations hold; copy and delete nothing")(
+      "shard", po::value<std::string>(), kShardHelp);
+}
+
+core::Result<std::optional<core::Shard>> ShardFrom(const po::variables_map& vm) {
+  if (!vm.count("shard")) return std::optional<core::Shard>();
+  auto shard = core::ParseShard(vm["shard"].as<std::string>());
+  if (!shard.ok()) return shard.status();
+  return std::optional<core::Shard>(*shard);
 }
 
 std::optional<int> ParallelismFrom(const po::variables_map& vm, const core::Config& config) {
@@ -91,6 +99,12 @@ std::optional<planner::PlanOptions> PlanOptionsFrom(const po::variables_map& vm,
   o.refresh_only = vm.count("refresh-only") > 0;
   o.refresh = vm.count("refresh") > 0 || o.refresh_only;
   o.cancel = cancel.flag();
+  auto shard = ShardFrom(vm);
+  if (!shard.ok()) {
+    PrintError(shard.status().message());
+    return std::nullopt;
+  }
+  o.shard = *shard;
   return o;
 }
 

@@ -10,6 +10,7 @@
 
 #include "cmd/common.h"
 #include "core/cancel.h"
+#include "core/shard.h"
 #include "planner/plan.h"
 #include "planner/planner.h"
 #include "planner/saved_plan.h"
@@ -38,8 +39,17 @@ struct SessionOptions {
 // nullopt.
 std::optional<Session> OpenSession(const SessionOptions& options);
 
-// The flags plan and apply share: --state, --rule, --parallelism, --refresh-only.
+// The flags plan and apply share: --state, --rule, --parallelism, --refresh-only,
+// --shard.
 void AddPlanningOptions(boost::program_options::options_description* desc);
+
+// --shard's help text (plan, apply, run).
+inline constexpr const char* kShardHelp =
+    "Only the destination repositories of shard I of N, I/N with 0 <= I < N (README \"Shards\")";
+
+// --shard I/N (core/shard.h); nullopt without it. The error names the flag, what is
+// wrong and the form expected. Commands check it before reading or contacting anything.
+core::Result<std::optional<core::Shard>> ShardFrom(const boost::program_options::variables_map& vm);
 
 // --parallelism, or [settings] parallelism; the one range check of every command.
 // Prints the problem and returns nullopt when it is out of range.
@@ -47,7 +57,7 @@ std::optional<int> ParallelismFrom(const boost::program_options::variables_map& 
                                    const core::Config& config);
 
 // PlanOptions from those flags (defaults from CONFIG), cancelled by CANCEL. Prints
-// unknown --rule names and returns nullopt.
+// unknown --rule names (and a bad --shard) and returns nullopt.
 std::optional<planner::PlanOptions> PlanOptionsFrom(const boost::program_options::variables_map& vm,
                                                     const core::Config& config,
                                                     const core::CancelToken& cancel);

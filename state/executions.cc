@@ -125,15 +125,17 @@ namespace {
 json ToJson(const Execution& e) {
   json tasks = json::array();
   for (const auto& t : e.tasks) tasks.push_back(json(TaskToJson(t)));
-  return {{"id", e.id},
-          {"rules", e.rules},
-          {"trigger", Name(e.trigger)},
-          {"status", Name(e.status)},
-          {"started_at", e.started_at},
-          {"ended_at", e.ended_at},
-          {"pid", e.pid},       {"succeeded", e.succeeded}, {"failed", e.failed},
-          {"total", e.total},   {"bytes", e.bytes},         {"message", e.message},
-          {"tasks", tasks}};
+  json j = {{"id", e.id},
+            {"rules", e.rules},
+            {"trigger", Name(e.trigger)},
+            {"status", Name(e.status)},
+            {"started_at", e.started_at},
+            {"ended_at", e.ended_at},
+            {"pid", e.pid},       {"succeeded", e.succeeded}, {"failed", e.failed},
+            {"total", e.total},   {"bytes", e.bytes},         {"message", e.message},
+            {"tasks", tasks}};
+  if (!e.shard.empty()) j["shard"] = e.shard;  // absent for every shard, as before issue 15
+  return j;
 }
 
 // REQUIRES: J is an object. Throws nlohmann::json::exception when a field has the
@@ -152,6 +154,7 @@ Execution FromJson(const json& j) {
   e.total = j.value("total", 0);
   e.bytes = j.value("bytes", std::int64_t{0});
   e.message = j.value("message", std::string());
+  e.shard = j.value("shard", std::string());
   if (j.contains("tasks") && j["tasks"].is_array()) {
     for (const auto& tj : j["tasks"]) {
       Task t;

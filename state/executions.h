@@ -59,6 +59,8 @@ struct Execution {
   int succeeded = 0, failed = 0, total = 0;  // changes
   std::int64_t bytes = 0;
   std::string message;  // why it failed or stopped, when it did
+  // "I/N" when it applied shard I of N (--shard); "" when it covered every shard.
+  std::string shard;
   std::vector<Task> tasks;
 };
 

@@ -105,8 +105,9 @@ TEST_F(CompletionTest, FlagsAreThoseOfTheCommandsOwnHelp) {
   std::vector<std::string> plan;
   for (const auto& line : Complete({"plan", "--"})) plan.push_back(line.substr(0, line.find('\t')));
   EXPECT_EQ(plan, (std::vector<std::string>{"--help", "--config", "--no-color", "--state", "--rule",
-                                            "--parallelism", "--refresh", "--refresh-only", "--json",
-                                            "--markdown", "--out", "--detailed-exitcode", ":words"}));
+                                            "--parallelism", "--refresh", "--refresh-only", "--shard",
+                                            "--json", "--markdown", "--out", "--detailed-exitcode",
+                                            ":words"}));
   EXPECT_EQ(Complete({"plan", "--refresh-o"}),
             (std::vector<std::string>{
                 "--refresh-only\tOnly compare the state with what the destinations hold; copy and "

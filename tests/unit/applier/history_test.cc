@@ -57,5 +57,46 @@ TEST_F(ExecutionRecorderTest, TasksCutShortByAStopShowStoppedAndOtherFailuresFai
   EXPECT_EQ(status["small"], "stopped");  // one tag done, one cut short
 }
 
+// Issue 15: each shard of `apply --due --shard I/N` (a Kubernetes Indexed Job) runs
+// a due rule; one shard's run leaves it due for the others, and a run of every shard
+// counts for all of them.
+TEST_F(ExecutionRecorderTest, ARuleIsDueForEachShardUntilThatShardRanIt) {
+  state::ExecutionStore store(dir_ + "/s.json");
+  core::Config config;
+  core::Rule rule;
+  rule.name = "r";
+  rule.schedule = "0 3 * * *";
+  config.rules = {rule};
+  const auto now = std::chrono::system_clock::now();
+  const core::Shard zero{0, 2}, one{1, 2};
+  const auto due = [&](std::optional<core::Shard> shard) {
+    auto d = DueRules(config, store, now, shard);
+    EXPECT_TRUE(d.ok()) << d.status().message();
+    return d.ok() && !d->empty();
+  };
+  EXPECT_TRUE(due(zero));
+  EXPECT_TRUE(due(one));
+
+  planner::Plan plan;
+  plan.rules = {"r"};
+  plan.shard = zero;
+  auto rec = ExecutionRecorder::Start(&store, plan, state::Trigger::kScheduled);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  ASSERT_TRUE((*rec)->Finish(false, "", 50).ok());
+  EXPECT_EQ(store.Get((*rec)->id())->shard, "0/2");
+  EXPECT_FALSE(due(zero));
+  EXPECT_TRUE(due(one));
+  EXPECT_TRUE(due(std::nullopt));  // shard 0's run covered half of the repositories
+
+  plan.shard.reset();
+  rec = ExecutionRecorder::Start(&store, plan, state::Trigger::kScheduled);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  ASSERT_TRUE((*rec)->Finish(false, "", 50).ok());
+  EXPECT_EQ(store.Get((*rec)->id())->shard, "");
+  EXPECT_FALSE(due(one));
+  EXPECT_FALSE(due(std::nullopt));
+  EXPECT_FALSE(due(core::Shard{2, 3}));
+}
+
 }  // namespace
 }  // namespace crossdock::applier
