@@ -140,9 +140,10 @@ class ShardPlanTest : public ::testing::Test {
         {rule, src, repo, source_digest, dst, dest_repo, tag, dest_digest, "2026-01-01T00:00:00Z"});
   }
 
-  Plan Make(std::optional<core::Shard> shard) {
+  Plan Make(std::optional<core::Shard> shard, bool refresh_only = false) {
     PlanOptions o;
     o.shard = shard;
+    o.refresh_only = refresh_only;
     return MakePlan(config_, state_, registries_, o);
   }
 
@@ -232,6 +233,19 @@ TEST_F(ShardPlanTest, TheShardsPlansTogetherAreThePlanWithoutShards) {
     EXPECT_EQ(got_errors, std::set<std::string>(want_errors.begin(), want_errors.end()))
         << n << " shards";
     EXPECT_EQ(got_namespaces, want_namespaces) << n << " shards";
+  }
+}
+
+TEST_F(ShardPlanTest, TheShardsDriftTogetherIsTheDriftWithoutShards) {
+  BuildMixedFleet();
+  std::multiset<std::string> want;
+  for (const auto& c : Make(std::nullopt, true).drift) want.insert(Key(c));
+  EXPECT_EQ(want.size(), 3u);  // lib/r04:gone and lib/r07:kept absent, lib/r05:moved changed
+  for (int n : {2, 3, 7}) {
+    std::multiset<std::string> got;
+    for (int i = 0; i < n; ++i)
+      for (const auto& c : Make(core::Shard{i, n}, true).drift) got.insert(Key(c));
+    EXPECT_EQ(got, want) << n << " shards";
   }
 }
 
