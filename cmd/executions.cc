@@ -22,19 +22,20 @@ nlohmann::ordered_json TaskJson(std::int64_t exec, const state::Task& t) {
 }
 
 nlohmann::ordered_json ExecutionJson(const state::Execution& e) {
-  nlohmann::ordered_json j = {{"id", e.id},
-          {"rules", e.rules},
-          {"trigger", state::Name(e.trigger)},
-          {"status", state::Name(e.status)},
-          {"started_at", e.started_at},
-          {"ended_at", e.ended_at.empty() ? nlohmann::ordered_json(nullptr)
-                                          : nlohmann::ordered_json(e.ended_at)},
-          {"succeeded", e.succeeded},
-          {"failed", e.failed},
-          {"total", e.total},
-          {"bytes", e.bytes},
-          {"tasks", e.tasks.size()},
-          {"message", e.message}};
+  nlohmann::ordered_json j = {
+      {"id", e.id},
+      {"rules", e.rules},
+      {"trigger", state::Name(e.trigger)},
+      {"status", state::Name(e.status)},
+      {"started_at", e.started_at},
+      {"ended_at",
+       e.ended_at.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.ended_at)},
+      {"succeeded", e.succeeded},
+      {"failed", e.failed},
+      {"total", e.total},
+      {"bytes", e.bytes},
+      {"tasks", e.tasks.size()},
+      {"message", e.message}};
   if (!e.shard.empty()) j["shard"] = e.shard;  // "I/N" of an apply --shard
   return j;
 }

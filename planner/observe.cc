@@ -214,8 +214,8 @@ void Observer::StartTags(const Selection& selection) {
 }
 
 // An immutable tag (immutable_tags) the state records at every destination (of the
-// shard's) as copied from this source with one digest: no request is spent on it. REQUIRES: W's tag
-// matches the rule's immutable_tags.
+// shard's) as copied from this source with one digest: no request is spent on it.
+// REQUIRES: W's tag matches the rule's immutable_tags.
 void Observer::Pin(TagWork* w) {
   const core::Rule& rule = *w->repo->rule;
   std::optional<std::string> digest;
