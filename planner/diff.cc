@@ -35,13 +35,46 @@ bool Planned(const Desired& desired, const std::string& rule) {
   return std::find(desired.rules.begin(), desired.rules.end(), rule) != desired.rules.end();
 }
 
-std::set<RuleTagKey> DesiredKeys(const Desired& desired) {
-  std::set<RuleTagKey> keys = desired.written_tags;
+// Which of STATE's artifacts (by position) a desired or written tag of their own rule
+// names: those are kept. One lookup per desired tag, no copy of any key.
+std::vector<bool> DesiredArtifacts(const Desired& desired, const state::State& state) {
+  std::vector<bool> wanted(state.artifacts.size(), false);
+  auto mark = [&](const std::string& rule, const std::string& endpoint, const std::string& repo,
+                  const std::string& tag) {
+    const state::Artifact* a = state.Find(endpoint, repo, tag);
+    if (a && a->rule == rule) wanted[a - state.artifacts.data()] = true;
+  };
+  for (const auto& [rule, endpoint, repo, tag] : desired.written_tags) mark(rule, endpoint, repo, tag);
   for (const auto& t : desired.tags)
-    for (const auto& d : t.destination_endpoints)
-      keys.insert({t.rule, d, t.destination_repository, t.tag});
-  return keys;
+    for (const auto& d : t.destination_endpoints) mark(t.rule, d, t.destination_repository, t.tag);
+  return wanted;
 }
+
+// A planned rule and its destinations, looked up once per rule name rather than once
+// per state record.
+struct PlannedRule {
+  const core::Rule* rule = nullptr;  // nullptr: not planned (or not configured)
+  std::vector<std::string> destinations;
+};
+
+class PlannedRules {
+ public:
+  PlannedRules(const core::Config& config, const Desired& desired)
+      : config_(config), desired_(desired) {}
+  const PlannedRule& Of(const std::string& name) {
+    auto [it, inserted] = rules_.try_emplace(name);
+    if (inserted && Planned(desired_, name)) {
+      it->second.rule = config_.FindRule(name);
+      if (it->second.rule) it->second.destinations = DestinationsOf(*it->second.rule);
+    }
+    return it->second;
+  }
+
+ private:
+  const core::Config& config_;
+  const Desired& desired_;
+  std::map<std::string, PlannedRule, std::less<>> rules_;
+};
 
 // The intents of planned rules at configured endpoints: their tags are HEADed, and
 // those holding the intended digest adopted.
@@ -68,11 +101,14 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
                                                   const state::State& state,
                                                   const DiffOptions& options) {
   std::vector<DeletionCandidate> out;
-  const std::set<RuleTagKey> wanted = DesiredKeys(desired);
+  const std::vector<bool> wanted =
+      options.refresh_only ? std::vector<bool>() : DesiredArtifacts(desired, state);
+  PlannedRules rules(config, desired);
   for (const auto& a : state.artifacts) {
-    const core::Rule* rule = Planned(desired, a.rule) ? config.FindRule(a.rule) : nullptr;
+    const PlannedRule& planned = rules.Of(a.rule);
+    const core::Rule* rule = planned.rule;
     if (!rule) continue;
-    auto dests = DestinationsOf(*rule);
+    const auto& dests = planned.destinations;
     if (std::find(dests.begin(), dests.end(), a.destination_endpoint) == dests.end()) continue;
     if (options.refresh_only) {
       out.push_back({&a, ""});
@@ -81,8 +117,10 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
     if (desired.unlisted_rules.count(rule->name) ||
         desired.unlisted_repositories.count({rule->name, a.source_repository}))
       continue;
-    if (wanted.count({rule->name, a.destination_endpoint, a.destination_repository, a.tag}))
-      continue;
+    if (wanted[&a - state.artifacts.data()]) continue;
+    // A file edited by hand may record a key twice: the lookups found one of them.
+    const state::Artifact* same = state.Find(a.destination_endpoint, a.destination_repository, a.tag);
+    if (same && same->rule == a.rule && wanted[same - state.artifacts.data()]) continue;
     if (rule->delete_missing) out.push_back({&a, "gone from the source or no longer selected"});
   }
   if (options.refresh_only) return out;
@@ -130,9 +168,6 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
                      const DiffOptions& options, Plan* plan) {
   const std::set<TagKey> collided = Collisions(desired, &plan->errors);
   std::set<TagKey> planned;  // a second rule wanting the same tag from the same source
-  std::map<TagKey, const state::Artifact*> recorded;
-  for (const auto& a : state.artifacts)
-    recorded[{a.destination_endpoint, a.destination_repository, a.tag}] = &a;
   for (const auto& t : desired.tags) {
     const core::Rule* rule = config.FindRule(t.rule);
     if (!rule) continue;
@@ -171,13 +206,12 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       // not the OCI manifest: Registry::ConvertsManifests) holds another digest than its
       // source. It is converged while it holds what crossdock recorded writing there for
       // this very source digest.
-      auto record = recorded.find(key);
-      if (record != recorded.end() && dest->digest &&
-          record->second->source_digest == base.source_digest &&
-          record->second->destination_digest == *dest->digest)
+      const state::Artifact* record = state.Find(d, t.destination_repository, t.tag);
+      if (record && dest->digest && record->source_digest == base.source_digest &&
+          record->destination_digest == *dest->digest)
         continue;
       auto change = DiffTag(*rule, base, dest->digest);
-      if (!change && rule->adopt && !recorded.count(key)) {
+      if (!change && rule->adopt && !record) {
         base.action = Action::kAdopt;
         base.destination_digest = dest->digest;
         base.reason = "already holds the source digest; adopt = true takes ownership";
@@ -195,7 +229,15 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
 void AdoptInterruptedPushes(const core::Config& config, const Desired& desired,
                             const state::State& state, const Observed& observed,
                             const DiffOptions& options, Plan* plan) {
-  for (const state::Intent* i : OpenIntents(config, desired, state, options)) {
+  const std::vector<const state::Intent*> intents = OpenIntents(config, desired, state, options);
+  // The first change planned at each destination tag, when there are intents to match.
+  std::map<TagKey, size_t> change_at;
+  if (!intents.empty())
+    for (size_t k = 0; k < plan->changes.size(); ++k) {
+      const Change& c = plan->changes[k];
+      change_at.emplace(TagKey{c.destination_endpoint, c.destination_repository, c.tag}, k);
+    }
+  for (const state::Intent* i : intents) {
     const Observation* now =
         Find(observed.destinations, {i->destination_endpoint, i->destination_repository, i->tag});
     if (!now) continue;
@@ -206,20 +248,20 @@ void AdoptInterruptedPushes(const core::Config& config, const Desired& desired,
     if (now->digest != i->source_digest) continue;  // the push never landed
     const state::Artifact* a = state.Find(i->destination_endpoint, i->destination_repository, i->tag);
     if (a && a->destination_digest == i->source_digest) continue;  // recorded after all
-    auto same_tag = std::find_if(plan->changes.begin(), plan->changes.end(), [&](const Change& c) {
-      return c.destination_endpoint == i->destination_endpoint &&
-             c.destination_repository == i->destination_repository && c.tag == i->tag;
-    });
+    auto at = change_at.find({i->destination_endpoint, i->destination_repository, i->tag});
+    Change* same_tag = at == change_at.end() ? nullptr : &plan->changes[at->second];
     // A copy or replacement planned for the tag records it anyway.
-    if (same_tag != plan->changes.end() && same_tag->action != Action::kSkip) continue;
+    if (same_tag && same_tag->action != Action::kSkip) continue;
     Change c = ChangeAt(config, *i);
     c.action = Action::kAdopt;
     c.source_digest = i->source_digest;
     c.destination_digest = now->digest;
     c.reason = "pushed by an apply that was interrupted before it could record it";
-    if (same_tag != plan->changes.end()) {
+    if (same_tag) {
       *same_tag = std::move(c);
     } else {
+      change_at.emplace(TagKey{c.destination_endpoint, c.destination_repository, c.tag},
+                        plan->changes.size());
       plan->changes.push_back(std::move(c));
     }
   }

@@ -149,10 +149,7 @@ class Observer {
   Observer(const core::Config& config, const state::State& state, const Registries& registries,
            const ObserveOptions& options, Desired* desired, Observed* observed)
       : config_(config), state_(state), registries_(registries), options_(options),
-        desired_(desired), observed_(observed) {
-    for (const auto& a : state.artifacts)
-      recorded_.emplace(TagKey{a.destination_endpoint, a.destination_repository, a.tag}, &a);
-  }
+        desired_(desired), observed_(observed) {}
 
   void Run(const Selection& selection);
 
@@ -191,7 +188,6 @@ class Observer {
   const ObserveOptions& options_;
   Desired* desired_;
   Observed* observed_;
-  std::map<TagKey, const state::Artifact*> recorded_;
   std::vector<TagWork> tags_;
   std::set<std::pair<const SelectedRepository*, std::string>> have_;  // (repo, tag)
 };
@@ -220,8 +216,7 @@ void Observer::Pin(TagWork* w) {
   const core::Rule& rule = *w->repo->rule;
   std::optional<std::string> digest;
   for (const auto& d : DestinationsOf(rule)) {
-    auto it = recorded_.find({d, w->repo->destination_repository, w->tag});
-    const state::Artifact* a = it == recorded_.end() ? nullptr : it->second;
+    const state::Artifact* a = state_.Find(d, w->repo->destination_repository, w->tag);
     if (!a || a->rule != rule.name || a->source_repository != w->repo->source_repository ||
         a->source_digest != a->destination_digest || (digest && *digest != a->source_digest))
       return;

@@ -311,5 +311,22 @@ TEST_F(DiffTest, StateTagsToObserveAreTheIntentsAndTheDeletionCandidates) {
   EXPECT_EQ(keys[1], (TagKey{"dst", "lib/app", "v2"}));
 }
 
+TEST_F(DiffTest, ADesiredTagRecordedTwiceIsNotDeleted) {
+  // A state file edited by hand (or merged by git) can record one key twice; the
+  // lookups find one record, and the other must not read as "no longer desired".
+  config_.rules[0].delete_missing = true;
+  Want("v1");
+  Source("v1", kA);
+  Holds("v1", kA);
+  Record("v1", kA);
+  Record("v2", kA);
+  Record("v1", kA);
+  Holds("v2", kA);
+  Plan plan = Run();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].tag, "v2");
+  EXPECT_EQ(plan.changes[0].action, Action::kDelete);
+}
+
 }  // namespace
 }  // namespace crossdock::planner
