@@ -109,6 +109,10 @@ class Runner {
         Immutable();
       } else if (part == "vendor-noop") {
         VendorNoop();
+      } else if (part == "scale") {
+        results_.scale = RunScale({.crossdock = o_.crossdock, .bench = o_.bench,
+                                   .work_dir = NewDir("scale"), .reps = o_.reps,
+                                   .max_tags = o_.scale_max});
       } else {
         CopyPart(part);
       }
@@ -456,8 +460,9 @@ class Runner {
 }  // namespace
 
 const std::vector<std::string>& AllParts() {
-  static const std::vector<std::string> kParts = {"fleet", "no-op",     "big",       "many-tags",
-                                                  "plan",  "fleet-tls", "immutable", "vendor-noop"};
+  static const std::vector<std::string> kParts = {"fleet",     "no-op",     "big",
+                                                  "many-tags", "plan",      "fleet-tls",
+                                                  "immutable", "vendor-noop", "scale"};
   return kParts;
 }
 
