@@ -1,20 +1,15 @@
 #include "planner/diff.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <unordered_set>
 
 #include "core/digest.h"
 
 namespace crossdock::planner {
 
 namespace {
-
-const Observation kNotObserved{};
-
-const Observation* Find(const std::map<TagKey, Observation>& m, const TagKey& key) {
-  auto it = m.find(key);
-  return it == m.end() ? nullptr : &it->second;
-}
 
 // A Change at the destination tag a state record (Artifact or Intent) names, from the
 // same source; action and digests are the caller's to fill in.
@@ -133,20 +128,63 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
   return out;
 }
 
+// Desired tags at one of their destinations, each named by its position (the tag's in
+// DESIRED.tags, the destination's in its destination_endpoints) and compared by the
+// destination tag it names: 8 bytes an entry, where a set of TagKeys would hold a copy
+// of every endpoint, repository and tag name.
+class DestinationTags {
+ public:
+  explicit DestinationTags(const Desired& desired)
+      : set_(0, Hash{&desired.tags}, Equal{&desired.tags}) {}
+  // Adds the I-th desired tag at its D-th destination, unless a tag at the same
+  // destination tag is there already; returns that one's position in desired.tags,
+  // or -1 when added.
+  std::int64_t Add(size_t i, size_t d) {
+    auto [it, added] = set_.insert(i << 32 | d);
+    return added ? -1 : static_cast<std::int64_t>(*it >> 32);
+  }
+
+ private:
+  using Tags = std::vector<DesiredTag>;
+  static std::tuple<const std::string&, const std::string&, const std::string&> Key(
+      const Tags& tags, std::uint64_t entry) {
+    const DesiredTag& t = tags[entry >> 32];
+    return {t.destination_endpoints[entry & 0xffffffff], t.destination_repository, t.tag};
+  }
+  struct Hash {
+    const Tags* tags;
+    size_t operator()(std::uint64_t entry) const {
+      const auto [endpoint, repository, tag] = Key(*tags, entry);
+      const std::hash<std::string> h;
+      size_t seed = h(endpoint);
+      for (const std::string* part : {&repository, &tag})
+        seed ^= h(*part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+      return seed;
+    }
+  };
+  struct Equal {
+    const Tags* tags;
+    bool operator()(std::uint64_t a, std::uint64_t b) const { return Key(*tags, a) == Key(*tags, b); }
+  };
+  std::unordered_set<std::uint64_t, Hash, Equal> set_;
+};
+
 // The destination tags two different sources want: an error for each rule, and
 // nothing copied there. A referrer copied by digest is the same content whatever its
 // source, so it never collides.
 std::set<TagKey> Collisions(const Desired& desired, std::vector<PlanError>* errors) {
-  std::map<TagKey, const DesiredTag*> first;
+  DestinationTags first(desired);
   std::set<TagKey> collided;
-  for (const auto& t : desired.tags) {
+  for (size_t i = 0; i < desired.tags.size(); ++i) {
+    const DesiredTag& t = desired.tags[i];
     if (core::IsValidDigest(t.tag)) continue;
-    for (const auto& d : t.destination_endpoints) {
+    for (size_t k = 0; k < t.destination_endpoints.size(); ++k) {
+      const std::string& d = t.destination_endpoints[k];
+      const std::int64_t earlier = first.Add(i, k);
+      if (earlier < 0) continue;
+      const DesiredTag& o = desired.tags[static_cast<size_t>(earlier)];
       TagKey key{d, t.destination_repository, t.tag};
-      auto [it, inserted] = first.emplace(key, &t);
-      const DesiredTag& o = *it->second;
-      if (inserted || (o.source_endpoint == t.source_endpoint &&
-                       o.source_repository == t.source_repository))
+      if (o.source_endpoint == t.source_endpoint && o.source_repository == t.source_repository)
         continue;
       collided.insert(key);
       const std::string message =
@@ -167,8 +205,9 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
                      const state::State& state, const Observed& observed,
                      const DiffOptions& options, Plan* plan) {
   const std::set<TagKey> collided = Collisions(desired, &plan->errors);
-  std::set<TagKey> planned;  // a second rule wanting the same tag from the same source
-  for (const auto& t : desired.tags) {
+  DestinationTags planned(desired);  // a second rule wanting the same tag from the same source
+  for (size_t i = 0; i < desired.tags.size(); ++i) {
+    const DesiredTag& t = desired.tags[i];
     const core::Rule* rule = config.FindRule(t.rule);
     if (!rule) continue;
     if (!t.error.empty()) {
@@ -176,17 +215,18 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       continue;
     }
     if (t.pinned) continue;
-    const Observation* source = Find(observed.sources, {t.source_endpoint, t.source_repository, t.tag});
+    const Observation* source = observed.sources.Find(t.source_endpoint, t.source_repository, t.tag);
     if (!source) continue;
     if (!source->error.empty()) {
       plan->errors.push_back({t.rule, t.source_repository, source->error});
       continue;
     }
     if (!source->digest || options.refresh_only) continue;  // gone since it was listed
-    for (const auto& d : t.destination_endpoints) {
-      TagKey key{d, t.destination_repository, t.tag};
-      if (collided.count(key) || !planned.insert(key).second) continue;
-      const Observation* dest = Find(observed.destinations, key);
+    for (size_t k = 0; k < t.destination_endpoints.size(); ++k) {
+      const std::string& d = t.destination_endpoints[k];
+      if (!collided.empty() && collided.count({d, t.destination_repository, t.tag})) continue;
+      if (planned.Add(i, k) >= 0) continue;
+      const Observation* dest = observed.destinations.Find(d, t.destination_repository, t.tag);
       if (!dest) continue;
       if (!dest->error.empty()) {
         plan->errors.push_back({t.rule, t.source_repository, dest->error});
@@ -239,7 +279,7 @@ void AdoptInterruptedPushes(const core::Config& config, const Desired& desired,
     }
   for (const state::Intent* i : intents) {
     const Observation* now =
-        Find(observed.destinations, {i->destination_endpoint, i->destination_repository, i->tag});
+        observed.destinations.Find(i->destination_endpoint, i->destination_repository, i->tag);
     if (!now) continue;
     if (!now->error.empty()) {
       plan->errors.push_back({i->rule, i->source_repository, now->error});
@@ -274,7 +314,7 @@ void DiffManaged(const core::Config& config, const Desired& desired, const state
   for (const auto& [artifact, reason] : DeletionCandidates(config, desired, state, options)) {
     const state::Artifact& a = *artifact;
     const Observation* now =
-        Find(observed.destinations, {a.destination_endpoint, a.destination_repository, a.tag});
+        observed.destinations.Find(a.destination_endpoint, a.destination_repository, a.tag);
     if (!now) continue;
     if (!now->error.empty()) {
       plan->errors.push_back({a.rule, a.source_repository, now->error});
@@ -344,6 +384,31 @@ void SortChanges(Plan* plan) {
 }
 
 }  // namespace
+
+size_t ObservationMap::RepositoryHash::Hash(std::string_view endpoint, std::string_view repository) {
+  const std::hash<std::string_view> h;
+  const size_t seed = h(endpoint);
+  return seed ^ (h(repository) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+Observation& ObservationMap::Insert(std::string_view endpoint, std::string_view repository,
+                                    const std::string& tag, bool* inserted) {
+  auto repo = repositories_.find(std::pair{endpoint, repository});
+  if (repo == repositories_.end())
+    repo = repositories_.try_emplace(Repository(endpoint, repository)).first;
+  auto [it, added] = repo->second.try_emplace(tag);
+  if (added) ++size_;
+  if (inserted) *inserted = added;
+  return it->second;
+}
+
+const Observation* ObservationMap::Find(std::string_view endpoint, std::string_view repository,
+                                        const std::string& tag) const {
+  auto repo = repositories_.find(std::pair{endpoint, repository});
+  if (repo == repositories_.end()) return nullptr;
+  auto it = repo->second.find(tag);
+  return it == repo->second.end() ? nullptr : &it->second;
+}
 
 std::vector<std::string> DestinationsOf(const core::Rule& rule) {
   if (!rule.destinations.empty()) return rule.destinations;

@@ -9,13 +9,16 @@ namespace crossdock::planner {
 Plan MakePlan(const core::Config& config, const state::State& state,
               const std::map<std::string, providers::Registry*>& registries,
               const PlanOptions& options) {
-  Selection selection =
-      Select(config, registries, {options.rules, options.parallelism, options.cancel});
   Desired desired;
   Observed observed;
-  Observe(config, selection, state, registries,
-          {options.parallelism, options.refresh, options.refresh_only, options.cancel}, &desired,
-          &observed);
+  {
+    // What the selection lists is in DESIRED once observed: freed before Diff.
+    Selection selection =
+        Select(config, registries, {options.rules, options.parallelism, options.cancel});
+    Observe(config, selection, state, registries,
+            {options.parallelism, options.refresh, options.refresh_only, options.cancel},
+            &desired, &observed);
+  }
   Plan plan = Diff(config, desired, state, observed, {options.refresh_only});
   plan.max_deletes = config.settings.max_deletes;
   if (!options.refresh_only)

@@ -328,5 +328,29 @@ TEST_F(DiffTest, ADesiredTagRecordedTwiceIsNotDeleted) {
   EXPECT_EQ(plan.changes[0].action, Action::kDelete);
 }
 
+TEST(ObservationMapTest, ObservationsAreFoundByTheirWholeKeyAndNeverMove) {
+  ObservationMap m;
+  std::vector<Observation*> made;
+  for (int i = 0; i < 2000; ++i)
+    made.push_back(&m[{"e" + std::to_string(i % 3), "repo" + std::to_string(i % 7), "t" + std::to_string(i)}]);
+  made[5]->digest = kA;
+  for (int i = 0; i < 2000; ++i) {
+    const TagKey key{"e" + std::to_string(i % 3), "repo" + std::to_string(i % 7), "t" + std::to_string(i)};
+    EXPECT_EQ(m.Find(key), made[i]) << i;  // the same object, after all the inserts
+  }
+  EXPECT_EQ(m.size(), 2000u);
+  EXPECT_EQ(*m.Find({"e2", "repo5", "t5"})->digest, kA);
+  EXPECT_EQ(m.count({"e2", "repo5", "t5"}), 1u);
+  EXPECT_EQ(m.Find({"e1", "repo5", "t5"}), nullptr);  // another endpoint
+  EXPECT_EQ(m.Find({"e2", "repo4", "t5"}), nullptr);  // another repository
+  EXPECT_EQ(m.Find({"e2", "repo5", "t6"}), nullptr);  // another tag
+  bool inserted = true;
+  EXPECT_EQ(&m.Insert("e2", "repo5", "t5", &inserted), made[5]);
+  EXPECT_FALSE(inserted);
+  m.Insert("e2", "repo5", "new", &inserted);
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(m.size(), 2001u);
+}
+
 }  // namespace
 }  // namespace crossdock::planner

@@ -1,5 +1,7 @@
 #include "planner/planner.h"
 
+#include <atomic>
+
 #include <gtest/gtest.h>
 
 #include "tests/unit/fake_registry.h"
@@ -379,6 +381,38 @@ TEST_F(PlannerTest, AbsentDestinationRepositoryListedWithDigestsMeansEveryTagIsC
   ASSERT_EQ(plan.changes.size(), 1u);
   EXPECT_EQ(plan.changes[0].action, Action::kCreate);
   EXPECT_EQ(dst.count("HeadManifest"), 0);
+}
+
+// Sets *CANCEL when it answers its first manifest HEAD, as Ctrl-C would then.
+class CancellingRegistry : public FakeRegistry {
+ public:
+  CancellingRegistry(std::string name, std::atomic<bool>* cancel)
+      : FakeRegistry(std::move(name)), cancel_(cancel) {}
+  core::Result<std::optional<providers::ManifestHead>> HeadManifest(const std::string& repo,
+                                                                   const std::string& ref) override {
+    auto head = FakeRegistry::HeadManifest(repo, ref);
+    cancel_->store(true);
+    return head;
+  }
+
+ private:
+  std::atomic<bool>* cancel_;
+};
+
+TEST_F(PlannerTest, TagsAnInterruptedPlanDidNotObserveAreErrorsNotChanges) {
+  std::atomic<bool> cancel{false};
+  CancellingRegistry src("src", &cancel);
+  registries_["src"] = &src;
+  for (const char* tag : {"v1", "v2", "v3", "v4"}) src.AddImage("app", tag, tag);
+  config_.rules = {rule_};
+  PlanOptions options;
+  options.parallelism = 1;
+  options.cancel = &cancel;
+  Plan plan = MakePlan(config_, state_, registries_, options);
+  EXPECT_EQ(src.count("HeadManifest"), 1);
+  EXPECT_TRUE(plan.changes.empty());  // no destination tag was looked at
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].message, "not observed: the plan was interrupted");
 }
 
 // Docker Hub and Quay take exactly "namespace/name".
