@@ -348,13 +348,13 @@ void DiffManaged(const core::Config& config, const Desired& desired, const state
 // Docker Hub counts every manifest GET as a pull and says how many remain in the
 // window (RateLimit-Remaining; docs.docker.com/docker-hub/usage/pulls/). A copy GETs at
 // least one manifest at its source (an index, one per platform more).
-void WarnAboutPullLimits(const Observed& observed, Plan* plan) {
+void WarnAboutPullLimits(const std::map<std::string, long>& pulls_remaining, Plan* plan) {
   std::map<std::string, long> pulls;
   for (const auto& c : plan->changes)
     if (c.action == Action::kCreate || c.action == Action::kUpdate) ++pulls[c.source_endpoint];
   for (const auto& [endpoint, n] : pulls) {
-    auto it = observed.pulls_remaining.find(endpoint);
-    if (it == observed.pulls_remaining.end() || n <= it->second) continue;
+    auto it = pulls_remaining.find(endpoint);
+    if (it == pulls_remaining.end() || n <= it->second) continue;
     plan->warnings.push_back(
         "endpoint \"" + endpoint + "\" allows " + std::to_string(it->second) +
         " more pulls in its rate-limit window (RateLimit-Remaining) and this plan pulls at "
@@ -458,10 +458,15 @@ Plan Diff(const core::Config& config, const Desired& desired, const state::State
   DiffDesiredTags(config, desired, state, observed, options, &plan);
   AdoptInterruptedPushes(config, desired, state, observed, options, &plan);
   DiffManaged(config, desired, state, observed, options, &plan);
-  DeduplicateErrors(&plan);
-  SortChanges(&plan);
-  WarnAboutPullLimits(observed, &plan);
+  FinishPlan(observed.pulls_remaining, &plan);
   return plan;
+}
+
+void FinishPlan(const std::map<std::string, long>& pulls_remaining, Plan* plan) {
+  plan->warnings.clear();
+  DeduplicateErrors(plan);
+  SortChanges(plan);
+  WarnAboutPullLimits(pulls_remaining, plan);
 }
 
 }  // namespace crossdock::planner

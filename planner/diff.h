@@ -144,6 +144,12 @@ struct DiffOptions {
 Plan Diff(const core::Config& config, const Desired& desired, const state::State& state,
           const Observed& observed, const DiffOptions& options);
 
+// Diff's last steps, for a plan merged from several Diffs (planning in batches,
+// batches.h): errors once per (rule, repository, message), changes sorted as Diff
+// sorts them, and the warnings of pulls the plan needs beyond PULLS_REMAINING (the
+// warnings already in *PLAN are replaced).
+void FinishPlan(const std::map<std::string, long>& pulls_remaining, Plan* plan);
+
 // The Change for one source tag, from what the destination holds and the rule.
 // Returns nullopt for a no-op (the destination already holds BASE.source_digest).
 std::optional<Change> DiffTag(const core::Rule& rule, Change base,
