@@ -36,7 +36,7 @@
 // Why each choice:
 // - JSON, indented, one field per line: people read the state in code review and diff it
 //   in git; a binary format would save nothing that matters at these sizes. It is read
-//   in one streaming pass and written piece by piece (state/state_json.h): about 470
+//   in one streaming pass and written piece by piece (state/state_json.h): about 480
 //   bytes an artifact, a million artifacts in a few seconds each way.
 // - format_version is an integer, checked before anything else is taken from the file,
 //   so a file from a newer crossdock is refused with "upgrade crossdock" instead of
