@@ -31,15 +31,6 @@ double ProcessCpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-std::string LastLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string last;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  return last;
-}
-
 std::int64_t Heads(const std::map<std::string, std::int64_t>& counts) {
   auto it = counts.find("HEAD manifest");
   return it == counts.end() ? 0 : it->second;

@@ -74,15 +74,6 @@ int ListingPages(const std::vector<std::string>& paths) {
   return pages;
 }
 
-std::string LastLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string last;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  return last;
-}
-
 // Vendor fakes in front of a run's registries: they reach the registries directly, so
 // their counts replace the proxies'.
 struct Fronts {
