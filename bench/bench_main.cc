@@ -57,7 +57,7 @@ int Main(int argc, char** argv) {
       "comma-separated subset of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable, "
       "vendor-noop, scale (default: all; all but big with --quick)")(
       "scale-max", po::value(&scale_max),
-      "scale: the largest plan, 10000, 100000 (default) or 1000000 tags (about 3 minutes a run)")(
+      "scale: the largest plan, 10000, 100000 (default) or 1000000 tags (about 2 minutes a run)")(
       "quick", "development mode: 1 run each, many-tags on 1k tags, plan at 1k and 5k tags, no big")(
       "json", "print one JSON document on stdout instead of the Markdown tables")(
       "cache", po::value(&cache)->default_value("build/bench-cache"),

@@ -557,11 +557,11 @@ json ScaleJson(const ScaleResult& s) {
                      {"load_s", f.load_s}, {"save_loaded_s", f.save_loaded_s}, {"cpu_s", f.cpu_s},
                      {"peak_rss_bytes", f.max_rss_bytes}});
   }
-  json shards = nullptr;
+  json shards = {{"supported", s.shards.supported}};
   if (s.shards.supported) {
-    shards = {{"tags", s.shards.tags}, {"count", s.shards.count},
-              {"unsharded_heads", s.shards.unsharded_heads}, {"heads", s.shards.heads},
-              {"plan_last_lines", s.shards.summaries}};
+    shards.update({{"tags", s.shards.tags}, {"count", s.shards.count},
+                   {"unsharded_heads", s.shards.unsharded_heads}, {"heads", s.shards.heads},
+                   {"plan_last_lines", s.shards.summaries}});
   }
   return {{"sizes", sizes}, {"state_file", files}, {"shards", shards}};
 }
