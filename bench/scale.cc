@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -78,8 +77,9 @@ class ScaleRunner {
     CopySpec spec;
     spec.all_repositories = true;
     testing::WriteFile(dir + "/crossdock.toml", CrossdockConfig(s, d, spec));
-    std::vector<std::string> argv = {o_.crossdock, "plan",    "--no-color", "-c",
-                                     dir + "/crossdock.toml", "--state", dir + "/state.json"};
+    std::vector<std::string> argv = {
+        o_.crossdock,       "plan", "--no-color", "-c", dir + "/crossdock.toml", "--state",
+        dir + "/state.json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     src.Reset();
     dst.Reset();
@@ -155,12 +155,13 @@ class ScaleRunner {
   StateFileRun StateFile(int rep) {
     const std::string dir = NewDir("state-io");
     const std::string log = dir + "/state-io.log";
-    ToolRun run = RunTool({o_.bench, "--state-io", std::to_string(o_.state_artifacts), dir}, {}, dir,
-                          log, kToolTimeoutS, dir + "/state-io.err");
+    ToolRun run = RunTool({o_.bench, "--state-io", std::to_string(o_.state_artifacts), dir}, {},
+                          dir, log, kToolTimeoutS, dir + "/state-io.err");
     if (run.exit_code != 0) {
-      throw BenchError("state file " + std::to_string(rep + 1) + ": crossdock_bench --state-io exited " +
-                       std::to_string(run.exit_code) + "\n  last lines of " + dir +
-                       "/state-io.err:\n" + Tail(dir + "/state-io.err"));
+      throw BenchError("state file " + std::to_string(rep + 1) +
+                       ": crossdock_bench --state-io exited " + std::to_string(run.exit_code) +
+                       "\n  last lines of " + dir + "/state-io.err:\n" +
+                       Tail(dir + "/state-io.err"));
     }
     nlohmann::json j = nlohmann::json::parse(LastLine(log), nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("load_s"))
@@ -218,8 +219,9 @@ int StateIoMain(int artifacts, const std::string& dir) {
   const double load_s = Since(start);
   if (!loaded.ok() || static_cast<int>(loaded->artifacts.size()) != artifacts) {
     std::cerr << "crossdock_bench --state-io: "
-              << (loaded.ok() ? "read back " + std::to_string(loaded->artifacts.size()) + " artifacts"
-                              : loaded.status().message())
+              << (loaded.ok()
+                      ? "read back " + std::to_string(loaded->artifacts.size()) + " artifacts"
+                      : loaded.status().message())
               << "\n";
     return 1;
   }

@@ -65,7 +65,8 @@ int PageSize(const httplib::Request& req, int fallback) {
   return std::min(value, 10000);
 }
 
-void Error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
+void Error(httplib::Response& res, int status, const std::string& code,
+           const std::string& message) {
   res.status = status;
   res.set_content("{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}]}\n",
                   "application/json");
@@ -88,8 +89,8 @@ std::string Page(httplib::Response& res, const std::string& path, int first, int
     std::string last = name_of(end - 1);
     std::string escaped;
     for (char c : last) escaped += c == '/' ? std::string("%2F") : std::string(1, c);
-    res.set_header("Link", "<" + path + "?last=" + escaped + "&n=" + std::to_string(n) +
-                               ">; rel=\"next\"");
+    res.set_header("Link",
+                   "<" + path + "?last=" + escaped + "&n=" + std::to_string(n) + ">; rel=\"next\"");
   }
   return items;
 }
@@ -114,10 +115,11 @@ std::string SyntheticRegistry::Manifest(int i, int j) {
   static const std::string layer = testing::Sha256Digest("crossdock bench scale layer");
   return "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kManifestType) +
          "\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" +
-         config + "\",\"size\":2},\"layers\":[{\"mediaType\":\"application/"
-         "vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" + layer +
-         "\",\"size\":1024}],\"annotations\":{\"org.crossdock.bench.tag\":\"" + RepositoryName(i) +
-         ":" + TagName(j) + "\"}}";
+         config +
+         "\",\"size\":2},\"layers\":[{\"mediaType\":\"application/"
+         "vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" +
+         layer + "\",\"size\":1024}],\"annotations\":{\"org.crossdock.bench.tag\":\"" +
+         RepositoryName(i) + ":" + TagName(j) + "\"}}";
 }
 
 struct SyntheticRegistry::Handler {
@@ -148,8 +150,9 @@ struct SyntheticRegistry::Handler {
       const int first = req.has_param("last")
                             ? FirstAfter(req.get_param_value("last"), repos, RepositoryName)
                             : 0;
-      res.set_content("{\"repositories\":[" + Page(res, path, first, repos, n, RepositoryName) + "]}",
-                      "application/json");
+      res.set_content(
+          "{\"repositories\":[" + Page(res, path, first, repos, n, RepositoryName) + "]}",
+          "application/json");
       return get ? kCatalog : kOther;
     }
     std::string_view rest(path);
@@ -168,7 +171,8 @@ struct SyntheticRegistry::Handler {
       }
       // distribution lists every tag unless asked for a page.
       const int n = PageSize(req, tags);
-      const int first = req.has_param("last") ? FirstAfter(req.get_param_value("last"), tags, TagName) : 0;
+      const int first =
+          req.has_param("last") ? FirstAfter(req.get_param_value("last"), tags, TagName) : 0;
       res.set_content("{\"name\":" + JsonString(name) + ",\"tags\":[" +
                           Page(res, path, first, tags, n, TagName) + "]}",
                       "application/json");

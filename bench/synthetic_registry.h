@@ -43,7 +43,9 @@ class SyntheticRegistry {
   SyntheticRegistry& operator=(const SyntheticRegistry&) = delete;
 
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::int64_t tags() const { return static_cast<std::int64_t>(options_.repositories) * options_.tags; }
+  std::int64_t tags() const {
+    return static_cast<std::int64_t>(options_.repositories) * options_.tags;
+  }
 
   // Requests answered since the last Reset, by kind: "GET ping", "GET catalog", "GET
   // tags", "HEAD manifest", "GET manifest", "GET referrers 404" (there is no referrers

@@ -39,7 +39,8 @@ std::vector<bool> DesiredArtifacts(const Desired& desired, const state::State& s
     const state::Artifact* a = state.Find(endpoint, repo, tag);
     if (a && a->rule == rule) wanted[a - state.artifacts.data()] = true;
   };
-  for (const auto& [rule, endpoint, repo, tag] : desired.written_tags) mark(rule, endpoint, repo, tag);
+  for (const auto& [rule, endpoint, repo, tag] : desired.written_tags)
+    mark(rule, endpoint, repo, tag);
   for (const auto& t : desired.tags)
     for (const auto& d : t.destination_endpoints) mark(t.rule, d, t.destination_repository, t.tag);
   return wanted;
@@ -114,7 +115,8 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
       continue;
     if (wanted[&a - state.artifacts.data()]) continue;
     // A file edited by hand may record a key twice: the lookups found one of them.
-    const state::Artifact* same = state.Find(a.destination_endpoint, a.destination_repository, a.tag);
+    const state::Artifact* same =
+        state.Find(a.destination_endpoint, a.destination_repository, a.tag);
     if (same && same->rule == a.rule && wanted[same - state.artifacts.data()]) continue;
     if (rule->delete_missing) out.push_back({&a, "gone from the source or no longer selected"});
   }
@@ -164,7 +166,9 @@ class DestinationTags {
   };
   struct Equal {
     const Tags* tags;
-    bool operator()(std::uint64_t a, std::uint64_t b) const { return Key(*tags, a) == Key(*tags, b); }
+    bool operator()(std::uint64_t a, std::uint64_t b) const {
+      return Key(*tags, a) == Key(*tags, b);
+    }
   };
   std::unordered_set<std::uint64_t, Hash, Equal> set_;
 };
@@ -215,7 +219,8 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       continue;
     }
     if (t.pinned) continue;
-    const Observation* source = observed.sources.Find(t.source_endpoint, t.source_repository, t.tag);
+    const Observation* source =
+        observed.sources.Find(t.source_endpoint, t.source_repository, t.tag);
     if (!source) continue;
     if (!source->error.empty()) {
       plan->errors.push_back({t.rule, t.source_repository, source->error});
@@ -385,7 +390,8 @@ void SortChanges(Plan* plan) {
 
 }  // namespace
 
-size_t ObservationMap::RepositoryHash::Hash(std::string_view endpoint, std::string_view repository) {
+size_t ObservationMap::RepositoryHash::Hash(std::string_view endpoint,
+                                            std::string_view repository) {
   const std::hash<std::string_view> h;
   const size_t seed = h(endpoint);
   return seed ^ (h(repository) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));

@@ -80,7 +80,9 @@ struct Observation {
 class ObservationMap {
  public:
   // The observation at KEY, made (empty: absent, no error) when there is none.
-  Observation& operator[](const TagKey& key) { return Insert(std::get<0>(key), std::get<1>(key), std::get<2>(key)); }
+  Observation& operator[](const TagKey& key) {
+    return Insert(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+  }
   Observation& Insert(std::string_view endpoint, std::string_view repository,
                       const std::string& tag, bool* inserted = nullptr);
   // The observation at KEY, or nullptr.

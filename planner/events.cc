@@ -302,7 +302,8 @@ class ArtifactsBySource {
  private:
   const state::State& state_;
   bool indexed_ = false;
-  std::map<std::pair<std::string_view, std::string_view>, std::vector<const state::Artifact*>> index_;
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<const state::Artifact*>>
+      index_;
 };
 
 // The last event per (rule, destination tag) wins. Events and rules that name

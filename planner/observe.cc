@@ -103,7 +103,8 @@ struct KeyRef {
 std::vector<KeyRef> Refs(const std::vector<TagKey>& keys) {
   std::vector<KeyRef> out;
   out.reserve(keys.size());
-  for (const auto& [endpoint, repository, tag] : keys) out.push_back({&endpoint, &repository, &tag});
+  for (const auto& [endpoint, repository, tag] : keys)
+    out.push_back({&endpoint, &repository, &tag});
   return out;
 }
 
@@ -144,8 +145,9 @@ void ObserveTagsImpl(const Registries& registries, const std::vector<KeyRef>& so
       dest_units.push_back({k, &o, -1});
       continue;
     }
-    auto [it, first] = listing_of.emplace(std::pair<std::string_view, std::string_view>(*k.endpoint, *k.repository),
-                                          static_cast<int>(listings.size()));
+    auto [it, first] = listing_of.emplace(
+        std::pair<std::string_view, std::string_view>(*k.endpoint, *k.repository),
+        static_cast<int>(listings.size()));
     if (first) {
       listings.emplace_back();
       dest_units.push_back({k, nullptr, it->second});
@@ -429,7 +431,8 @@ std::vector<ReferrerSet> Observer::AddReferrers() {
       const std::string_view digest = *Source(w)->digest;
       if (asked.insert({w.repo, digest}).second) subjects.push_back({w.repo, digest, i});
     }
-    std::vector<Found> found(subjects.size(), std::optional<std::vector<providers::ManifestHead>>());
+    std::vector<Found> found(subjects.size(),
+                             std::optional<std::vector<providers::ManifestHead>>());
     core::ParallelFor(subjects.size(), options_.parallelism, [&](size_t i) {
       const Subject& s = subjects[i];
       found[i] = registries_.at(s.repo->rule->source)

@@ -199,7 +199,7 @@ class StateHandler {
   }
   bool number_float(number_float_t, const string_t& text) {
     Odd(text.find_first_of(".eE") != std::string::npos ? "a number that is not an integer"
-                                                         : "a number of more than 19 digits");
+                                                       : "a number of more than 19 digits");
     return Scalar();
   }
   bool string(string_t& s) {
@@ -237,7 +237,7 @@ class StateHandler {
                  : k == "intents"      ? TopKey::kIntents
                                        : TopKey::kOther;
     } else if (depth_ == 3) {
-      field_ = !in_record_    ? -1
+      field_ = !in_record_     ? -1
                : in_artifacts_ ? FieldIndex(kArtifactFields, k, field_)
                                : FieldIndex(kIntentFields, k, field_);
     }
@@ -436,14 +436,13 @@ core::Result<State> StateHandler::Finish(const std::string& path) {
                                                         : std::to_string(version_.value);
   if (version_.is_unsigned ? version_.unsigned_value > static_cast<std::uint64_t>(kFormatVersion)
                            : version_.value > kFormatVersion) {
-    return core::Status::InvalidArgument(
-        "state file " + path + " has format version " + version_text +
-        ", newer than this crossdock understands (" + std::to_string(kFormatVersion) +
-        "); upgrade crossdock");
+    return core::Status::InvalidArgument("state file " + path + " has format version " +
+                                         version_text +
+                                         ", newer than this crossdock understands (" +
+                                         std::to_string(kFormatVersion) + "); upgrade crossdock");
   }
-  const int version = static_cast<int>(version_.is_unsigned
-                                           ? static_cast<std::int64_t>(version_.unsigned_value)
-                                           : version_.value);
+  const int version = static_cast<int>(
+      version_.is_unsigned ? static_cast<std::int64_t>(version_.unsigned_value) : version_.value);
   if (version < 1) return Corrupt(path, "format version " + version_text + " does not exist");
   if (!lineage_.present) return Corrupt(path, "missing \"lineage\"");
   if (!lineage_.is_string) return Corrupt(path, "\"lineage\" is not a string");
@@ -475,13 +474,27 @@ void AppendString(std::string* out, const std::string& s) {
     plain = i + 1;
     out->push_back('\\');
     switch (c) {
-      case '"': out->push_back('"'); break;
-      case '\\': out->push_back('\\'); break;
-      case '\b': out->push_back('b'); break;
-      case '\f': out->push_back('f'); break;
-      case '\n': out->push_back('n'); break;
-      case '\r': out->push_back('r'); break;
-      case '\t': out->push_back('t'); break;
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '\b':
+        out->push_back('b');
+        break;
+      case '\f':
+        out->push_back('f');
+        break;
+      case '\n':
+        out->push_back('n');
+        break;
+      case '\r':
+        out->push_back('r');
+        break;
+      case '\t':
+        out->push_back('t');
+        break;
       default:
         out->append("u00");
         out->push_back(kHex[c >> 4]);
@@ -533,7 +546,9 @@ core::Result<State> ReadStateFile(int fd, const std::string& path) {
 }
 
 StateFileText::StateFileText(const State& s, std::int64_t serial)
-    : state_(s), serial_(serial), artifacts_(SortedByKey(s.artifacts)),
+    : state_(s),
+      serial_(serial),
+      artifacts_(SortedByKey(s.artifacts)),
       intents_(SortedByKey(s.intents)) {}
 
 bool StateFileText::Next(std::string* piece) {

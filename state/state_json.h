@@ -33,8 +33,8 @@ class StateFileText {
   std::int64_t serial_;
   std::vector<const Artifact*> artifacts_;
   std::vector<const Intent*> intents_;
-  int part_ = 0;      // 0: head, 1: artifacts, 2: intents, 3: done
-  size_t next_ = 0;   // the next record of the current part
+  int part_ = 0;     // 0: head, 1: artifacts, 2: intents, 3: done
+  size_t next_ = 0;  // the next record of the current part
 };
 
 }  // namespace crossdock::state

@@ -331,13 +331,13 @@ TEST_F(DiffTest, ADesiredTagRecordedTwiceIsNotDeleted) {
 TEST(ObservationMapTest, ObservationsAreFoundByTheirWholeKeyAndNeverMove) {
   ObservationMap m;
   std::vector<Observation*> made;
-  for (int i = 0; i < 2000; ++i)
-    made.push_back(&m[{"e" + std::to_string(i % 3), "repo" + std::to_string(i % 7), "t" + std::to_string(i)}]);
+  auto key = [](int i) {
+    return TagKey{"e" + std::to_string(i % 3), "repo" + std::to_string(i % 7), "t" + std::to_string(i)};
+  };
+  for (int i = 0; i < 2000; ++i) made.push_back(&m[key(i)]);
   made[5]->digest = kA;
-  for (int i = 0; i < 2000; ++i) {
-    const TagKey key{"e" + std::to_string(i % 3), "repo" + std::to_string(i % 7), "t" + std::to_string(i)};
-    EXPECT_EQ(m.Find(key), made[i]) << i;  // the same object, after all the inserts
-  }
+  for (int i = 0; i < 2000; ++i)
+    EXPECT_EQ(m.Find(key(i)), made[i]) << i;  // the same object, after all the inserts
   EXPECT_EQ(m.size(), 2000u);
   EXPECT_EQ(*m.Find({"e2", "repo5", "t5"})->digest, kA);
   EXPECT_EQ(m.count({"e2", "repo5", "t5"}), 1u);

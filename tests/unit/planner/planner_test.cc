@@ -393,15 +393,18 @@ std::string Describe(const Plan& plan) {
     for (const Change& c : *list)
       out += c.rule + " " + ActionName(c.action) + " " + c.source_endpoint + ":" +
              c.source_repository + "@" + c.source_digest + " -> " + c.destination_endpoint + ":" +
-             c.destination_repository + ":" + c.tag + " holds " + c.destination_digest.value_or("-") +
+             c.destination_repository + ":" + c.tag + " holds " +
+             c.destination_digest.value_or("-") +
              " (" + c.reason + ")\n";
   }
   std::vector<std::string> notes;
-  for (const PlanError& e : plan.errors) notes.push_back("error " + e.rule + " " + e.source_repository + ": " + e.message);
+  for (const PlanError& e : plan.errors)
+    notes.push_back("error " + e.rule + " " + e.source_repository + ": " + e.message);
   for (const std::string& w : plan.warnings) notes.push_back("warning " + w);
   std::sort(notes.begin(), notes.end());
   for (const std::string& n : notes) out += n + "\n";
-  return out + "rules:" + std::to_string(plan.rules.size()) + " serial:" + std::to_string(plan.state_serial);
+  return out + "rules:" + std::to_string(plan.rules.size()) +
+         " serial:" + std::to_string(plan.state_serial);
 }
 
 TEST_F(PlannerTest, APlanMadeOneTagAtATimeEqualsThePlanMadeAtOnce) {
@@ -446,7 +449,8 @@ TEST_F(PlannerTest, APlanMadeOneTagAtATimeEqualsThePlanMadeAtOnce) {
     EXPECT_EQ(dst_.count("HeadManifest") - dst_heads - whole_dst, whole_dst);
     if (!refresh_only) {
       EXPECT_NE(expected.find("mirror delete src:a@ -> dst:a:old"), std::string::npos) << expected;
-      EXPECT_NE(expected.find("mirror delete src:gone@ -> dst:gone:v1"), std::string::npos) << expected;
+      EXPECT_NE(expected.find("mirror delete src:gone@ -> dst:gone:v1"), std::string::npos)
+          << expected;
       EXPECT_NE(expected.find("mirror adopt src:c@" + c1), std::string::npos) << expected;
       EXPECT_NE(expected.find("mirror update src:a@" + a2), std::string::npos) << expected;
       EXPECT_EQ(expected.find("dst:broken:v0"), std::string::npos) << expected;  // listing failed

@@ -4,6 +4,8 @@
 // included. (store_test.cc covers the basic lookups and the file.)
 #include "state/state.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <random>
 #include <string>
@@ -12,22 +14,30 @@
 #include <utility>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 namespace crossdock::state {
 namespace {
 
 Artifact At(const std::string& repo, const std::string& tag, const std::string& digest = "d") {
-  return Artifact{.rule = "r", .source_endpoint = "src", .source_repository = repo,
-                  .source_digest = digest, .destination_endpoint = "dst",
-                  .destination_repository = repo, .tag = tag, .destination_digest = digest,
+  return Artifact{.rule = "r",
+                  .source_endpoint = "src",
+                  .source_repository = repo,
+                  .source_digest = digest,
+                  .destination_endpoint = "dst",
+                  .destination_repository = repo,
+                  .tag = tag,
+                  .destination_digest = digest,
                   .replicated_at = "2024-05-01T12:00:00Z"};
 }
 
 Intent IntentAt(const std::string& repo, const std::string& tag) {
-  return Intent{.rule = "r", .source_endpoint = "src", .source_repository = repo,
-                .source_digest = "d", .destination_endpoint = "dst",
-                .destination_repository = repo, .tag = tag, .recorded_at = ""};
+  return Intent{.rule = "r",
+                .source_endpoint = "src",
+                .source_repository = repo,
+                .source_digest = "d",
+                .destination_endpoint = "dst",
+                .destination_repository = repo,
+                .tag = tag,
+                .recorded_at = ""};
 }
 
 TEST(StateIndexTest, RecordsPushedIntoTheVectorDirectlyAreFound) {
@@ -100,7 +110,8 @@ TEST(StateIndexTest, EveryOperationAgreesWithAMapOfTheSameRecords) {
   std::map<std::pair<std::string, std::string>, std::string> want;  // (repo, tag) -> digest
   std::vector<std::pair<std::string, std::string>> keys;
   for (int r = 0; r < 5; ++r)
-    for (int t = 0; t < 20; ++t) keys.push_back({"repo" + std::to_string(r), "t" + std::to_string(t)});
+    for (int t = 0; t < 20; ++t)
+      keys.push_back({"repo" + std::to_string(r), "t" + std::to_string(t)});
   for (int step = 0; step < 1500; ++step) {
     const auto& [repo, tag] = keys[rng() % keys.size()];
     const std::string digest = "d" + std::to_string(step);
