@@ -121,8 +121,9 @@ $(BENCH)/obj/%.o: %.cc
 $(BENCH)/libsupport.a: $(SUPPORT_SRCS:%.cc=$(BENCH)/obj/%.o)
 	@rm -f $@
 	ar rcs $@ $^
-$(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o) $(BENCH)/libsupport.a
-	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib -lboost_program_options -lcrypto -lssl -pthread
+# The scale part (bench/scale.h) reads and writes state files with crossdock's own code.
+$(BENCH)/crossdock_bench: $(BENCH_SRCS:%.cc=$(BENCH)/obj/%.o) $(BENCH)/libsupport.a $(REL)/libcrossdock.a
+	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib $(LDLIBS)
 $(BENCH)/fakes/%: $(BENCH)/obj/tests/fakes/%.o $(REL)/libcrossdock.a
 	@mkdir -p $(dir $@)
 	$(CXX) $(REL_CXXFLAGS) -o $@ $^ -lcpp-httplib $(LDLIBS)

@@ -1,7 +1,8 @@
 // crossdock_bench: `make bench`. Measures crossdock against `skopeo sync` on the
-// data sets of issue #6, and crossdock's no-op plan through vendor APIs against the same
-// by HEADs (issue #12), with real docker-registry processes on loopback, and prints
-// Markdown tables (or, with --json, one JSON document). See bench/README.md.
+// data sets of issue #6, crossdock's no-op plan through vendor APIs against the same
+// by HEADs (issue #12), with real docker-registry processes on loopback, and plans of up
+// to a million tags from synthetic registries (issue #15), and prints Markdown tables
+// (or, with --json, one JSON document). See bench/README.md.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 
 #include "bench/bench_error.h"
 #include "bench/report.h"
+#include "bench/scale.h"
 #include "bench/scenarios.h"
 #include "bench/tools.h"
 #include "tests/support/harness.h"
@@ -40,8 +42,10 @@ std::vector<std::string> SplitParts(const std::string& list) {
 }
 
 int Main(int argc, char** argv) {
+  // The scale part's helper (bench/scale.h), run by the bench itself under GNU time.
+  if (argc == 4 && std::string(argv[1]) == "--state-io") return StateIoMain(std::atoi(argv[2]), argv[3]);
   std::string crossdock, cache, work, datasets;
-  int reps = 0;
+  int reps = 0, scale_max = 100000;
   po::options_description flags(
       "Usage: crossdock_bench [options]\n\n"
       "Runs crossdock and skopeo sync on the same copies between real docker-registry\n"
@@ -51,7 +55,9 @@ int Main(int argc, char** argv) {
       "reps", po::value(&reps), "runs per tool and data set, alternating (default 3; 1 with --quick)")(
       "datasets", po::value(&datasets),
       "comma-separated subset of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable, "
-      "vendor-noop (default: all; all but big with --quick)")(
+      "vendor-noop, scale (default: all; all but big with --quick)")(
+      "scale-max", po::value(&scale_max),
+      "scale: the largest plan, 10000, 100000 (default) or 1000000 tags (about 2 minutes a run)")(
       "quick", "development mode: 1 run each, many-tags on 1k tags, plan at 1k and 5k tags, no big")(
       "json", "print one JSON document on stdout instead of the Markdown tables")(
       "cache", po::value(&cache)->default_value("build/bench-cache"),
@@ -81,6 +87,10 @@ int Main(int argc, char** argv) {
       if (!(options.quick && p == "big")) options.parts.push_back(p);
     }
   }
+  if (scale_max != 10000 && scale_max != 100000 && scale_max != 1000000)
+    throw BenchError("--scale-max must be 10000, 100000 or 1000000");
+  options.scale_max = scale_max;
+  options.bench = std::filesystem::canonical("/proc/self/exe").string();
   options.crossdock = std::filesystem::absolute(crossdock).string();
   options.cache_dir = std::filesystem::absolute(cache).string();
   options.work_dir = std::filesystem::absolute(work).string();

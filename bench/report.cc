@@ -99,6 +99,98 @@ struct TargetRow {
   std::string goal, measured, status;  // status: met, missed, not measured
 };
 
+double MedianWall(const ScaleSize& s) {
+  std::vector<double> v;
+  for (const ScaleRun& run : s.runs) v.push_back(run.wall_s);
+  return Median(v);
+}
+double MedianRss(const ScaleSize& s) {
+  std::vector<double> v;
+  for (const ScaleRun& run : s.runs) v.push_back(static_cast<double>(run.max_rss_bytes));
+  return Median(v);
+}
+const ScaleSize* ScaleAt(const Results& r, int tags) {
+  if (!r.scale) return nullptr;
+  for (const ScaleSize& s : r.scale->sizes)
+    if (s.tags == tags && !s.runs.empty()) return &s;
+  return nullptr;
+}
+std::string Thousands(int n) {
+  return n >= 1000000 ? std::to_string(n / 1000000) + "M" : std::to_string(n / 1000) + "k";
+}
+// Median seconds per tag, in microseconds.
+double MicrosPerTag(const ScaleSize& s) { return MedianWall(s) / s.tags * 1e6; }
+
+// Issue #15's targets for the scale part. Without the 1M plan (--scale-max 1000000)
+// its targets are "not measured", with the 100k figure shown for what it says.
+void ScaleTargets(const Results& r, std::vector<TargetRow>* rows) {
+  const ScaleSize* small = ScaleAt(r, 10000);
+  const ScaleSize* large = ScaleAt(r, 1000000);
+  const ScaleSize* mid = ScaleAt(r, 100000);
+  const std::string linear = "scale: plan time per tag at 1M <= 1.3x that at 10k";
+  const std::string memory = "scale: crossdock peak RSS at 1M tags <= 512 MiB";
+  const std::string not_run = " (1M not run: --scale-max 1000000)";
+  if (small && large) {
+    const double growth = MicrosPerTag(*large) / MicrosPerTag(*small);
+    rows->push_back({linear, Fmt("%.2fx", growth), growth <= 1.3 ? "met" : "missed"});
+  } else if (small && mid) {
+    rows->push_back({linear, Fmt("%.2fx at 100k", MicrosPerTag(*mid) / MicrosPerTag(*small)) + not_run,
+                     "not measured"});
+  } else {
+    rows->push_back({linear, "-", "not measured"});
+  }
+  if (large) {
+    const double rss = MedianRss(*large);
+    rows->push_back({memory, Bytes(rss), rss <= 512 * kMiB ? "met" : "missed"});
+  } else if (mid) {
+    rows->push_back({memory, Bytes(MedianRss(*mid)) + " at 100k" + not_run, "not measured"});
+  } else {
+    rows->push_back({memory, "-", "not measured"});
+  }
+  std::vector<double> load, save;
+  int artifacts = 0;
+  if (r.scale) {
+    for (const StateFileRun& f : r.scale->state_file) {
+      load.push_back(f.load_s);
+      save.push_back(std::max(f.save_s, f.save_loaded_s));
+      artifacts = f.artifacts;
+    }
+  }
+  const std::string at = artifacts > 0 ? Thousands(artifacts) : "1M";
+  for (const auto& [what, v] : {std::pair{"load", &load}, std::pair{"save", &save}}) {
+    const std::string goal = std::string("scale: state file ") + what + " <= 5 s at " + at + " artifacts";
+    if (v->empty()) {
+      rows->push_back({goal, "-", "not measured"});
+    } else {
+      const double m = Median(*v);
+      rows->push_back({goal, Seconds(m), m <= 5 ? "met" : "missed"});
+    }
+  }
+  const std::string shard_goal = "scale: --shard I/4, each shard's HEADs about 1/4 of the unsharded plan's";
+  if (!r.scale) {
+    rows->push_back({shard_goal, "-", "not measured"});
+  } else if (!r.scale->shards.supported) {
+    rows->push_back({shard_goal, "n/a (no --shard yet)", "not measured"});
+  } else if (r.scale->shards.heads.empty()) {
+    rows->push_back({shard_goal, "-", "not measured"});
+  } else {
+    const ShardRun& sh = r.scale->shards;
+    std::int64_t sum = 0, most = 0;
+    std::string each;
+    for (std::int64_t h : sh.heads) {
+      sum += h;
+      most = std::max(most, h);
+      each += (each.empty() ? "" : ", ") + std::to_string(h);
+    }
+    const double quarter = static_cast<double>(sh.unsharded_heads) / sh.count;
+    // About a quarter each (the largest within 20 %), and together exactly the whole.
+    const bool met = sum == sh.unsharded_heads && most <= 1.2 * quarter;
+    rows->push_back({shard_goal,
+                     each + " of " + std::to_string(sh.unsharded_heads) + " at " + Thousands(sh.tags),
+                     met ? "met" : "missed"});
+  }
+}
+
 std::vector<TargetRow> Targets(const Results& r) {
   std::vector<TargetRow> rows;
   auto wall_ratio = [&](const std::string& name, double limit, const std::string& goal) {
@@ -170,6 +262,7 @@ std::vector<TargetRow> Targets(const Results& r) {
     const double ratio = api.wall / heads.wall;
     rows.push_back({wall_goal, Fmt("%.2fx", ratio), ratio <= 0.1 ? "met" : "missed"});
   }
+  ScaleTargets(r, &rows);
   return rows;
 }
 
@@ -360,6 +453,119 @@ json VendorNoopJson(const VendorNoopResult& v) {
             {"dst_requests", ratio(api.dst_requests, heads.dst_requests)}}}};
 }
 
+std::int64_t KindCount(const std::map<std::string, std::int64_t>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? 0 : it->second;
+}
+
+void ScaleMarkdown(const ScaleResult& s, int reps, std::ostream& out) {
+  out << "\n### scale\n\n`crossdock plan` (fresh state) of every repository of a synthetic "
+         "registry (bench/synthetic_registry.h: R repositories `scale/service-NNNNN` of "
+      << kScaleTagsPerRepository
+      << " tags `v1.0.NNN`, each a generated manifest) into a second one serving the same, so "
+         "the plan is empty; the registries run in the bench process and count requests "
+         "themselves. Medians (runs each: "
+      << reps << ").\n\n"
+      << "| tags | repositories | wall | per tag | tool CPU | peak RSS | requests src + dst | "
+         "manifest HEADs | registries' CPU | plan's last line |\n"
+         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+  for (const ScaleSize& z : s.sizes) {
+    if (z.runs.empty()) continue;
+    std::vector<double> cpu, reg, src, dst, heads;
+    for (const ScaleRun& x : z.runs) {
+      cpu.push_back(x.tool_cpu_s);
+      reg.push_back(x.registries_cpu_s);
+      src.push_back(static_cast<double>(x.src_requests));
+      dst.push_back(static_cast<double>(x.dst_requests));
+      heads.push_back(static_cast<double>(KindCount(x.src_by_kind, "HEAD manifest") +
+                                          KindCount(x.dst_by_kind, "HEAD manifest")));
+    }
+    out << "| " << z.tags << " | " << z.repositories << " | " << Seconds(MedianWall(z)) << " | "
+        << Fmt("%.0f µs", MicrosPerTag(z)) << " | " << Seconds(Median(cpu)) << " | "
+        << Bytes(MedianRss(z)) << " | " << Count(Median(src)) << " + " << Count(Median(dst))
+        << " | " << Count(Median(heads)) << " | " << Seconds(Median(reg)) << " | "
+        << z.plan_summary << " |\n";
+  }
+  if (!s.sizes.empty() && !s.sizes.back().runs.empty()) {
+    const ScaleRun& last = s.sizes.back().runs.back();
+    out << "\nRequests by kind, last run at " << s.sizes.back().tags
+        << " tags:\n\n| request | source | destination |\n|---|--:|--:|\n";
+    std::set<std::string> kinds;
+    for (const auto& [k, n] : last.src_by_kind) kinds.insert(k);
+    for (const auto& [k, n] : last.dst_by_kind) kinds.insert(k);
+    for (const std::string& k : kinds)
+      out << "| " << k << " | " << KindCount(last.src_by_kind, k) << " | "
+          << KindCount(last.dst_by_kind, k) << " |\n";
+  }
+  if (!s.state_file.empty()) {
+    std::vector<double> save, load, again, cpu, rss;
+    for (const StateFileRun& f : s.state_file) {
+      save.push_back(f.save_s);
+      load.push_back(f.load_s);
+      again.push_back(f.save_loaded_s);
+      cpu.push_back(f.cpu_s);
+      rss.push_back(static_cast<double>(f.max_rss_bytes));
+    }
+    const StateFileRun& f = s.state_file.back();
+    out << "\nThe state file at " << f.artifacts << " artifacts (" << Bytes(static_cast<double>(f.file_bytes))
+        << "), in a process of its own (`crossdock_bench --state-io`): saved new, loaded, saved "
+           "again; medians (runs: "
+        << s.state_file.size() << ").\n\n| save | load | save after load | process CPU | process peak RSS |\n"
+        << "|--:|--:|--:|--:|--:|\n| " << Seconds(Median(save)) << " | " << Seconds(Median(load))
+        << " | " << Seconds(Median(again)) << " | " << Seconds(Median(cpu)) << " | "
+        << Bytes(Median(rss)) << " |\n";
+  }
+  const ShardRun& sh = s.shards;
+  if (!sh.supported) {
+    out << "\nShards: n/a (no --shard yet: `crossdock plan --help` does not list it).\n";
+  } else if (!sh.heads.empty()) {
+    out << "\nShards: `crossdock plan --shard I/" << sh.count << "` at " << sh.tags
+        << " tags (one run each), manifest HEADs at source + destination; the unsharded plan sent "
+        << sh.unsharded_heads << ".\n\n| shard | HEADs | share | plan's last line |\n|---|--:|--:|---|\n";
+    for (size_t i = 0; i < sh.heads.size(); ++i) {
+      out << "| " << i << "/" << sh.count << " | " << sh.heads[i] << " | "
+          << Fmt("%.3f", sh.unsharded_heads > 0 ? static_cast<double>(sh.heads[i]) / sh.unsharded_heads : 0)
+          << " | " << sh.summaries[i] << " |\n";
+    }
+  }
+}
+
+json ScaleJson(const ScaleResult& s) {
+  json sizes = json::array();
+  for (const ScaleSize& z : s.sizes) {
+    json runs = json::array();
+    for (const ScaleRun& x : z.runs) {
+      runs.push_back({{"wall_s", x.wall_s},
+                      {"tool_cpu_s", x.tool_cpu_s},
+                      {"registries_cpu_s", x.registries_cpu_s},
+                      {"peak_rss_bytes", x.max_rss_bytes},
+                      {"src_requests", x.src_requests},
+                      {"dst_requests", x.dst_requests},
+                      {"src_by_kind", x.src_by_kind},
+                      {"dst_by_kind", x.dst_by_kind}});
+    }
+    sizes.push_back({{"tags", z.tags},
+                     {"repositories", z.repositories},
+                     {"wall_s", z.runs.empty() ? json(nullptr) : json(MedianWall(z))},
+                     {"peak_rss_bytes", z.runs.empty() ? json(nullptr) : json(MedianRss(z))},
+                     {"plan_last_line", z.plan_summary},
+                     {"runs", runs}});
+  }
+  json files = json::array();
+  for (const StateFileRun& f : s.state_file) {
+    files.push_back({{"artifacts", f.artifacts}, {"file_bytes", f.file_bytes}, {"save_s", f.save_s},
+                     {"load_s", f.load_s}, {"save_loaded_s", f.save_loaded_s}, {"cpu_s", f.cpu_s},
+                     {"peak_rss_bytes", f.max_rss_bytes}});
+  }
+  json shards = {{"supported", s.shards.supported}};
+  if (s.shards.supported) {
+    shards.update({{"tags", s.shards.tags}, {"count", s.shards.count},
+                   {"unsharded_heads", s.shards.unsharded_heads}, {"heads", s.shards.heads},
+                   {"plan_last_lines", s.shards.summaries}});
+  }
+  return {{"sizes", sizes}, {"state_file", files}, {"shards", shards}};
+}
+
 }  // namespace
 
 MachineInfo DescribeMachine(const std::string& crossdock) {
@@ -403,7 +609,7 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
       << ".\nTools: " << m.crossdock << "; " << m.skopeo << "; " << m.registry << "; "
       << m.curl.substr(0, m.curl.find(" (")) << ".\nCheckout: " << m.source << ".\n";
   std::vector<TargetRow> targets = Targets(r);
-  out << "\n### Targets (issues #6 and #12)\n\n| target | measured | status |\n|---|--:|---|\n";
+  out << "\n### Targets (issues #6, #12 and #15)\n\n| target | measured | status |\n|---|--:|---|\n";
   for (const TargetRow& t : targets) out << "| " << t.goal << " | " << t.measured << " | " << t.status << " |\n";
   if (!r.datasets.empty()) {
     out << "\n### Summary\n\nMedians (runs per tool: " << r.reps
@@ -449,6 +655,7 @@ void PrintMarkdown(const Results& r, const MachineInfo& m, std::ostream& out) {
         << "| wall time | " << Seconds(without.wall) << " | " << Seconds(with.wall) << " |\n";
   }
   for (const VendorNoopResult& v : r.vendor_noop) VendorNoopMarkdown(v, r.reps, out);
+  if (r.scale) ScaleMarkdown(*r.scale, r.reps, out);
 }
 
 json ToJson(const Results& r, const MachineInfo& m) {
@@ -517,6 +724,7 @@ json ToJson(const Results& r, const MachineInfo& m) {
   json vendors = json::array();
   for (const VendorNoopResult& v : r.vendor_noop) vendors.push_back(VendorNoopJson(v));
   doc["vendor_noop"] = vendors;
+  doc["scale"] = r.scale ? ScaleJson(*r.scale) : json(nullptr);
   return doc;
 }
 

@@ -74,15 +74,6 @@ int ListingPages(const std::vector<std::string>& paths) {
   return pages;
 }
 
-std::string LastLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string last;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  return last;
-}
-
 // Vendor fakes in front of a run's registries: they reach the registries directly, so
 // their counts replace the proxies'.
 struct Fronts {
@@ -109,6 +100,10 @@ class Runner {
         Immutable();
       } else if (part == "vendor-noop") {
         VendorNoop();
+      } else if (part == "scale") {
+        results_.scale = RunScale({.crossdock = o_.crossdock, .bench = o_.bench,
+                                   .work_dir = NewDir("scale"), .reps = o_.reps,
+                                   .max_tags = o_.scale_max});
       } else {
         CopyPart(part);
       }
@@ -456,8 +451,9 @@ class Runner {
 }  // namespace
 
 const std::vector<std::string>& AllParts() {
-  static const std::vector<std::string> kParts = {"fleet", "no-op",     "big",       "many-tags",
-                                                  "plan",  "fleet-tls", "immutable", "vendor-noop"};
+  static const std::vector<std::string> kParts = {"fleet",     "no-op",     "big",
+                                                  "many-tags", "plan",      "fleet-tls",
+                                                  "immutable", "vendor-noop", "scale"};
   return kParts;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/counting_proxy.h"
+#include "bench/scale.h"
 
 namespace crossdock::bench {
 
@@ -71,15 +72,18 @@ struct Results {
   std::vector<PlanResult> plans;
   std::optional<ImmutableResult> immutable;
   std::vector<VendorNoopResult> vendor_noop;
+  std::optional<ScaleResult> scale;
 };
 
 struct BenchOptions {
   std::string crossdock;  // the binary under test
   std::string cache_dir, work_dir;
   int reps = 3;
-  // Any of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable, vendor-noop.
+  // Any of: fleet, no-op, big, many-tags, plan, fleet-tls, immutable, vendor-noop, scale.
   std::vector<std::string> parts;
   bool quick = false;  // many-tags on 1k tags, plan at 1k and 5k only
+  std::string bench;   // crossdock_bench itself (scale runs it with --state-io)
+  int scale_max = 100000;  // scale: the largest plan (10k, 100k or 1M tags)
 };
 
 // Every part of the issue, in this order; the default selection.

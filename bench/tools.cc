@@ -65,6 +65,15 @@ std::string Tail(const std::string& path, int lines) {
   return out;
 }
 
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string last;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  return last;
+}
+
 ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                 const std::string& cwd, const std::string& log_path, int timeout_s,
                 const std::string& err_path) {

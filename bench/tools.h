@@ -36,6 +36,8 @@ ToolRun RunTool(const std::vector<std::string>& argv, const std::map<std::string
                 const std::string& err_path = "");
 // The last `lines` lines of a file, for error messages.
 std::string Tail(const std::string& path, int lines = 15);
+// The last line of a file that is not blank ("" when none), e.g. a plan's summary.
+std::string LastLine(const std::string& path);
 // Throws BenchError unless `program` is in PATH.
 void RequireProgram(const std::string& program, const std::string& hint);
 

@@ -80,16 +80,18 @@ int WriteAll(int fd, const std::string& data) {
 
 }  // namespace
 
-// Writes DATA to a new file at PATH with mode 0600 and fsyncs it. On failure the
-// file is removed.
-Status WriteNewFile(const std::string& path, const std::string& data) {
+namespace {
+
+// A new file at PATH, mode 0600, its contents written by WRITE (which returns 0 or an
+// errno), then fsynced; removed on failure.
+Status WriteNewFileWith(const std::string& path, const std::function<int(int fd)>& write) {
   ::unlink(path.c_str());  // a leftover from a crashed run that had our pid
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return ErrnoStatus("cannot create " + path, errno);
   int err = 0;
   // fchmod: the umask may have removed bits from 0600, never added any.
   if (::fchmod(fd.get(), 0600) != 0) err = errno;
-  if (err == 0) err = WriteAll(fd.get(), data);
+  if (err == 0) err = write(fd.get());
   if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
   if (err == 0) err = fd.Close();
   if (err != 0) {
@@ -97,6 +99,23 @@ Status WriteNewFile(const std::string& path, const std::string& data) {
     return ErrnoStatus("cannot write " + path, err);
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteNewFile(const std::string& path, const std::string& data) {
+  return WriteNewFileWith(path, [&](int fd) { return WriteAll(fd, data); });
+}
+
+Status WriteNewFile(const std::string& path, const std::function<bool(std::string* piece)>& next) {
+  return WriteNewFileWith(path, [&](int fd) {
+    std::string piece;
+    for (;;) {
+      piece.clear();
+      if (!next(&piece)) return 0;
+      if (int err = WriteAll(fd, piece); err != 0) return err;
+    }
+  });
 }
 
 Status SyncFolder(const std::string& folder) {

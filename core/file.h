@@ -3,6 +3,7 @@
 // errno-to-Status mapping. Used by state/ (the state file) and planner/ (saved plans).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -43,6 +44,10 @@ Result<std::string> ReadFile(const std::string& path, const std::string& what);
 // Writes DATA to a new file at PATH with mode 0600 and fsyncs it. On failure the
 // file is removed. A file already at PATH is replaced.
 Status WriteNewFile(const std::string& path, const std::string& data);
+// The same with the data in pieces: NEXT is called until it returns false, and each
+// time the piece it put into *PIECE (emptied before each call) is written, so a file
+// larger than memory allows need never be held whole (the state file).
+Status WriteNewFile(const std::string& path, const std::function<bool(std::string* piece)>& next);
 
 // fsyncs FOLDER so that renames in it are durable.
 Status SyncFolder(const std::string& folder);

@@ -1,20 +1,15 @@
 #include "planner/diff.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <unordered_set>
 
 #include "core/digest.h"
 
 namespace crossdock::planner {
 
 namespace {
-
-const Observation kNotObserved{};
-
-const Observation* Find(const std::map<TagKey, Observation>& m, const TagKey& key) {
-  auto it = m.find(key);
-  return it == m.end() ? nullptr : &it->second;
-}
 
 // A Change at the destination tag a state record (Artifact or Intent) names, from the
 // same source; action and digests are the caller's to fill in.
@@ -35,13 +30,47 @@ bool Planned(const Desired& desired, const std::string& rule) {
   return std::find(desired.rules.begin(), desired.rules.end(), rule) != desired.rules.end();
 }
 
-std::set<RuleTagKey> DesiredKeys(const Desired& desired) {
-  std::set<RuleTagKey> keys = desired.written_tags;
+// Which of STATE's artifacts (by position) a desired or written tag of their own rule
+// names: those are kept. One lookup per desired tag, no copy of any key.
+std::vector<bool> DesiredArtifacts(const Desired& desired, const state::State& state) {
+  std::vector<bool> wanted(state.artifacts.size(), false);
+  auto mark = [&](const std::string& rule, const std::string& endpoint, const std::string& repo,
+                  const std::string& tag) {
+    const state::Artifact* a = state.Find(endpoint, repo, tag);
+    if (a && a->rule == rule) wanted[a - state.artifacts.data()] = true;
+  };
+  for (const auto& [rule, endpoint, repo, tag] : desired.written_tags)
+    mark(rule, endpoint, repo, tag);
   for (const auto& t : desired.tags)
-    for (const auto& d : t.destination_endpoints)
-      keys.insert({t.rule, d, t.destination_repository, t.tag});
-  return keys;
+    for (const auto& d : t.destination_endpoints) mark(t.rule, d, t.destination_repository, t.tag);
+  return wanted;
 }
+
+// A planned rule and its destinations, looked up once per rule name rather than once
+// per state record.
+struct PlannedRule {
+  const core::Rule* rule = nullptr;  // nullptr: not planned (or not configured)
+  std::vector<std::string> destinations;
+};
+
+class PlannedRules {
+ public:
+  PlannedRules(const core::Config& config, const Desired& desired)
+      : config_(config), desired_(desired) {}
+  const PlannedRule& Of(const std::string& name) {
+    auto [it, inserted] = rules_.try_emplace(name);
+    if (inserted && Planned(desired_, name)) {
+      it->second.rule = config_.FindRule(name);
+      if (it->second.rule) it->second.destinations = DestinationsOf(*it->second.rule);
+    }
+    return it->second;
+  }
+
+ private:
+  const core::Config& config_;
+  const Desired& desired_;
+  std::map<std::string, PlannedRule, std::less<>> rules_;
+};
 
 // The intents of planned rules at configured endpoints: their tags are HEADed, and
 // those holding the intended digest adopted.
@@ -92,12 +121,15 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
                                                   const state::State& state,
                                                   const DiffOptions& options) {
   std::vector<DeletionCandidate> out;
-  const std::set<RuleTagKey> wanted = DesiredKeys(desired);
+  const std::vector<bool> wanted =
+      options.refresh_only ? std::vector<bool>() : DesiredArtifacts(desired, state);
+  PlannedRules rules(config, desired);
   ShardOwnership owned(options.shard);
   for (const auto& a : state.artifacts) {
-    const core::Rule* rule = Planned(desired, a.rule) ? config.FindRule(a.rule) : nullptr;
+    const PlannedRule& planned = rules.Of(a.rule);
+    const core::Rule* rule = planned.rule;
     if (!rule || !owned(a.destination_endpoint, a.destination_repository)) continue;
-    auto dests = DestinationsOf(*rule);
+    const auto& dests = planned.destinations;
     if (std::find(dests.begin(), dests.end(), a.destination_endpoint) == dests.end()) continue;
     if (options.refresh_only) {
       out.push_back({&a, ""});
@@ -106,8 +138,11 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
     if (desired.unlisted_rules.count(rule->name) ||
         desired.unlisted_repositories.count({rule->name, a.source_repository}))
       continue;
-    if (wanted.count({rule->name, a.destination_endpoint, a.destination_repository, a.tag}))
-      continue;
+    if (wanted[&a - state.artifacts.data()]) continue;
+    // A file edited by hand may record a key twice: the lookups found one of them.
+    const state::Artifact* same =
+        state.Find(a.destination_endpoint, a.destination_repository, a.tag);
+    if (same && same->rule == a.rule && wanted[same - state.artifacts.data()]) continue;
     if (rule->delete_missing) out.push_back({&a, "gone from the source or no longer selected"});
   }
   if (options.refresh_only) return out;
@@ -120,20 +155,65 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
   return out;
 }
 
+// Desired tags at one of their destinations, each named by its position (the tag's in
+// DESIRED.tags, the destination's in its destination_endpoints) and compared by the
+// destination tag it names: 8 bytes an entry, where a set of TagKeys would hold a copy
+// of every endpoint, repository and tag name.
+class DestinationTags {
+ public:
+  explicit DestinationTags(const Desired& desired)
+      : set_(0, Hash{&desired.tags}, Equal{&desired.tags}) {}
+  // Adds the I-th desired tag at its D-th destination, unless a tag at the same
+  // destination tag is there already; returns that one's position in desired.tags,
+  // or -1 when added.
+  std::int64_t Add(size_t i, size_t d) {
+    auto [it, added] = set_.insert(i << 32 | d);
+    return added ? -1 : static_cast<std::int64_t>(*it >> 32);
+  }
+
+ private:
+  using Tags = std::vector<DesiredTag>;
+  static std::tuple<const std::string&, const std::string&, const std::string&> Key(
+      const Tags& tags, std::uint64_t entry) {
+    const DesiredTag& t = tags[entry >> 32];
+    return {t.destination_endpoints[entry & 0xffffffff], t.destination_repository, t.tag};
+  }
+  struct Hash {
+    const Tags* tags;
+    size_t operator()(std::uint64_t entry) const {
+      const auto [endpoint, repository, tag] = Key(*tags, entry);
+      const std::hash<std::string> h;
+      size_t seed = h(endpoint);
+      for (const std::string* part : {&repository, &tag})
+        seed ^= h(*part) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+      return seed;
+    }
+  };
+  struct Equal {
+    const Tags* tags;
+    bool operator()(std::uint64_t a, std::uint64_t b) const {
+      return Key(*tags, a) == Key(*tags, b);
+    }
+  };
+  std::unordered_set<std::uint64_t, Hash, Equal> set_;
+};
+
 // The destination tags two different sources want: an error for each rule, and
 // nothing copied there. A referrer copied by digest is the same content whatever its
 // source, so it never collides.
 std::set<TagKey> Collisions(const Desired& desired, std::vector<PlanError>* errors) {
-  std::map<TagKey, const DesiredTag*> first;
+  DestinationTags first(desired);
   std::set<TagKey> collided;
-  for (const auto& t : desired.tags) {
+  for (size_t i = 0; i < desired.tags.size(); ++i) {
+    const DesiredTag& t = desired.tags[i];
     if (core::IsValidDigest(t.tag)) continue;
-    for (const auto& d : t.destination_endpoints) {
+    for (size_t k = 0; k < t.destination_endpoints.size(); ++k) {
+      const std::string& d = t.destination_endpoints[k];
+      const std::int64_t earlier = first.Add(i, k);
+      if (earlier < 0) continue;
+      const DesiredTag& o = desired.tags[static_cast<size_t>(earlier)];
       TagKey key{d, t.destination_repository, t.tag};
-      auto [it, inserted] = first.emplace(key, &t);
-      const DesiredTag& o = *it->second;
-      if (inserted || (o.source_endpoint == t.source_endpoint &&
-                       o.source_repository == t.source_repository))
+      if (o.source_endpoint == t.source_endpoint && o.source_repository == t.source_repository)
         continue;
       collided.insert(key);
       const std::string message =
@@ -154,11 +234,9 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
                      const state::State& state, const Observed& observed,
                      const DiffOptions& options, Plan* plan) {
   const std::set<TagKey> collided = Collisions(desired, &plan->errors);
-  std::set<TagKey> planned;  // a second rule wanting the same tag from the same source
-  std::map<TagKey, const state::Artifact*> recorded;
-  for (const auto& a : state.artifacts)
-    recorded[{a.destination_endpoint, a.destination_repository, a.tag}] = &a;
-  for (const auto& t : desired.tags) {
+  DestinationTags planned(desired);  // a second rule wanting the same tag from the same source
+  for (size_t i = 0; i < desired.tags.size(); ++i) {
+    const DesiredTag& t = desired.tags[i];
     const core::Rule* rule = config.FindRule(t.rule);
     if (!rule) continue;
     if (!t.error.empty()) {
@@ -166,17 +244,19 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       continue;
     }
     if (t.pinned) continue;
-    const Observation* source = Find(observed.sources, {t.source_endpoint, t.source_repository, t.tag});
+    const Observation* source =
+        observed.sources.Find(t.source_endpoint, t.source_repository, t.tag);
     if (!source) continue;
     if (!source->error.empty()) {
       plan->errors.push_back({t.rule, t.source_repository, source->error});
       continue;
     }
     if (!source->digest || options.refresh_only) continue;  // gone since it was listed
-    for (const auto& d : t.destination_endpoints) {
-      TagKey key{d, t.destination_repository, t.tag};
-      if (collided.count(key) || !planned.insert(key).second) continue;
-      const Observation* dest = Find(observed.destinations, key);
+    for (size_t k = 0; k < t.destination_endpoints.size(); ++k) {
+      const std::string& d = t.destination_endpoints[k];
+      if (!collided.empty() && collided.count({d, t.destination_repository, t.tag})) continue;
+      if (planned.Add(i, k) >= 0) continue;
+      const Observation* dest = observed.destinations.Find(d, t.destination_repository, t.tag);
       if (!dest) continue;
       if (!dest->error.empty()) {
         plan->errors.push_back({t.rule, t.source_repository, dest->error});
@@ -196,13 +276,12 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
       // not the OCI manifest: Registry::ConvertsManifests) holds another digest than its
       // source. It is converged while it holds what crossdock recorded writing there for
       // this very source digest.
-      auto record = recorded.find(key);
-      if (record != recorded.end() && dest->digest &&
-          record->second->source_digest == base.source_digest &&
-          record->second->destination_digest == *dest->digest)
+      const state::Artifact* record = state.Find(d, t.destination_repository, t.tag);
+      if (record && dest->digest && record->source_digest == base.source_digest &&
+          record->destination_digest == *dest->digest)
         continue;
       auto change = DiffTag(*rule, base, dest->digest);
-      if (!change && rule->adopt && !recorded.count(key)) {
+      if (!change && rule->adopt && !record) {
         base.action = Action::kAdopt;
         base.destination_digest = dest->digest;
         base.reason = "already holds the source digest; adopt = true takes ownership";
@@ -220,9 +299,17 @@ void DiffDesiredTags(const core::Config& config, const Desired& desired,
 void AdoptInterruptedPushes(const core::Config& config, const Desired& desired,
                             const state::State& state, const Observed& observed,
                             const DiffOptions& options, Plan* plan) {
-  for (const state::Intent* i : OpenIntents(config, desired, state, options)) {
+  const std::vector<const state::Intent*> intents = OpenIntents(config, desired, state, options);
+  // The first change planned at each destination tag, when there are intents to match.
+  std::map<TagKey, size_t> change_at;
+  if (!intents.empty())
+    for (size_t k = 0; k < plan->changes.size(); ++k) {
+      const Change& c = plan->changes[k];
+      change_at.emplace(TagKey{c.destination_endpoint, c.destination_repository, c.tag}, k);
+    }
+  for (const state::Intent* i : intents) {
     const Observation* now =
-        Find(observed.destinations, {i->destination_endpoint, i->destination_repository, i->tag});
+        observed.destinations.Find(i->destination_endpoint, i->destination_repository, i->tag);
     if (!now) continue;
     if (!now->error.empty()) {
       plan->errors.push_back({i->rule, i->source_repository, now->error});
@@ -231,20 +318,20 @@ void AdoptInterruptedPushes(const core::Config& config, const Desired& desired,
     if (now->digest != i->source_digest) continue;  // the push never landed
     const state::Artifact* a = state.Find(i->destination_endpoint, i->destination_repository, i->tag);
     if (a && a->destination_digest == i->source_digest) continue;  // recorded after all
-    auto same_tag = std::find_if(plan->changes.begin(), plan->changes.end(), [&](const Change& c) {
-      return c.destination_endpoint == i->destination_endpoint &&
-             c.destination_repository == i->destination_repository && c.tag == i->tag;
-    });
+    auto at = change_at.find({i->destination_endpoint, i->destination_repository, i->tag});
+    Change* same_tag = at == change_at.end() ? nullptr : &plan->changes[at->second];
     // A copy or replacement planned for the tag records it anyway.
-    if (same_tag != plan->changes.end() && same_tag->action != Action::kSkip) continue;
+    if (same_tag && same_tag->action != Action::kSkip) continue;
     Change c = ChangeAt(config, *i);
     c.action = Action::kAdopt;
     c.source_digest = i->source_digest;
     c.destination_digest = now->digest;
     c.reason = "pushed by an apply that was interrupted before it could record it";
-    if (same_tag != plan->changes.end()) {
+    if (same_tag) {
       *same_tag = std::move(c);
     } else {
+      change_at.emplace(TagKey{c.destination_endpoint, c.destination_repository, c.tag},
+                        plan->changes.size());
       plan->changes.push_back(std::move(c));
     }
   }
@@ -257,7 +344,7 @@ void DiffManaged(const core::Config& config, const Desired& desired, const state
   for (const auto& [artifact, reason] : DeletionCandidates(config, desired, state, options)) {
     const state::Artifact& a = *artifact;
     const Observation* now =
-        Find(observed.destinations, {a.destination_endpoint, a.destination_repository, a.tag});
+        observed.destinations.Find(a.destination_endpoint, a.destination_repository, a.tag);
     if (!now) continue;
     if (!now->error.empty()) {
       plan->errors.push_back({a.rule, a.source_repository, now->error});
@@ -291,13 +378,13 @@ void DiffManaged(const core::Config& config, const Desired& desired, const state
 // Docker Hub counts every manifest GET as a pull and says how many remain in the
 // window (RateLimit-Remaining; docs.docker.com/docker-hub/usage/pulls/). A copy GETs at
 // least one manifest at its source (an index, one per platform more).
-void WarnAboutPullLimits(const Observed& observed, Plan* plan) {
+void WarnAboutPullLimits(const std::map<std::string, long>& pulls_remaining, Plan* plan) {
   std::map<std::string, long> pulls;
   for (const auto& c : plan->changes)
     if (c.action == Action::kCreate || c.action == Action::kUpdate) ++pulls[c.source_endpoint];
   for (const auto& [endpoint, n] : pulls) {
-    auto it = observed.pulls_remaining.find(endpoint);
-    if (it == observed.pulls_remaining.end() || n <= it->second) continue;
+    auto it = pulls_remaining.find(endpoint);
+    if (it == pulls_remaining.end() || n <= it->second) continue;
     plan->warnings.push_back(
         "endpoint \"" + endpoint + "\" allows " + std::to_string(it->second) +
         " more pulls in its rate-limit window (RateLimit-Remaining) and this plan pulls at "
@@ -327,6 +414,32 @@ void SortChanges(Plan* plan) {
 }
 
 }  // namespace
+
+size_t ObservationMap::RepositoryHash::Hash(std::string_view endpoint,
+                                            std::string_view repository) {
+  const std::hash<std::string_view> h;
+  const size_t seed = h(endpoint);
+  return seed ^ (h(repository) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+Observation& ObservationMap::Insert(std::string_view endpoint, std::string_view repository,
+                                    const std::string& tag, bool* inserted) {
+  auto repo = repositories_.find(std::pair{endpoint, repository});
+  if (repo == repositories_.end())
+    repo = repositories_.try_emplace(Repository(endpoint, repository)).first;
+  auto [it, added] = repo->second.try_emplace(tag);
+  if (added) ++size_;
+  if (inserted) *inserted = added;
+  return it->second;
+}
+
+const Observation* ObservationMap::Find(std::string_view endpoint, std::string_view repository,
+                                        const std::string& tag) const {
+  auto repo = repositories_.find(std::pair{endpoint, repository});
+  if (repo == repositories_.end()) return nullptr;
+  auto it = repo->second.find(tag);
+  return it == repo->second.end() ? nullptr : &it->second;
+}
 
 std::vector<std::string> DestinationsOf(const core::Rule& rule) {
   if (!rule.destinations.empty()) return rule.destinations;
@@ -376,10 +489,15 @@ Plan Diff(const core::Config& config, const Desired& desired, const state::State
   DiffDesiredTags(config, desired, state, observed, options, &plan);
   AdoptInterruptedPushes(config, desired, state, observed, options, &plan);
   DiffManaged(config, desired, state, observed, options, &plan);
-  DeduplicateErrors(&plan);
-  SortChanges(&plan);
-  WarnAboutPullLimits(observed, &plan);
+  FinishPlan(observed.pulls_remaining, &plan);
   return plan;
+}
+
+void FinishPlan(const std::map<std::string, long>& pulls_remaining, Plan* plan) {
+  plan->warnings.clear();
+  DeduplicateErrors(plan);
+  SortChanges(plan);
+  WarnAboutPullLimits(pulls_remaining, plan);
 }
 
 }  // namespace crossdock::planner

@@ -8,7 +8,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -71,9 +74,54 @@ struct Observation {
   std::string error;                  // not empty: the request failed
 };
 
+// Observations by TagKey, kept per (endpoint, repository) so that those two names are
+// stored once per repository rather than once per tag: at a million tags the copies
+// would cost more than the observations. An observation stays where it is (references
+// to it stay valid) until the map is destroyed.
+class ObservationMap {
+ public:
+  // The observation at KEY, made (empty: absent, no error) when there is none.
+  Observation& operator[](const TagKey& key) {
+    return Insert(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+  }
+  Observation& Insert(std::string_view endpoint, std::string_view repository,
+                      const std::string& tag, bool* inserted = nullptr);
+  // The observation at KEY, or nullptr.
+  const Observation* Find(const TagKey& key) const {
+    return Find(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+  }
+  const Observation* Find(std::string_view endpoint, std::string_view repository,
+                          const std::string& tag) const;
+  size_t count(const TagKey& key) const { return Find(key) != nullptr ? 1 : 0; }
+  size_t size() const { return size_; }
+
+ private:
+  using Repository = std::pair<std::string, std::string>;  // (endpoint, repository)
+  struct RepositoryHash {
+    using is_transparent = void;
+    size_t operator()(const Repository& r) const { return Hash(r.first, r.second); }
+    size_t operator()(const std::pair<std::string_view, std::string_view>& r) const {
+      return Hash(r.first, r.second);
+    }
+    static size_t Hash(std::string_view endpoint, std::string_view repository);
+  };
+  struct RepositoryEqual {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return std::string_view(a.first) == std::string_view(b.first) &&
+             std::string_view(a.second) == std::string_view(b.second);
+    }
+  };
+  std::unordered_map<Repository, std::unordered_map<std::string, Observation>, RepositoryHash,
+                     RepositoryEqual>
+      repositories_;
+  size_t size_ = 0;
+};
+
 struct Observed {
-  std::map<TagKey, Observation> sources;       // (source endpoint, repository, tag)
-  std::map<TagKey, Observation> destinations;  // (destination endpoint, repository, tag)
+  ObservationMap sources;       // (source endpoint, repository, tag)
+  ObservationMap destinations;  // (destination endpoint, repository, tag)
   // Pulls each source endpoint says remain in its rate-limit window (Docker Hub).
   std::map<std::string, long> pulls_remaining;
 };
@@ -103,6 +151,12 @@ struct DiffOptions {
 // rule (config order), destination endpoint, repository and tag.
 Plan Diff(const core::Config& config, const Desired& desired, const state::State& state,
           const Observed& observed, const DiffOptions& options);
+
+// Diff's last steps, for a plan merged from several Diffs (planning in batches,
+// batches.h): errors once per (rule, repository, message), changes sorted as Diff
+// sorts them, and the warnings of pulls the plan needs beyond PULLS_REMAINING (the
+// warnings already in *PLAN are replaced).
+void FinishPlan(const std::map<std::string, long>& pulls_remaining, Plan* plan);
 
 // The Change for one source tag, from what the destination holds and the rule.
 // Returns nullopt for a no-op (the destination already holds BASE.source_digest).

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "core/digest.h"
 #include "core/names.h"
@@ -279,6 +282,30 @@ core::Result<JournaledEvent> ParseJournalLine(std::string_view line) {
 
 namespace {
 
+// STATE's artifacts by (source endpoint, source repository), indexed at the first
+// lookup: a journal of many delete events reads the state once, not once per event.
+class ArtifactsBySource {
+ public:
+  explicit ArtifactsBySource(const state::State& state) : state_(state) {}
+  const std::vector<const state::Artifact*>& Of(const std::string& endpoint,
+                                                const std::string& repository) {
+    if (!indexed_) {
+      for (const auto& a : state_.artifacts)
+        index_[{a.source_endpoint, a.source_repository}].push_back(&a);
+      indexed_ = true;
+    }
+    static const std::vector<const state::Artifact*> kNone;
+    auto it = index_.find({endpoint, repository});
+    return it == index_.end() ? kNone : it->second;
+  }
+
+ private:
+  const state::State& state_;
+  bool indexed_ = false;
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<const state::Artifact*>>
+      index_;
+};
+
 // The last event per (rule, destination tag) wins. Events and rules that name
 // something impossible go to *ERRORS.
 std::vector<EventIntent> CoalescedIntents(
@@ -286,6 +313,7 @@ std::vector<EventIntent> CoalescedIntents(
     const std::map<std::string, providers::Registry*>& registries,
     const std::vector<JournaledEvent>& events, std::vector<PlanError>* errors) {
   std::vector<EventIntent> out;
+  ArtifactsBySource by_source(state);
   std::map<std::pair<std::string, TagKey>, size_t> index;
   auto add = [&](EventIntent in) {
     auto [it, inserted] = index.emplace(std::make_pair(in.rule->name, in.destination), out.size());
@@ -320,10 +348,9 @@ std::vector<EventIntent> CoalescedIntents(
         continue;
       }
       if (!rule->delete_missing) continue;
-      for (const auto& a : state.artifacts) {
-        if (a.rule != rule->name || a.source_endpoint != je.endpoint ||
-            a.source_repository != ev.repository)
-          continue;
+      for (const state::Artifact* artifact : by_source.Of(je.endpoint, ev.repository)) {
+        const state::Artifact& a = *artifact;
+        if (a.rule != rule->name) continue;
         bool match = ev.digest.empty()
                          ? a.tag == ev.tag
                          : (a.source_digest == ev.digest || a.destination_digest == ev.digest) &&

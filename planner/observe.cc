@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,10 +45,6 @@ bool HasArtifactFilters(const core::Rule& rule) {
   return !rule.labels.empty() || !rule.exclude_labels.empty() || !rule.resource.empty();
 }
 
-TagKey SourceKey(const TagWork& w) {
-  return {w.repo->rule->source, w.repo->source_repository, w.tag};
-}
-
 // The OCI 1.1 fallback tag for the referrers of SUBJECT ("sha256:<hex>").
 std::string ReferrersTag(const std::string& subject) { return "sha256-" + subject.substr(7); }
 
@@ -82,66 +80,104 @@ Observation Head(providers::Registry* r, const std::string& repo, const std::str
   return o;
 }
 
+// A tag to observe, by reference to names that outlive the observation (a TagKey the
+// caller holds, or a rule's endpoint, a selected repository and a tag): a million of
+// these cost 24 bytes each, not three strings.
+struct KeyRef {
+  const std::string* endpoint;
+  const std::string* repository;
+  const std::string* tag;
+};
+
+std::vector<KeyRef> Refs(const std::vector<TagKey>& keys) {
+  std::vector<KeyRef> out;
+  out.reserve(keys.size());
+  for (const auto& [endpoint, repository, tag] : keys)
+    out.push_back({&endpoint, &repository, &tag});
+  return out;
+}
+
+// Filled in when a request was never sent (the plan was interrupted first).
+constexpr const char* kNotObserved = "not observed: the plan was interrupted";
+
 // HEADs (or lists) what is not observed yet among SOURCES and DESTINATIONS, every
-// registry answering at once with up to `parallelism` requests in flight each.
-void ObserveTagsImpl(const Registries& registries, const std::vector<TagKey>& sources,
-                     const std::vector<TagKey>& destinations, int parallelism,
+// registry answering at once with up to `parallelism` requests in flight each. Every
+// observation is made in *OBSERVED before the first request and filled in place by
+// the request that answers it, so nothing is inserted while requests run and no answer
+// is held twice.
+void ObserveTagsImpl(const Registries& registries, const std::vector<KeyRef>& sources,
+                     const std::vector<KeyRef>& destinations, int parallelism,
                      const std::atomic<bool>* cancel, Observed* observed) {
+  // A HEAD (listing < 0), or a listing of one destination repository (whose tags and
+  // observations are listings[listing]).
   struct Unit {
-    bool source;
-    TagKey key;  // for a destination listing: (endpoint, repository, "")
-    std::vector<TagKey> listed;  // the destination tags the listing answers for
+    KeyRef key;
+    Observation* out;
+    int listing;
   };
   std::vector<Unit> source_units, dest_units;
-  std::set<TagKey> queued;
-  for (const auto& k : sources)
-    if (!observed->sources.count(k) && queued.insert(k).second) source_units.push_back({true, k, {}});
-  std::map<std::pair<std::string, std::string>, size_t> listings;
-  for (const auto& k : destinations) {
-    if (observed->destinations.count(k) || !queued.insert(k).second) continue;
-    const auto& [endpoint, repo, tag] = k;
-    if (!registries.at(endpoint)->ListingHasDigests()) {
-      dest_units.push_back({false, k, {}});
+  std::vector<std::vector<std::pair<const std::string*, Observation*>>> listings;
+  for (const KeyRef& k : sources) {
+    bool added = false;
+    Observation& o = observed->sources.Insert(*k.endpoint, *k.repository, *k.tag, &added);
+    if (!added) continue;  // observed already, or queued
+    o.error = kNotObserved;
+    source_units.push_back({k, &o, -1});
+  }
+  std::map<std::pair<std::string_view, std::string_view>, int> listing_of;
+  for (const KeyRef& k : destinations) {
+    bool added = false;
+    Observation& o = observed->destinations.Insert(*k.endpoint, *k.repository, *k.tag, &added);
+    if (!added) continue;
+    o.error = kNotObserved;
+    if (!registries.at(*k.endpoint)->ListingHasDigests()) {
+      dest_units.push_back({k, &o, -1});
       continue;
     }
-    auto [it, first] = listings.emplace(std::make_pair(endpoint, repo), dest_units.size());
-    if (first) dest_units.push_back({false, {endpoint, repo, ""}, {}});
-    dest_units[it->second].listed.push_back(k);
+    auto [it, first] = listing_of.emplace(
+        std::pair<std::string_view, std::string_view>(*k.endpoint, *k.repository),
+        static_cast<int>(listings.size()));
+    if (first) {
+      listings.emplace_back();
+      dest_units.push_back({k, nullptr, it->second});
+    }
+    listings[it->second].push_back({k.tag, &o});
   }
   // Sources and destinations alternate, so each side has about PARALLELISM requests
   // in flight (ParallelFor hands out indexes in order).
-  std::vector<Unit> units;
-  for (size_t i = 0; i < std::max(source_units.size(), dest_units.size()); ++i) {
-    if (i < source_units.size()) units.push_back(std::move(source_units[i]));
-    if (i < dest_units.size()) units.push_back(std::move(dest_units[i]));
-  }
-  const bool both = !source_units.empty() && !dest_units.empty();
-  std::vector<std::vector<std::pair<TagKey, Observation>>> found(units.size());
-  core::ParallelFor(units.size(), both ? 2 * parallelism : parallelism, [&](size_t i) {
-    const Unit& u = units[i];
-    const auto& [endpoint, repo, tag] = u.key;
+  const size_t both = std::min(source_units.size(), dest_units.size());
+  auto unit = [&](size_t i) -> const Unit& {
+    if (i < 2 * both) return i % 2 == 0 ? source_units[i / 2] : dest_units[i / 2];
+    i -= both;
+    return source_units.size() > both ? source_units[i] : dest_units[i];
+  };
+  const size_t n = source_units.size() + dest_units.size();
+  core::ParallelFor(n, both > 0 ? 2 * parallelism : parallelism, [&](size_t i) {
+    const Unit& u = unit(i);
+    const std::string& endpoint = *u.key.endpoint;
+    const std::string& repo = *u.key.repository;
     providers::Registry* r = registries.at(endpoint);
-    if (!u.listed.empty()) {
-      auto l = r->ListTagsWithDigests(repo);
-      for (const auto& k : u.listed) {
-        const std::string& t = std::get<2>(k);
-        Observation o;
-        if (!l.ok() && l.status().code() != core::Code::kNotFound) o.error = l.status().message();
-        if (l.ok() && l->digests.count(t) && !core::IsValidDigest(l->digests.at(t))) {
-          o.error = "endpoint \"" + endpoint + "\" listed an invalid digest for " + repo + ":" + t;
-        } else if (l.ok() && l->digests.count(t)) {
-          o.digest = l->digests.at(t);
-        } else if (l.ok() && std::find(l->tags.begin(), l->tags.end(), t) != l->tags.end()) {
-          o = Head(r, repo, t);  // listed without its digest
-        }
-        found[i].push_back({k, o});
-      }
+    if (u.listing < 0) {
+      *u.out = Head(r, repo, *u.key.tag);
       return;
     }
-    found[i].push_back({u.key, Head(r, repo, tag)});
+    auto l = r->ListTagsWithDigests(repo);
+    std::unordered_set<std::string_view> listed;
+    if (l.ok()) listed.insert(l->tags.begin(), l->tags.end());
+    for (const auto& [tag, out] : listings[u.listing]) {
+      const std::string& t = *tag;
+      Observation o;
+      if (!l.ok() && l.status().code() != core::Code::kNotFound) o.error = l.status().message();
+      if (l.ok() && l->digests.count(t) && !core::IsValidDigest(l->digests.at(t))) {
+        o.error = "endpoint \"" + endpoint + "\" listed an invalid digest for " + repo + ":" + t;
+      } else if (l.ok() && l->digests.count(t)) {
+        o.digest = l->digests.at(t);
+      } else if (l.ok() && listed.count(t)) {
+        o = Head(r, repo, t);  // listed without its digest
+      }
+      *out = std::move(o);
+    }
   }, cancel);
-  for (size_t i = 0; i < units.size(); ++i)
-    for (auto& [k, o] : found[i]) (units[i].source ? observed->sources : observed->destinations)[k] = o;
 }
 
 class Observer {
@@ -149,17 +185,14 @@ class Observer {
   Observer(const core::Config& config, const state::State& state, const Registries& registries,
            const ObserveOptions& options, Desired* desired, Observed* observed)
       : config_(config), state_(state), registries_(registries), options_(options),
-        desired_(desired), observed_(observed) {
-    for (const auto& a : state.artifacts)
-      recorded_.emplace(TagKey{a.destination_endpoint, a.destination_repository, a.tag}, &a);
-  }
+        desired_(desired), observed_(observed) {}
 
   void Run(const Selection& selection);
 
  private:
   void StartTags(const Selection& selection);
   void Pin(TagWork* w);
-  void Look(const std::vector<TagKey>& sources, const std::vector<TagKey>& destinations) {
+  void Look(const std::vector<KeyRef>& sources, const std::vector<KeyRef>& destinations) {
     ObserveTagsImpl(registries_, sources, destinations, options_.parallelism, options_.cancel,
                     observed_);
   }
@@ -171,17 +204,21 @@ class Observer {
   void FinishDesired(const Selection& selection);
   std::optional<Change> ReferrerIndexChange(const ReferrerSet& rs, const std::string& dest,
                                             std::string* error);
+  const Observation* Source(const TagWork& w) const {
+    return observed_->sources.Find(w.repo->rule->source, w.repo->source_repository, w.tag);
+  }
   bool SourceKnown(const TagWork& w) const {
     if (w.pinned) return true;
-    auto it = observed_->sources.find(SourceKey(w));
-    return it != observed_->sources.end() && it->second.error.empty() && it->second.digest;
+    const Observation* o = Source(w);
+    return o != nullptr && o->error.empty() && o->digest;
   }
   std::string SourceDigest(const TagWork& w) const {
     if (w.pinned) return w.pinned_digest;
-    return SourceKnown(w) ? *observed_->sources.at(SourceKey(w)).digest : "";
+    return SourceKnown(w) ? *Source(w)->digest : "";
   }
   void AddTag(TagWork w) {
-    have_.insert({w.repo, w.tag});
+    // Only a referrer's tag is its digest, and only those are looked up here.
+    if (core::IsValidDigest(w.tag)) have_.insert({w.repo, w.tag});
     tags_.push_back(std::move(w));
   }
 
@@ -191,16 +228,19 @@ class Observer {
   const ObserveOptions& options_;
   Desired* desired_;
   Observed* observed_;
-  std::map<TagKey, const state::Artifact*> recorded_;
   std::vector<TagWork> tags_;
-  std::set<std::pair<const SelectedRepository*, std::string>> have_;  // (repo, tag)
+  // (repo, tag) of the tags that are digests (referrers copied by digest).
+  std::set<std::pair<const SelectedRepository*, std::string>> have_;
 };
 
 // The selected tags, with digests the listings gave and immutable tags pinned.
 void Observer::StartTags(const Selection& selection) {
+  size_t total = 0;
+  for (const auto& r : selection.repositories) total += r.tags.size();
+  tags_.reserve(total);
   for (const auto& r : selection.repositories) {
     for (const auto& [tag, digest] : r.listed_digests)
-      observed_->sources[{r.rule->source, r.source_repository, tag}].digest = digest;
+      observed_->sources.Insert(r.rule->source, r.source_repository, tag).digest = digest;
     // Compiled once per repository, not per tag; a filter of no patterns selects
     // everything, so an empty immutable_tags pins nothing.
     const NameFilter immutable(r.rule->immutable_tags, {});
@@ -220,8 +260,7 @@ void Observer::Pin(TagWork* w) {
   const core::Rule& rule = *w->repo->rule;
   std::optional<std::string> digest;
   for (const auto& d : w->repo->destinations) {
-    auto it = recorded_.find({d, w->repo->destination_repository, w->tag});
-    const state::Artifact* a = it == recorded_.end() ? nullptr : it->second;
+    const state::Artifact* a = state_.Find(d, w->repo->destination_repository, w->tag);
     if (!a || a->rule != rule.name || a->source_repository != w->repo->source_repository ||
         a->source_digest != a->destination_digest || (digest && *digest != a->source_digest))
       return;
@@ -236,14 +275,14 @@ void Observer::Pin(TagWork* w) {
 // drop the tag in between (artifact filters read the source's manifest first): source
 // and destinations answer at the same time instead of one registry after the other.
 void Observer::LookFrom(size_t first_tag) {
-  std::vector<TagKey> sources, destinations;
+  std::vector<KeyRef> sources, destinations;
   for (size_t i = first_tag; i < tags_.size(); ++i) {
     const TagWork& w = tags_[i];
     if (w.pinned) continue;
-    sources.push_back(SourceKey(w));
+    sources.push_back({&w.repo->rule->source, &w.repo->source_repository, &w.tag});
     if (HasArtifactFilters(*w.repo->rule) && w.accessory_of.empty()) continue;
     for (const auto& d : w.repo->destinations)
-      destinations.push_back({d, w.repo->destination_repository, w.tag});
+      destinations.push_back({&d, &w.repo->destination_repository, &w.tag});
   }
   Look(sources, destinations);
 }
@@ -276,6 +315,9 @@ std::optional<bool> SettledByRegistryLabels(const core::Rule& rule, const TagWor
 // Label and resource filters: the registry's own labels first (Harbor's, listed with
 // the tags: no request), then what the artifact itself says.
 void Observer::FilterByArtifact() {
+  if (std::none_of(tags_.begin(), tags_.end(),
+                   [](const TagWork& w) { return HasArtifactFilters(*w.repo->rule); }))
+    return;
   std::map<std::pair<const core::Rule*, std::string>, size_t> index;  // (rule, digest)
   std::vector<std::pair<const SelectedRepository*, std::string>> to_inspect;
   for (const auto& w : tags_) {
@@ -290,6 +332,7 @@ void Observer::FilterByArtifact() {
     info[i] = InspectArtifact(registries_.at(repo->rule->source), repo->source_repository, digest);
   }, options_.cancel);
   std::vector<TagWork> kept;
+  kept.reserve(tags_.size());
   for (auto& w : tags_) {
     const core::Rule& rule = *w.repo->rule;
     const bool filtered = HasArtifactFilters(rule) && SourceKnown(w);
@@ -321,9 +364,19 @@ void Observer::FilterByArtifact() {
 // and OCI 1.1's sha256-<digest> referrers tag) go with their subject, whatever the
 // tag filters say.
 void Observer::AddAccessoryTags() {
+  // Only a repository that lists an accessory tag needs its subjects' digests; most
+  // list none.
+  std::map<const SelectedRepository*, bool> lists_accessories;
+  auto any_accessory = [&](const SelectedRepository* repo) {
+    auto [it, added] = lists_accessories.try_emplace(repo, false);
+    if (added)
+      it->second = std::any_of(repo->all_tags.begin(), repo->all_tags.end(),
+                               [](const std::string& t) { return !AccessorySubject(t).empty(); });
+    return it->second;
+  };
   std::map<const SelectedRepository*, std::map<std::string, std::string>> subjects;  // digest -> tag
   for (const auto& w : tags_)
-    if (w.repo->rule->include_referrers && SourceKnown(w))
+    if (w.repo->rule->include_referrers && any_accessory(w.repo) && SourceKnown(w))
       subjects[w.repo].emplace(SourceDigest(w), w.tag);
   for (auto& [repo, by_digest] : subjects) {
     std::set<std::string> selected(repo->tags.begin(), repo->tags.end());
@@ -338,32 +391,57 @@ void Observer::AddAccessoryTags() {
 // Referrers the source lists through the OCI 1.1 referrers API (signatures, SBOMs,
 // attestations pushed with a "subject"): copied by digest with it.
 std::vector<ReferrerSet> Observer::AddReferrers() {
-  std::vector<std::tuple<const SelectedRepository*, std::string, std::string>> subjects;
-  std::set<std::pair<const SelectedRepository*, std::string>> asked;  // (repo, digest)
-  for (const auto& w : tags_)
-    if (w.repo->rule->include_referrers && SourceKnown(w) && w.accessory_of.empty() &&
-        !w.pinned && asked.insert({w.repo, SourceDigest(w)}).second)
-      subjects.push_back({w.repo, SourceDigest(w), w.tag});
-  using Found = core::Result<std::optional<std::vector<providers::ManifestHead>>>;
-  std::vector<Found> found(subjects.size(), std::optional<std::vector<providers::ManifestHead>>());
-  core::ParallelFor(subjects.size(), options_.parallelism, [&](size_t i) {
-    const auto& [repo, digest, tag] = subjects[i];
-    found[i] = registries_.at(repo->rule->source)->ListReferrers(repo->source_repository, digest);
-  }, options_.cancel);
-  std::vector<ReferrerSet> sets;
-  for (size_t i = 0; i < subjects.size(); ++i) {
-    const auto& [repo, digest, tag] = subjects[i];
-    if (!found[i].ok()) {
-      desired_->errors.push_back({repo->rule->name, repo->source_repository,
-                                  found[i].status().message()});
-      continue;
+  // Each (repository, digest) is asked once, in chunks of subjects, so that a million
+  // tags never have a million answers waiting at once. The digests are the observed
+  // ones (pinned tags are not asked), which stay where they are.
+  constexpr size_t kChunk = 10000;
+  struct Subject {
+    const SelectedRepository* repo;
+    std::string_view digest;
+    size_t tag;  // index in tags_
+  };
+  struct Asked {
+    size_t operator()(const std::pair<const SelectedRepository*, std::string_view>& k) const {
+      return std::hash<std::string_view>()(k.second) ^ std::hash<const void*>()(k.first);
     }
-    if (!*found[i]) continue;  // no referrers API at the source
-    if (!(*found[i])->empty()) sets.push_back({repo, digest, tag, **found[i]});
-    for (const auto& r : **found[i]) {
-      if (have_.count({repo, r.digest})) continue;
-      observed_->sources[{repo->rule->source, repo->source_repository, r.digest}].digest = r.digest;
-      AddTag({repo, r.digest, tag, "", false, ""});
+  };
+  std::unordered_set<std::pair<const SelectedRepository*, std::string_view>, Asked> asked;
+  using Found = core::Result<std::optional<std::vector<providers::ManifestHead>>>;
+  std::vector<ReferrerSet> sets;
+  const size_t n = tags_.size();  // referrers added below are not subjects themselves
+  for (size_t start = 0; start < n; start += kChunk) {
+    std::vector<Subject> subjects;
+    for (size_t i = start; i < std::min(n, start + kChunk); ++i) {
+      const TagWork& w = tags_[i];
+      if (!w.repo->rule->include_referrers || !SourceKnown(w) || !w.accessory_of.empty() ||
+          w.pinned)
+        continue;
+      const std::string_view digest = *Source(w)->digest;
+      if (asked.insert({w.repo, digest}).second) subjects.push_back({w.repo, digest, i});
+    }
+    std::vector<Found> found(subjects.size(),
+                             std::optional<std::vector<providers::ManifestHead>>());
+    core::ParallelFor(subjects.size(), options_.parallelism, [&](size_t i) {
+      const Subject& s = subjects[i];
+      found[i] = registries_.at(s.repo->rule->source)
+                     ->ListReferrers(s.repo->source_repository, std::string(s.digest));
+    }, options_.cancel);
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      const SelectedRepository* repo = subjects[i].repo;
+      if (!found[i].ok()) {
+        desired_->errors.push_back({repo->rule->name, repo->source_repository,
+                                    found[i].status().message()});
+        continue;
+      }
+      if (!*found[i] || (*found[i])->empty()) continue;  // no referrers API, or none
+      const std::string tag = tags_[subjects[i].tag].tag;  // AddTag may move tags_
+      sets.push_back({repo, std::string(subjects[i].digest), tag, **found[i]});
+      for (const auto& r : **found[i]) {
+        if (have_.count({repo, r.digest})) continue;
+        observed_->sources.Insert(repo->rule->source, repo->source_repository, r.digest).digest =
+            r.digest;
+        AddTag({repo, r.digest, tag, "", false, ""});
+      }
     }
   }
   return sets;
@@ -433,6 +511,7 @@ void Observer::PlanReferrerIndexes(const std::vector<ReferrerSet>& sets) {
   }
 }
 
+// Moves the tags into *desired_ (tags_ is empty afterwards).
 void Observer::FinishDesired(const Selection& selection) {
   for (const auto* r : selection.rules) desired_->rules.push_back(r->name);
   desired_->disabled_rules = selection.disabled_rules;
@@ -440,19 +519,22 @@ void Observer::FinishDesired(const Selection& selection) {
   desired_->unlisted_repositories = selection.erred_repositories;
   for (const auto& r : selection.repositories)
     if (!r.listed) desired_->unlisted_repositories.insert({r.rule->name, r.source_repository});
-  for (const auto& w : tags_) {
+  desired_->tags.reserve(desired_->tags.size() + tags_.size());
+  for (auto& w : tags_) {
     DesiredTag t;
     t.rule = w.repo->rule->name;
     t.source_endpoint = w.repo->rule->source;
     t.source_repository = w.repo->source_repository;
     t.destination_repository = w.repo->destination_repository;
     t.destination_endpoints = w.repo->destinations;
-    t.tag = w.tag;
-    t.accessory_of = w.accessory_of;
-    t.error = w.error;
+    t.tag = std::move(w.tag);
+    t.accessory_of = std::move(w.accessory_of);
+    t.error = std::move(w.error);
     t.pinned = w.pinned;
     desired_->tags.push_back(std::move(t));
   }
+  tags_ = {};
+  have_.clear();
 }
 
 void Observer::Run(const Selection& selection) {
@@ -464,19 +546,21 @@ void Observer::Run(const Selection& selection) {
   AddAccessoryTags();
   LookFrom(first_accessory);
   PlanReferrerIndexes(AddReferrers());
-  FinishDesired(selection);
-  // Last, in one pass: the destinations not looked at yet (of tags whose source is
-  // known), and the tags the state's intents and deletion candidates name.
-  std::vector<TagKey> destinations;
+  // The destinations not looked at yet, of tags whose source is known.
+  std::vector<KeyRef> destinations;
   for (const auto& w : tags_) {
     if (!w.error.empty() || w.pinned || !SourceKnown(w)) continue;
     for (const auto& d : w.repo->destinations)
-      destinations.push_back({d, w.repo->destination_repository, w.tag});
+      if (!observed_->destinations.Find(d, w.repo->destination_repository, w.tag))
+        destinations.push_back({&d, &w.repo->destination_repository, &w.tag});
   }
-  for (auto& k :
-       StateTagsToObserve(config_, *desired_, state_, {options_.refresh_only, options_.shard}))
-    destinations.push_back(std::move(k));
   Look({}, destinations);
+  FinishDesired(selection);
+  // Last, the tags the state's intents and deletion candidates name (which depend on
+  // what is desired).
+  const std::vector<TagKey> state_tags =
+      StateTagsToObserve(config_, *desired_, state_, {options_.refresh_only, options_.shard});
+  Look({}, Refs(state_tags));
   for (const auto* r : selection.rules) {
     auto remaining = registries_.at(r->source)->rate_limit_remaining();
     if (remaining) observed_->pulls_remaining[r->source] = *remaining;
@@ -488,7 +572,7 @@ void Observer::Run(const Selection& selection) {
 void ObserveTags(const std::map<std::string, providers::Registry*>& registries,
                  const std::vector<TagKey>& sources, const std::vector<TagKey>& destinations,
                  int parallelism, const std::atomic<bool>* cancel, Observed* observed) {
-  ObserveTagsImpl(registries, sources, destinations, parallelism, cancel, observed);
+  ObserveTagsImpl(registries, Refs(sources), Refs(destinations), parallelism, cancel, observed);
 }
 
 void Observe(const core::Config& config, const Selection& selection, const state::State& state,

@@ -1,5 +1,8 @@
 #include "planner/planner.h"
 
+#include <utility>
+
+#include "planner/batches.h"
 #include "planner/namespaces.h"
 #include "planner/observe.h"
 #include "planner/select.h"
@@ -11,13 +14,10 @@ Plan MakePlan(const core::Config& config, const state::State& state,
               const PlanOptions& options) {
   Selection selection = Select(config, registries,
                                {options.rules, options.parallelism, options.cancel, options.shard});
-  Desired desired;
-  Observed observed;
-  Observe(config, selection, state, registries,
-          {options.parallelism, options.refresh, options.refresh_only, options.cancel,
-           options.shard},
-          &desired, &observed);
-  Plan plan = Diff(config, desired, state, observed, {options.refresh_only, options.shard});
+  Plan plan = PlanInBatches(
+      config, std::move(selection), state, registries,
+      {options.parallelism, options.refresh, options.refresh_only, options.cancel, options.shard},
+      {options.refresh_only, options.shard}, options.batch_tags);
   plan.max_deletes = config.settings.max_deletes;
   plan.shard = options.shard;
   if (!options.refresh_only)

@@ -1,10 +1,12 @@
 // MakePlan: Select (select.h) the rules, repositories and tags from the Config and
 // the sources' listings, Observe (observe.h) what sources and destinations hold, and
-// Diff (diff.h) that against the State into a Plan, whose destination namespaces
-// PlanNamespaces (namespaces.h) then checks. Used by cmd/plan, apply, run, retry.
+// Diff (diff.h) that against the State into a Plan, in batches of destination
+// repositories (batches.h), whose destination namespaces PlanNamespaces (namespaces.h)
+// then checks. Used by cmd/plan, apply, run, retry.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +34,9 @@ struct PlanOptions {
   // deletes only the owner's. The plans of shards 0..N-1 together are the plan
   // without a shard.
   std::optional<core::Shard> shard;
+  // Tags observed and diffed at a time (batches.h): a plan's memory grows with this,
+  // not with the number of tags selected.
+  size_t batch_tags = 50000;
 };
 
 // REGISTRIES maps every endpoint name in CONFIG to a client. Problems with one rule

@@ -2,8 +2,12 @@
 // lineage and serial. Types only; state/store.h reads and writes the file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace crossdock::state {
@@ -44,6 +48,48 @@ struct Intent {
   friend bool operator==(const Intent&, const Intent&) = default;
 };
 
+// Where the records of one vector (State::artifacts or State::intents) sit, by
+// destination key, for State's lookups: a hash of the key -> position multimap, checked
+// against the record on every hit. Callers may change the vector directly (tests push
+// into it): the index notices a change of size or buffer and is rebuilt at the next
+// lookup, and a hit whose record no longer hashes to its entry rebuilds it too. Only
+// a record's key edited in place, size and buffer unchanged, can hide that record
+// from a lookup until the next rebuild: change keys through Upsert and Remove.
+// A copy starts empty (its records live in another vector). Lookups lock a mutex, so
+// const State lookups from several threads are safe.
+template <class Record>
+class KeyIndex {
+ public:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+  KeyIndex() = default;
+  KeyIndex(const KeyIndex&) {}
+  KeyIndex& operator=(const KeyIndex&);
+
+  // The position of the record at (ENDPOINT, REPOSITORY, TAG) in RECORDS, or kNone.
+  std::size_t Find(const std::vector<Record>& records, std::string_view endpoint,
+                   std::string_view repository, std::string_view tag) const;
+  // Replaces the record at R's key in *RECORDS, or appends R.
+  void Upsert(std::vector<Record>* records, const Record& r);
+  // Removes the record at the key (the last record takes its place); returns whether
+  // there was one.
+  bool Remove(std::vector<Record>* records, std::string_view endpoint,
+              std::string_view repository, std::string_view tag);
+
+ private:
+  // REQUIRES: mu_ held. Rebuilds unless the index describes RECORDS.
+  void SyncLocked(const std::vector<Record>& records) const;
+  void RebuildLocked(const std::vector<Record>& records) const;
+  std::size_t FindLocked(const std::vector<Record>& records, std::size_t hash,
+                         std::string_view endpoint, std::string_view repository,
+                         std::string_view tag) const;
+
+  mutable std::mutex mu_;
+  mutable std::unordered_multimap<std::size_t, std::size_t> positions_;  // key hash -> position
+  mutable const Record* indexed_data_ = nullptr;  // the vector the index describes
+  mutable std::size_t indexed_size_ = 0;
+};
+
 struct State {
   int format_version = kFormatVersion;
   std::string lineage;   // fixed at creation (random UUID)
@@ -51,8 +97,11 @@ struct State {
   std::vector<Artifact> artifacts;
   std::vector<Intent> intents;
 
+  // Lookups by destination key cost O(1) on average (KeyIndex); Remove and
+  // RemoveIntent move the last record into the removed one's place, so the vectors'
+  // order is not kept (the file is written sorted).
+
   // The artifact recorded at (destination endpoint, repository, tag), or nullptr.
-  // A linear scan: a caller looking up every tag of a large state should index it.
   const Artifact* Find(const std::string& dest_endpoint, const std::string& dest_repo,
                        const std::string& tag) const;
   // Inserts or replaces the artifact at its destination key.
@@ -67,7 +116,15 @@ struct State {
   bool RemoveIntent(const std::string& dest_endpoint, const std::string& dest_repo,
                     const std::string& tag);
 
-  friend bool operator==(const State&, const State&) = default;
+  // Compares the data (the indexes aside).
+  friend bool operator==(const State& x, const State& y) {
+    return x.format_version == y.format_version && x.lineage == y.lineage &&
+           x.serial == y.serial && x.artifacts == y.artifacts && x.intents == y.intents;
+  }
+
+ private:
+  KeyIndex<Artifact> artifact_index_;
+  KeyIndex<Intent> intent_index_;
 };
 
 }  // namespace crossdock::state

@@ -35,11 +35,13 @@
 //
 // Why each choice:
 // - JSON, indented, one field per line: people read the state in code review and diff it
-//   in git; a binary format would save nothing that matters at these sizes.
-// - format_version is an integer, read first (with nlohmann::json) before the document
-//   is handed to cereal, so a file from a newer crossdock is refused with "upgrade
-//   crossdock" instead of being half-understood and then rewritten without the fields
-//   this version does not know. Unknown fields are otherwise ignored.
+//   in git; a binary format would save nothing that matters at these sizes. It is read
+//   in one streaming pass and written piece by piece (state/state_json.h): about 480
+//   bytes an artifact, a million artifacts in a few seconds each way.
+// - format_version is an integer, checked before anything else is taken from the file,
+//   so a file from a newer crossdock is refused with "upgrade crossdock" instead of
+//   being half-understood and then rewritten without the fields this version does not
+//   know. Unknown fields are otherwise ignored.
 // - lineage (a random UUID v4, fixed at creation) and serial (incremented on every
 //   write) are Terraform's: a saved plan records both, so applying it against another
 //   state, or against this one after it moved on, is refused.
@@ -79,16 +81,12 @@
 #include <tuple>
 #include <utility>
 
-#include <cereal/archives/json.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/vector.hpp>
-#include <nlohmann/json.hpp>
 #include <openssl/rand.h>
 
-#include "core/file.h"
-#include "core/json_guard.h"
 #include "core/clock.h"
 #include "core/encoding.h"
+#include "core/file.h"
+#include "state/state_json.h"
 
 namespace crossdock::state {
 
@@ -98,49 +96,7 @@ using core::FolderOf;
 using core::SyncFolder;
 using core::WriteNewFile;
 
-template <class Archive>
-void serialize(Archive& ar, Intent& i) {
-  ar(cereal::make_nvp("rule", i.rule), cereal::make_nvp("source_endpoint", i.source_endpoint),
-     cereal::make_nvp("source_repository", i.source_repository),
-     cereal::make_nvp("source_digest", i.source_digest),
-     cereal::make_nvp("destination_endpoint", i.destination_endpoint),
-     cereal::make_nvp("destination_repository", i.destination_repository),
-     cereal::make_nvp("tag", i.tag), cereal::make_nvp("recorded_at", i.recorded_at));
-}
-
-template <class Archive>
-void serialize(Archive& ar, Artifact& a) {
-  ar(cereal::make_nvp("rule", a.rule), cereal::make_nvp("source_endpoint", a.source_endpoint),
-     cereal::make_nvp("source_repository", a.source_repository),
-     cereal::make_nvp("source_digest", a.source_digest),
-     cereal::make_nvp("destination_endpoint", a.destination_endpoint),
-     cereal::make_nvp("destination_repository", a.destination_repository),
-     cereal::make_nvp("tag", a.tag), cereal::make_nvp("destination_digest", a.destination_digest),
-     cereal::make_nvp("replicated_at", a.replicated_at));
-}
-
 namespace {
-
-// The fields every artifact must carry, all strings; checked before cereal sees them.
-constexpr const char* kArtifactFields[] = {
-    "rule",          "source_endpoint",        "source_repository",
-    "source_digest", "destination_endpoint",   "destination_repository",
-    "tag",           "destination_digest",     "replicated_at",
-};
-constexpr const char* kIntentFields[] = {
-    "rule",          "source_endpoint",        "source_repository",
-    "source_digest", "destination_endpoint",   "destination_repository",
-    "tag",           "recorded_at",
-};
-
-// Writes (or reads) the top level in the order documented above.
-template <class Archive, class S>
-void SerializeState(Archive& ar, S& s) {
-  ar(cereal::make_nvp("format_version", s.format_version), cereal::make_nvp("lineage", s.lineage),
-     cereal::make_nvp("serial", s.serial), cereal::make_nvp("artifacts", s.artifacts));
-  // Read after format_version: a version 1 file has no intents.
-  if (s.format_version >= 2) ar(cereal::make_nvp("intents", s.intents));
-}
 
 // OK when PATH's folder exists; otherwise an error naming it. Used before creating
 // anything beside PATH, so a mistyped --state never creates folders.
@@ -206,55 +162,6 @@ core::Result<std::string> NewLineage() {
 }
 
 
-// Checks the fields of a format 1 document (an object) before cereal reads it, so
-// problems are named precisely. Returns "" when it is well-formed, else what is wrong.
-std::string DescribeProblem(const nlohmann::json& doc) {
-  if (!doc.contains("lineage")) return "missing \"lineage\"";
-  if (!doc["lineage"].is_string()) return "\"lineage\" is not a string";
-  if (doc["lineage"].get_ref<const std::string&>().empty()) return "\"lineage\" is empty";
-  if (!doc.contains("serial")) return "missing \"serial\"";
-  const auto& serial = doc["serial"];
-  if (!serial.is_number_integer() ||
-      (serial.is_number_unsigned() && serial.get<std::uint64_t>() > INT64_MAX) ||
-      serial.get<std::int64_t>() < 0) {
-    return "\"serial\" is not a non-negative integer";
-  }
-  if (!doc.contains("artifacts")) return "missing \"artifacts\"";
-  const auto& artifacts = doc["artifacts"];
-  if (!artifacts.is_array()) return "\"artifacts\" is not an array";
-  for (size_t i = 0; i < artifacts.size(); ++i) {
-    const std::string where = "artifacts[" + std::to_string(i) + "]";
-    const auto& a = artifacts[i];
-    if (!a.is_object()) return where + " is not an object";
-    for (const char* field : kArtifactFields) {
-      if (!a.contains(field)) return where + " is missing \"" + field + "\"";
-      if (!a[field].is_string()) return where + "." + field + " is not a string";
-    }
-  }
-  if (doc["format_version"].get<std::int64_t>() < 2) return "";
-  if (!doc.contains("intents")) return "missing \"intents\"";
-  const auto& intents = doc["intents"];
-  if (!intents.is_array()) return "\"intents\" is not an array";
-  for (size_t i = 0; i < intents.size(); ++i) {
-    const std::string where = "intents[" + std::to_string(i) + "]";
-    const auto& a = intents[i];
-    if (!a.is_object()) return where + " is not an object";
-    for (const char* field : kIntentFields) {
-      if (!a.contains(field)) return where + " is missing \"" + field + "\"";
-      if (!a[field].is_string()) return where + "." + field + " is not a string";
-    }
-  }
-  return "";
-}
-
-// A state nests three levels deep (file, list, record); unknown fields may add some.
-constexpr int kMaxStateNesting = 32;
-
-core::Status Corrupt(const std::string& path, const std::string& detail) {
-  return core::Status::DataLoss("state file " + path + " is corrupt: " + detail +
-                                "; restore it from " + path + ".backup or move it away");
-}
-
 }  // namespace
 
 core::Result<State> ReadState(const std::string& path) {
@@ -268,49 +175,7 @@ core::Result<State> ReadState(const std::string& path) {
     return fresh;
   }
   FileDescriptor fd(raw_fd);
-  auto text = core::ReadWholeFile(fd.get(), "state file " + path);
-  if (!text.ok()) return text.status();
-  if (text->empty()) return Corrupt(path, "the file is empty");
-
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Corrupt(path, "not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
-  } catch (const std::exception& e) {
-    return Corrupt(path, std::string("not valid JSON (") + e.what() + ")");
-  }
-  if (!doc.is_object()) return Corrupt(path, "the top level is not a JSON object");
-  // nlohmann parses anything; cereal's rapidjson must not see what crashes it.
-  if (std::string odd = core::JsonTooOddForCereal(*text, kMaxStateNesting); !odd.empty())
-    return Corrupt(path, odd);
-  if (!doc.contains("format_version")) return Corrupt(path, "missing \"format_version\"");
-  const auto& version = doc["format_version"];
-  if (!version.is_number_integer()) {
-    return Corrupt(path, "\"format_version\" is not an integer");
-  }
-  if (version.is_number_unsigned()
-          ? version.get<std::uint64_t>() > static_cast<std::uint64_t>(kFormatVersion)
-          : version.get<std::int64_t>() > kFormatVersion) {
-    return core::Status::InvalidArgument("state file " + path + " has format version " +
-                                         version.dump() +
-                                         ", newer than this crossdock understands (" +
-                                         std::to_string(kFormatVersion) + "); upgrade crossdock");
-  }
-  if (version.get<std::int64_t>() < 1) {
-    return Corrupt(path, "format version " + version.dump() + " does not exist");
-  }
-  if (std::string problem = DescribeProblem(doc); !problem.empty()) return Corrupt(path, problem);
-
-  State s;
-  try {
-    std::istringstream in(*text);
-    cereal::JSONInputArchive archive(in);
-    SerializeState(archive, s);
-  } catch (const std::exception& e) {
-    return Corrupt(path, e.what());
-  }
-  return s;
+  return ReadStateFile(fd.get(), path);
 }
 
 core::Status WriteState(const std::string& path, State* s) {
@@ -320,31 +185,11 @@ core::Status WriteState(const std::string& path, State* s) {
   std::lock_guard<std::mutex> hold(writing);
   CROSSDOCK_RETURN_IF_ERROR(CheckFolder(path));
 
-  State out = *s;
-  out.format_version = kFormatVersion;
-  out.serial = s->serial + 1;
-  auto by_key = [](const auto& x, const auto& y) {
-    return std::tie(x.destination_endpoint, x.destination_repository, x.tag) <
-           std::tie(y.destination_endpoint, y.destination_repository, y.tag);
-  };
-  std::sort(out.artifacts.begin(), out.artifacts.end(), by_key);
-  std::sort(out.intents.begin(), out.intents.end(), by_key);
-  std::string text;
-  try {
-    std::ostringstream buf;
-    {
-      using Options = cereal::JSONOutputArchive::Options;
-      // Precision is irrelevant (the format has no floating-point numbers); indent 2.
-      cereal::JSONOutputArchive archive(buf, Options(324, Options::IndentChar::space, 2));
-      SerializeState(archive, out);
-    }  // the archive writes the closing brace when destroyed
-    text = buf.str() + "\n";
-  } catch (const std::exception& e) {
-    return core::Status::Internal("cannot encode state file " + path + ": " + e.what());
-  }
-
+  const std::int64_t serial = s->serial + 1;
+  StateFileText text(*s, serial);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  CROSSDOCK_RETURN_IF_ERROR(WriteNewFile(tmp, text));
+  CROSSDOCK_RETURN_IF_ERROR(
+      WriteNewFile(tmp, [&](std::string* piece) { return text.Next(piece); }));
   if (core::Status st = KeepBackup(path); !st.ok()) {
     ::unlink(tmp.c_str());
     return st;
@@ -355,7 +200,7 @@ core::Status WriteState(const std::string& path, State* s) {
     return ErrnoStatus("cannot rename " + tmp + " to " + path, err);
   }
   // PATH now holds the new serial whatever happens next, and so does the caller's state.
-  s->serial = out.serial;
+  s->serial = serial;
   return SyncFolder(FolderOf(path));
 }
 

@@ -1,4 +1,4 @@
-// StateStore: the state file on disk: versioned JSON (cereal), atomic writes (temp,
+// StateStore: the state file on disk: versioned JSON (state_json.h), atomic writes (temp,
 // fsync, rename, previous copy kept as .backup), mode 0600, and an OS file lock that
 // dies with its process. Used by cmd/ (plan, apply, state) and applier/.
 #pragma once

@@ -18,7 +18,7 @@ for t in "$@"; do
   mkdir -p "$build/corpus/$t" "$build/crashes/$t"
   log=$build/logs/$t.log
   case $t in
-    manifest | token | envelope | harbor | saved_plan) dict=tests/fuzz/dict/json.dict ;;
+    manifest | token | envelope | harbor | saved_plan | state) dict=tests/fuzz/dict/json.dict ;;
     *) dict=tests/fuzz/dict/$t.dict ;;
   esac
   dict_flag=()

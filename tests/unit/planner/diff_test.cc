@@ -311,5 +311,46 @@ TEST_F(DiffTest, StateTagsToObserveAreTheIntentsAndTheDeletionCandidates) {
   EXPECT_EQ(keys[1], (TagKey{"dst", "lib/app", "v2"}));
 }
 
+TEST_F(DiffTest, ADesiredTagRecordedTwiceIsNotDeleted) {
+  // A state file edited by hand (or merged by git) can record one key twice; the
+  // lookups find one record, and the other must not read as "no longer desired".
+  config_.rules[0].delete_missing = true;
+  Want("v1");
+  Source("v1", kA);
+  Holds("v1", kA);
+  Record("v1", kA);
+  Record("v2", kA);
+  Record("v1", kA);
+  Holds("v2", kA);
+  Plan plan = Run();
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].tag, "v2");
+  EXPECT_EQ(plan.changes[0].action, Action::kDelete);
+}
+
+TEST(ObservationMapTest, ObservationsAreFoundByTheirWholeKeyAndNeverMove) {
+  ObservationMap m;
+  std::vector<Observation*> made;
+  auto key = [](int i) {
+    return TagKey{"e" + std::to_string(i % 3), "repo" + std::to_string(i % 7), "t" + std::to_string(i)};
+  };
+  for (int i = 0; i < 2000; ++i) made.push_back(&m[key(i)]);
+  made[5]->digest = kA;
+  for (int i = 0; i < 2000; ++i)
+    EXPECT_EQ(m.Find(key(i)), made[i]) << i;  // the same object, after all the inserts
+  EXPECT_EQ(m.size(), 2000u);
+  EXPECT_EQ(*m.Find({"e2", "repo5", "t5"})->digest, kA);
+  EXPECT_EQ(m.count({"e2", "repo5", "t5"}), 1u);
+  EXPECT_EQ(m.Find({"e1", "repo5", "t5"}), nullptr);  // another endpoint
+  EXPECT_EQ(m.Find({"e2", "repo4", "t5"}), nullptr);  // another repository
+  EXPECT_EQ(m.Find({"e2", "repo5", "t6"}), nullptr);  // another tag
+  bool inserted = true;
+  EXPECT_EQ(&m.Insert("e2", "repo5", "t5", &inserted), made[5]);
+  EXPECT_FALSE(inserted);
+  m.Insert("e2", "repo5", "new", &inserted);
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(m.size(), 2001u);
+}
+
 }  // namespace
 }  // namespace crossdock::planner

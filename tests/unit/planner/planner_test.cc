@@ -1,5 +1,8 @@
 #include "planner/planner.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include <gtest/gtest.h>
 
 #include "tests/unit/fake_registry.h"
@@ -379,6 +382,115 @@ TEST_F(PlannerTest, AbsentDestinationRepositoryListedWithDigestsMeansEveryTagIsC
   ASSERT_EQ(plan.changes.size(), 1u);
   EXPECT_EQ(plan.changes[0].action, Action::kCreate);
   EXPECT_EQ(dst.count("HeadManifest"), 0);
+}
+
+// Every field of every change, drift record, error and warning, one line each, errors
+// and warnings sorted (a plan made in batches groups its errors by batch).
+std::string Describe(const Plan& plan) {
+  std::string out;
+  for (const auto* list : {&plan.changes, &plan.drift}) {
+    out += list == &plan.changes ? "changes:\n" : "drift:\n";
+    for (const Change& c : *list)
+      out += c.rule + " " + ActionName(c.action) + " " + c.source_endpoint + ":" +
+             c.source_repository + "@" + c.source_digest + " -> " + c.destination_endpoint + ":" +
+             c.destination_repository + ":" + c.tag + " holds " +
+             c.destination_digest.value_or("-") +
+             " (" + c.reason + ")\n";
+  }
+  std::vector<std::string> notes;
+  for (const PlanError& e : plan.errors)
+    notes.push_back("error " + e.rule + " " + e.source_repository + ": " + e.message);
+  for (const std::string& w : plan.warnings) notes.push_back("warning " + w);
+  std::sort(notes.begin(), notes.end());
+  for (const std::string& n : notes) out += n + "\n";
+  return out + "rules:" + std::to_string(plan.rules.size()) +
+         " serial:" + std::to_string(plan.state_serial);
+}
+
+TEST_F(PlannerTest, APlanMadeOneTagAtATimeEqualsThePlanMadeAtOnce) {
+  // Creates, an update, converged tags, deletes under and outside the selected
+  // repositories, records of another rule, an adopted intent, a failed listing.
+  src_.AddImage("a", "v1", "a1");
+  std::string a2 = src_.AddImage("a", "v2", "a2");
+  src_.AddImage("a", "v3", "a3");
+  src_.AddImage("b", "v1", "b1");
+  std::string c1 = src_.AddImage("c", "v1", "c1");
+  src_.AddImage("c", "v2", "c2");
+  src_.AddImage("broken", "v1", "x1");
+  src_.FailListingOf("broken");
+  std::string da1 = dst_.AddImage("a", "v1", "a1");
+  dst_.AddImage("a", "v2", "changed by hand");
+  std::string old = dst_.AddImage("a", "old", "old");
+  dst_.AddImage("b", "v1", "b1");
+  dst_.AddImage("c", "v1", "c1");
+  std::string gone = dst_.AddImage("gone", "v1", "g1");
+  std::string kept = dst_.AddImage("broken", "v0", "x0");
+  state_.artifacts.push_back(Managed("a", "v1", da1));
+  state_.artifacts.push_back(Managed("a", "old", old));
+  state_.artifacts.push_back(Managed("gone", "v1", gone));
+  state_.artifacts.push_back(Managed("broken", "v0", kept));
+  state::Artifact others = Managed("b", "v1", *dst_.DigestOf("b", "v1"));
+  others.rule = "someone-else";
+  state_.artifacts.push_back(others);
+  state_.intents.push_back(IntentFor("c", "v1", c1));
+  rule_.delete_missing = true;
+  config_.rules = {rule_};
+  for (bool refresh_only : {false, true}) {
+    PlanOptions whole;
+    whole.refresh_only = refresh_only;
+    PlanOptions batched = whole;
+    batched.batch_tags = 1;
+    const int src_heads = src_.count("HeadManifest"), dst_heads = dst_.count("HeadManifest");
+    const std::string expected = Describe(MakePlan(config_, state_, registries_, whole));
+    const int whole_src = src_.count("HeadManifest") - src_heads;
+    const int whole_dst = dst_.count("HeadManifest") - dst_heads;
+    EXPECT_EQ(Describe(MakePlan(config_, state_, registries_, batched)), expected) << refresh_only;
+    EXPECT_EQ(src_.count("HeadManifest") - src_heads - whole_src, whole_src);
+    EXPECT_EQ(dst_.count("HeadManifest") - dst_heads - whole_dst, whole_dst);
+    if (!refresh_only) {
+      EXPECT_NE(expected.find("mirror delete src:a@ -> dst:a:old"), std::string::npos) << expected;
+      EXPECT_NE(expected.find("mirror delete src:gone@ -> dst:gone:v1"), std::string::npos)
+          << expected;
+      EXPECT_NE(expected.find("mirror adopt src:c@" + c1), std::string::npos) << expected;
+      EXPECT_NE(expected.find("mirror update src:a@" + a2), std::string::npos) << expected;
+      EXPECT_EQ(expected.find("dst:broken:v0"), std::string::npos) << expected;  // listing failed
+    }
+  }
+}
+
+// Sets *CANCEL when it answers its first manifest HEAD, as Ctrl-C would then.
+class CancellingRegistry : public FakeRegistry {
+ public:
+  CancellingRegistry(std::string name, std::atomic<bool>* cancel)
+      : FakeRegistry(std::move(name)), cancel_(cancel) {}
+  core::Result<std::optional<providers::ManifestHead>> HeadManifest(const std::string& repo,
+                                                                   const std::string& ref) override {
+    auto head = FakeRegistry::HeadManifest(repo, ref);
+    cancel_->store(true);
+    return head;
+  }
+
+ private:
+  std::atomic<bool>* cancel_;
+};
+
+TEST_F(PlannerTest, TagsAnInterruptedPlanDidNotObserveAreErrorsNotChanges) {
+  std::atomic<bool> cancel{false};
+  CancellingRegistry src("src", &cancel);
+  registries_["src"] = &src;
+  for (const char* tag : {"v1", "v2", "v3", "v4"}) src.AddImage("app", tag, tag);
+  config_.rules = {rule_};
+  PlanOptions options;
+  options.parallelism = 1;
+  options.cancel = &cancel;
+  Plan plan = MakePlan(config_, state_, registries_, options);
+  // The source and the destination are asked at once, so a HEAD or two may be answered
+  // before the interruption is seen; the last tags never are.
+  EXPECT_LT(src.count("HeadManifest"), 4);
+  EXPECT_LT(plan.changes.size(), 4u);
+  for (const auto& c : plan.changes) EXPECT_NE(c.tag, "v4");  // neither side looked at
+  ASSERT_EQ(plan.errors.size(), 1u);
+  EXPECT_EQ(plan.errors[0].message, "not observed: the plan was interrupted");
 }
 
 // Docker Hub and Quay take exactly "namespace/name".

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "planner/planner.h"
 #include "planner/select.h"
@@ -140,10 +142,12 @@ class ShardPlanTest : public ::testing::Test {
         {rule, src, repo, source_digest, dst, dest_repo, tag, dest_digest, "2026-01-01T00:00:00Z"});
   }
 
-  Plan Make(std::optional<core::Shard> shard, bool refresh_only = false) {
+  Plan Make(std::optional<core::Shard> shard, bool refresh_only = false,
+            size_t batch_tags = PlanOptions().batch_tags) {
     PlanOptions o;
     o.shard = shard;
     o.refresh_only = refresh_only;
+    o.batch_tags = batch_tags;
     return MakePlan(config_, state_, registries_, o);
   }
 
@@ -204,13 +208,16 @@ TEST_F(ShardPlanTest, TheShardsPlansTogetherAreThePlanWithoutShards) {
   for (const auto& n : whole.namespaces)
     for (const auto& r : n.repositories) want_namespaces.insert({n.endpoint, n.name, r});
 
-  for (int n : {1, 2, 3, 7}) {
+  // Planned whole, and in batches of one repository (batches.h), as a large fleet is.
+  for (auto [n, batch_tags] : std::vector<std::pair<int, size_t>>{
+           {1, 50000}, {2, 50000}, {3, 50000}, {7, 50000}, {1, 1}, {3, 1}}) {
+    SCOPED_TRACE("batch_tags " + std::to_string(batch_tags));
     std::multiset<std::string> got;
     std::set<std::string> got_errors;
     std::set<std::tuple<std::string, std::string, std::string>> got_namespaces;
     for (int i = 0; i < n; ++i) {
       const core::Shard shard{i, n};
-      const Plan plan = Make(shard);
+      const Plan plan = Make(shard, false, batch_tags);
       ASSERT_TRUE(plan.shard);
       EXPECT_EQ(*plan.shard, shard);
       for (const auto& c : plan.changes) {

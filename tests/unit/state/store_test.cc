@@ -394,6 +394,73 @@ TEST_F(StoreTest, ArtifactsAreWrittenSortedByDestinationKey) {
   EXPECT_EQ(keys, (std::vector<std::string>{"dst/a:v1", "dst/a:v2", "dst/b:v1", "zz/a:v0"}));
 }
 
+TEST_F(StoreTest, StringsAreEscapedOnlyWhereJsonRequires) {
+  // The bytes the state file always had (rapidjson's escapes): control characters as
+  // \b \f \n \r \t or \u00XX in capitals, quote and backslash escaped, the rest
+  // (slash, DEL, UTF-8) as it is.
+  State s;
+  s.lineage = std::string("l\x01\x1f\b\f\n\r\t\"\\/\x7f\xc3\xbc");
+  ASSERT_TRUE(WriteState(path_, &s).ok());
+  EXPECT_EQ(Slurp(path_), "{\n  \"format_version\": 2,\n  \"lineage\": "
+                          "\"l\\u0001\\u001F\\b\\f\\n\\r\\t\\\"\\\\/\x7f\xc3\xbc\",\n"
+                          "  \"serial\": 1,\n  \"artifacts\": [],\n  \"intents\": []\n}\n");
+  auto read = ReadState(path_);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(read->lineage, s.lineage);
+}
+
+TEST_F(StoreTest, KeysAreReadInAnyOrderAndUnknownFieldsAreIgnored) {
+  Spit(path_, R"({"intents": [{"recorded_at": "t", "tag": "v2", "destination_repository": "app",
+      "destination_endpoint": "dst", "source_digest": "d", "source_repository": "lib/app",
+      "source_endpoint": "src", "rule": "r", "note": {"tag": 1, "rule": ["x"]}}],
+    "unknown": [{"rule": 7, "tag": {}}], "artifacts": [{"replicated_at": "z",
+      "destination_digest": "e", "tag": "v1", "destination_repository": "app",
+      "destination_endpoint": "dst", "source_digest": "d", "source_repository": "lib/app",
+      "source_endpoint": "src", "rule": "r", "extra": [[{"tag": "no"}]]}],
+    "serial": 7, "lineage": "x", "format_version": 2, "later": null})");
+  auto s = ReadState(path_);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->serial, 7);
+  ASSERT_EQ(s->artifacts.size(), 1u);
+  EXPECT_EQ(s->artifacts[0], (Artifact{"r", "src", "lib/app", "d", "dst", "app", "v1", "e", "z"}));
+  ASSERT_EQ(s->intents.size(), 1u);
+  EXPECT_EQ(s->intents[0], (Intent{"r", "src", "lib/app", "d", "dst", "app", "v2", "t"}));
+  EXPECT_NE(s->Find("dst", "app", "v1"), nullptr);
+}
+
+TEST_F(StoreTest, TheProblemReportedDoesNotDependOnTheOrderOfKeys) {
+  // A bad artifact listed before the fields checked first: "lineage" is named, as it
+  // would be were the keys in the documented order; then the first bad artifact.
+  Spit(path_, R"({"artifacts": [{"rule": 1}], "serial": 1, "format_version": 2, "intents": []})");
+  auto s = ReadState(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(": missing \"lineage\";"), std::string::npos)
+      << s.status().message();
+  Spit(path_, R"({"intents": 5, "artifacts": [{}, 3], "lineage": "x", "serial": 1,
+                  "format_version": 2})");
+  s = ReadState(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(": artifacts[0] is missing \"rule\";"), std::string::npos)
+      << s.status().message();
+  Spit(path_, R"({"intents": 5, "artifacts": [3, {}], "lineage": "x", "serial": 1,
+                  "format_version": 1})");
+  s = ReadState(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(": artifacts[0] is not an object;"), std::string::npos)
+      << s.status().message();
+  // Version 1 has no intents: whatever sits under that key is ignored.
+  Spit(path_, R"({"intents": 5, "artifacts": [], "lineage": "x", "serial": 1,
+                  "format_version": 1})");
+  EXPECT_TRUE(ReadState(path_).ok());
+}
+
+TEST_F(StoreTest, AFileThatCannotBeReadIsAnErrorNamingIt) {
+  std::filesystem::create_directory(path_);  // open(2) succeeds, read(2) fails
+  auto s = ReadState(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "cannot read state file " + path_ + ": Is a directory");
+}
+
 TEST_F(StoreTest, NewerFormatVersionIsRefused) {
   Spit(path_, R"({"format_version": 3, "lineage": "x", "serial": 4, "something_new": {}})");
   auto s = ReadState(path_);
