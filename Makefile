@@ -8,6 +8,8 @@
 CXX      ?= g++
 CXXFLAGS_COMMON := -std=c++20 -Wall -Wextra -Werror -I. -DTOML_HEADER_ONLY=0 -MMD -MP -pthread
 LDLIBS   := -lyaml-cpp -ltomlplusplus -lboost_program_options -lcurl -lfmt -lcrypto -lssl -ldate-tz -pthread
+# libpq: the PostgreSQL state backend (state/pg_connection.cc).
+LDLIBS   += -lpq
 TEST_LDLIBS := -lgtest -lgmock -lcpp-httplib
 
 DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \

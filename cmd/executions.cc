@@ -7,7 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "state/executions.h"
-#include "state/store.h"
+#include "state/backend.h"
 
 namespace crossdock::cmd {
 
@@ -46,8 +46,9 @@ std::optional<state::ExecutionStore> OpenHistory(const po::variables_map& vm) {
     if (!config) return std::nullopt;
     path = config->settings.state_path;
   }
-  state::ExecutionStore store(path);
-  if (auto lock = state::StateLock::Acquire(path, 0); lock.ok()) {
+  const std::string config_path = vm["config"].as<std::string>();
+  state::ExecutionStore store(state::HistoryPath(path, config_path));
+  if (NoRunHoldsTheState(path, config_path)) {
     if (auto r = store.RecoverCrashed(); !r.ok()) PrintWarning(r.status().message());
   }
   return store;

@@ -152,7 +152,7 @@ int RunScheduler(const Args& args) {
   (void)history.RecoverCrashed();
   if (webhooks && !webhooks->Start(host, port)) return kExitError;
   LogLine(fmt::format("crossdock run: watching {} rule(s) of {}; state {}{}",
-                      session->config.rules.size(), session->config.path, session->state_path,
+                      session->config.rules.size(), session->config.path, session->backend->name(),
                       webhooks ? "; webhooks on " + listen : ""));
 
   while (!stopping.cancelled()) {

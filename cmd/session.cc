@@ -9,16 +9,22 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
   if (!config) return std::nullopt;
   Session s;
   s.config = std::move(*config);
-  s.state_path = StatePath(s.config, options.state_flag);
+  auto backend = state::OpenBackend(StatePath(s.config, options.state_flag), s.config.path);
+  if (!backend.ok()) {
+    PrintError(backend.status().message());
+    return std::nullopt;
+  }
+  s.backend = std::move(*backend);
+  s.state_path = s.backend->history_path();
   if (options.lock) {
-    auto lock = state::StateLock::Acquire(s.state_path, options.lock_timeout_seconds);
+    auto lock = s.backend->LockScope(state::kWholeStateScope, options.lock_timeout_seconds);
     if (!lock.ok()) {
       PrintError(lock.status().message());
       return std::nullopt;
     }
     s.lock = std::move(*lock);
   }
-  auto st = state::ReadState(s.state_path);
+  auto st = s.backend->Read();
   if (!st.ok()) {
     PrintError(st.status().message());
     return std::nullopt;

@@ -13,6 +13,7 @@
 #include "planner/plan.h"
 #include "planner/planner.h"
 #include "planner/saved_plan.h"
+#include "state/backend.h"
 #include "state/executions.h"
 #include "state/store.h"
 
@@ -20,9 +21,12 @@ namespace crossdock::cmd {
 
 struct Session {
   core::Config config;
+  // Where the execution history and event journal live: the state file, or beside the
+  // config for a PostgreSQL state (state::Backend::history_path).
   std::string state_path;
+  std::unique_ptr<state::Backend> backend;  // backend->name() names the state in messages
   state::State state;
-  std::unique_ptr<state::StateLock> lock;  // held for apply
+  std::unique_ptr<state::BackendLock> lock;  // held for apply
   std::unique_ptr<Registries> registries;
 };
 
@@ -33,8 +37,9 @@ struct SessionOptions {
   double lock_timeout_seconds = 0;
 };
 
-// Validates the config, locks and reads the state, builds clients, in that order,
-// so that a run failing validation creates no file. Prints what failed and returns
+// Validates the config, opens the state's backend, locks (the whole state's scope) and
+// reads the state, builds clients, in that order, so that a run failing validation
+// creates no file. Prints what failed and returns
 // nullopt.
 std::optional<Session> OpenSession(const SessionOptions& options);
 

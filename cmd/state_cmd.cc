@@ -6,7 +6,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "core/digest.h"
-#include "state/store.h"
+#include "state/backend.h"
 
 namespace crossdock::cmd {
 
@@ -63,7 +63,12 @@ int RunState(const Args& args) {
     if (!config) return kExitError;
     path = config->settings.state_path;
   }
-  auto st = state::ReadState(path);
+  auto backend = state::OpenBackend(path, vm["config"].as<std::string>());
+  if (!backend.ok()) {
+    PrintError(backend.status().message());
+    return kExitError;
+  }
+  auto st = (*backend)->Read();
   if (!st.ok()) {
     PrintError(st.status().message());
     return kExitError;
@@ -93,7 +98,8 @@ int RunState(const Args& args) {
     }
     return kExitOk;
   }
-  PrintError("no artifact \"" + address + "\" in " + path + "; see `crossdock state list`");
+  PrintError("no artifact \"" + address + "\" in " + (*backend)->name() +
+             "; see `crossdock state list`");
   return kExitError;
 }
 

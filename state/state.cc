@@ -26,6 +26,7 @@ const Artifact* State::Find(const std::string& dest_endpoint, const std::string&
 }
 
 void State::Upsert(const Artifact& a) {
+  journal.Touch(a.destination_endpoint, a.destination_repository, a.tag);
   auto it = std::find_if(artifacts.begin(), artifacts.end(), [&](const Artifact& existing) {
     return HasKey(existing, a.destination_endpoint, a.destination_repository, a.tag);
   });
@@ -38,13 +39,23 @@ void State::Upsert(const Artifact& a) {
 
 bool State::Remove(const std::string& dest_endpoint, const std::string& dest_repo,
                    const std::string& tag) {
+  journal.Touch(dest_endpoint, dest_repo, tag);
   auto removed = std::erase_if(artifacts, [&](const Artifact& a) {
     return HasKey(a, dest_endpoint, dest_repo, tag);
   });
   return removed > 0;
 }
 
+const Intent* State::FindIntent(const std::string& dest_endpoint, const std::string& dest_repo,
+                               const std::string& tag) const {
+  auto it = std::find_if(intents.begin(), intents.end(), [&](const Intent& i) {
+    return HasKey(i, dest_endpoint, dest_repo, tag);
+  });
+  return it == intents.end() ? nullptr : &*it;
+}
+
 void State::AddIntent(const Intent& i) {
+  journal.Touch(i.destination_endpoint, i.destination_repository, i.tag);
   auto it = std::find_if(intents.begin(), intents.end(), [&](const Intent& existing) {
     return HasKey(existing, i.destination_endpoint, i.destination_repository, i.tag);
   });
@@ -57,6 +68,7 @@ void State::AddIntent(const Intent& i) {
 
 bool State::RemoveIntent(const std::string& dest_endpoint, const std::string& dest_repo,
                          const std::string& tag) {
+  journal.Touch(dest_endpoint, dest_repo, tag);
   return std::erase_if(intents, [&](const Intent& i) {
            return HasKey(i, dest_endpoint, dest_repo, tag);
          }) > 0;
