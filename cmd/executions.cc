@@ -57,7 +57,7 @@ std::optional<state::ExecutionStore> OpenHistory(const po::variables_map& vm) {
 void AddHistoryOptions(po::options_description* desc) {
   AddConfigOptions(desc);
   desc->add_options()("state", po::value<std::string>()->default_value(""),
-                      "State file (default: [settings] state)")("json", "Print JSON");
+                      "State file or postgres:// URL (default: [settings] state)")("json", "Print JSON");
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ int RunStop(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
+                     "State file or postgres:// URL (default: [settings] state)")(
       "wait", po::value<std::string>()->default_value("60s"),
       "How long to wait for the execution to stop (a Go duration: 30s, 5m, 1h30m)")("execution", po::value<std::int64_t>(),
                                                     "execution id");
@@ -104,7 +104,7 @@ int RunRetry(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
+                     "State file or postgres:// URL (default: [settings] state)")(
       "auto-approve", "Retry without asking (required when not run in a terminal)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
       "How long to wait for the state lock (a Go duration: 30s, 5m, 1h30m)")(

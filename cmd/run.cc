@@ -113,7 +113,7 @@ int RunScheduler(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
+                     "State file or postgres:// URL (default: [settings] state)")(
       "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
       "listen", po::value<std::string>(),
       "Also receive registry webhooks on HOST:PORT, as crossdock serve does");

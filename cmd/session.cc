@@ -58,7 +58,7 @@ std::optional<Session> OpenLockedSession(const po::variables_map& vm) {
 
 void AddPlanningOptions(po::options_description* desc) {
   desc->add_options()("state", po::value<std::string>()->default_value(""),
-                      "State file (default: [settings] state)")(
+                      "State file or postgres:// URL (default: [settings] state)")(
       "rule", po::value<std::vector<std::string>>()->composing(),
       "Only this rule (repeatable)")(
       "parallelism", po::value<int>(),

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/harness.h"
 #include "tests/support/postgres.h"
 
@@ -63,6 +65,12 @@ class PostgresApplyTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
+  }
+
+  // The lineage and serial of the state file at PATH, read as JSON.
+  static std::pair<std::string, long> FileLineageAndSerial(const std::string& path) {
+    auto doc = nlohmann::json::parse(ReadFile(path));
+    return {doc["lineage"].get<std::string>(), doc["serial"].get<long>()};
   }
 
   PostgresServer pg_;
@@ -178,6 +186,92 @@ TEST_F(PostgresApplyTest, APasswordInTheUrlIsRefusedByValidateAndOnTheCommandLin
       << flag.err;
   for (const RunResult* r : {&validate, &plan, &flag})
     EXPECT_EQ((r->out + r->err).find("s3cret-in-url"), std::string::npos) << r->out << r->err;
+}
+
+TEST_F(PostgresApplyTest, AStateMigratesFromAFileToPostgresAndBackAndPlansStayEmpty) {
+  const std::vector<std::string> tags = SeedTags(2);
+  const std::string file = dir_.Sub("crossdock.state.json");
+  WriteConfig(dst_.url(), "crossdock.state.json");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  const auto [lineage, serial] = FileLineageAndSerial(file);
+
+  RunResult to_pg = Crossdock({"state", "migrate", "--to", pg_.url()});
+  ASSERT_EQ(to_pg.exit_code, 0) << to_pg.out << to_pg.err;
+  EXPECT_EQ(to_pg.out, "Migrated the state (lineage " + lineage + ", serial " +
+                           std::to_string(serial) + ", 2 artifacts, 0 intents) from " + file +
+                           " to " + pg_.url() + ".\nPoint [settings] state (or --state) at " +
+                           pg_.url() + " to use it; " + file + " was left as it was.\n");
+  EXPECT_EQ(pg_.Sql("SELECT lineage || ' ' || serial FROM crossdock_meta"),
+            lineage + " " + std::to_string(serial) + "\n");
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_artifacts"), "2\n");
+
+  // The same config on PostgreSQL: nothing to do, then one more tag.
+  WriteConfig(dst_.url(), pg_.url());
+  RunResult plan = Crossdock({"plan", "--detailed-exitcode"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  PushManifestUnderTag(src_, "app", "t00", "t02");
+  RunResult more = Crossdock({"apply", "--auto-approve"});
+  ASSERT_EQ(more.exit_code, 0) << more.out << more.err;
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_artifacts"), "3\n");
+  const std::string pg_serial = pg_.Sql("SELECT serial FROM crossdock_meta");
+
+  // Back to the file, which still holds the older version of this state: --force.
+  RunResult refused = Crossdock({"state", "migrate", "--to", file});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("Error: " + file + " already holds this state (lineage " + lineage +
+                             ", serial " + std::to_string(serial) +
+                             ", 2 artifacts, 0 intents); pass --force to replace it with the one "
+                             "at " + pg_.url()),
+            std::string::npos)
+      << refused.err;
+  RunResult back = Crossdock({"state", "migrate", "--to", file, "--force"});
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_EQ(FileLineageAndSerial(file),
+            std::make_pair(lineage, std::stol(pg_serial)));
+  WriteConfig(dst_.url(), "crossdock.state.json");
+  plan = Crossdock({"plan", "--detailed-exitcode"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  RunResult list = Crossdock({"state", "list"});
+  EXPECT_EQ(list.out, "dst/mirror/app:t00\ndst/mirror/app:t01\ndst/mirror/app:t02\n");
+}
+
+TEST_F(PostgresApplyTest, MigrateRefusesAnotherLineageEvenWithForceAndAnEmptySource) {
+  SeedTags(1);
+  // Two states of different lineages: a.json migrated to PostgreSQL, and b.json.
+  WriteConfig(dst_.url(), "a.json");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);
+  ASSERT_EQ(Crossdock({"state", "migrate", "--to", pg_.url()}).exit_code, 0);
+  const std::string pg_before = pg_.Sql("SELECT lineage || ' ' || serial FROM crossdock_meta");
+  PushManifestUnderTag(src_, "app", "t00", "t01");
+  const std::string file = dir_.Sub("b.json");
+  WriteConfig(dst_.url(), "b.json");
+  ASSERT_EQ(Crossdock({"apply", "--auto-approve"}).exit_code, 0);  // records t01
+  const auto [lineage, serial] = FileLineageAndSerial(file);
+
+  RunResult other = Crossdock({"state", "migrate", "--to", pg_.url(), "--force"});
+  EXPECT_EQ(other.exit_code, 1);
+  const std::string pg_lineage = pg_before.substr(0, pg_before.find(' '));
+  EXPECT_NE(other.err.find("Error: cannot migrate into " + pg_.url() +
+                           ": it holds another state (lineage " + pg_lineage + ", serial " +
+                           pg_before.substr(pg_before.find(' ') + 1, pg_before.size() - pg_before.find(' ') - 2) +
+                           ", 1 artifact, 0 intents), and the state of " + file +
+                           " has lineage " + lineage +
+                           "; crossdock never replaces one state by another, even with --force: "
+                           "migrate into an empty target, or empty this one first\n"),
+            std::string::npos)
+      << other.err;
+  EXPECT_EQ(pg_.Sql("SELECT lineage || ' ' || serial FROM crossdock_meta"), pg_before);
+
+  RunResult empty = Crossdock({"state", "migrate", "--state", dir_.Sub("none.json"), "--to",
+                               pg_.url()});
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("Error: there is no state at " + dir_.Sub("none.json") +
+                           ": nothing to migrate\n"),
+            std::string::npos)
+      << empty.err;
+  RunResult no_target = Crossdock({"state", "migrate"});
+  EXPECT_EQ(no_target.exit_code, 1);
+  EXPECT_NE(no_target.err.find("state migrate needs --to"), std::string::npos) << no_target.err;
 }
 
 }  // namespace
