@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "state/pg_connection.h"
 #include "state/store.h"
 
 namespace crossdock::state {
@@ -137,6 +138,14 @@ TEST(OpenBackendTest, APasswordInAPostgresUrlIsRefusedWithoutConnectingOrRepeati
             "the PostgreSQL URL of the state holds a password after the user name; secrets "
             "never go in a config or on a command line: remove it and set PGPASSWORD, or put it "
             "in a password file (~/.pgpass, or the file PGPASSFILE names)");
+}
+
+TEST(PgEncodingTest, CopyFieldsAndArrayLiteralsEscapeWhatWouldEndThem) {
+  EXPECT_EQ(CopyField("plain"), "plain");
+  EXPECT_EQ(CopyField("a\tb\nc\rd\\e"), "a\\tb\\nc\\rd\\\\e");
+  EXPECT_EQ(TextArray({}), "{}");
+  EXPECT_EQ(TextArray({"a", "", "q\"uote", "back\\slash", "com,ma {x}"}),
+            "{\"a\",\"\",\"q\\\"uote\",\"back\\\\slash\",\"com,ma {x}\"}");
 }
 
 }  // namespace
