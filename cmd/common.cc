@@ -121,8 +121,8 @@ std::string StatePath(const core::Config& config, const std::string& flag) {
   return flag.empty() ? config.settings.state_path : flag;
 }
 
-bool NoRunHoldsTheState(const std::string& location, const std::string& config_path) {
-  auto backend = state::OpenBackend(location, config_path);
+bool NoRunHoldsTheState(const std::string& location) {
+  auto backend = state::OpenBackend(location);
   return backend.ok() && (*backend)->LockScope(state::kWholeStateScope, 0).ok();
 }
 

@@ -46,9 +46,8 @@ std::optional<state::ExecutionStore> OpenHistory(const po::variables_map& vm) {
     if (!config) return std::nullopt;
     path = config->settings.state_path;
   }
-  const std::string config_path = vm["config"].as<std::string>();
-  state::ExecutionStore store(state::HistoryPath(path, config_path));
-  if (NoRunHoldsTheState(path, config_path)) {
+  state::ExecutionStore store(path);
+  if (NoRunHoldsTheState(path)) {
     if (auto r = store.RecoverCrashed(); !r.ok()) PrintWarning(r.status().message());
   }
   return store;

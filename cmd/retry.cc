@@ -58,8 +58,7 @@ int RunStop(const Args& args) {
   }
   std::string path = StatePathOf(vm);
   if (path.empty()) return kExitError;
-  const std::string config_path = vm["config"].as<std::string>();
-  state::ExecutionStore store(state::HistoryPath(path, config_path));
+  state::ExecutionStore store(path);
   auto e = store.Get(*id);
   if (!e.ok()) {
     PrintError(e.status().message());
@@ -71,7 +70,7 @@ int RunStop(const Args& args) {
     return kExitError;
   }
   // Nobody holds the state lock: the process that ran it is gone.
-  if (NoRunHoldsTheState(path, config_path)) {
+  if (NoRunHoldsTheState(path)) {
     (void)store.RecoverCrashed();
     PrintError(fmt::format("execution {} was not running any more (its process had ended); it is "
                            "now marked failed",

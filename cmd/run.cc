@@ -142,7 +142,7 @@ int RunScheduler(const Args& args) {
   if (!listen.empty()) {
     auto token = WebhookToken(session->config, listen);
     if (!token) return kExitError;
-    webhooks = std::make_unique<WebhookServer>(session->config, *token, session->state_path,
+    webhooks = std::make_unique<WebhookServer>(session->config, *token, session->events_path,
                                                &metrics);
   }
   core::CancelToken stopping;

@@ -64,7 +64,7 @@ int RunServe(const Args& args) {
   (void)history.RecoverCrashed();
 
   Metrics metrics;
-  WebhookServer server(session->config, *token, session->state_path, &metrics);
+  WebhookServer server(session->config, *token, session->events_path, &metrics);
   if (!server.Start(host, port)) return kExitError;
   LogLine(fmt::format("crossdock serve: listening on {} (POST /webhooks/distribution[/<endpoint>], "
                       "/webhooks/harbor[/<endpoint>]; GET /healthz, /metrics); journal {}",

@@ -9,13 +9,15 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
   if (!config) return std::nullopt;
   Session s;
   s.config = std::move(*config);
-  auto backend = state::OpenBackend(StatePath(s.config, options.state_flag), s.config.path);
+  const std::string location = StatePath(s.config, options.state_flag);
+  auto backend = state::OpenBackend(location);
   if (!backend.ok()) {
     PrintError(backend.status().message());
     return std::nullopt;
   }
   s.backend = std::move(*backend);
   s.state_path = s.backend->history_path();
+  s.events_path = state::LocalPath(location, s.config.path);
   if (options.lock) {
     auto lock = s.backend->LockScope(state::kWholeStateScope, options.lock_timeout_seconds);
     if (!lock.ok()) {

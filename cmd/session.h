@@ -21,9 +21,12 @@ namespace crossdock::cmd {
 
 struct Session {
   core::Config config;
-  // Where the execution history and event journal live: the state file, or beside the
-  // config for a PostgreSQL state (state::Backend::history_path).
+  // Where the execution history lives: the state file, or the PostgreSQL URL
+  // (state::Backend::history_path).
   std::string state_path;
+  // Where the event journal of serve and run lives: the state file, or beside the config
+  // for a PostgreSQL state (state::LocalPath).
+  std::string events_path;
   std::unique_ptr<state::Backend> backend;  // backend->name() names the state in messages
   state::State state;
   std::unique_ptr<state::BackendLock> lock;  // held for apply

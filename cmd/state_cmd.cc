@@ -45,11 +45,10 @@ bool HoldsAState(const state::State& s) {
 
 // Opens LOCATION, locks its whole state (waiting TIMEOUT) and reads it into *STATE.
 // Prints what failed and returns nullptr.
-std::unique_ptr<state::Backend> OpenLocked(const std::string& location,
-                                           const std::string& config_path, double timeout,
+std::unique_ptr<state::Backend> OpenLocked(const std::string& location, double timeout,
                                            std::unique_ptr<state::BackendLock>* lock,
                                            state::State* state) {
-  auto backend = state::OpenBackend(location, config_path);
+  auto backend = state::OpenBackend(location);
   if (!backend.ok()) {
     PrintError(backend.status().message());
     return nullptr;
@@ -83,17 +82,16 @@ int Migrate(const po::variables_map& vm, const std::string& from) {
     PrintError("--lock-timeout \"" + text + "\" is not a duration; use e.g. 30s, 5m or 1h30m");
     return kExitError;
   }
-  const std::string config_path = vm["config"].as<std::string>();
   const std::string to = vm["to"].as<std::string>();  // a file: relative to the current folder
   std::unique_ptr<state::BackendLock> from_lock, to_lock;
   state::State source, target;
-  auto source_backend = OpenLocked(from, config_path, *timeout, &from_lock, &source);
+  auto source_backend = OpenLocked(from, *timeout, &from_lock, &source);
   if (!source_backend) return kExitError;
   if (!HoldsAState(source)) {
     PrintError("there is no state at " + source_backend->name() + ": nothing to migrate");
     return kExitError;
   }
-  auto target_backend = OpenLocked(to, config_path, *timeout, &to_lock, &target);
+  auto target_backend = OpenLocked(to, *timeout, &to_lock, &target);
   if (!target_backend) return kExitError;
   if (HoldsAState(target)) {
     if (target.lineage != source.lineage) {
@@ -165,7 +163,7 @@ int RunState(const Args& args) {
     path = config->settings.state_path;
   }
   if (action == "migrate") return Migrate(vm, path);
-  auto backend = state::OpenBackend(path, vm["config"].as<std::string>());
+  auto backend = state::OpenBackend(path);
   if (!backend.ok()) {
     PrintError(backend.status().message());
     return kExitError;

@@ -57,7 +57,7 @@ class FileBackend : public Backend {
 
 }  // namespace
 
-std::string HistoryPath(const std::string& location, const std::string& config_path) {
+std::string LocalPath(const std::string& location, const std::string& config_path) {
   if (!core::IsPostgresUrl(location)) return location;
   std::error_code ec;
   std::filesystem::path config = std::filesystem::absolute(config_path, ec);
@@ -65,8 +65,7 @@ std::string HistoryPath(const std::string& location, const std::string& config_p
   return (config.parent_path() / "crossdock.postgres").string();
 }
 
-core::Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
-                                                   const std::string& config_path) {
+core::Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location) {
   if (!core::IsPostgresUrl(location)) return std::unique_ptr<Backend>(new FileBackend(location));
   if (std::string secret = core::PostgresUrlSecret(location); !secret.empty()) {
     return core::Status::InvalidArgument(
@@ -74,7 +73,7 @@ core::Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
         "; secrets never go in a config or on a command line: remove it and set PGPASSWORD, or "
         "put it in a password file (~/.pgpass, or the file PGPASSFILE names)");
   }
-  auto pg = PostgresBackend::Open(location, HistoryPath(location, config_path));
+  auto pg = PostgresBackend::Open(location);
   if (!pg.ok()) return pg.status();
   return std::unique_ptr<Backend>(std::move(*pg));
 }

@@ -28,9 +28,8 @@ class Backend {
 
   // The state's location for messages: the file's path, or the URL without secrets.
   virtual const std::string& name() const = 0;
-  // Where the execution history and the event journal of this state live on this
-  // machine (PATH.executions/, PATH.events.jsonl): the file's path, or for PostgreSQL
-  // "crossdock.postgres" in the config's folder.
+  // Where the execution history of this state lives, for state::ExecutionStore: the
+  // file's path (PATH.executions/), or the PostgreSQL URL (its tables).
   virtual const std::string& history_path() const = 0;
 
   // The state as stored. When none is stored yet: a new State (fresh lineage, serial
@@ -62,12 +61,13 @@ class Backend {
 };
 
 // The backend at LOCATION: a PostgreSQL URL (core::IsPostgresUrl; connected now, but
-// nothing created) or a state file's path. CONFIG_PATH's folder holds a PostgreSQL
-// state's local history. A URL holding a password is refused (InvalidArgument).
-core::Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
-                                                   const std::string& config_path);
+// nothing created) or a state file's path. A URL holding a password is refused
+// (InvalidArgument).
+core::Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location);
 
-// Where OpenBackend(LOCATION, CONFIG_PATH) keeps the history, without opening it.
-std::string HistoryPath(const std::string& location, const std::string& config_path);
+// Where files of the state at LOCATION that stay on this machine live (the event
+// journal of `serve` and `run`: PATH.events.jsonl): the state file's path, or for a
+// PostgreSQL state "crossdock.postgres" in CONFIG_PATH's folder.
+std::string LocalPath(const std::string& location, const std::string& config_path);
 
 }  // namespace crossdock::state

@@ -12,6 +12,8 @@
 //   crossdock_locks      who holds each advisory lock: lock_key, lock_name, host, pid,
 //                        since, backend_pid (written by the holder, for the message a
 //                        waiting run prints)
+//   crossdock_executions, crossdock_task_logs
+//                        the execution history (state/postgres_executions.cc)
 //
 // Why each choice:
 // - A row per artifact: recording a change writes its rows, never the whole state
@@ -192,6 +194,16 @@ core::Status EnsureTables(PostgresBackend::Session& s) {
       "CREATE TABLE " + Table(s, "crossdock_locks") +
           " (lock_key bigint PRIMARY KEY, lock_name text NOT NULL, host text NOT NULL, "
           "pid integer NOT NULL, since text NOT NULL, backend_pid integer NOT NULL)",
+      // The execution history: state/postgres_executions.cc.
+      "CREATE TABLE " + Table(s, "crossdock_executions") +
+          " (id bigint PRIMARY KEY, status text NOT NULL, document text NOT NULL, "
+          "owner_pid integer NOT NULL, owner_started timestamptz, "
+          "stop_requested boolean NOT NULL DEFAULT false)",
+      "CREATE TABLE " + Table(s, "crossdock_task_logs") +
+          " (id bigserial PRIMARY KEY, execution_id bigint NOT NULL, task_id integer NOT NULL, "
+          "line text NOT NULL)",
+      "CREATE INDEX crossdock_task_logs_by_task ON " + Table(s, "crossdock_task_logs") +
+          " (execution_id, task_id)",
   };
   for (const std::string& sql : statements) {
     core::Status st = s.conn->Run(sql);
@@ -347,8 +359,7 @@ std::int64_t RepositoryHash(const std::string& endpoint, const std::string& repo
   return static_cast<std::int64_t>(h & 0x7fffffffffffffffull);
 }
 
-core::Result<std::unique_ptr<PostgresBackend>> PostgresBackend::Open(const std::string& url,
-                                                                     std::string history_path) {
+core::Result<std::unique_ptr<PostgresBackend>> PostgresBackend::Open(const std::string& url) {
   auto conn = PgConnection::Connect(url);
   if (!conn.ok()) return conn.status();
   auto session = std::make_shared<Session>();
@@ -370,7 +381,7 @@ core::Result<std::unique_ptr<PostgresBackend>> PostgresBackend::Open(const std::
     if (!exists.ok()) return exists.status();
   }
   return std::unique_ptr<PostgresBackend>(
-      new PostgresBackend(std::move(session), std::move(history_path)));
+      new PostgresBackend(std::move(session), url));
 }
 
 PostgresBackend::~PostgresBackend() = default;

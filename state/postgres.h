@@ -25,14 +25,12 @@ std::int64_t RepositoryHash(const std::string& endpoint, const std::string& repo
 class PostgresBackend : public Backend {
  public:
   // Connects to URL (no secret inside: OpenBackend checks) and checks the schema
-  // version of crossdock's tables if they exist; creates nothing. HISTORY_PATH: see
-  // Backend::history_path.
-  static core::Result<std::unique_ptr<PostgresBackend>> Open(const std::string& url,
-                                                             std::string history_path);
+  // version of crossdock's tables if they exist; creates nothing.
+  static core::Result<std::unique_ptr<PostgresBackend>> Open(const std::string& url);
   ~PostgresBackend() override;
 
   const std::string& name() const override;
-  const std::string& history_path() const override { return history_path_; }
+  const std::string& history_path() const override { return url_; }  // its tables
   core::Result<State> Read() override;
   // Both create crossdock's tables first when they do not exist (in one transaction,
   // nothing half-created; PermissionDenied saying which grant is missing).
@@ -48,14 +46,14 @@ class PostgresBackend : public Backend {
   struct Session;
 
  private:
-  PostgresBackend(std::shared_ptr<Session> session, std::string history_path)
-      : session_(std::move(session)), history_path_(std::move(history_path)) {}
+  PostgresBackend(std::shared_ptr<Session> session, std::string url)
+      : session_(std::move(session)), url_(std::move(url)) {}
   core::Result<std::unique_ptr<BackendLock>> Lock(const std::string& lock_name,
                                                   const std::string& what,
                                                   double timeout_seconds);
 
   std::shared_ptr<Session> session_;
-  std::string history_path_;
+  std::string url_;
 };
 
 }  // namespace crossdock::state

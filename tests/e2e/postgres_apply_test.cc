@@ -98,10 +98,20 @@ TEST_F(PostgresApplyTest, ApplyRecordsARowPerTagAndTheNextPlanHasNoChanges) {
   EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
   RunResult list = Crossdock({"state", "list"});
   EXPECT_EQ(list.out, "dst/mirror/app:t00\ndst/mirror/app:t01\ndst/mirror/app:t02\n");
-  // The history stays on this machine, beside the config.
-  RunResult executions = Crossdock({"executions", "--json"});
+  // The history is in the database: another machine (another config folder) sees it,
+  // task logs included.
+  TempDir elsewhere;
+  const std::string config = elsewhere.Sub("crossdock.toml");
+  WriteFile(config, ReadFile(config_));
+  RunResult executions = RunCrossdock({"executions", "--json", "-c", config}, pg_.env(),
+                                      elsewhere.path());
+  EXPECT_NE(executions.out.find("\"id\":1,"), std::string::npos) << executions.out << executions.err;
   EXPECT_NE(executions.out.find("\"status\":\"succeeded\""), std::string::npos)
       << executions.out << executions.err;
+  RunResult log = RunCrossdock({"logs", "1.1", "-c", config}, pg_.env(), elsewhere.path());
+  EXPECT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find("t01"), std::string::npos) << log.out;
+  EXPECT_EQ(pg_.Sql("SELECT id, status FROM crossdock_executions"), "1|succeeded\n");
   for (const RunResult* r : {&apply, &plan, &list})
     EXPECT_EQ((r->out + r->err).find(pg_.options().password), std::string::npos);
 }
@@ -162,6 +172,28 @@ TEST_F(PostgresApplyTest, AnApplyKilledMidwayReleasesItsLocksAndTheNextApplyConv
   EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_intents"), "0\n");
   RunResult plan = Crossdock({"plan", "--detailed-exitcode"});
   EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  // The killed run's execution is failed (its session ended), the next one succeeded.
+  EXPECT_EQ(pg_.Sql("SELECT id, status FROM crossdock_executions ORDER BY id"),
+            "1|failed\n2|succeeded\n");
+}
+
+TEST_F(PostgresApplyTest, StopFromAnotherMachineStopsARunningApply) {
+  SeedTags(30);
+  CorruptProxy slow(dst_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 40});
+  WriteConfig(slow.url(), pg_.url());
+  Process apply({CrossdockBin(), "apply", "--auto-approve", "-c", config_, "--no-color"},
+                dir_.Sub("apply.log"), pg_.env(), dir_.path());
+  ASSERT_TRUE(WaitForSql("SELECT status FROM crossdock_executions WHERE id = 1", "running\n"))
+      << apply.log();
+  TempDir elsewhere;
+  const std::string config = elsewhere.Sub("crossdock.toml");
+  WriteFile(config, ReadFile(config_));
+  RunResult stop = RunCrossdock({"stop", "1", "--wait", "120s", "-c", config}, pg_.env(),
+                                elsewhere.path());
+  EXPECT_EQ(stop.exit_code, 0) << stop.out << stop.err;
+  EXPECT_NE(stop.out.find("Execution 1 stopped"), std::string::npos) << stop.out;
+  EXPECT_EQ(apply.Wait(), 130) << apply.log();
+  EXPECT_EQ(pg_.Sql("SELECT status, stop_requested FROM crossdock_executions"), "stopped|f\n");
 }
 
 TEST_F(PostgresApplyTest, APasswordInTheUrlIsRefusedByValidateAndOnTheCommandLineAndNeverShown) {

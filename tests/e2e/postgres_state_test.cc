@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "state/executions.h"
 #include "state/store.h"
 #include "tests/support/postgres.h"
 
@@ -61,12 +62,12 @@ class PostgresStateTest : public ::testing::Test {
   }
 
   std::unique_ptr<Backend> Open(const std::string& url = "") {
-    auto b = OpenBackend(url.empty() ? pg_.url() : url, dir_.Sub("crossdock.toml"));
+    auto b = OpenBackend(url.empty() ? pg_.url() : url);
     EXPECT_TRUE(b.ok()) << b.status().message();
     return b.ok() ? std::move(*b) : nullptr;
   }
   core::Status OpenError(const std::string& url) {
-    auto b = OpenBackend(url, dir_.Sub("crossdock.toml"));
+    auto b = OpenBackend(url);
     return b.ok() ? core::Status::Ok() : b.status();
   }
   std::string Tables() {
@@ -85,12 +86,14 @@ TEST_F(PostgresStateTest, ReadingCreatesNothingAndTheFirstLockCreatesEveryTable)
   EXPECT_EQ(fresh->serial, 0);
   EXPECT_EQ(fresh->lineage.size(), 36u);
   EXPECT_EQ(Tables(), "\n");
-  EXPECT_EQ(b->history_path(), dir_.Sub("crossdock.postgres"));
+  EXPECT_EQ(b->history_path(), pg_.url());  // the executions are in the database too
   EXPECT_EQ(b->name(), pg_.url());
 
   auto lock = b->LockScope(kWholeStateScope, 0);
   ASSERT_TRUE(lock.ok()) << lock.status().message();
-  EXPECT_EQ(Tables(), "crossdock_artifacts crossdock_intents crossdock_locks crossdock_meta\n");
+  EXPECT_EQ(Tables(),
+            "crossdock_artifacts crossdock_executions crossdock_intents crossdock_locks "
+            "crossdock_meta crossdock_task_logs\n");
   EXPECT_EQ(pg_.Sql("SELECT schema_version, serial FROM crossdock_meta"), "1|0\n");
 }
 
@@ -307,6 +310,66 @@ TEST_F(PostgresStateTest, AHolderWhoseSessionEndsLosesItsLocksAndWritesNothingMo
   EXPECT_EQ(st.code(), core::Code::kUnavailable);
   EXPECT_NE(st.message().find("connection"), std::string::npos) << st.message();
   EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_artifacts"), "0\n");
+}
+
+TEST_F(PostgresStateTest, TheHistoryLivesInTheDatabaseWithItsLogsStopRequestsAndRetention) {
+  ASSERT_TRUE(Open()->LockScope(kWholeStateScope, 0).ok());  // creates the tables
+  ExecutionStore store(pg_.url());
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    Task t;
+    t.rule = "r";
+    t.destination_endpoint = "dst";
+    t.destination_repository = "app";
+    auto e = store.Start({"r"}, Trigger::kManual, {t});
+    ASSERT_TRUE(e.ok()) << e.status().message();
+    ids.push_back(e->id);
+    ASSERT_TRUE(store.AppendLog(e->id, 1, "copied app:v" + std::to_string(i)).ok());
+    e->status = ExecutionStatus::kSucceeded;
+    ASSERT_TRUE(store.Save(*e).ok());
+  }
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2, 3}));
+  // Another process (another pod) reads the same history.
+  ExecutionStore elsewhere(pg_.url());
+  auto log = elsewhere.ReadLog(3, 1);
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  EXPECT_NE(log->find(" copied app:v2\n"), std::string::npos) << *log;
+  EXPECT_EQ(elsewhere.ReadLog(3, 2).status().code(), core::Code::kNotFound);
+  EXPECT_EQ(elsewhere.Get(9).status().message(), "no execution 9; see `crossdock executions`");
+  ASSERT_TRUE(elsewhere.RequestStop(2).ok());
+  EXPECT_TRUE(store.StopRequested(2));
+  store.ClearStopRequest(2);
+  EXPECT_FALSE(elsewhere.StopRequested(2));
+
+  // Retention as for files: the newest KEEP of each rule.
+  ASSERT_TRUE(store.Prune(2).ok());
+  auto list = elsewhere.List("r");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, 3);
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_task_logs WHERE execution_id = 1"), "0\n");
+
+  // Running executions: only the one whose process's session has ended is recovered.
+  auto live = store.Start({"r"}, Trigger::kManual, {});
+  ASSERT_TRUE(live.ok());
+  std::int64_t dead_id = 0;
+  {
+    ExecutionStore dying(pg_.url());
+    auto dead = dying.Start({"r"}, Trigger::kManual, {});
+    ASSERT_TRUE(dead.ok());
+    dead_id = dead->id;
+  }  // its connection closes, as a killed process's would
+  // The server notices the closed session at once, but give a loaded machine time.
+  int recovered = 0;
+  for (int i = 0; i < 600 && recovered == 0; ++i) {
+    auto r = elsewhere.RecoverCrashed();
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    recovered = *r;
+    if (recovered == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(recovered, 1);
+  EXPECT_EQ(elsewhere.Get(dead_id)->status, ExecutionStatus::kFailed);
+  EXPECT_EQ(elsewhere.Get(live->id)->status, ExecutionStatus::kRunning);
 }
 
 }  // namespace

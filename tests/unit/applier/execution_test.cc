@@ -31,7 +31,7 @@ class RunExecutionTest : public ::testing::Test {
   // The state file's backend.
   state::Backend* Backend() {
     if (!backend_) {
-      auto b = state::OpenBackend(state_path_, dir_ + "/crossdock.toml");
+      auto b = state::OpenBackend(state_path_);
       EXPECT_TRUE(b.ok()) << b.status().message();
       backend_ = std::move(*b);
     }

@@ -77,7 +77,7 @@ class FileBackendTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Backend> Open(const std::string& name) {
-    auto b = OpenBackend(dir_ + "/" + name, dir_ + "/crossdock.toml");
+    auto b = OpenBackend(dir_ + "/" + name);
     EXPECT_TRUE(b.ok()) << b.status().message();
     return b.ok() ? std::move(*b) : nullptr;
   }
@@ -89,8 +89,8 @@ TEST_F(FileBackendTest, IsTheStateFileItsHistoryBesideIt) {
   auto b = Open("s.json");
   EXPECT_EQ(b->name(), dir_ + "/s.json");
   EXPECT_EQ(b->history_path(), dir_ + "/s.json");
-  EXPECT_EQ(HistoryPath(dir_ + "/s.json", "/elsewhere/crossdock.toml"), dir_ + "/s.json");
-  EXPECT_EQ(HistoryPath("postgres://db/x", "/etc/crossdock/crossdock.toml"),
+  EXPECT_EQ(LocalPath(dir_ + "/s.json", "/elsewhere/crossdock.toml"), dir_ + "/s.json");
+  EXPECT_EQ(LocalPath("postgres://db/x", "/etc/crossdock/crossdock.toml"),
             "/etc/crossdock/crossdock.postgres");
 }
 
@@ -131,7 +131,7 @@ TEST_F(FileBackendTest, TheScopeLockIsTheFileLockAndRepositoryLocksNeedNothingMo
 }
 
 TEST(OpenBackendTest, APasswordInAPostgresUrlIsRefusedWithoutConnectingOrRepeatingIt) {
-  auto b = OpenBackend("postgres://u:hunter2@127.0.0.1:1/x", "crossdock.toml");
+  auto b = OpenBackend("postgres://u:hunter2@127.0.0.1:1/x");
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), core::Code::kInvalidArgument);
   EXPECT_EQ(b.status().message(),
