@@ -69,13 +69,16 @@ int RunStop(const Args& args) {
                            e->ended_at));
     return kExitError;
   }
-  // Nobody holds the state lock: the process that ran it is gone.
+  // Nobody holds the state lock: the process that ran it may be gone (a PostgreSQL
+  // state's history also knows whether that process's session is).
   if (NoRunHoldsTheState(path)) {
     (void)store.RecoverCrashed();
-    PrintError(fmt::format("execution {} was not running any more (its process had ended); it is "
-                           "now marked failed",
-                           *id));
-    return kExitError;
+    if (auto now = store.Get(*id); now.ok() && now->status != state::ExecutionStatus::kRunning) {
+      PrintError(fmt::format("execution {} was not running any more (its process had ended); it "
+                             "is now marked failed",
+                             *id));
+      return kExitError;
+    }
   }
   core::Status st = store.RequestStop(*id);
   if (!st.ok()) {

@@ -42,8 +42,7 @@ struct SessionOptions {
 
 // Validates the config, opens the state's backend, locks (the whole state's scope) and
 // reads the state, builds clients, in that order, so that a run failing validation
-// creates no file. Prints what failed and returns
-// nullopt.
+// creates no file. Prints what failed and returns nullopt.
 std::optional<Session> OpenSession(const SessionOptions& options);
 
 // The flags plan and apply share: --state, --rule, --parallelism, --refresh-only.

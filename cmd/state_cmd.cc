@@ -83,6 +83,10 @@ int Migrate(const po::variables_map& vm, const std::string& from) {
     return kExitError;
   }
   const std::string to = vm["to"].as<std::string>();  // a file: relative to the current folder
+  if (to == from) {
+    PrintError("the state is at " + to + " already: --to names where to copy it");
+    return kExitError;
+  }
   std::unique_ptr<state::BackendLock> from_lock, to_lock;
   state::State source, target;
   auto source_backend = OpenLocked(from, *timeout, &from_lock, &source);

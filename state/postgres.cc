@@ -485,7 +485,13 @@ core::Result<std::unique_ptr<BackendLock>> PostgresBackend::Lock(const std::stri
         const bool same_session = check.ok() && check->Get(0, 0) == "t" &&
                                   (s.server_pid == 0 || s.server_pid == server_pid);
         if (!same_session) {
-          (void)s.conn->Run("SELECT pg_advisory_unlock($1)", key_param);
+          // The lock stays with server session SERVER_PID, which the pooler hands to any
+          // client: end that session, and the lock with it, unless it is this one.
+          (void)s.conn->Run(
+              "SELECT CASE WHEN pg_backend_pid() = $2 THEN pg_advisory_unlock($1) "
+              "ELSE pg_terminate_backend($2) END",
+              {std::to_string(key), std::to_string(server_pid)});
+          if (!check.ok()) return check.status();
           return core::Status::Unavailable(
               "the PostgreSQL state " + s.conn->name() +
               " cannot be locked: its connection does not keep one server session (a pooler "

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "state/executions.h"
+#include "state/pg_connection.h"
 #include "state/store.h"
 #include "tests/support/postgres.h"
 
@@ -370,6 +371,46 @@ TEST_F(PostgresStateTest, TheHistoryLivesInTheDatabaseWithItsLogsStopRequestsAnd
   EXPECT_EQ(recovered, 1);
   EXPECT_EQ(elsewhere.Get(dead_id)->status, ExecutionStatus::kFailed);
   EXPECT_EQ(elsewhere.Get(live->id)->status, ExecutionStatus::kRunning);
+}
+
+TEST_F(PostgresStateTest, APoolerInTransactionModeIsRefusedAndSessionModeWorks) {
+  ASSERT_TRUE(Open()->LockScope(kWholeStateScope, 0).ok());  // the tables, directly
+  testing::PgBouncer transaction(pg_, "transaction");
+  // Three server sessions in the pool: three clients inside a transaction at once.
+  {
+    std::vector<std::unique_ptr<PgConnection>> clients;
+    for (int i = 0; i < 3; ++i) {
+      auto c = PgConnection::Connect(transaction.url());
+      ASSERT_TRUE(c.ok()) << c.status().message();
+      ASSERT_TRUE((*c)->Run("BEGIN").ok());
+      ASSERT_TRUE((*c)->Run("SELECT 1").ok());
+      clients.push_back(std::move(*c));
+    }
+    for (auto& c : clients) ASSERT_TRUE(c->Run("COMMIT").ok());
+  }
+  auto b = Open(transaction.url());
+  ASSERT_NE(b, nullptr);
+  auto lock = b->LockScope(kWholeStateScope, 0);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().code(), core::Code::kUnavailable);
+  EXPECT_EQ(lock.status().message(),
+            "the PostgreSQL state " + transaction.url() +
+                " cannot be locked: its connection does not keep one server session (a pooler in "
+                "transaction or statement mode, such as PgBouncer with pool_mode = transaction, "
+                "sits in between); advisory locks need a direct connection or session pooling");
+  // Nothing stays locked behind the pooler.
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0\n");
+
+  testing::PgBouncer session(pg_, "session");
+  auto through = Open(session.url());
+  ASSERT_NE(through, nullptr);
+  auto held = through->LockScope(kWholeStateScope, 0);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  auto s = through->Read();
+  ASSERT_TRUE(s.ok());
+  s->Upsert(MakeArtifact("app", "v1"));
+  EXPECT_TRUE(through->Persist(&*s).ok());
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_artifacts"), "1\n");
 }
 
 }  // namespace

@@ -156,4 +156,48 @@ void PostgresServer::CreateRole(const std::string& name, const std::string& pass
   Sql("CREATE ROLE " + name + " LOGIN PASSWORD " + Literal(password), "postgres");
 }
 
+PgBouncer::PgBouncer(const PostgresServer& server, const std::string& pool_mode)
+    : server_(server) {
+  dir_ = std::make_unique<TempDir>("crossdock-pgbouncer");
+  ChownToPostgres(dir_->path());
+  const PostgresServer::Options& o = server.options();
+  WriteFile(dir_->Sub("userlist.txt"), "\"" + o.user + "\" \"" + o.password + "\"\n");
+  port_ = FreePort();
+  WriteFile(dir_->Sub("pgbouncer.ini"),
+            "[databases]\n" + o.database + " = host=127.0.0.1 port=" +
+                std::to_string(server.port()) + " dbname=" + o.database + "\n\n[pgbouncer]\n"
+                "listen_addr = 127.0.0.1\nlisten_port = " + std::to_string(port_) + "\n"
+                "unix_socket_dir =\nauth_type = scram-sha-256\nauth_file = " +
+                dir_->Sub("userlist.txt") + "\npool_mode = " + pool_mode + "\n"
+                "server_round_robin = 1\ndefault_pool_size = 5\n"
+                "ignore_startup_parameters = extra_float_digits,options\n");
+  ChownToPostgres(dir_->Sub("userlist.txt"));
+  ChownToPostgres(dir_->Sub("pgbouncer.ini"));
+  process_ = std::make_unique<Process>(AsPostgres({"/usr/sbin/pgbouncer", dir_->Sub("pgbouncer.ini")}),
+                                       dir_->Sub("pgbouncer.log"),
+                                       std::map<std::string, std::string>{}, dir_->path());
+  // Ready once a client gets through to the server behind it.
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    if (!process_->Running()) throw HarnessError("pgbouncer exited; its log:\n" + log());
+    RunResult r = RunCommand({std::string(kBin) + "psql", "-X", "-q", "-A", "-t", "-d", url(), "-c",
+                              "SELECT 1"},
+                             {{"PGPASSWORD", o.password}, {"PGCONNECT_TIMEOUT", "5"}}, "", 30);
+    if (r.exit_code == 0) return;
+    if (Clock::now() >= deadline) {
+      throw HarnessError("pgbouncer on 127.0.0.1:" + std::to_string(port_) +
+                         " did not pass a query within 120 s: " + r.err + "\nits log:\n" + log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+PgBouncer::~PgBouncer() = default;  // the Process stops it
+
+std::string PgBouncer::url() const {
+  return "postgres://" + server_.options().user + "@127.0.0.1:" + std::to_string(port_) + "/" +
+         server_.options().database + "?sslmode=disable";
+}
+
 }  // namespace crossdock::testing

@@ -65,4 +65,28 @@ class PostgresServer {
   std::unique_ptr<Process> process_;
 };
 
+// PgBouncer (Debian's pgbouncer) in front of a PostgresServer's test database, run as
+// the postgres user on a free 127.0.0.1 port, with the test role's password. POOL_MODE
+// "transaction" (with server_round_robin, so consecutive transactions go to different
+// server sessions once there are several) is what breaks session advisory locks;
+// "session" keeps one server session per client.
+class PgBouncer {
+ public:
+  PgBouncer(const PostgresServer& server, const std::string& pool_mode);
+  ~PgBouncer();
+  PgBouncer(const PgBouncer&) = delete;
+  PgBouncer& operator=(const PgBouncer&) = delete;
+
+  int port() const { return port_; }
+  // As PostgresServer::url(), through the pooler.
+  std::string url() const;
+  std::string log() const { return process_ ? process_->log() : ""; }
+
+ private:
+  const PostgresServer& server_;
+  std::unique_ptr<TempDir> dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
 }  // namespace crossdock::testing
