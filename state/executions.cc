@@ -223,6 +223,18 @@ std::optional<Execution> ParseExecutionDocument(const std::string& text) {
   }
 }
 
+Execution NewExecution(std::vector<std::string> rules, Trigger trigger, std::vector<Task> tasks) {
+  Execution e;
+  e.rules = std::move(rules);
+  e.trigger = trigger;
+  e.status = ExecutionStatus::kRunning;
+  e.started_at = core::NowRfc3339();
+  e.pid = static_cast<int>(::getpid());
+  e.tasks = std::move(tasks);
+  for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
+  return e;
+}
+
 void MarkCrashed(Execution* e) {
   e->status = ExecutionStatus::kFailed;
   e->ended_at = core::NowRfc3339();
@@ -351,15 +363,8 @@ core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, Tr
   // After the highest id in the folder, readable or not, so a corrupt file is never
   // overwritten.
   const std::vector<std::int64_t> ids = ExecutionIds();
-  Execution e;
+  Execution e = NewExecution(std::move(rules), trigger, std::move(tasks));
   e.id = ids.empty() ? 1 : ids.back() + 1;
-  e.rules = std::move(rules);
-  e.trigger = trigger;
-  e.status = ExecutionStatus::kRunning;
-  e.started_at = core::NowRfc3339();
-  e.pid = static_cast<int>(::getpid());
-  e.tasks = std::move(tasks);
-  for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
   CROSSDOCK_RETURN_IF_ERROR(Save(e));
   return e;
 }

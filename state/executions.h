@@ -133,6 +133,9 @@ class ExecutionStore {
 std::string ExecutionDocument(const Execution& e);
 // The execution TEXT stores; nullopt when it is not one (corrupt).
 std::optional<Execution> ParseExecutionDocument(const std::string& text);
+// A running execution of this process, started now, its tasks numbered from 1; its id
+// is the store's to give.
+Execution NewExecution(std::vector<std::string> rules, Trigger trigger, std::vector<Task> tasks);
 // E as RecoverCrashed leaves an execution whose process is gone: failed, with its
 // running and pending tasks.
 void MarkCrashed(Execution* e);

@@ -11,8 +11,6 @@
 // from max + 1 under a table lock, so two workers never take the same id.
 #include "state/postgres_executions.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "core/clock.h"
@@ -76,14 +74,7 @@ core::Result<Execution> PostgresExecutions::Start(std::vector<std::string> rules
   if (!conn.ok()) return conn.status();
   if (!ready) return core::Status::Unavailable(kNoTables);
   PgConnection* c = *conn;
-  Execution e;
-  e.rules = std::move(rules);
-  e.trigger = trigger;
-  e.status = ExecutionStatus::kRunning;
-  e.started_at = core::NowRfc3339();
-  e.pid = static_cast<int>(::getpid());
-  e.tasks = std::move(tasks);
-  for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
+  Execution e = NewExecution(std::move(rules), trigger, std::move(tasks));
   CROSSDOCK_RETURN_IF_ERROR(c->Run("BEGIN"));
   auto fail = [&](const core::Status& st) {
     (void)c->Run("ROLLBACK");
