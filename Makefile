@@ -8,6 +8,8 @@
 CXX      ?= g++
 CXXFLAGS_COMMON := -std=c++20 -Wall -Wextra -Werror -I. -DTOML_HEADER_ONLY=0 -MMD -MP -pthread
 LDLIBS   := -lyaml-cpp -ltomlplusplus -lboost_program_options -lcurl -lfmt -lcrypto -lssl -ldate-tz -pthread
+# libpq: the PostgreSQL state backend (state/pg_connection.cc).
+LDLIBS   += -lpq
 TEST_LDLIBS := -lgtest -lgmock -lcpp-httplib
 
 DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
@@ -18,6 +20,9 @@ DEBIAN_PACKAGES := g++ make pkg-config ca-certificates curl openssl \
   zsh fish help2man groff-base git unzip zip
 # tests/e2e/schema_test.cc validates `crossdock schema` with it (draft 2020-12: 4.x).
 DEBIAN_PACKAGES += python3-jsonschema
+# The PostgreSQL state backend (libpq) and the real server its tests start (and the
+# connection pooler whose transaction mode they check is refused).
+DEBIAN_PACKAGES += postgresql libpq-dev pgbouncer
 
 LIB_SRCS  := $(wildcard core/*.cc) $(wildcard state/*.cc) $(wildcard providers/*.cc) \
              $(wildcard providers/*/*.cc) $(wildcard planner/*.cc) $(wildcard applier/*.cc)

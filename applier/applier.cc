@@ -132,6 +132,7 @@ void StateRecorder::WriteLocked(std::unique_lock<std::mutex>& lk, bool until_cle
     lk.lock();
     if (st.ok()) {
       state_->serial = snapshot.serial;
+      state_->journal.Forget(snapshot.journal);  // written; later touches stay
       persisted_ = std::max(persisted_, sequence);
     } else {
       dirty_ = true;  // still to be written

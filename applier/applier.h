@@ -46,7 +46,8 @@ class StateRecorder {
  public:
   static constexpr std::chrono::milliseconds kDefaultInterval{250};
 
-  // PERSIST writes the state (e.g. state::WriteState); it may update the serial.
+  // PERSIST writes the state (e.g. state::Backend::Persist); it may update the serial.
+  // Once it succeeds, the state's journal forgets what the written snapshot listed.
   StateRecorder(state::State* state, std::function<core::Status(state::State*)> persist,
                 std::chrono::milliseconds min_interval = kDefaultInterval);
   // Flushes, then stops the writer.

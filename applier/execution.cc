@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "applier/history.h"
-#include "state/store.h"
 
 namespace crossdock::applier {
 
@@ -68,11 +67,11 @@ std::optional<state::Execution> RecordUnchanged(const planner::Plan& plan,
 }
 
 ExecutionResult RunExecution(const planner::Plan& plan, state::State* state,
-                             const std::string& state_path,
+                             state::Backend* backend,
                              const std::map<std::string, providers::Registry*>& registries,
                              core::CancelToken* cancel, const ExecutionOptions& options) {
-  state::ExecutionStore history(state_path);
-  StateRecorder recorder(state, [&](state::State* s) { return state::WriteState(state_path, s); });
+  state::ExecutionStore history(backend->history_path());
+  StateRecorder recorder(state, [&](state::State* s) { return backend->Persist(s); });
   // We hold the state lock, so an execution still "running" belongs to a run that crashed.
   if (auto recovered = history.RecoverCrashed(); !recovered.ok())
     options.warn("execution history: " + recovered.status().message());

@@ -16,6 +16,7 @@
 #include "core/cancel.h"
 #include "planner/plan.h"
 #include "providers/registry.h"
+#include "state/backend.h"
 #include "state/executions.h"
 #include "state/state.h"
 
@@ -46,13 +47,13 @@ struct ExecutionResult {
   bool cancelled = false;           // by CANCEL (a signal, or the stop)
 };
 
-// Applies PLAN (or, for a --refresh-only plan, its drift) to STATE, persisted at
-// STATE_PATH, through REGISTRIES, as one execution of the history beside STATE_PATH.
+// Applies PLAN (or, for a --refresh-only plan, its drift) to STATE, persisted through
+// BACKEND, via REGISTRIES, as one execution of the history at BACKEND's history_path().
 // A stop request for the execution cancels CANCEL. Problems of the history go to
 // OPTIONS.warn; the apply runs without a record when it cannot be written.
-// REQUIRES: the caller holds the state lock of STATE_PATH.
+// REQUIRES: the caller holds BACKEND's lock of the scope it applies.
 ExecutionResult RunExecution(const planner::Plan& plan, state::State* state,
-                             const std::string& state_path,
+                             state::Backend* backend,
                              const std::map<std::string, providers::Registry*>& registries,
                              core::CancelToken* cancel, const ExecutionOptions& options);
 

@@ -100,7 +100,7 @@ int RunApply(const Args& args) {
   }
   planner::Plan plan;
   if (saved) {
-    core::Status st = planner::CheckSavedPlanCurrent(*saved, session->state, session->state_path,
+    core::Status st = planner::CheckSavedPlanCurrent(*saved, session->state, session->backend->name(),
                                                       session->config, session->registries->map());
     if (!st.ok()) {
       PrintError(st.message());

@@ -16,6 +16,7 @@
 #include "core/secret.h"
 #include "providers/credentials.h"
 #include "providers/factory.h"
+#include "state/backend.h"
 
 namespace crossdock::cmd {
 
@@ -118,6 +119,11 @@ long Registries::requests() const {
 
 std::string StatePath(const core::Config& config, const std::string& flag) {
   return flag.empty() ? config.settings.state_path : flag;
+}
+
+bool NoRunHoldsTheState(const std::string& location) {
+  auto backend = state::OpenBackend(location);
+  return backend.ok() && (*backend)->LockScope(state::kWholeStateScope, 0).ok();
 }
 
 bool IsTerminal(int fd) { return isatty(fd) == 1; }

@@ -84,6 +84,11 @@ class Registries {
 // The state file for this run: --state, else [settings] state.
 std::string StatePath(const core::Config& config, const std::string& flag);
 
+// True when no run holds the whole-state lock of the state at LOCATION (a file or a
+// PostgreSQL URL), tried once: an execution of its history still "running" may then
+// belong to a run that died. False as well when the state cannot be opened.
+bool NoRunHoldsTheState(const std::string& location);
+
 // True when stdout (fd 1) or stderr (fd 2) is a terminal.
 bool IsTerminal(int fd);
 

@@ -65,7 +65,7 @@ const std::vector<Command>& Commands() {
       {"logs", RunLogs, {}},
       {"stop", RunStop, {}},
       {"retry", RunRetry, {}},
-      {"state", RunState, {{"action", {Kind::kWords, {"list", "show"}}}}},
+      {"state", RunState, {{"action", {Kind::kWords, {"list", "show", "migrate"}}}}},
       {"endpoint", RunEndpoint,
        {{"action", {Kind::kWords, {"test"}}}, {"name", {Kind::kEndpoints}}}},
       {"import", RunImport, {{"vendor", {Kind::kWords, {"harbor"}}}}},
@@ -81,7 +81,8 @@ Values OptionValues(const std::string& option) {
   if (option == "config") return {Kind::kConfigFiles};
   if (option == "rule") return {Kind::kRules};
   if (option == "format") return {Kind::kWords, {"text", "github", "gitlab"}};
-  if (option == "out" || option == "state" || option == "ca-cert" || option == "from-file")
+  if (option == "out" || option == "state" || option == "to" || option == "ca-cert" ||
+      option == "from-file")
     return {Kind::kFiles};
   return {};
 }

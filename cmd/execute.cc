@@ -310,11 +310,11 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   {
     std::optional<ProgressLine> line;
     if (printer.tty() && !plan.refresh_only) line.emplace(&progress);
-    r = applier::RunExecution(plan, &session.state, session.state_path, session.registries->map(),
+    r = applier::RunExecution(plan, &session.state, session.backend.get(), session.registries->map(),
                               eo.cancel, xo);
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ReportPersistence(r, session.state_path);
+  ReportPersistence(r, session.backend->name());
   if (r.execution && eo.on_finished) eo.on_finished(*r.execution);
   return eo.json ? ReportJson(plan, r, secs) : ReportText(plan, r, secs);
 }

@@ -7,7 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "state/executions.h"
-#include "state/store.h"
+#include "state/backend.h"
 
 namespace crossdock::cmd {
 
@@ -50,7 +50,7 @@ std::optional<state::ExecutionStore> OpenHistory(const po::variables_map& vm) {
     path = config->settings.state_path;
   }
   state::ExecutionStore store(path);
-  if (auto lock = state::StateLock::Acquire(path, 0); lock.ok()) {
+  if (NoRunHoldsTheState(path)) {
     if (auto r = store.RecoverCrashed(); !r.ok()) PrintWarning(r.status().message());
   }
   return store;
@@ -59,7 +59,7 @@ std::optional<state::ExecutionStore> OpenHistory(const po::variables_map& vm) {
 void AddHistoryOptions(po::options_description* desc) {
   AddConfigOptions(desc);
   desc->add_options()("state", po::value<std::string>()->default_value(""),
-                      "State file (default: [settings] state)")("json", "Print JSON");
+                      "State file or postgres:// URL (default: [settings] state)")("json", "Print JSON");
 }
 
 }  // namespace

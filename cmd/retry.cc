@@ -40,7 +40,7 @@ int RunStop(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
+                     "State file or postgres:// URL (default: [settings] state)")(
       "wait", po::value<std::string>()->default_value("60s"),
       "How long to wait for the execution to stop (a Go duration: 30s, 5m, 1h30m)")("execution", po::value<std::int64_t>(),
                                                     "execution id");
@@ -69,13 +69,16 @@ int RunStop(const Args& args) {
                            e->ended_at));
     return kExitError;
   }
-  // Nobody holds the state lock: the process that ran it is gone.
-  if (auto lock = state::StateLock::Acquire(path, 0); lock.ok()) {
+  // Nobody holds the state lock: the process that ran it may be gone (a PostgreSQL
+  // state's history also knows whether that process's session is).
+  if (NoRunHoldsTheState(path)) {
     (void)store.RecoverCrashed();
-    PrintError(fmt::format("execution {} was not running any more (its process had ended); it is "
-                           "now marked failed",
-                           *id));
-    return kExitError;
+    if (auto now = store.Get(*id); now.ok() && now->status != state::ExecutionStatus::kRunning) {
+      PrintError(fmt::format("execution {} was not running any more (its process had ended); it "
+                             "is now marked failed",
+                             *id));
+      return kExitError;
+    }
   }
   core::Status st = store.RequestStop(*id);
   if (!st.ok()) {
@@ -103,7 +106,7 @@ int RunRetry(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
+                     "State file or postgres:// URL (default: [settings] state)")(
       "auto-approve", "Retry without asking (required when not run in a terminal)")(
       "lock-timeout", po::value<std::string>()->default_value("0s"),
       "How long to wait for the state lock (a Go duration: 30s, 5m, 1h30m)")(

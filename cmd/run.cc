@@ -115,7 +115,7 @@ int RunScheduler(const Args& args) {
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")(
+                     "State file or postgres:// URL (default: [settings] state)")(
       "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)")(
       "listen", po::value<std::string>(),
       "Also receive registry webhooks on HOST:PORT, as crossdock serve does")(
@@ -158,7 +158,7 @@ int RunScheduler(const Args& args) {
   if (!listen.empty()) {
     auto token = WebhookToken(session->config, listen);
     if (!token) return kExitError;
-    webhooks = std::make_unique<WebhookServer>(session->config, *token, session->state_path,
+    webhooks = std::make_unique<WebhookServer>(session->config, *token, session->events_path,
                                                &metrics);
   }
   core::CancelToken stopping;
@@ -168,7 +168,7 @@ int RunScheduler(const Args& args) {
   (void)history.RecoverCrashed();
   if (webhooks && !webhooks->Start(host, port)) return kExitError;
   LogLine(fmt::format("crossdock run: watching {} rule(s) of {}; state {}{}{}",
-                      session->config.rules.size(), session->config.path, session->state_path,
+                      session->config.rules.size(), session->config.path, session->backend->name(),
                       webhooks ? "; webhooks on " + listen : "",
                       *shard ? "; shard " + (*shard)->Name() : ""));
 

@@ -38,7 +38,7 @@ int RunServe(const Args& args) {
   desc.add_options()("listen", po::value<std::string>()->default_value("127.0.0.1:8080"),
                      "Address to listen on (HOST:PORT)")(
       "state", po::value<std::string>()->default_value(""),
-      "State file (default: [settings] state)")(
+      "State file or postgres:// URL (default: [settings] state)")(
       "parallelism", po::value<int>(), "Concurrent transfers (default: [settings] parallelism)");
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, {}, "Usage: crossdock serve [options]", &vm)) return *rc;
@@ -64,7 +64,7 @@ int RunServe(const Args& args) {
   (void)history.RecoverCrashed();
 
   Metrics metrics;
-  WebhookServer server(session->config, *token, session->state_path, &metrics);
+  WebhookServer server(session->config, *token, session->events_path, &metrics);
   if (!server.Start(host, port)) return kExitError;
   LogLine(fmt::format("crossdock serve: listening on {} (POST /webhooks/distribution[/<endpoint>], "
                       "/webhooks/harbor[/<endpoint>]; GET /healthz, /metrics); journal {}",

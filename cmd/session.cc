@@ -9,16 +9,24 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
   if (!config) return std::nullopt;
   Session s;
   s.config = std::move(*config);
-  s.state_path = StatePath(s.config, options.state_flag);
+  const std::string location = StatePath(s.config, options.state_flag);
+  auto backend = state::OpenBackend(location);
+  if (!backend.ok()) {
+    PrintError(backend.status().message());
+    return std::nullopt;
+  }
+  s.backend = std::move(*backend);
+  s.state_path = s.backend->history_path();
+  s.events_path = state::LocalPath(location, s.config.path);
   if (options.lock) {
-    auto lock = state::StateLock::Acquire(s.state_path, options.lock_timeout_seconds);
+    auto lock = s.backend->LockScope(state::kWholeStateScope, options.lock_timeout_seconds);
     if (!lock.ok()) {
       PrintError(lock.status().message());
       return std::nullopt;
     }
     s.lock = std::move(*lock);
   }
-  auto st = state::ReadState(s.state_path);
+  auto st = s.backend->Read();
   if (!st.ok()) {
     PrintError(st.status().message());
     return std::nullopt;
@@ -52,7 +60,7 @@ std::optional<Session> OpenLockedSession(const po::variables_map& vm) {
 
 void AddPlanningOptions(po::options_description* desc) {
   desc->add_options()("state", po::value<std::string>()->default_value(""),
-                      "State file (default: [settings] state)")(
+                      "State file or postgres:// URL (default: [settings] state)")(
       "rule", po::value<std::vector<std::string>>()->composing(),
       "Only this rule (repeatable)")(
       "parallelism", po::value<int>(),

@@ -14,6 +14,7 @@
 #include "planner/plan.h"
 #include "planner/planner.h"
 #include "planner/saved_plan.h"
+#include "state/backend.h"
 #include "state/executions.h"
 #include "state/store.h"
 
@@ -21,9 +22,15 @@ namespace crossdock::cmd {
 
 struct Session {
   core::Config config;
+  // Where the execution history lives: the state file, or the PostgreSQL URL
+  // (state::Backend::history_path).
   std::string state_path;
+  // Where the event journal of serve and run lives: the state file, or beside the config
+  // for a PostgreSQL state (state::LocalPath).
+  std::string events_path;
+  std::unique_ptr<state::Backend> backend;  // backend->name() names the state in messages
   state::State state;
-  std::unique_ptr<state::StateLock> lock;  // held for apply
+  std::unique_ptr<state::BackendLock> lock;  // held for apply
   std::unique_ptr<Registries> registries;
 };
 
@@ -34,9 +41,9 @@ struct SessionOptions {
   double lock_timeout_seconds = 0;
 };
 
-// Validates the config, locks and reads the state, builds clients, in that order,
-// so that a run failing validation creates no file. Prints what failed and returns
-// nullopt.
+// Validates the config, opens the state's backend, locks (the whole state's scope) and
+// reads the state, builds clients, in that order, so that a run failing validation
+// creates no file. Prints what failed and returns nullopt.
 std::optional<Session> OpenSession(const SessionOptions& options);
 
 // The flags plan and apply share: --state, --rule, --parallelism, --refresh-only,

@@ -1,4 +1,5 @@
-// crossdock state list|show: what crossdock manages, read from the state file.
+// crossdock state list|show: what crossdock manages, read from the state; state
+// migrate: the state copied to another backend (a file or PostgreSQL), both ways.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -6,7 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "core/digest.h"
-#include "state/store.h"
+#include "state/backend.h"
 
 namespace crossdock::cmd {
 
@@ -31,26 +32,128 @@ nlohmann::ordered_json ToJson(const state::Artifact& a) {
           {"replicated_at", a.replicated_at}};
 }
 
+// A state's size for messages: "serial 4, 12 artifacts, 1 intent".
+std::string Describe(const state::State& s) {
+  return fmt::format("serial {}, {} artifact{}, {} intent{}", s.serial, s.artifacts.size(),
+                     s.artifacts.size() == 1 ? "" : "s", s.intents.size(),
+                     s.intents.size() == 1 ? "" : "s");
+}
+
+bool HoldsAState(const state::State& s) {
+  return s.serial > 0 || !s.artifacts.empty() || !s.intents.empty();
+}
+
+// Opens LOCATION, locks its whole state (waiting TIMEOUT) and reads it into *STATE.
+// Prints what failed and returns nullptr.
+std::unique_ptr<state::Backend> OpenLocked(const std::string& location, double timeout,
+                                           std::unique_ptr<state::BackendLock>* lock,
+                                           state::State* state) {
+  auto backend = state::OpenBackend(location);
+  if (!backend.ok()) {
+    PrintError(backend.status().message());
+    return nullptr;
+  }
+  auto held = (*backend)->LockScope(state::kWholeStateScope, timeout);
+  if (!held.ok()) {
+    PrintError(held.status().message());
+    return nullptr;
+  }
+  *lock = std::move(*held);
+  auto read = (*backend)->Read();
+  if (!read.ok()) {
+    PrintError(read.status().message());
+    return nullptr;
+  }
+  *state = std::move(*read);
+  return std::move(*backend);
+}
+
+// state migrate: FROM's state written to --to, both locked meanwhile. Refuses a target
+// holding another state (another lineage), even with --force, and one holding this
+// state without --force.
+int Migrate(const po::variables_map& vm, const std::string& from) {
+  if (!vm.count("to") || vm["to"].as<std::string>().empty()) {
+    PrintError("state migrate needs --to: the state file or postgres:// URL to copy the state to");
+    return kExitError;
+  }
+  const std::string& text = vm["lock-timeout"].as<std::string>();
+  auto timeout = ParseDurationSeconds(text);
+  if (!timeout) {
+    PrintError("--lock-timeout \"" + text + "\" is not a duration; use e.g. 30s, 5m or 1h30m");
+    return kExitError;
+  }
+  const std::string to = vm["to"].as<std::string>();  // a file: relative to the current folder
+  if (to == from) {
+    PrintError("the state is at " + to + " already: --to names where to copy it");
+    return kExitError;
+  }
+  std::unique_ptr<state::BackendLock> from_lock, to_lock;
+  state::State source, target;
+  auto source_backend = OpenLocked(from, *timeout, &from_lock, &source);
+  if (!source_backend) return kExitError;
+  if (!HoldsAState(source)) {
+    PrintError("there is no state at " + source_backend->name() + ": nothing to migrate");
+    return kExitError;
+  }
+  auto target_backend = OpenLocked(to, *timeout, &to_lock, &target);
+  if (!target_backend) return kExitError;
+  if (HoldsAState(target)) {
+    if (target.lineage != source.lineage) {
+      PrintError(fmt::format(
+          "cannot migrate into {}: it holds another state (lineage {}, {}), and the state of {} "
+          "has lineage {}; crossdock never replaces one state by another, even with --force: "
+          "migrate into an empty target, or empty this one first",
+          target_backend->name(), target.lineage, Describe(target), source_backend->name(),
+          source.lineage));
+      return kExitError;
+    }
+    if (!vm.count("force")) {
+      PrintError(fmt::format(
+          "{} already holds this state (lineage {}, {}); pass --force to replace it with the "
+          "one at {} ({})",
+          target_backend->name(), target.lineage, Describe(target), source_backend->name(),
+          Describe(source)));
+      return kExitError;
+    }
+  }
+  if (core::Status st = target_backend->Replace(source); !st.ok()) {
+    PrintError("cannot write the state to " + target_backend->name() + ": " + st.message());
+    return kExitError;
+  }
+  fmt::print("Migrated the state (lineage {}, {}) from {} to {}.\n"
+             "Point [settings] state (or --state) at {} to use it; {} was left as it was.\n",
+             source.lineage, Describe(source), source_backend->name(), target_backend->name(),
+             target_backend->name(), source_backend->name());
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunState(const Args& args) {
   const std::string usage =
       "Usage: crossdock state list [options]\n"
-      "       crossdock state show [options] ADDRESS\n\n"
-      "ADDRESS is ENDPOINT/REPOSITORY:TAG as `state list` prints it.";
+      "       crossdock state show [options] ADDRESS\n"
+      "       crossdock state migrate [options] --to FILE_OR_URL [--force]\n\n"
+      "ADDRESS is ENDPOINT/REPOSITORY:TAG as `state list` prints it. migrate copies the state "
+      "(--state, or [settings] state) to a state file or a postgres:// URL, keeping its "
+      "lineage and serial.";
   po::options_description desc("Options");
   AddConfigOptions(&desc);
   desc.add_options()("state", po::value<std::string>()->default_value(""),
-                     "State file (default: [settings] state)")("json", "Print JSON")(
-      "action", po::value<std::string>(), "list or show")("address", po::value<std::string>(),
-                                                          "what to show");
+                     "State file or postgres:// URL (default: [settings] state)")("json", "Print JSON")(
+      "to", po::value<std::string>(), "migrate: the state file or postgres:// URL to copy to")(
+      "force", "migrate: replace what the target holds of this state (same lineage)")(
+      "lock-timeout", po::value<std::string>()->default_value("0s"),
+      "migrate: how long to wait for each state's lock (a Go duration: 30s, 5m, 1h30m)")(
+      "action", po::value<std::string>(), "list, show or migrate")(
+      "address", po::value<std::string>(), "what to show");
   po::positional_options_description pos;
   pos.add("action", 1).add("address", 1);
   po::variables_map vm;
   if (auto rc = ParseArgs(args, desc, pos, usage, &vm)) return *rc;
   std::string action = vm.count("action") ? vm["action"].as<std::string>() : "";
-  if (action != "list" && action != "show") {
-    PrintError("state needs a subcommand, list or show\n\n" + usage);
+  if (action != "list" && action != "show" && action != "migrate") {
+    PrintError("state needs a subcommand, list, show or migrate\n\n" + usage);
     return kExitError;
   }
   if (action == "show" && !vm.count("address")) {
@@ -63,7 +166,13 @@ int RunState(const Args& args) {
     if (!config) return kExitError;
     path = config->settings.state_path;
   }
-  auto st = state::ReadState(path);
+  if (action == "migrate") return Migrate(vm, path);
+  auto backend = state::OpenBackend(path);
+  if (!backend.ok()) {
+    PrintError(backend.status().message());
+    return kExitError;
+  }
+  auto st = (*backend)->Read();
   if (!st.ok()) {
     PrintError(st.status().message());
     return kExitError;
@@ -93,7 +202,8 @@ int RunState(const Args& args) {
     }
     return kExitOk;
   }
-  PrintError("no artifact \"" + address + "\" in " + path + "; see `crossdock state list`");
+  PrintError("no artifact \"" + address + "\" in " + (*backend)->name() +
+             "; see `crossdock state list`");
   return kExitError;
 }
 

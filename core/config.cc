@@ -20,6 +20,7 @@
 #include "core/duration.h"
 #include "core/cron.h"
 #include "core/pattern.h"
+#include "core/postgres_url.h"
 #include "core/semver.h"
 
 namespace crossdock::core {
@@ -169,6 +170,16 @@ void Loader::ReadSettings(const toml::table& table) {
   if (auto state = reader.String("state")) {
     if (state->empty()) {
       diags_->Error(reader.ValuePos("state"), "\"state\" must not be empty");
+    } else if (IsPostgresUrl(*state)) {
+      if (std::string secret = PostgresUrlSecret(*state); !secret.empty()) {
+        // The URL itself is not repeated: it holds the secret.
+        diags_->Error(reader.ValuePos("state"),
+                      "the PostgreSQL URL in \"state\" holds " + secret +
+                          "; secrets never go in the config: remove it and set PGPASSWORD, or "
+                          "put it in a password file (~/.pgpass, or the file PGPASSFILE names)");
+      } else {
+        config_->settings.state_path = *state;  // a URL, not a path to resolve
+      }
     } else {
       config_->settings.state_path = Resolve(*state);
     }

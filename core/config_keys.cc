@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/endpoint_types.h"
+#include "core/postgres_url.h"
 
 namespace crossdock::core {
 
@@ -98,10 +99,13 @@ const ConfigTable& SettingsKeys() {
       {
           {.name = "state",
            .kind = ValueKind::kString,
-           .description = "The state file: what crossdock copied, so it deletes only that. "
-                          "Relative to the config file's folder.",
+           .description = "Where the state lives: what crossdock copied, so it deletes only "
+                          "that. A file, relative to the config file's folder, or a PostgreSQL "
+                          "URL (postgres://HOST:PORT/DATABASE?sslmode=verify-full) without a "
+                          "password: libpq takes it from PGPASSWORD or a password file.",
            .default_json = "\"crossdock.state.json\"",
-           .not_empty = true},
+           .not_empty = true,
+           .pattern = StateLocationPattern()},
           {.name = "parallelism",
            .kind = ValueKind::kInteger,
            .description = "Concurrent requests and transfers.",

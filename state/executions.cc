@@ -21,6 +21,8 @@
 
 #include "core/file.h"
 #include "core/clock.h"
+#include "core/postgres_url.h"
+#include "state/postgres_executions.h"
 
 namespace crossdock::state {
 
@@ -209,8 +211,67 @@ std::optional<std::pair<std::int64_t, int>> ParseTaskId(const std::string& text)
   return std::make_pair(std::stoll(a), std::stoi(b));
 }
 
+std::string ExecutionDocument(const Execution& e) {
+  // Invalid UTF-8 (in a registry's error text) is replaced rather than thrown.
+  return ToJson(e).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::optional<Execution> ParseExecutionDocument(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  try {
+    return FromJson(j);
+  } catch (const json::exception&) {
+    return std::nullopt;  // a field of the wrong type
+  }
+}
+
+Execution NewExecution(std::vector<std::string> rules, Trigger trigger, std::vector<Task> tasks) {
+  Execution e;
+  e.rules = std::move(rules);
+  e.trigger = trigger;
+  e.status = ExecutionStatus::kRunning;
+  e.started_at = core::NowRfc3339();
+  e.pid = static_cast<int>(::getpid());
+  e.tasks = std::move(tasks);
+  for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
+  return e;
+}
+
+void MarkCrashed(Execution* e) {
+  e->status = ExecutionStatus::kFailed;
+  e->ended_at = core::NowRfc3339();
+  e->message = "crossdock (pid " + std::to_string(e->pid) +
+               ") ended without finishing this execution: crashed or killed";
+  for (auto& t : e->tasks)
+    if (t.status == TaskStatus::kRunning || t.status == TaskStatus::kPending)
+      t.status = TaskStatus::kFailed;
+}
+
+std::vector<std::int64_t> ExecutionsToPrune(const std::vector<Execution>& newest_first, int keep) {
+  std::vector<std::int64_t> out;
+  std::map<std::string, int> seen;
+  for (const auto& e : newest_first) {
+    bool kept = e.rules.empty() || e.status == ExecutionStatus::kRunning;
+    for (const auto& r : e.rules) kept = ++seen[r] <= keep || kept;
+    if (!kept) out.push_back(e.id);
+  }
+  return out;
+}
+
 ExecutionStore::ExecutionStore(const std::string& state_path, WarningSink warn)
-    : dir_(state_path + ".executions"), warn_(std::move(warn)) {}
+    : dir_(state_path + ".executions"), warn_(std::move(warn)) {
+  if (core::IsPostgresUrl(state_path)) {
+    dir_ = core::RedactPostgresUrl(state_path);
+    pg_ = std::make_shared<PostgresExecutions>(state_path, [sink = warn_](const std::string& m) {
+      if (sink) {
+        sink(m);
+      } else {
+        std::fprintf(stderr, "Warning: %s\n", m.c_str());
+      }
+    });
+  }
+}
 
 void ExecutionStore::Warn(const std::string& key, const std::string& message) const {
   if (!warned_.insert(key).second) return;
@@ -222,16 +283,17 @@ void ExecutionStore::Warn(const std::string& key, const std::string& message) co
 }
 
 core::Status ExecutionStore::Save(const Execution& e) const {
+  if (pg_) return pg_->Save(e);
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return core::Status::Unavailable("cannot create " + dir_ + ": " + ec.message());
   // Invalid UTF-8 (in a registry's error text) is replaced rather than thrown.
-  return core::WriteFileAtomically(
-      dir_ + "/" + std::to_string(e.id) + ".json",
-      ToJson(e).dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+  return core::WriteFileAtomically(dir_ + "/" + std::to_string(e.id) + ".json",
+                                   ExecutionDocument(e));
 }
 
 core::Result<Execution> ExecutionStore::Get(std::int64_t id) const {
+  if (pg_) return pg_->Get(id);
   std::string path = dir_ + "/" + std::to_string(id) + ".json";
   core::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
@@ -242,17 +304,10 @@ core::Result<Execution> ExecutionStore::Get(std::int64_t id) const {
   }
   auto text = core::ReadWholeFile(fd.get(), path);
   if (!text.ok()) return text.status();
-  const core::Status corrupt =
-      core::Status::DataLoss("execution file " + path + " is corrupt; move it away");
-  auto j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return corrupt;
-  try {
-    Execution e = FromJson(j);
-    e.id = id;  // the file name decides: Save and Prune address the file by it
-    return e;
-  } catch (const json::exception&) {
-    return corrupt;  // a field of the wrong type
-  }
+  auto e = ParseExecutionDocument(*text);
+  if (!e) return core::Status::DataLoss("execution file " + path + " is corrupt; move it away");
+  e->id = id;  // the file name decides: Save and Prune address the file by it
+  return *e;
 }
 
 std::vector<std::int64_t> ExecutionStore::ExecutionIds() const {
@@ -286,6 +341,7 @@ std::vector<std::int64_t> ExecutionStore::ExecutionIds() const {
 }
 
 core::Result<std::vector<Execution>> ExecutionStore::List(const std::string& rule) const {
+  if (pg_) return pg_->List(rule);
   std::vector<Execution> out;
   for (std::int64_t id : ExecutionIds()) {
     auto e = Get(id);
@@ -306,24 +362,19 @@ core::Result<std::vector<Execution>> ExecutionStore::List(const std::string& rul
 
 core::Result<Execution> ExecutionStore::Start(std::vector<std::string> rules, Trigger trigger,
                                               std::vector<Task> tasks) {
+  if (pg_) return pg_->Start(std::move(rules), trigger, std::move(tasks));
   // After the highest id in the folder, readable or not, so a corrupt file is never
   // overwritten.
   const std::vector<std::int64_t> ids = ExecutionIds();
-  Execution e;
+  Execution e = NewExecution(std::move(rules), trigger, std::move(tasks));
   e.id = ids.empty() ? 1 : ids.back() + 1;
-  e.rules = std::move(rules);
-  e.trigger = trigger;
-  e.status = ExecutionStatus::kRunning;
-  e.started_at = core::NowRfc3339();
-  e.pid = static_cast<int>(::getpid());
-  e.tasks = std::move(tasks);
-  for (size_t i = 0; i < e.tasks.size(); ++i) e.tasks[i].id = static_cast<int>(i + 1);
   CROSSDOCK_RETURN_IF_ERROR(Save(e));
   return e;
 }
 
 core::Status ExecutionStore::AppendLog(std::int64_t execution, int task,
                                        const std::string& line) const {
+  if (pg_) return pg_->AppendLog(execution, task, line);
   std::string folder = dir_ + "/" + std::to_string(execution);
   std::error_code ec;
   fs::create_directories(folder, ec);
@@ -338,6 +389,7 @@ core::Status ExecutionStore::AppendLog(std::int64_t execution, int task,
 }
 
 core::Result<std::string> ExecutionStore::ReadLog(std::int64_t execution, int task) const {
+  if (pg_) return pg_->ReadLog(execution, task);
   auto e = Get(execution);
   if (!e.ok()) return e.status();
   if (task < 1 || task > static_cast<int>(e->tasks.size()))
@@ -351,18 +403,13 @@ core::Result<std::string> ExecutionStore::ReadLog(std::int64_t execution, int ta
 }
 
 core::Result<int> ExecutionStore::RecoverCrashed() const {
+  if (pg_) return pg_->RecoverCrashed();
   auto all = List();
   if (!all.ok()) return all.status();
   int n = 0;
   for (auto& e : *all) {
     if (e.status != ExecutionStatus::kRunning) continue;
-    e.status = ExecutionStatus::kFailed;
-    e.ended_at = core::NowRfc3339();
-    e.message = "crossdock (pid " + std::to_string(e.pid) +
-                ") ended without finishing this execution: crashed or killed";
-    for (auto& t : e.tasks)
-      if (t.status == TaskStatus::kRunning || t.status == TaskStatus::kPending)
-        t.status = TaskStatus::kFailed;
+    MarkCrashed(&e);
     CROSSDOCK_RETURN_IF_ERROR(Save(e));
     ++n;
   }
@@ -370,29 +417,29 @@ core::Result<int> ExecutionStore::RecoverCrashed() const {
 }
 
 core::Status ExecutionStore::Prune(int keep) const {
+  if (pg_) return pg_->Prune(keep);
   auto all = List();  // newest first
   if (!all.ok()) return all.status();
-  std::map<std::string, int> seen;
-  for (const auto& e : *all) {
-    bool kept = e.rules.empty() || e.status == ExecutionStatus::kRunning;
-    for (const auto& r : e.rules) kept = ++seen[r] <= keep || kept;
-    if (kept) continue;
+  for (std::int64_t id : ExecutionsToPrune(*all, keep)) {
     std::error_code ec;
-    fs::remove(dir_ + "/" + std::to_string(e.id) + ".json", ec);
-    fs::remove_all(dir_ + "/" + std::to_string(e.id), ec);
+    fs::remove(dir_ + "/" + std::to_string(id) + ".json", ec);
+    fs::remove_all(dir_ + "/" + std::to_string(id), ec);
   }
   return core::Status::Ok();
 }
 
 core::Status ExecutionStore::RequestStop(std::int64_t id) const {
+  if (pg_) return pg_->RequestStop(id);
   return core::WriteFileAtomically(dir_ + "/" + std::to_string(id) + ".stop", core::NowRfc3339() + "\n");
 }
 
 bool ExecutionStore::StopRequested(std::int64_t id) const {
+  if (pg_) return pg_->StopRequested(id);
   return ::access((dir_ + "/" + std::to_string(id) + ".stop").c_str(), F_OK) == 0;
 }
 
 void ExecutionStore::ClearStopRequest(std::int64_t id) const {
+  if (pg_) return pg_->ClearStopRequest(id);
   ::unlink((dir_ + "/" + std::to_string(id) + ".stop").c_str());
 }
 

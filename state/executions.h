@@ -1,10 +1,12 @@
 // Executions and tasks: the history of every apply (Harbor's executions → tasks →
-// logs), kept beside the state file in "<state>.executions/" so it survives crashes.
+// logs), kept beside the state file in "<state>.executions/" so it survives crashes, or
+// in the database of a PostgreSQL state (state/postgres_executions.h).
 // Used by cmd/apply (recording) and cmd/executions (executions, tasks, logs).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,7 +66,10 @@ struct Execution {
   std::vector<Task> tasks;
 };
 
-// The executions folder of one state file. Not thread-safe: one owner per process.
+class PostgresExecutions;
+
+// The executions folder of one state file, or the execution tables of one PostgreSQL
+// state. Not thread-safe: one owner per process.
 //
 // The history never stops an apply: an entry List cannot use (an execution file that
 // is unreadable or corrupt, a "<digits>.json" whose number is no execution id, a
@@ -76,7 +81,8 @@ class ExecutionStore {
   // Receives each warning (without a "Warning: " prefix).
   using WarningSink = std::function<void(const std::string&)>;
 
-  // STATE_PATH: the state file; executions live in STATE_PATH + ".executions".
+  // STATE_PATH: the state file; executions live in STATE_PATH + ".executions". A
+  // postgres:// URL: in that state's database (connected on first use).
   // WARN null: warnings go to stderr as "Warning: <message>".
   explicit ExecutionStore(const std::string& state_path, WarningSink warn = nullptr);
 
@@ -119,10 +125,24 @@ class ExecutionStore {
   // Sends MESSAGE to the sink once per KEY.
   void Warn(const std::string& key, const std::string& message) const;
 
-  std::string dir_;
+  std::string dir_;  // for PostgreSQL: the URL without secrets
   WarningSink warn_;
+  std::shared_ptr<PostgresExecutions> pg_;  // set for a postgres:// URL
   mutable std::set<std::string> warned_;
 };
+
+// An execution as its file (or its PostgreSQL row) stores it: indented JSON.
+std::string ExecutionDocument(const Execution& e);
+// The execution TEXT stores; nullopt when it is not one (corrupt).
+std::optional<Execution> ParseExecutionDocument(const std::string& text);
+// A running execution of this process, started now, its tasks numbered from 1; its id
+// is the store's to give.
+Execution NewExecution(std::vector<std::string> rules, Trigger trigger, std::vector<Task> tasks);
+// E as RecoverCrashed leaves an execution whose process is gone: failed, with its
+// running and pending tasks.
+void MarkCrashed(Execution* e);
+// The ids of NEWEST_FIRST that Prune(KEEP) removes.
+std::vector<std::int64_t> ExecutionsToPrune(const std::vector<Execution>& newest_first, int keep);
 
 // The JSON form of a task, as the execution files store it (field order kept);
 // `crossdock tasks --json` prints the same with "id" as "EXEC.TASK".

@@ -138,20 +138,34 @@ const Artifact* State::Find(const std::string& dest_endpoint, const std::string&
   return at == KeyIndex<Artifact>::kNone ? nullptr : &artifacts[at];
 }
 
-void State::Upsert(const Artifact& a) { artifact_index_.Upsert(&artifacts, a); }
+void State::Upsert(const Artifact& a) {
+  journal.Touch(a.destination_endpoint, a.destination_repository, a.tag);
+  artifact_index_.Upsert(&artifacts, a);
+}
 
 bool State::Remove(const std::string& dest_endpoint, const std::string& dest_repo,
                    const std::string& tag) {
+  journal.Touch(dest_endpoint, dest_repo, tag);
   // A file edited by hand may hold a key twice: every record at it goes.
   bool removed = false;
   while (artifact_index_.Remove(&artifacts, dest_endpoint, dest_repo, tag)) removed = true;
   return removed;
 }
 
-void State::AddIntent(const Intent& i) { intent_index_.Upsert(&intents, i); }
+const Intent* State::FindIntent(const std::string& dest_endpoint, const std::string& dest_repo,
+                               const std::string& tag) const {
+  const std::size_t at = intent_index_.Find(intents, dest_endpoint, dest_repo, tag);
+  return at == KeyIndex<Intent>::kNone ? nullptr : &intents[at];
+}
+
+void State::AddIntent(const Intent& i) {
+  journal.Touch(i.destination_endpoint, i.destination_repository, i.tag);
+  intent_index_.Upsert(&intents, i);
+}
 
 bool State::RemoveIntent(const std::string& dest_endpoint, const std::string& dest_repo,
                          const std::string& tag) {
+  journal.Touch(dest_endpoint, dest_repo, tag);
   bool removed = false;
   while (intent_index_.Remove(&intents, dest_endpoint, dest_repo, tag)) removed = true;
   return removed;

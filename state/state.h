@@ -4,9 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -90,12 +92,49 @@ class KeyIndex {
   mutable std::size_t indexed_size_ = 0;
 };
 
+// The destination keys (endpoint, repository, tag) whose artifact or intent changed
+// since the state was last persisted: what a backend that stores a row per key
+// (state/postgres.h) writes, so that recording one change costs one row, not a
+// rewrite. The file backend ignores it and writes the whole state.
+class ChangeJournal {
+ public:
+  using Key = std::tuple<std::string, std::string, std::string>;
+
+  void Touch(const std::string& dest_endpoint, const std::string& dest_repo,
+             const std::string& tag) {
+    touched_[Key(dest_endpoint, dest_repo, tag)] = ++generation_;
+  }
+  // Forgets the keys DONE (a copy of this journal, now persisted) holds, except those
+  // touched again since that copy was made.
+  void Forget(const ChangeJournal& done) {
+    for (const auto& [key, generation] : done.touched_) {
+      auto it = touched_.find(key);
+      if (it != touched_.end() && it->second == generation) touched_.erase(it);
+    }
+  }
+  void Clear() { touched_.clear(); }
+  bool empty() const { return touched_.empty(); }
+  size_t size() const { return touched_.size(); }
+  // Each key and the generation of its last touch, in key order.
+  const std::map<Key, std::uint64_t>& touched() const { return touched_; }
+
+  // Bookkeeping, not content: two states that hold the same are equal whatever each
+  // has touched since it was read.
+  friend bool operator==(const ChangeJournal&, const ChangeJournal&) { return true; }
+
+ private:
+  std::map<Key, std::uint64_t> touched_;
+  std::uint64_t generation_ = 0;
+};
+
 struct State {
   int format_version = kFormatVersion;
   std::string lineage;   // fixed at creation (random UUID)
   std::int64_t serial = 0;  // incremented on every write
   std::vector<Artifact> artifacts;
   std::vector<Intent> intents;
+  // Touched by Upsert, Remove, AddIntent and RemoveIntent; not persisted itself.
+  ChangeJournal journal;
 
   // Lookups by destination key cost O(1) on average (KeyIndex); Remove and
   // RemoveIntent move the last record into the removed one's place, so the vectors'
@@ -110,6 +149,9 @@ struct State {
   bool Remove(const std::string& dest_endpoint, const std::string& dest_repo,
               const std::string& tag);
 
+  // The intent recorded at (destination endpoint, repository, tag), or nullptr.
+  const Intent* FindIntent(const std::string& dest_endpoint, const std::string& dest_repo,
+                           const std::string& tag) const;
   // Inserts or replaces the intent at its destination key.
   void AddIntent(const Intent& i);
   // Removes the intent at a destination key; returns whether one was removed.

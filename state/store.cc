@@ -148,7 +148,8 @@ core::Status KeepBackup(const std::string& path) {
   return core::Status::Ok();
 }
 
-// A random (version 4) UUID from OpenSSL's CSPRNG, e.g. "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8".
+}  // namespace
+
 core::Result<std::string> NewLineage() {
   unsigned char b[16];
   if (RAND_bytes(b, sizeof b) != 1) {
@@ -160,6 +161,8 @@ core::Result<std::string> NewLineage() {
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20);
 }
+
+namespace {
 
 
 }  // namespace

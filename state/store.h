@@ -12,6 +12,10 @@
 
 namespace crossdock::state {
 
+// A new state's lineage: a random (version 4) UUID from OpenSSL's CSPRNG, e.g.
+// "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8".
+core::Result<std::string> NewLineage();
+
 // Reads PATH. A missing file yields a new State with a fresh lineage and serial 0
 // (nothing is created on disk). Returns DataLoss for a corrupt file and
 // InvalidArgument for a newer format_version, each with what to do.

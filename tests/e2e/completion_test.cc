@@ -138,7 +138,7 @@ TEST_F(CompletionTest, BashCompletesCommandsAndFlags) {
   EXPECT_EQ(Bash({"st"}), (std::vector<std::string>{"stop", "state"}));
   EXPECT_EQ(Bash({"plan", "--re"}), (std::vector<std::string>{"--refresh", "--refresh-only"}));
   EXPECT_EQ(Bash({"plan", "--d"}), (std::vector<std::string>{"--detailed-exitcode"}));
-  EXPECT_EQ(Bash({"state", ""}), (std::vector<std::string>{"list", "show"}));
+  EXPECT_EQ(Bash({"state", ""}), (std::vector<std::string>{"list", "show", "migrate"}));
   EXPECT_EQ(Bash({"import", ""}), (std::vector<std::string>{"harbor"}));
   EXPECT_EQ(Bash({"import", "harbor", "--ur"}), (std::vector<std::string>{"--url"}));
   EXPECT_EQ(Bash({"completion", ""}), (std::vector<std::string>{"bash", "zsh", "fish"}));

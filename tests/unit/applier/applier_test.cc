@@ -131,6 +131,34 @@ TEST(StateRecorderTest, AWriteThatFailedIsTriedAgainByFlushAndSequencesTellWhatI
   EXPECT_EQ(recorder.first_error().message(), "No space left on device");  // still reported
 }
 
+TEST(StateRecorderTest, AWrittenSnapshotsKeysLeaveTheJournalAndAFailedOnesStay) {
+  state::State state;
+  std::vector<std::vector<std::string>> journals;  // the tags each persist was given
+  bool fail = true;
+  StateRecorder recorder(&state, [&](state::State* s) {
+    std::vector<std::string> tags;
+    for (const auto& [key, generation] : s->journal.touched()) tags.push_back(std::get<2>(key));
+    journals.push_back(tags);
+    return fail ? core::Status::Internal("disk full") : core::Status::Ok();
+  }, std::chrono::hours(1));
+  state::Artifact a;
+  a.destination_endpoint = "dst";
+  a.destination_repository = "app";
+  a.tag = "v1";
+  (void)recorder.Record([&](state::State& s) { s.Upsert(a); });
+  EXPECT_FALSE(recorder.Flush().ok());
+  (void)recorder.Record([&](state::State& s) { s.Remove("dst", "app", "v0"); });
+  fail = false;
+  EXPECT_TRUE(recorder.Flush().ok());
+  (void)recorder.Record([&](state::State& s) { s.RemoveIntent("dst", "app", "v2"); });
+  EXPECT_TRUE(recorder.Flush().ok());
+  ASSERT_GE(journals.size(), 3u);
+  // The failed write's key is written again with the next; then only what is new.
+  EXPECT_EQ(journals[journals.size() - 2], (std::vector<std::string>{"v0", "v1"}));
+  EXPECT_EQ(journals.back(), std::vector<std::string>{"v2"});
+  recorder.Read([](const state::State& s) { EXPECT_TRUE(s.journal.empty()); });
+}
+
 // Persists into SNAPSHOTS; fails every write from the FAIL_FROMth on (0: never).
 class SnapshotApplierTest : public ::testing::Test {
  protected:

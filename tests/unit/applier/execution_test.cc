@@ -28,6 +28,16 @@ class RunExecutionTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  // The state file's backend.
+  state::Backend* Backend() {
+    if (!backend_) {
+      auto b = state::OpenBackend(state_path_);
+      EXPECT_TRUE(b.ok()) << b.status().message();
+      backend_ = std::move(*b);
+    }
+    return backend_.get();
+  }
+
   // The state as apply reads it: a fresh one, with its lineage, when none exists.
   void ReadTheState() {
     auto s = state::ReadState(state_path_);
@@ -56,6 +66,7 @@ class RunExecutionTest : public ::testing::Test {
   std::map<std::string, providers::Registry*> registries_;
   std::string dir_, state_path_;
   state::State state_;
+  std::unique_ptr<state::Backend> backend_;
   core::CancelToken cancel_;
 };
 
@@ -65,7 +76,7 @@ TEST_F(RunExecutionTest, RecordsTheExecutionAndTheState) {
   std::optional<std::int64_t> started;
   ExecutionOptions o;
   o.on_start = [&](std::optional<std::int64_t> id) { started = id; };
-  ExecutionResult r = RunExecution(plan, &state_, state_path_, registries_, &cancel_, o);
+  ExecutionResult r = RunExecution(plan, &state_, Backend(), registries_, &cancel_, o);
   EXPECT_EQ(r.report.succeeded, 2);
   EXPECT_TRUE(r.persisted.ok());
   EXPECT_FALSE(r.cancelled);
@@ -95,7 +106,7 @@ TEST_F(RunExecutionTest, AStopRequestCancelsTheExecutionsToken) {
          !cancel_.cancelled() && std::chrono::steady_clock::now() < until;)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   };
-  ExecutionResult r = RunExecution(plan, &state_, state_path_, registries_, &cancel_, o);
+  ExecutionResult r = RunExecution(plan, &state_, Backend(), registries_, &cancel_, o);
   EXPECT_TRUE(r.cancelled);
   EXPECT_TRUE(r.stopped_by_request);
   EXPECT_EQ(r.report.not_started, 1);

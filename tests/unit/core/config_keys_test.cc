@@ -293,6 +293,28 @@ TEST(ConfigSchemaPatternTest, PatternsAcceptExactlyWhatTheLoaderAccepts) {
   }
 }
 
+TEST(ConfigSchemaPatternTest, StatePatternAcceptsExactlyTheLocationsTheLoaderAccepts) {
+  const std::vector<std::string> values = {
+      "", "crossdock.state.json", "/var/lib/x.json", "postgres://db/x", "postgresql://db/x",
+      "postgres://u@db:5432/x?sslmode=verify-full", "postgres://u:pw@db/x",
+      "postgresql://u:@db/x", "postgres://:pw@db", "postgres://db:5432/x@y",
+      "postgres://db/x?password=pw", "postgres://db/x?sslmode=require&password=pw",
+      "postgres://db/x?sslpassword=pw", "postgres://db/x?pass%77ord=pw",
+      "postgres://db/x?PASS%57ORD=pw", "postgres://db/x?p%61ssword=pw&a=b",
+      "postgres://db/x?passfile=/p", "postgres://db/x?mypassword=pw", "POSTGRES://u:pw@db/x",
+      "file:u:pw@db", "postgres://db/x?password", "postgres://h?x=1&password=",
+      "postgres://u?p:w@db/x", "postgres://db/x#password=pw"};
+  const std::string pattern = SettingsKeys().Key("state").pattern;
+  ASSERT_FALSE(pattern.empty());
+  for (const std::string& value : values) {
+    std::string text = std::string("[settings]\nstate = ") + Json(value).dump() + "\n" +
+                       kRequiredKeysOnly;
+    Diagnostics diags;
+    ParseConfig(text, "crossdock.toml", &diags);
+    EXPECT_EQ(PatternMatches(pattern, value), !diags.has_errors()) << Json(value).dump();
+  }
+}
+
 TEST(ConfigSchemaPatternTest, NamePatternsAcceptExactlyTheNamesTheLoaderAccepts) {
   const std::vector<std::string> names = {"a",  "a.b_c-D9", "a b", "a/b", "a\tb",
                                           "",   "\xc3\xa9", "a:b", "-",   "a\nb"};

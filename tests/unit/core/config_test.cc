@@ -213,6 +213,35 @@ dest_namespace = "copy"
   EXPECT_EQ(config.endpoints.at("src").ca_cert, dir_ + "/conf/ca.pem");
 }
 
+// A rule for the configs below (after kEndpoints).
+constexpr const char* kRule = "[rules.r]\nsource = \"src\"\ndestination = \"dst\"\n";
+
+TEST_F(ConfigTest, APostgresUrlStateIsKeptAsWritten) {
+  const std::string file = WriteFile("conf/crossdock.toml", std::string(R"([settings]
+state = "postgres://crossdock@db.internal:5432/crossdock?sslmode=verify-full"
+)") + kEndpoints + kRule);
+  Diagnostics diags;
+  Config config = LoadConfig(file, &diags);
+  EXPECT_EQ(Format(diags), Lines());
+  EXPECT_EQ(config.settings.state_path,
+            "postgres://crossdock@db.internal:5432/crossdock?sslmode=verify-full");
+}
+
+TEST_F(ConfigTest, APasswordInAPostgresUrlStateIsRefusedWithoutRepeatingIt) {
+  const std::string fix =
+      "; secrets never go in the config: remove it and set PGPASSWORD, or put it in a "
+      "password file (~/.pgpass, or the file PGPASSFILE names)";
+  EXPECT_EQ(Problems(std::string("[settings]\nstate = \"postgresql://u:hunter2@db/x\"\n") +
+                     kEndpoints + kRule),
+            Lines{"crossdock.toml:2:9: error: the PostgreSQL URL in \"state\" holds a password "
+                  "after the user name" + fix});
+  EXPECT_EQ(Problems(std::string("[settings]\nstate = \"postgres://db/x?sslmode=require&"
+                                 "pass%77ord=hunter2\"\n") +
+                     kEndpoints + kRule),
+            Lines{"crossdock.toml:2:9: error: the PostgreSQL URL in \"state\" holds a password "
+                  "parameter" + fix});
+}
+
 TEST_F(ConfigTest, ReportsTomlSyntaxErrorsWithPosition) {
   EXPECT_EQ(
       Problems("[settings]\nparallelism = \n"),
