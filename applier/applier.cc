@@ -214,6 +214,13 @@ class ApplyRun {
   void DeleteAll(const DeleteGroup& g);
   core::Status Record(const std::function<void(state::State&)>& mutate);
   void Finish(const planner::Change& c, const core::Status& st, std::int64_t bytes = 0);
+  // The lock of one destination repository (ApplyOptions::lock_repository): nullptr
+  // when there is none to take.
+  core::Result<std::unique_ptr<state::BackendLock>> LockRepository(const std::string& endpoint,
+                                                                   const std::string& repository) {
+    if (!options_.lock_repository) return std::unique_ptr<state::BackendLock>();
+    return options_.lock_repository(endpoint, repository);
+  }
   // Once set, no new change starts: a stop (options.cancel) or a failed state write.
   bool Halted() {
     if (options_.cancel && options_.cancel->load()) halt_ = true;
@@ -543,17 +550,33 @@ ApplyReport ApplyRun::Run() {
     return report_;
   }
   core::ParallelFor(copies_.size(), options_.parallelism, [&](size_t i) {
-    if (!Halted()) Copy(*copies_[i]);
+    if (Halted()) return;
+    const planner::Change& c = *copies_[i];
+    auto held = LockRepository(c.destination_endpoint, c.destination_repository);
+    if (!held.ok()) return Finish(c, held.status());
+    Copy(c);
   }, &halt_);
   // Written manifests (referrers indexes) name copied ones: they go after the copies.
   for (const auto* c : written_) {
     if (Halted()) break;
+    auto held = LockRepository(c->destination_endpoint, c->destination_repository);
+    if (!held.ok()) {
+      Finish(*c, held.status());
+      continue;
+    }
     Write(*c);
   }
   std::vector<const DeleteGroup*> groups;
   for (const auto& [k, g] : deletes_) groups.push_back(&g);
   core::ParallelFor(groups.size(), options_.parallelism, [&](size_t i) {
-    if (!Halted()) DeleteAll(*groups[i]);
+    if (Halted()) return;
+    const DeleteGroup& g = *groups[i];
+    auto held = LockRepository(g.endpoint, g.repository);
+    if (!held.ok()) {
+      for (const auto* c : g.changes) Finish(*c, held.status());
+      return;
+    }
+    DeleteAll(g);
   }, &halt_);
 
   report_.not_started = progress_->changes_total - report_.succeeded - report_.failed;

@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "planner/plan.h"
 #include "providers/registry.h"
+#include "state/backend.h"
 #include "state/state.h"
 
 namespace crossdock::applier {
@@ -118,6 +119,12 @@ struct ApplyOptions {
   // Called before a copy is tried again: ATTEMPT is the attempt that just failed (1
   // for the first), STATUS its failure. Same threading as on_change_done.
   std::function<void(const planner::Change&, int attempt, const core::Status&)> on_retry;
+  // Where other processes write the state at once (shards, serve): the lock of one
+  // destination repository (endpoint, repository), held around each change there
+  // (state::Backend::LockRepository). Its failure fails the change. Unset: no lock.
+  std::function<core::Result<std::unique_ptr<state::BackendLock>>(const std::string& endpoint,
+                                                                  const std::string& repository)>
+      lock_repository;
 };
 
 // D as a rule's timeout is named in "timed out after …", Go style without zero

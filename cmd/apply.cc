@@ -63,7 +63,7 @@ int RunApply(const Args& args) {
     }
   }
 
-  auto session = OpenLockedSession(vm);
+  auto session = OpenLockedSession(vm, saved ? saved->plan.shard : *shard);
   if (!session) return kExitError;
   const bool color = !vm.count("no-color") && IsTerminal(1);
   core::CancelToken cancel;

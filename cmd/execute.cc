@@ -295,6 +295,13 @@ int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOption
   xo.warn = PrintWarning;
   applier::UseRuleRetriesAndTimeouts(session.config, &xo.apply);  // per-rule retries and timeout
   xo.apply.parallelism = eo.parallelism;
+  if (session.lock_repositories) {
+    xo.apply.lock_repository = [&session](const std::string& endpoint,
+                                          const std::string& repository) {
+      return session.backend->LockRepository(endpoint, repository,
+                                             session.repository_lock_timeout_seconds);
+    };
+  }
   xo.apply.progress = &progress;
   xo.apply.on_change_done = [&](const planner::Change& c, const core::Status& st,
                                 std::int64_t bytes) { printer.Done(c, st, bytes); };

@@ -120,7 +120,7 @@ int RunRetry(const Args& args) {
     return *rc;
   auto id = ExecutionArg(vm, "retry");
   if (!id) return kExitError;
-  auto session = OpenLockedSession(vm);
+  auto session = OpenLockedSession(vm, std::nullopt);  // the whole state
   if (!session) return kExitError;
   auto parallelism = ParallelismFrom(vm, session->config);
   if (!parallelism) return kExitError;

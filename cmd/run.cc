@@ -145,6 +145,7 @@ int RunScheduler(const Args& args) {
   so.config_path = vm["config"].as<std::string>();
   so.state_flag = vm["state"].as<std::string>();
   so.lock = true;  // held while crossdock run lives
+  so.shard = *shard;
   auto session = OpenSession(so);
   if (!session) return kExitError;
   if (!ParallelismFrom(vm, session->config)) return kExitError;

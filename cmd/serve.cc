@@ -1,7 +1,9 @@
 // crossdock serve: receives registry webhooks (Docker distribution notifications at
 // /webhooks/distribution, Harbor payloads at /webhooks/harbor) and replicates the
 // pushes and deletes they report through the event-based rules; serves /healthz and
-// /metrics. Holds the state lock for its lifetime, as run does. The receiver and its
+// /metrics. Holds the state lock for its lifetime, as run does (a PostgreSQL state: the
+// serve scope for life; while executing, the whole state shared with the shards and
+// each change's repository). The receiver and its
 // journal are cmd/webhooks.h and state/event_journal.h.
 #include <fmt/format.h>
 
@@ -51,6 +53,7 @@ int RunServe(const Args& args) {
   so.config_path = vm["config"].as<std::string>();
   so.state_flag = vm["state"].as<std::string>();
   so.lock = true;  // held while crossdock serve lives
+  so.serve = true;
   auto session = OpenSession(so);
   if (!session) return kExitError;
   auto token = WebhookToken(session->config, listen);
@@ -75,6 +78,9 @@ int RunServe(const Args& args) {
       server.WaitForEvents(std::chrono::milliseconds(200));
       continue;
     }
+    // On a state other processes write (shards): the state shared, read anew.
+    auto held = LockForExecution(*session, stopping);
+    if (!held) break;
     server.Drain(*session, *parallelism, stopping);
   }
   LogLine("stopping: no new webhooks are accepted");

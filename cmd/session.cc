@@ -1,6 +1,8 @@
 #include "cmd/session.h"
 
 #include <fmt/format.h>
+#include <chrono>
+#include <thread>
 
 namespace crossdock::cmd {
 
@@ -19,12 +21,30 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
   s.state_path = s.backend->history_path();
   s.events_path = state::LocalPath(location, s.config.path);
   if (options.lock) {
-    auto lock = s.backend->LockScope(state::kWholeStateScope, options.lock_timeout_seconds);
+    const double timeout = options.lock_timeout_seconds;
+    state::Backend& b = *s.backend;
+    const bool concurrent = b.concurrent_writers();
+    auto lock = !concurrent       ? b.LockScope(state::kWholeStateScope, timeout)
+                : options.serve   ? b.LockScope(state::kServeScope, timeout)
+                : options.shard   ? b.LockScopeShared(state::kWholeStateScope, timeout)
+                                  : b.LockScope(state::kWholeStateScope, timeout);
     if (!lock.ok()) {
       PrintError(lock.status().message());
       return std::nullopt;
     }
     s.lock = std::move(*lock);
+    s.lock_repositories = concurrent && (options.shard || options.serve);
+    // serve has no --lock-timeout: an event waits as long as one change of a shard may.
+    s.repository_lock_timeout_seconds = options.serve ? 300 : timeout;
+    if (concurrent && options.shard && !options.serve) {
+      auto own = b.LockScope(state::ShardScope(options.shard->index, options.shard->count),
+                             timeout);
+      if (!own.ok()) {
+        PrintError(own.status().message());
+        return std::nullopt;
+      }
+      s.shard_lock = std::move(*own);
+    }
   }
   auto st = s.backend->Read();
   if (!st.ok()) {
@@ -43,7 +63,8 @@ std::optional<Session> OpenSession(const SessionOptions& options) {
 
 namespace po = boost::program_options;
 
-std::optional<Session> OpenLockedSession(const po::variables_map& vm) {
+std::optional<Session> OpenLockedSession(const po::variables_map& vm,
+                                         const std::optional<core::Shard>& shard) {
   const std::string& text = vm["lock-timeout"].as<std::string>();
   auto lock_timeout = ParseDurationSeconds(text);
   if (!lock_timeout) {
@@ -55,7 +76,40 @@ std::optional<Session> OpenLockedSession(const po::variables_map& vm) {
   so.state_flag = vm["state"].as<std::string>();
   so.lock = true;
   so.lock_timeout_seconds = *lock_timeout;
+  so.shard = shard;
   return OpenSession(so);
+}
+
+namespace {
+
+class NoLock : public state::BackendLock {};
+
+}  // namespace
+
+std::unique_ptr<state::BackendLock> LockForExecution(Session& session,
+                                                     const core::CancelToken& stopping) {
+  if (!session.backend->concurrent_writers()) return std::make_unique<NoLock>();
+  std::string logged;
+  while (!stopping.cancelled()) {
+    auto lock = session.backend->LockScopeShared(state::kWholeStateScope, 5);
+    if (lock.ok()) {
+      auto st = session.backend->Read();
+      if (st.ok()) {
+        session.state = std::move(*st);
+        if (!logged.empty()) LogLine("the state is free again");
+        return std::move(*lock);
+      }
+      lock = st.status();
+    }
+    if (lock.status().message() != logged) {
+      logged = lock.status().message();
+      LogLine("waiting for the state: " + logged);
+    }
+    // A lock waited for 5 s already; a connection or read error answers at once.
+    for (int i = 0; i < 10 && !stopping.cancelled(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return nullptr;
 }
 
 void AddPlanningOptions(po::options_description* desc) {

@@ -30,7 +30,12 @@ struct Session {
   std::string events_path;
   std::unique_ptr<state::Backend> backend;  // backend->name() names the state in messages
   state::State state;
-  std::unique_ptr<state::BackendLock> lock;  // held for apply
+  std::unique_ptr<state::BackendLock> lock;  // held for apply (SessionOptions::lock)
+  std::unique_ptr<state::BackendLock> shard_lock;  // a shard's own scope, beside it
+  // Others write the state at once (a shard's or serve's session on PostgreSQL): each
+  // change is applied under its destination repository's lock, waited for this long.
+  bool lock_repositories = false;
+  double repository_lock_timeout_seconds = 0;
   std::unique_ptr<Registries> registries;
 };
 
@@ -39,9 +44,16 @@ struct SessionOptions {
   std::string state_flag;
   bool lock = false;
   double lock_timeout_seconds = 0;
+  // With lock, where the backend has concurrent writers (PostgreSQL): for a shard, the
+  // whole state's scope shared and the shard's own scope exclusive, so that the N
+  // shards run side by side and nothing else writes meanwhile; for serve, the serve
+  // scope only (it locks the state per execution: LockForExecution). Both then apply
+  // each change under its repository's lock. A state file is always locked whole.
+  std::optional<core::Shard> shard;
+  bool serve = false;
 };
 
-// Validates the config, opens the state's backend, locks (the whole state's scope) and
+// Validates the config, opens the state's backend, locks (SessionOptions) and
 // reads the state, builds clients, in that order, so that a run failing validation
 // creates no file. Prints what failed and returns nullopt.
 std::optional<Session> OpenSession(const SessionOptions& options);
@@ -93,8 +105,18 @@ struct ExecuteOptions {
 int ExecutePlan(Session& session, const planner::Plan& plan, const ExecuteOptions& options);
 
 // OpenSession for the commands that write the state (apply, retry): the config and
-// state from -c/--state, locked, waiting --lock-timeout. Prints what failed and
-// returns nullopt.
-std::optional<Session> OpenLockedSession(const boost::program_options::variables_map& vm);
+// state from -c/--state, locked (as SHARD's, if any), waiting --lock-timeout. Prints
+// what failed and returns nullopt.
+std::optional<Session> OpenLockedSession(const boost::program_options::variables_map& vm,
+                                         const std::optional<core::Shard>& shard);
+
+// For serve on a state with concurrent writers: the whole state's lock shared (as the
+// shards hold it: no run of the whole state goes on meanwhile), waited for until
+// STOPPING (the holder is logged once), and the state read anew, since other writers
+// changed it; its changes then take their repository's lock. Returns nullptr when
+// stopped first. Elsewhere serve holds the whole state already: returns a lock that
+// holds nothing.
+std::unique_ptr<state::BackendLock> LockForExecution(Session& session,
+                                                     const core::CancelToken& stopping);
 
 }  // namespace crossdock::cmd

@@ -19,7 +19,6 @@ class FileLock : public BackendLock {
   std::unique_ptr<StateLock> lock_;
 };
 
-// Nothing to hold: the state file's lock excludes every other writer.
 class NoLock : public BackendLock {};
 
 class FileBackend : public Backend {
@@ -37,10 +36,15 @@ class FileBackend : public Backend {
     if (!lock.ok()) return lock.status();
     return std::unique_ptr<BackendLock>(new FileLock(std::move(*lock)));
   }
+  core::Result<std::unique_ptr<BackendLock>> LockScopeShared(const std::string& scope,
+                                                             double timeout_seconds) override {
+    return LockScope(scope, timeout_seconds);  // one writer of the file at a time
+  }
+  bool concurrent_writers() const override { return false; }
   core::Result<std::unique_ptr<BackendLock>> LockRepository(const std::string&,
                                                             const std::string&,
                                                             double) override {
-    return std::unique_ptr<BackendLock>(new NoLock);
+    return std::unique_ptr<BackendLock>(new NoLock);  // the file's lock excludes the rest
   }
 
   core::Status Persist(State* s) override { return WriteState(path_, s); }

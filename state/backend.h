@@ -19,8 +19,17 @@ class BackendLock {
   virtual ~BackendLock() = default;
 };
 
-// The lock scope of a run that applies to the whole state (apply, retry, run, serve).
+// The lock scope of a run that applies to the whole state (apply, retry, run, serve's
+// executions). Shards hold it shared, each with its own scope (ShardScope) exclusive.
 inline constexpr const char* kWholeStateScope = "apply";
+// Held exclusively by `crossdock serve` while it lives, where it does not hold the whole
+// state (concurrent_writers): one serve per state.
+inline constexpr const char* kServeScope = "serve";
+
+// The lock scope of shard INDEX of COUNT ("shard 1/4").
+inline std::string ShardScope(int index, int count) {
+  return "shard " + std::to_string(index) + "/" + std::to_string(count);
+}
 
 class Backend {
  public:
@@ -42,10 +51,21 @@ class Backend {
   // of other states (another file, database or schema) never interfere.
   virtual core::Result<std::unique_ptr<BackendLock>> LockScope(const std::string& scope,
                                                                double timeout_seconds) = 0;
+  // A shared lock on SCOPE: held by any number of processes at once, never beside an
+  // exclusive holder (LockScope). Waits and fails as LockScope. Shards hold the whole
+  // state's scope shared. Where writers cannot share the state (!concurrent_writers, a
+  // file rewritten whole at every write) it is exclusive.
+  virtual core::Result<std::unique_ptr<BackendLock>> LockScopeShared(const std::string& scope,
+                                                                     double timeout_seconds) = 0;
+  // Whether several processes may write this state at once, each its own keys
+  // (PostgreSQL's rows): shards then run side by side, and `serve` holds the whole state
+  // only while it executes. A file is written whole by one process at a time.
+  virtual bool concurrent_writers() const = 0;
   // An exclusive lock on one destination repository (ENDPOINT as the config names it,
-  // REPOSITORY without host) of this state, for writers that share a state: shards
-  // and event handlers. Waits and fails as LockScope. The file backend's state lock
-  // already excludes every other writer: there it returns at once.
+  // REPOSITORY without host) of this state, for writers that share it: shards and
+  // serve take it around each change they apply there, so that two of them never write
+  // one repository at once. Waits and fails as LockScope. Reentrant within a process.
+  // Where writers cannot share the state (a file) it holds nothing.
   virtual core::Result<std::unique_ptr<BackendLock>> LockRepository(
       const std::string& endpoint, const std::string& repository, double timeout_seconds) = 0;
 

@@ -7,7 +7,8 @@
 //   crossdock_meta       one row: schema_version, lineage, serial, created_at
 //   crossdock_artifacts  a row per managed artifact: the fields of state::Artifact,
 //                        primary key (destination_endpoint, destination_repository,
-//                        tag), plus repository_hash (RepositoryHash) indexed
+//                        tag), plus repository_hash (core::ShardHash, numeric: the rows
+//                        of shard I/N are `repository_hash % N = I`) indexed
 //   crossdock_intents    a row per intent, keyed and hashed the same way
 //   crossdock_locks      who holds each advisory lock: lock_key, lock_name, host, pid,
 //                        since, backend_pid (written by the holder, for the message a
@@ -49,6 +50,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/shard.h"
 #include "state/pg_connection.h"
 #include "state/store.h"
 
@@ -173,7 +175,7 @@ core::Status EnsureTables(PostgresBackend::Session& s) {
   if (!lineage.ok()) return lineage.status();
   const std::string key_columns =
       "destination_endpoint text NOT NULL, destination_repository text NOT NULL, "
-      "tag text NOT NULL, repository_hash bigint NOT NULL, rule text NOT NULL, "
+      "tag text NOT NULL, repository_hash numeric(20) NOT NULL, rule text NOT NULL, "
       "source_endpoint text NOT NULL, source_repository text NOT NULL, "
       "source_digest text NOT NULL, ";
   const std::vector<std::string> statements = {
@@ -256,8 +258,8 @@ std::string Holder(PostgresBackend::Session& s, std::int64_t key) {
 
 class PostgresLock : public BackendLock {
  public:
-  PostgresLock(std::shared_ptr<PostgresBackend::Session> s, std::int64_t key)
-      : s_(std::move(s)), key_(key) {}
+  PostgresLock(std::shared_ptr<PostgresBackend::Session> s, std::int64_t key, bool shared)
+      : s_(std::move(s)), key_(key), shared_(shared) {}
   ~PostgresLock() override {
     std::lock_guard<std::mutex> hold(s_->mu);
     --s_->locks_held;
@@ -265,12 +267,15 @@ class PostgresLock : public BackendLock {
     (void)s_->conn->Run("DELETE FROM " + Table(*s_, "crossdock_locks") +
                             " WHERE lock_key = $1 AND backend_pid = pg_backend_pid()",
                         {std::to_string(key_)});
-    (void)s_->conn->Run("SELECT pg_advisory_unlock($1)", {std::to_string(key_)});
+    (void)s_->conn->Run(shared_ ? "SELECT pg_advisory_unlock_shared($1)"
+                                : "SELECT pg_advisory_unlock($1)",
+                        {std::to_string(key_)});
   }
 
  private:
   std::shared_ptr<PostgresBackend::Session> s_;
   std::int64_t key_;
+  bool shared_;
 };
 
 std::string HostName() {
@@ -306,13 +311,14 @@ std::vector<std::string> Names(const std::string& columns) {
   }
 }
 
-// "unnest($1::text[], $2::text[], …)" for COLUMNS (repository_hash is bigint).
+// "unnest($1::text[], $2::text[], …)" for COLUMNS (repository_hash is numeric: an
+// unsigned 64-bit hash).
 std::string Unnest(const std::string& columns) {
   std::string out;
   const std::vector<std::string> names = Names(columns);
   for (size_t i = 0; i < names.size(); ++i) {
     out += (i == 0 ? "$" : ", $") + std::to_string(i + 1) +
-           (names[i] == "repository_hash" ? "::bigint[]" : "::text[]");
+           (names[i] == "repository_hash" ? "::numeric[]" : "::text[]");
   }
   return "unnest(" + out + ")";
 }
@@ -328,14 +334,14 @@ std::string UpdateSet(const std::string& columns) {
 
 std::vector<std::string> ArtifactRow(const Artifact& a) {
   return {a.destination_endpoint, a.destination_repository, a.tag,
-          std::to_string(RepositoryHash(a.destination_endpoint, a.destination_repository)),
+          std::to_string(core::ShardHash(a.destination_endpoint, a.destination_repository)),
           a.rule, a.source_endpoint, a.source_repository, a.source_digest,
           a.destination_digest, a.replicated_at};
 }
 
 std::vector<std::string> IntentRow(const Intent& i) {
   return {i.destination_endpoint, i.destination_repository, i.tag,
-          std::to_string(RepositoryHash(i.destination_endpoint, i.destination_repository)),
+          std::to_string(core::ShardHash(i.destination_endpoint, i.destination_repository)),
           i.rule, i.source_endpoint, i.source_repository, i.source_digest, i.recorded_at};
 }
 
@@ -346,18 +352,6 @@ std::string CopyLine(const std::vector<std::string>& row) {
 }
 
 }  // namespace
-
-std::int64_t RepositoryHash(const std::string& endpoint, const std::string& repository) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
-  auto add = [&](unsigned char c) {
-    h ^= c;
-    h *= 1099511628211ull;  // FNV-1a 64 prime
-  };
-  for (char c : endpoint) add(static_cast<unsigned char>(c));
-  add(0);
-  for (char c : repository) add(static_cast<unsigned char>(c));
-  return static_cast<std::int64_t>(h & 0x7fffffffffffffffull);
-}
 
 core::Result<std::unique_ptr<PostgresBackend>> PostgresBackend::Open(const std::string& url) {
   auto conn = PgConnection::Connect(url);
@@ -435,19 +429,28 @@ core::Result<State> PostgresBackend::Read() {
 
 core::Result<std::unique_ptr<BackendLock>> PostgresBackend::LockScope(const std::string& scope,
                                                                       double timeout_seconds) {
-  return Lock("scope " + scope, "scope \"" + scope + "\"", timeout_seconds);
+  return Lock("scope " + scope, "scope \"" + scope + "\"", timeout_seconds, false);
+}
+
+core::Result<std::unique_ptr<BackendLock>> PostgresBackend::LockScopeShared(
+    const std::string& scope, double timeout_seconds) {
+  // The same lock as LockScope's: PostgreSQL's shared and exclusive modes of one key
+  // exclude each other.
+  return Lock("scope " + scope, "scope \"" + scope + "\"", timeout_seconds, true);
 }
 
 core::Result<std::unique_ptr<BackendLock>> PostgresBackend::LockRepository(
     const std::string& endpoint, const std::string& repository, double timeout_seconds) {
   return Lock("repository " + endpoint + "/" + repository,
-              "repository " + endpoint + "/" + repository, timeout_seconds);
+              "repository " + endpoint + "/" + repository, timeout_seconds, false);
 }
 
 core::Result<std::unique_ptr<BackendLock>> PostgresBackend::Lock(const std::string& lock_name,
                                                                  const std::string& what,
-                                                                 double timeout_seconds) {
+                                                                 double timeout_seconds,
+                                                                 bool shared) {
   Session& s = *session_;
+  const std::string unlock = shared ? "pg_advisory_unlock_shared" : "pg_advisory_unlock";
   std::int64_t key;
   {
     std::lock_guard<std::mutex> hold(s.mu);
@@ -463,7 +466,10 @@ core::Result<std::unique_ptr<BackendLock>> PostgresBackend::Lock(const std::stri
     {
       std::lock_guard<std::mutex> hold(s.mu);
       CROSSDOCK_RETURN_IF_ERROR(CheckConnection(s));
-      auto got = s.conn->Exec("SELECT pg_try_advisory_lock($1), pg_backend_pid()", key_param);
+      auto got = s.conn->Exec(std::string("SELECT ") +
+                                  (shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock") +
+                                  "($1), pg_backend_pid()",
+                              key_param);
       if (!got.ok()) return got.status();
       if (got->Get(0, 0) == "t") {
         const int server_pid = std::stoi(got->Get(0, 1));
@@ -488,7 +494,7 @@ core::Result<std::unique_ptr<BackendLock>> PostgresBackend::Lock(const std::stri
           // The lock stays with server session SERVER_PID, which the pooler hands to any
           // client: end that session, and the lock with it, unless it is this one.
           (void)s.conn->Run(
-              "SELECT CASE WHEN pg_backend_pid() = $2 THEN pg_advisory_unlock($1) "
+              "SELECT CASE WHEN pg_backend_pid() = $2 THEN " + unlock + "($1) "
               "ELSE pg_terminate_backend($2) END",
               {std::to_string(key), std::to_string(server_pid)});
           if (!check.ok()) return check.status();
@@ -500,12 +506,12 @@ core::Result<std::unique_ptr<BackendLock>> PostgresBackend::Lock(const std::stri
               "session pooling");
         }
         if (!st.ok()) {
-          (void)s.conn->Run("SELECT pg_advisory_unlock($1)", key_param);
+          (void)s.conn->Run("SELECT " + unlock + "($1)", key_param);
           return st.WithContext("cannot record the holder of the lock on " + what);
         }
         s.server_pid = server_pid;
         ++s.locks_held;
-        return std::unique_ptr<BackendLock>(new PostgresLock(session_, key));
+        return std::unique_ptr<BackendLock>(new PostgresLock(session_, key, shared));
       }
       if (Clock::now() >= deadline) {
         return core::Status::Unavailable(

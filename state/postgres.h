@@ -16,12 +16,6 @@ namespace crossdock::state {
 // The schema version this crossdock writes; a database holding a higher one is refused.
 inline constexpr int kPostgresSchemaVersion = 1;
 
-// The stable 63-bit hash of a destination repository stored with each row
-// (repository_hash), so that a shard can select its rows with
-// `WHERE repository_hash % N = I`: FNV-1a 64 over ENDPOINT, a zero byte and
-// REPOSITORY, top bit cleared. The same on every machine and version.
-std::int64_t RepositoryHash(const std::string& endpoint, const std::string& repository);
-
 class PostgresBackend : public Backend {
  public:
   // Connects to URL (no secret inside: OpenBackend checks) and checks the schema
@@ -36,6 +30,9 @@ class PostgresBackend : public Backend {
   // nothing half-created; PermissionDenied saying which grant is missing).
   core::Result<std::unique_ptr<BackendLock>> LockScope(const std::string& scope,
                                                        double timeout_seconds) override;
+  core::Result<std::unique_ptr<BackendLock>> LockScopeShared(const std::string& scope,
+                                                             double timeout_seconds) override;
+  bool concurrent_writers() const override { return true; }
   core::Result<std::unique_ptr<BackendLock>> LockRepository(const std::string& endpoint,
                                                             const std::string& repository,
                                                             double timeout_seconds) override;
@@ -50,7 +47,7 @@ class PostgresBackend : public Backend {
       : session_(std::move(session)), url_(std::move(url)) {}
   core::Result<std::unique_ptr<BackendLock>> Lock(const std::string& lock_name,
                                                   const std::string& what,
-                                                  double timeout_seconds);
+                                                  double timeout_seconds, bool shared);
 
   std::shared_ptr<Session> session_;
   std::string url_;

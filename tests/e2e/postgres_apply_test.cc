@@ -2,16 +2,19 @@
 // (tests/support/postgres.h) between real registries. apply records rows and the next
 // plan has nothing to do; a second run of the same state waits --lock-timeout and names
 // the holder; an apply killed with SIGKILL leaves its locks with its session and the
-// next apply converges; a password in the URL is refused and never printed. Checked
+// next apply converges; shards apply side by side, serve between them; a password in
+// the URL is refused and never printed. Checked
 // with psql and the registries' own tag lists, not crossdock's reads.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -144,6 +147,119 @@ TEST_F(PostgresApplyTest, ASecondRunOfTheStateWaitsTheLockTimeoutThenNamesTheHol
   RunResult after = Crossdock({"apply", "--auto-approve", "--lock-timeout", "60s"});
   EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
   EXPECT_EQ(ListTags(dst_, "mirror/app"), std::vector<std::string>{"t00"});
+}
+
+// The N pods of a sharded run and `crossdock serve` on one PostgreSQL state, as
+// examples/kubernetes runs them: the shards hold the whole state shared and their own
+// scope exclusive, so shard 1/2 applies while shard 0/2 is still copying; an unsharded
+// apply and a second shard 0/2 are refused naming the holder; serve holds only its own
+// scope while it waits for events, and executes an event beside the shards, each
+// change under its repository's lock.
+TEST_F(PostgresApplyTest, ShardsApplySideBySideAndServeExecutesEventsBesideThem) {
+  constexpr const char* kToken = "e2e-webhook-t0ken";
+  const int port = FreePort();
+  Registry src(Registry::Options{
+      .notifications = {Registry::Notification{
+          .url = "http://127.0.0.1:" + std::to_string(port) + "/webhooks/distribution",
+          .headers = {{"Authorization", std::string("Bearer ") + kToken}}}}});
+  ImageSpec spec;
+  spec.layers = {LayerSpec{.size = 2048, .seed = 11}};
+  BuildImage(layout_, "app", spec);
+  const std::vector<std::string> repos = {"app0", "app1", "app2", "app3", "app4", "app5"};
+  for (const auto& r : repos) Push(layout_, "app", src, r, "v1");
+  // Three seconds a request at the destination, one at a time: shard 0/2 through it
+  // copies for minutes unless stopped.
+  CorruptProxy slow(dst_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 3000});
+  auto config = [&](const std::string& dst_url) {
+    return "[settings]\nstate = \"" + pg_.url() + "\"\n\n[settings.webhook]\n"
+           "token = \"env:CROSSDOCK_E2E_HOOK\"\n\n[endpoints.src]\nurl = \"" + src.url() +
+           "\"\n\n[endpoints.dst]\nurl = \"" + dst_url + "\"\n\n"
+           "[rules.batch]\nsource = \"src\"\ndestination = \"dst\"\nrepositories = [\"app*\"]\n"
+           "dest_namespace = \"mirror\"\n\n"
+           "[rules.live]\nsource = \"src\"\ndestination = \"dst\"\nrepositories = [\"live/**\"]\n"
+           "events = true\n";
+  };
+  WriteFile(config_, config(dst_.url()));
+  const std::string slow_config = dir_.Sub("slow.toml");
+  WriteFile(slow_config, config(slow.url()));
+  const std::map<std::string, std::string> env = [&] {
+    auto e = pg_.env();
+    e["CROSSDOCK_E2E_HOOK"] = kToken;
+    return e;
+  }();
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"-c", config_, "--no-color"});
+    return RunCrossdock(args, env, dir_.path(), 180);
+  };
+  // Each shard has repositories of its own.
+  for (const char* shard : {"0/2", "1/2"}) {
+    RunResult p = run({"plan", "--shard", shard, "--detailed-exitcode"});
+    ASSERT_EQ(p.exit_code, 2) << shard << "\n" << p.out << p.err;
+  }
+
+  Process serve({CrossdockBin(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "-c",
+                 config_},
+                dir_.Sub("serve.log"), env, dir_.path());
+  ASSERT_TRUE(serve.WaitForLog("listening on")) << serve.log();
+  const std::string serve_pid = std::to_string(serve.pid());
+  EXPECT_TRUE(WaitForSql("SELECT lock_name FROM crossdock_locks WHERE pid = " + serve_pid,
+                         "scope serve\n"));
+
+  Process shard0({CrossdockBin(), "apply", "--auto-approve", "--shard", "0/2", "--parallelism",
+                  "1", "-c", slow_config, "--no-color"},
+                 dir_.Sub("shard0.log"), env, dir_.path());
+  const std::string pid0 = std::to_string(shard0.pid());
+  ASSERT_TRUE(WaitForSql("SELECT string_agg(lock_name, ',' ORDER BY lock_name) FROM "
+                         "crossdock_locks WHERE lock_name LIKE 'scope %' AND pid = " + pid0,
+                         "scope apply,scope shard 0/2\n"))
+      << shard0.log();
+  // It copies under the lock of the repository it writes.
+  ASSERT_TRUE(WaitForSql("SELECT count(*) FROM crossdock_locks WHERE lock_name LIKE "
+                         "'repository dst/mirror/app_' AND pid = " + pid0,
+                         "1\n"))
+      << shard0.log();
+  // Shard 1/2 does not wait for shard 0/2.
+  RunResult shard1 = run({"apply", "--auto-approve", "--shard", "1/2", "--lock-timeout", "0s"});
+  EXPECT_EQ(shard1.exit_code, 0) << shard1.out << shard1.err;
+  // A run of the whole state, or a second shard 0/2, does.
+  RunResult whole = run({"apply", "--auto-approve", "--lock-timeout", "1s"});
+  EXPECT_EQ(whole.exit_code, 1) << whole.out;
+  EXPECT_NE(whole.err.find("(PostgreSQL advisory lock on scope \"apply\" of "), std::string::npos)
+      << whole.err;
+  RunResult again = run({"apply", "--auto-approve", "--shard", "0/2", "--lock-timeout", "1s"});
+  EXPECT_EQ(again.exit_code, 1) << again.out;
+  EXPECT_NE(again.err.find("state is locked by host"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find(", pid " + pid0 + ", since "), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("scope \"shard 0/2\""), std::string::npos) << again.err;
+
+  // An event is executed while shard 0/2 still copies (its repository is not one the
+  // shard is writing).
+  Push(layout_, "app", src, "live/x", "v1");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (std::chrono::steady_clock::now() < deadline && ListTags(dst_, "live/x").empty())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ListTags(dst_, "live/x"), std::vector<std::string>{"v1"}) << serve.log();
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_artifacts WHERE destination_repository = "
+                    "'live/x'"),
+            "1\n");
+  kill(shard0.pid(), SIGTERM);
+  shard0.Wait();
+
+  // What the stopped shard left, an unsharded apply finishes (serve holds the whole
+  // state only while it executes).
+  RunResult finish = run({"apply", "--auto-approve", "--lock-timeout", "60s"});
+  EXPECT_EQ(finish.exit_code, 0) << finish.out << finish.err;
+  for (const auto& r : repos)
+    EXPECT_EQ(ListTags(dst_, "mirror/" + r), std::vector<std::string>{"v1"}) << r;
+  RunResult plan = run({"plan", "--detailed-exitcode"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_artifacts"), "7\n");
+  // A second serve is refused: one serve per state.
+  RunResult second = run({"serve", "--listen", "127.0.0.1:" + std::to_string(FreePort())});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("scope \"serve\""), std::string::npos) << second.err;
+  kill(serve.pid(), SIGTERM);
+  EXPECT_EQ(serve.Wait(), 0) << serve.log();
 }
 
 TEST_F(PostgresApplyTest, AnApplyKilledMidwayReleasesItsLocksAndTheNextApplyConverges) {

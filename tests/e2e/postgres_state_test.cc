@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "core/shard.h"
 #include "state/executions.h"
 #include "state/pg_connection.h"
 #include "state/store.h"
@@ -139,11 +140,14 @@ TEST_F(PostgresStateTest, AStateRoundTripsAndEachPersistWritesOnlyTheRowsOfItsCh
             "sha256:" + std::string(64, 'f') + "\n");
   EXPECT_EQ(pg_.Sql("SELECT count(*) FROM crossdock_intents"), "0\n");
   EXPECT_EQ(pg_.Sql("SELECT serial FROM crossdock_meta"), "2\n");
-  // The shard column.
+  // The shard column: a shard's rows by SQL are the repositories --shard gives it.
   EXPECT_EQ(pg_.Sql("SELECT DISTINCT repository_hash FROM crossdock_artifacts WHERE "
                     "destination_repository = 'app'"),
-            std::to_string(RepositoryHash("dst", "app")) + "\n");
-  EXPECT_GE(RepositoryHash("dst", "app"), 0);
+            std::to_string(core::ShardHash("dst", "app")) + "\n");
+  for (int n : {2, 3, 7})
+    EXPECT_EQ(pg_.Sql("SELECT DISTINCT repository_hash % " + std::to_string(n) +
+                      " FROM crossdock_artifacts WHERE destination_repository = 'app'"),
+              std::to_string(core::ShardHash("dst", "app") % n) + "\n");
 }
 
 TEST_F(PostgresStateTest, ReplaceWritesAStateExactlyAndPersistRefusesAReplacedLineage) {
@@ -271,6 +275,10 @@ TEST_F(PostgresStateTest, RepositoryLocksExcludeOneRepositoryAndNoOther) {
   auto second = Open();
   auto app = first->LockRepository("dst", "mirror/app", 0);
   ASSERT_TRUE(app.ok()) << app.status().message();
+  // Reentrant within one process (parallel copies to one repository).
+  auto again = first->LockRepository("dst", "mirror/app", 0);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  again->reset();
   auto same = second->LockRepository("dst", "mirror/app", 0);
   ASSERT_FALSE(same.ok());
   EXPECT_NE(same.status().message().find("advisory lock on repository dst/mirror/app"),
@@ -279,6 +287,32 @@ TEST_F(PostgresStateTest, RepositoryLocksExcludeOneRepositoryAndNoOther) {
   EXPECT_TRUE(second->LockRepository("dst", "mirror/api", 0).ok());
   EXPECT_TRUE(second->LockRepository("other", "mirror/app", 0).ok());
   EXPECT_TRUE(second->LockScope(kWholeStateScope, 0).ok());
+  app->reset();
+  EXPECT_TRUE(second->LockRepository("dst", "mirror/app", 0).ok());
+}
+
+TEST_F(PostgresStateTest, SharedHoldersOfAScopeGoTogetherAndAnExclusiveOneWaitsForBoth) {
+  auto first = Open();
+  auto second = Open();
+  auto third = Open();
+  auto a = first->LockScopeShared(kWholeStateScope, 0);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  auto b = second->LockScopeShared(kWholeStateScope, 0);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  auto refused = third->LockScope(kWholeStateScope, 0.3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("advisory lock on scope \"apply\""),
+            std::string::npos)
+      << refused.status().message();
+  // Shard scopes are locks of their own.
+  EXPECT_TRUE(first->LockScope(ShardScope(0, 2), 0).ok());
+  a->reset();
+  EXPECT_FALSE(third->LockScope(kWholeStateScope, 0).ok());  // the second still holds it
+  b->reset();
+  EXPECT_TRUE(third->LockScope(kWholeStateScope, 0).ok());
+  EXPECT_EQ(pg_.Sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                    "mode = 'ShareLock'"),
+            "0\n");
 }
 
 TEST_F(PostgresStateTest, StatesInOtherSchemasHaveTheirOwnTablesAndLocks) {

@@ -118,7 +118,7 @@ TEST_F(FileBackendTest, PersistWritesTheWholeFileAndReplaceKeepsLineageAndSerial
   EXPECT_EQ(replaced->serial, 41);
 }
 
-TEST_F(FileBackendTest, TheScopeLockIsTheFileLockAndRepositoryLocksNeedNothingMore) {
+TEST_F(FileBackendTest, EveryScopeLockSharedOrNotIsTheFileLock) {
   auto a = Open("s.json");
   auto b = Open("s.json");
   auto held = a->LockScope(kWholeStateScope, 0);
@@ -127,7 +127,14 @@ TEST_F(FileBackendTest, TheScopeLockIsTheFileLockAndRepositoryLocksNeedNothingMo
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), core::Code::kUnavailable);
   EXPECT_NE(second.status().message().find("state is locked by pid"), std::string::npos);
-  EXPECT_TRUE(a->LockRepository("dst", "app", 0).ok());
+  // One writer of a file at a time, shard or not.
+  EXPECT_FALSE(b->concurrent_writers());
+  EXPECT_FALSE(b->LockScopeShared(kWholeStateScope, 0).ok());
+  held->reset();
+  auto shared = b->LockScopeShared(kWholeStateScope, 0);
+  ASSERT_TRUE(shared.ok());
+  EXPECT_FALSE(a->LockScopeShared(kWholeStateScope, 0).ok());
+  EXPECT_TRUE(a->LockRepository("dst", "app", 0).ok());  // nothing more to hold
 }
 
 TEST(OpenBackendTest, APasswordInAPostgresUrlIsRefusedWithoutConnectingOrRepeatingIt) {
