@@ -168,7 +168,9 @@ std::string List(const std::string& heading, const std::vector<std::string>& ite
 
 std::string RenderPlanMarkdown(const Plan& plan, const std::string& config_path) {
   const std::string guard = DeletionGuard(plan);
-  const std::string marker = "<!-- crossdock-plan: " + Html(config_path) + " -->\n";
+  // A shard's comment has a marker of its own, so that each shard's is found again.
+  const std::string marker = "<!-- crossdock-plan: " + Html(config_path) +
+                             (plan.shard ? " shard " + plan.shard->Name() : "") + " -->\n";
   Summary total = plan.summary();
   const bool refresh = plan.refresh_only;
   const std::vector<Change>& listed = refresh ? plan.drift : plan.changes;

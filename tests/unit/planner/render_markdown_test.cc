@@ -128,16 +128,17 @@ TEST(RenderMarkdownTest, NoChangesIsTheMarkerAndOneLine) {
             "No changes. Destinations match the desired state.\n");
 }
 
+// Its marker too: each shard's comment is its own, not the last shard's.
 TEST(RenderMarkdownTest, AShardsCommentNamesItsShard) {
   Plan plan;
   plan.shard = core::Shard{0, 2};
   EXPECT_EQ(RenderPlanMarkdown(plan, "crossdock.toml"),
-            "<!-- crossdock-plan: crossdock.toml -->\n"
+            "<!-- crossdock-plan: crossdock.toml shard 0/2 -->\n"
             "Shard 0/2: No changes. Destinations match the desired state.\n");
   plan.rules = {"mirror"};
   plan.changes = {MakeChange(Action::kCreate, "mirror", "lib/app", "v1")};
   const std::string md = RenderPlanMarkdown(plan, "crossdock.toml");
-  EXPECT_EQ(md.rfind("<!-- crossdock-plan: crossdock.toml -->\n"
+  EXPECT_EQ(md.rfind("<!-- crossdock-plan: crossdock.toml shard 0/2 -->\n"
                      "### crossdock plan, shard 0/2\n\n"
                      "**Shard 0/2: Plan: 1 to copy, 0 to replace, 0 to delete.**\n\n",
                      0),
