@@ -106,8 +106,11 @@ struct DeleteGroup {
 
 StateRecorder::StateRecorder(state::State* state,
                              std::function<core::Status(state::State*)> persist,
-                             std::chrono::milliseconds min_interval)
-    : state_(state), persist_(std::move(persist)), min_interval_(min_interval) {
+                             std::chrono::milliseconds min_interval, bool journal_only)
+    : state_(state),
+      persist_(std::move(persist)),
+      min_interval_(min_interval),
+      journal_only_(journal_only) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -125,7 +128,7 @@ void StateRecorder::WriteLocked(std::unique_lock<std::mutex>& lk, bool until_cle
   writing_ = true;
   while (dirty_) {
     dirty_ = false;
-    state::State snapshot = *state_;
+    state::State snapshot = journal_only_ ? state_->JournaledPart() : *state_;
     const std::int64_t sequence = sequence_;
     lk.unlock();
     core::Status st = persist_(&snapshot);

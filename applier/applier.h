@@ -49,8 +49,12 @@ class StateRecorder {
 
   // PERSIST writes the state (e.g. state::Backend::Persist); it may update the serial.
   // Once it succeeds, the state's journal forgets what the written snapshot listed.
+  // JOURNAL_ONLY: PERSIST reads only the records at the journal's keys
+  // (Backend::persists_journal_only), so each snapshot is State::JournaledPart, not a
+  // copy of the whole state: a change then costs the same at 10 or 1,000,000 records.
   StateRecorder(state::State* state, std::function<core::Status(state::State*)> persist,
-                std::chrono::milliseconds min_interval = kDefaultInterval);
+                std::chrono::milliseconds min_interval = kDefaultInterval,
+                bool journal_only = false);
   // Flushes, then stops the writer.
   ~StateRecorder();
   StateRecorder(const StateRecorder&) = delete;
@@ -84,6 +88,7 @@ class StateRecorder {
   state::State* state_;
   std::function<core::Status(state::State*)> persist_;
   const std::chrono::milliseconds min_interval_;
+  const bool journal_only_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool writing_ = false;

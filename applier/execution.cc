@@ -71,7 +71,9 @@ ExecutionResult RunExecution(const planner::Plan& plan, state::State* state,
                              const std::map<std::string, providers::Registry*>& registries,
                              core::CancelToken* cancel, const ExecutionOptions& options) {
   state::ExecutionStore history(backend->history_path());
-  StateRecorder recorder(state, [&](state::State* s) { return backend->Persist(s); });
+  StateRecorder recorder(
+      state, [&](state::State* s) { return backend->Persist(s); }, StateRecorder::kDefaultInterval,
+      backend->persists_journal_only());
   // We hold the state lock, so an execution still "running" belongs to a run that crashed.
   if (auto recovered = history.RecoverCrashed(); !recovered.ok())
     options.warn("execution history: " + recovered.status().message());

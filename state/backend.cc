@@ -41,6 +41,7 @@ class FileBackend : public Backend {
     return LockScope(scope, timeout_seconds);  // one writer of the file at a time
   }
   bool concurrent_writers() const override { return false; }
+  bool persists_journal_only() const override { return false; }
   core::Result<std::unique_ptr<BackendLock>> LockRepository(const std::string&,
                                                             const std::string&,
                                                             double) override {

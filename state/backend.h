@@ -61,6 +61,9 @@ class Backend {
   // (PostgreSQL's rows): shards then run side by side, and `serve` holds the whole state
   // only while it executes. A file is written whole by one process at a time.
   virtual bool concurrent_writers() const = 0;
+  // Whether Persist writes only the records at the state's journal keys (PostgreSQL's
+  // rows), so a caller may hand it State::JournaledPart; a file is written whole.
+  virtual bool persists_journal_only() const = 0;
   // An exclusive lock on one destination repository (ENDPOINT as the config names it,
   // REPOSITORY without host) of this state, for writers that share it: shards and
   // serve take it around each change they apply there, so that two of them never write

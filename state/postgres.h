@@ -33,6 +33,7 @@ class PostgresBackend : public Backend {
   core::Result<std::unique_ptr<BackendLock>> LockScopeShared(const std::string& scope,
                                                              double timeout_seconds) override;
   bool concurrent_writers() const override { return true; }
+  bool persists_journal_only() const override { return true; }
   core::Result<std::unique_ptr<BackendLock>> LockRepository(const std::string& endpoint,
                                                             const std::string& repository,
                                                             double timeout_seconds) override;

@@ -152,6 +152,20 @@ bool State::Remove(const std::string& dest_endpoint, const std::string& dest_rep
   return removed;
 }
 
+State State::JournaledPart() const {
+  State part;
+  part.format_version = format_version;
+  part.lineage = lineage;
+  part.serial = serial;
+  part.journal = journal;
+  for (const auto& [key, generation] : journal.touched()) {
+    const auto& [endpoint, repository, tag] = key;
+    if (const Artifact* a = Find(endpoint, repository, tag)) part.artifacts.push_back(*a);
+    if (const Intent* i = FindIntent(endpoint, repository, tag)) part.intents.push_back(*i);
+  }
+  return part;
+}
+
 const Intent* State::FindIntent(const std::string& dest_endpoint, const std::string& dest_repo,
                                const std::string& tag) const {
   const std::size_t at = intent_index_.Find(intents, dest_endpoint, dest_repo, tag);

@@ -158,6 +158,11 @@ struct State {
   bool RemoveIntent(const std::string& dest_endpoint, const std::string& dest_repo,
                     const std::string& tag);
 
+  // A state with this one's format, lineage, serial and journal, holding only the
+  // records at the journal's keys: all a backend that writes only those keys
+  // (Backend::persists_journal_only) reads, copied in O(journal) rather than O(state).
+  State JournaledPart() const;
+
   // Compares the data (the indexes aside).
   friend bool operator==(const State& x, const State& y) {
     return x.format_version == y.format_version && x.lineage == y.lineage &&

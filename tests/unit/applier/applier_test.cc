@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <thread>
 
 #include "tests/unit/fake_registry.h"
@@ -85,6 +86,47 @@ TEST(StateRecorderTest, ChangesInABurstShareWritesAndFlushPersistsTheLast) {
   EXPECT_LE(written.size(), 2u);  // the first change at once, the rest with the flush
   EXPECT_EQ(written.back(), 100u);
   EXPECT_EQ(state.serial, static_cast<std::int64_t>(written.size()));
+}
+
+// A backend writing only the journal's keys (PostgreSQL) is handed those records, not
+// a copy of the whole state.
+TEST(StateRecorderTest, AJournalOnlyWriterGetsTheChangedRecordsAndNothingElse) {
+  state::State state;
+  for (int i = 0; i < 1000; ++i) {
+    state::Artifact a;
+    a.destination_endpoint = "dst";
+    a.destination_repository = "app";
+    a.tag = "t" + std::to_string(i);
+    state.Upsert(a);
+  }
+  state.journal.Clear();  // as read
+  std::mutex mu;
+  std::vector<std::pair<size_t, size_t>> written;  // (artifacts, journal keys) per write
+  {
+    StateRecorder recorder(&state, [&](state::State* s) {
+      std::lock_guard<std::mutex> lk(mu);
+      written.push_back({s->artifacts.size(), s->journal.size()});
+      ++s->serial;
+      return core::Status::Ok();
+    }, std::chrono::hours(1), /*journal_only=*/true);
+    state::Artifact changed = *state.Find("dst", "app", "t7");
+    changed.destination_digest = "sha256:" + std::string(64, 'a');
+    EXPECT_TRUE(recorder.Record([&](state::State& s) {
+      s.Upsert(changed);
+      s.Remove("dst", "app", "t8");
+    }).ok());
+    ASSERT_TRUE(recorder.Flush().ok());
+  }
+  std::lock_guard<std::mutex> lk(mu);
+  ASSERT_FALSE(written.empty());
+  // t7 as changed; t8's key with no record, which the writer deletes.
+  for (const auto& [artifacts, keys] : written) {
+    EXPECT_LE(artifacts, 1u);
+    EXPECT_LE(keys, 2u);
+  }
+  EXPECT_EQ(written.back(), (std::pair<size_t, size_t>{1, 2}));
+  EXPECT_TRUE(state.journal.empty());  // written, so forgotten
+  EXPECT_EQ(state.artifacts.size(), 999u);
 }
 
 TEST(StateRecorderTest, ARecordedChangeReachesDiskWithoutAFlush) {
