@@ -42,6 +42,7 @@ class ScaleRunner {
       result_.sizes.push_back(Plans(n, false));
       result_.harbor_sizes.push_back(Plans(n, true));
     }
+    if (!result_.sizes.empty()) FullState(result_.sizes.back().tags);
     Shards();
     for (int rep = 0; rep < o_.reps; ++rep) result_.state_file.push_back(StateFile(rep));
     result_.postgres = RunPostgresChanges(o_.bench, NewDir("postgres"),
@@ -70,8 +71,9 @@ class ScaleRunner {
   // with kNoChanges (a shard's plan may word its last line otherwise: it is only shown).
   ScaleRun Plan(SyntheticRegistry& src, SyntheticRegistry& dst, const std::string& label,
                 const std::vector<std::string>& extra, bool no_op, std::string* summary,
-                const std::string& type = "") {
+                const std::string& type = "", const std::string& state_from = "") {
     const std::string dir = NewDir("scale");
+    if (!state_from.empty()) fs::copy_file(state_from, dir + "/state.json");
     Target s, d;
     s.host = src.host();
     d.host = dst.host();
@@ -136,6 +138,27 @@ class ScaleRunner {
           Plan(src, dst, label, {}, true, &size.plan_summary, harbor ? "harbor" : ""));
     }
     return size;
+  }
+
+  // The plan at TAGS with a state file recording every tag, as every plan after the
+  // first would have.
+  void FullState(int tags) {
+    const std::string dir = NewDir("full-state");
+    {
+      state::State s = ScaleState(tags, true);
+      if (core::Status st = state::WriteState(dir + "/state.json", &s); !st.ok())
+        throw BenchError("cannot write the state of " + std::to_string(tags) + " artifacts: " +
+                         st.message());
+    }
+    ScaleSize size;
+    size.tags = tags;
+    size.repositories = tags / kScaleTagsPerRepository;
+    SyntheticRegistry src(Data(tags)), dst(Data(tags));
+    size.runs.push_back(Plan(src, dst,
+                             "scale plan " + std::to_string(tags) + " tags, a state of every tag",
+                             {}, true, &size.plan_summary, "", dir + "/state.json"));
+    fs::remove_all(dir);
+    result_.full_state = std::move(size);
   }
 
   // At the largest size, every shard of 4 and of 16; the unsharded plan stands for one.
@@ -204,7 +227,7 @@ double Since(std::chrono::steady_clock::time_point start) {
 
 ScaleResult RunScale(const ScaleOptions& options) { return ScaleRunner(options).Run(); }
 
-state::State ScaleState(int artifacts) {
+state::State ScaleState(int artifacts, bool real_digests) {
   state::State s;
   s.lineage = "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8";
   s.artifacts.reserve(static_cast<size_t>(artifacts));
@@ -212,6 +235,11 @@ state::State ScaleState(int artifacts) {
   for (int k = 0; k < artifacts; ++k) {
     const std::string repo = SyntheticRegistry::RepositoryName(k / kScaleTagsPerRepository);
     std::snprintf(digest, sizeof digest, "sha256:%064x", k);
+    if (real_digests) {
+      const std::string d = testing::Sha256Digest(SyntheticRegistry::Manifest(
+          k / kScaleTagsPerRepository, k % kScaleTagsPerRepository));
+      std::snprintf(digest, sizeof digest, "%s", d.c_str());
+    }
     s.artifacts.push_back({"bench", "src", repo, digest, "dst", repo,
                            SyntheticRegistry::TagName(k % kScaleTagsPerRepository), digest,
                            "2024-05-01T12:00:00Z"});

@@ -62,6 +62,8 @@ struct ShardRun {
 struct ScaleResult {
   std::vector<ScaleSize> sizes;         // docker-registry endpoints: tags lists, HEADs
   std::vector<ScaleSize> harbor_sizes;  // "harbor" endpoints: listings with digests
+  // The plain plan at the largest size with a state recording every tag (one run).
+  std::optional<ScaleSize> full_state;
   std::vector<StateFileRun> state_file;  // one per rep
   ShardRun shards;
   std::optional<PostgresResult> postgres;  // states of 10k and 1M artifacts
@@ -82,8 +84,10 @@ struct ScaleOptions {
 ScaleResult RunScale(const ScaleOptions& options);
 
 // A state of ARTIFACTS artifacts named like the synthetic registry's tags (rule
-// "bench", endpoints "src" and "dst", digest K for artifact K), its journal empty.
-state::State ScaleState(int artifacts);
+// "bench", endpoints "src" and "dst", the same repository at both), its journal empty;
+// artifact K's digest is K, or with REAL_DIGESTS its synthetic manifest's, so that the
+// state records what a plan of the scale data observes.
+state::State ScaleState(int artifacts, bool real_digests = false);
 
 // crossdock_bench --state-io N DIR: builds a state of N artifacts named like the
 // synthetic registry's tags, saves it to DIR/state.json, loads it, saves it again, and
