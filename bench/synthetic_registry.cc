@@ -330,6 +330,11 @@ SyntheticRegistry::SyntheticRegistry(const Options& options)
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_keep_alive_max_count(1000000);
   server_->set_keep_alive_timeout(30);
+  // Without it an answer written in two segments (the headers, then a body: a tag list,
+  // a page of Harbor's artifacts) waits for the client's delayed ACK, 40 ms a request
+  // (Nagle's algorithm). Registries written in Go (distribution, Harbor) set it, as
+  // net/http does on every connection.
+  server_->set_tcp_nodelay(true);
   server_->set_pre_routing_handler(Handler{this});
   // cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into
   // Debian's library): a tool opening its connections at once while the bench process
