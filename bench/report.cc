@@ -526,21 +526,27 @@ ShardTotals Totals(const std::vector<ScaleRun>& runs) {
     t.max_rss = std::max(t.max_rss, x.max_rss_bytes);
     t.requests += x.src_requests + x.dst_requests;
     t.most_heads = std::max(t.most_heads, ManifestHeads(x));
-    t.catalogs += KindCount(x.src_by_kind, "GET catalog") + KindCount(x.dst_by_kind, "GET catalog");
-    t.tag_lists += KindCount(x.src_by_kind, "GET tags") + KindCount(x.dst_by_kind, "GET tags");
+    // A catalog page, or Harbor's page of a project's repositories; a tag list, or
+    // Harbor's page of a repository's artifacts.
+    for (const auto* by_kind : {&x.src_by_kind, &x.dst_by_kind}) {
+      t.catalogs += KindCount(*by_kind, "GET catalog") + KindCount(*by_kind, "GET api repositories");
+      t.tag_lists += KindCount(*by_kind, "GET tags") + KindCount(*by_kind, "GET api artifacts");
+    }
   }
   return t;
 }
 
 void ShardsMarkdown(const ShardRun& sh, std::ostream& out) {
   const std::int64_t unsharded_heads = ManifestHeads(sh.unsharded);
-  out << "\nShards at " << sh.tags
-      << " tags: `crossdock plan --shard I/N` for every I, one process at a time (fresh state "
+  out << "\nShards at " << sh.tags << " tags, "
+      << (sh.type.empty() ? "plain registries" : "through " + sh.type + "'s API (listings with digests)")
+      << ": `crossdock plan --shard I/N` for every I, one process at a time (fresh state "
          "each, one run each); 1 shard is the unsharded plan's last run. Requests at source + "
-         "destination, all shards together.\n\n"
+         "destination, all shards together; repository list pages are the catalog's or "
+         "Harbor's repositories, tag list pages the tag lists or Harbor's artifacts.\n\n"
          "| shards | slowest shard's wall | sum of walls | sum of CPU | largest peak RSS | "
-         "requests | catalog pages | tag lists | manifest HEADs, most in one shard | unsharded "
-         "HEADs / N |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+         "requests | repository list pages | tag list pages | manifest HEADs, most in one shard | "
+         "unsharded HEADs / N |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
   auto row = [&](int count, const std::vector<ScaleRun>& runs) {
     const ShardTotals t = Totals(runs);
     out << "| " << count << " | " << Seconds(t.slowest_wall) << " | " << Seconds(t.sum_wall) << " | "
@@ -661,8 +667,9 @@ void ScaleMarkdown(const ScaleResult& s, int reps, std::ostream& out) {
   const ShardRun& sh = s.shards;
   if (!sh.supported) {
     out << "\nShards: n/a (no --shard yet: `crossdock plan --help` does not list it).\n";
-  } else if (!sh.sets.empty()) {
-    ShardsMarkdown(sh, out);
+  } else {
+    if (!sh.sets.empty()) ShardsMarkdown(sh, out);
+    if (!s.harbor_shards.sets.empty()) ShardsMarkdown(s.harbor_shards, out);
   }
   if (s.postgres) PostgresMarkdown(*s.postgres, out);
 }
@@ -689,6 +696,23 @@ json SizeJson(const ScaleSize& z) {
           {"runs", runs}};
 }
 
+json ShardsJson(const ShardRun& sh) {
+  json shards = {{"supported", sh.supported}};
+  if (sh.supported && !sh.sets.empty()) {
+    json sets = json::array();
+    for (const ShardSet& set : sh.sets) {
+      json runs = json::array();
+      for (const ScaleRun& x : set.runs) runs.push_back(ScaleRunJson(x));
+      sets.push_back({{"count", set.count}, {"runs", runs}, {"plan_last_lines", set.summaries}});
+    }
+    shards.update({{"type", sh.type.empty() ? "docker-registry" : sh.type},
+                   {"tags", sh.tags},
+                   {"unsharded", ScaleRunJson(sh.unsharded)},
+                   {"sets", sets}});
+  }
+  return shards;
+}
+
 json ScaleJson(const ScaleResult& s) {
   json sizes = json::array();
   for (const ScaleSize& z : s.sizes) sizes.push_back(SizeJson(z));
@@ -698,17 +722,7 @@ json ScaleJson(const ScaleResult& s) {
                      {"load_s", f.load_s}, {"save_loaded_s", f.save_loaded_s}, {"cpu_s", f.cpu_s},
                      {"peak_rss_bytes", f.max_rss_bytes}});
   }
-  json shards = {{"supported", s.shards.supported}};
-  if (s.shards.supported && !s.shards.sets.empty()) {
-    json sets = json::array();
-    for (const ShardSet& set : s.shards.sets) {
-      json runs = json::array();
-      for (const ScaleRun& x : set.runs) runs.push_back(ScaleRunJson(x));
-      sets.push_back({{"count", set.count}, {"runs", runs}, {"plan_last_lines", set.summaries}});
-    }
-    shards.update({{"tags", s.shards.tags}, {"unsharded", ScaleRunJson(s.shards.unsharded)},
-                   {"sets", sets}});
-  }
+  json shards = ShardsJson(s.shards), harbor_shards = ShardsJson(s.harbor_shards);
   json postgres = nullptr;
   if (s.postgres) {
     json states = json::array();
@@ -724,8 +738,13 @@ json ScaleJson(const ScaleResult& s) {
   }
   json harbor_sizes = json::array();
   for (const ScaleSize& z : s.harbor_sizes) harbor_sizes.push_back(SizeJson(z));
-  return {{"sizes", sizes}, {"harbor_sizes", harbor_sizes},
-          {"full_state", s.full_state ? SizeJson(*s.full_state) : json(nullptr)}, {"state_file", files}, {"shards", shards}, {"postgres", postgres}};
+  return {{"sizes", sizes},
+          {"harbor_sizes", harbor_sizes},
+          {"full_state", s.full_state ? SizeJson(*s.full_state) : json(nullptr)},
+          {"state_file", files},
+          {"shards", shards},
+          {"harbor_shards", harbor_shards},
+          {"postgres", postgres}};
 }
 
 }  // namespace

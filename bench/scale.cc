@@ -161,15 +161,22 @@ class ScaleRunner {
     result_.full_state = std::move(size);
   }
 
-  // At the largest size, every shard of 4 and of 16; the unsharded plan stands for one.
+  // At the largest size, every shard of 4 and of 16, with plain endpoints and through
+  // Harbor's API; the unsharded plan stands for one.
   void Shards() {
-    ShardRun& s = result_.shards;
     testing::RunResult help = testing::RunCommand({o_.crossdock, "plan", "--help"}, {}, "", 60);
-    s.supported = (help.out + help.err).find("--shard") != std::string::npos;
-    if (!s.supported || result_.sizes.empty()) return;
-    s.tags = result_.sizes.back().tags;
-    s.unsharded = result_.sizes.back().runs.back();
-    SyntheticRegistry src(Data(s.tags)), dst(Data(s.tags));
+    const bool supported = (help.out + help.err).find("--shard") != std::string::npos;
+    result_.shards.supported = result_.harbor_shards.supported = supported;
+    if (!supported || result_.sizes.empty() || result_.harbor_sizes.empty()) return;
+    ShardsOf(result_.sizes.back(), "", &result_.shards);
+    ShardsOf(result_.harbor_sizes.back(), "harbor", &result_.harbor_shards);
+  }
+
+  void ShardsOf(const ScaleSize& size, const std::string& type, ShardRun* s) {
+    s->type = type;
+    s->tags = size.tags;
+    s->unsharded = size.runs.back();
+    SyntheticRegistry src(Data(s->tags, !type.empty())), dst(Data(s->tags, !type.empty()));
     for (int count : {4, 16}) {
       ShardSet set;
       set.count = count;
@@ -177,11 +184,12 @@ class ScaleRunner {
         const std::string shard = std::to_string(i) + "/" + std::to_string(count);
         std::string summary;
         set.runs.push_back(Plan(src, dst,
-                                "scale plan " + std::to_string(s.tags) + " tags --shard " + shard,
-                                {"--shard", shard}, false, &summary));
+                                "scale plan " + (type.empty() ? "" : type + " ") +
+                                    std::to_string(s->tags) + " tags --shard " + shard,
+                                {"--shard", shard}, false, &summary, type));
         set.summaries.push_back(summary);
       }
-      s.sets.push_back(std::move(set));
+      s->sets.push_back(std::move(set));
     }
   }
 

@@ -54,6 +54,7 @@ struct ShardSet {
 
 struct ShardRun {
   bool supported = false;  // crossdock plan --help lists --shard
+  std::string type;        // both endpoints': "" docker-registry, or "harbor"
   int tags = 0;
   ScaleRun unsharded;          // the unsharded plan's last run at that size: one shard
   std::vector<ShardSet> sets;  // 4 and 16 shards
@@ -65,7 +66,8 @@ struct ScaleResult {
   // The plain plan at the largest size with a state recording every tag (one run).
   std::optional<ScaleSize> full_state;
   std::vector<StateFileRun> state_file;  // one per rep
-  ShardRun shards;
+  ShardRun shards;         // plain registries
+  ShardRun harbor_shards;  // through Harbor's API
   std::optional<PostgresResult> postgres;  // states of 10k and 1M artifacts
 };
 
