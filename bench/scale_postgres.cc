@@ -86,7 +86,9 @@ int PostgresChangesMain(int argc, char** argv) {
   std::mt19937_64 random(15);
   char digest[80];
   for (int round = 0; round < kWarmupChanges + changes; ++round) {
-    for (Held& h : held) {
+    // Each state goes first in as many rounds as it goes last.
+    for (size_t k = 0; k < held.size(); ++k) {
+      Held& h = held[round % 2 == 0 ? k : held.size() - 1 - k];
       std::uniform_int_distribution<std::size_t> pick(0, h.state.artifacts.size() - 1);
       state::Artifact changed = h.state.artifacts[pick(random)];
       std::snprintf(digest, sizeof digest, "sha256:%064x", 0x10000000 + round);
