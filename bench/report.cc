@@ -634,11 +634,15 @@ void ScaleMarkdown(const ScaleResult& s, int reps, std::ostream& out) {
       << reps << ").\n\nPlain registries (`type = \"docker-registry\"`: tag lists, a HEAD per "
          "tag at each side):\n\n";
   SizesMarkdown(s.sizes, out);
-  if (s.full_state) {
-    out << "\nThe plain plan at " << s.full_state->tags
+  for (const auto& [what, size] :
+       {std::pair{"The plain plan", &s.full_state},
+        std::pair{"The plan through Harbor's API", &s.full_state_harbor},
+        std::pair{"Shard 0/16 of the plain plan (`--shard 0/16`)", &s.full_state_shard}}) {
+    if (!*size) continue;
+    out << "\n" << what << " at " << (*size)->tags
         << " tags with a state file recording every tag (as every plan after the first; "
            "one run):\n\n";
-    SizesMarkdown({*s.full_state}, out);
+    SizesMarkdown({**size}, out);
   }
   if (!s.harbor_sizes.empty()) {
     out << "\nA registry whose listing returns digests: the same data through Harbor's API "
@@ -741,6 +745,10 @@ json ScaleJson(const ScaleResult& s) {
   return {{"sizes", sizes},
           {"harbor_sizes", harbor_sizes},
           {"full_state", s.full_state ? SizeJson(*s.full_state) : json(nullptr)},
+          {"full_state_harbor",
+           s.full_state_harbor ? SizeJson(*s.full_state_harbor) : json(nullptr)},
+          {"full_state_shard_0_of_16",
+           s.full_state_shard ? SizeJson(*s.full_state_shard) : json(nullptr)},
           {"state_file", files},
           {"shards", shards},
           {"harbor_shards", harbor_shards},

@@ -140,25 +140,33 @@ class ScaleRunner {
     return size;
   }
 
-  // The plan at TAGS with a state file recording every tag, as every plan after the
-  // first would have.
+  // The plans at TAGS with a state file recording every tag, as every plan after the
+  // first would have: plain, through Harbor's API, and the plain plan's shard 0/16 (a
+  // shard reads the whole state too).
   void FullState(int tags) {
-    const std::string dir = NewDir("full-state");
+    const std::string dir = NewDir("full-state"), state = dir + "/state.json";
     {
       state::State s = ScaleState(tags, true);
-      if (core::Status st = state::WriteState(dir + "/state.json", &s); !st.ok())
+      if (core::Status st = state::WriteState(state, &s); !st.ok())
         throw BenchError("cannot write the state of " + std::to_string(tags) + " artifacts: " +
                          st.message());
     }
-    ScaleSize size;
-    size.tags = tags;
-    size.repositories = tags / kScaleTagsPerRepository;
-    SyntheticRegistry src(Data(tags)), dst(Data(tags));
-    size.runs.push_back(Plan(src, dst,
-                             "scale plan " + std::to_string(tags) + " tags, a state of every tag",
-                             {}, true, &size.plan_summary, "", dir + "/state.json"));
+    auto run = [&](bool harbor, const std::vector<std::string>& extra) {
+      ScaleSize size;
+      size.tags = tags;
+      size.repositories = tags / kScaleTagsPerRepository;
+      SyntheticRegistry src(Data(tags, harbor)), dst(Data(tags, harbor));
+      std::string label = std::string("scale plan ") + (harbor ? "harbor " : "") +
+                          std::to_string(tags) + " tags, a state of every tag";
+      for (const std::string& e : extra) label += " " + e;
+      size.runs.push_back(Plan(src, dst, label, extra, extra.empty(), &size.plan_summary,
+                               harbor ? "harbor" : "", state));
+      return size;
+    };
+    result_.full_state = run(false, {});
+    result_.full_state_harbor = run(true, {});
+    result_.full_state_shard = run(false, {"--shard", "0/16"});
     fs::remove_all(dir);
-    result_.full_state = std::move(size);
   }
 
   // At the largest size, every shard of 4 and of 16, with plain endpoints and through

@@ -63,8 +63,9 @@ struct ShardRun {
 struct ScaleResult {
   std::vector<ScaleSize> sizes;         // docker-registry endpoints: tags lists, HEADs
   std::vector<ScaleSize> harbor_sizes;  // "harbor" endpoints: listings with digests
-  // The plain plan at the largest size with a state recording every tag (one run).
-  std::optional<ScaleSize> full_state;
+  // At the largest size, with a state recording every tag (one run each): the plain
+  // plan, the plan through Harbor's API, and shard 0 of 16 of the plain plan.
+  std::optional<ScaleSize> full_state, full_state_harbor, full_state_shard;
   std::vector<StateFileRun> state_file;  // one per rep
   ShardRun shards;         // plain registries
   ShardRun harbor_shards;  // through Harbor's API
