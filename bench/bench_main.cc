@@ -17,6 +17,7 @@
 #include "bench/bench_error.h"
 #include "bench/report.h"
 #include "bench/scale.h"
+#include "bench/scale_postgres.h"
 #include "bench/scenarios.h"
 #include "bench/tools.h"
 #include "tests/support/harness.h"
@@ -44,6 +45,7 @@ std::vector<std::string> SplitParts(const std::string& list) {
 int Main(int argc, char** argv) {
   // The scale part's helper (bench/scale.h), run by the bench itself under GNU time.
   if (argc == 4 && std::string(argv[1]) == "--state-io") return StateIoMain(std::atoi(argv[2]), argv[3]);
+  if (argc >= 2 && std::string(argv[1]) == "--pg-changes") return PostgresChangesMain(argc, argv);
   std::string crossdock, cache, work, datasets;
   int reps = 0, scale_max = 100000;
   po::options_description flags(

@@ -121,6 +121,33 @@ std::string Thousands(int n) {
 // Median seconds per tag, in microseconds.
 double MicrosPerTag(const ScaleSize& s) { return MedianWall(s) / s.tags * 1e6; }
 
+std::int64_t KindCount(const std::map<std::string, std::int64_t>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? 0 : it->second;
+}
+// Manifest HEADs at source and destination.
+std::int64_t ManifestHeads(const ScaleRun& run) {
+  return KindCount(run.src_by_kind, "HEAD manifest") + KindCount(run.dst_by_kind, "HEAD manifest");
+}
+const ShardSet* ShardSetOf(const ShardRun& s, int count) {
+  for (const ShardSet& set : s.sets)
+    if (set.count == count && !set.runs.empty()) return &set;
+  return nullptr;
+}
+const PostgresStateRun* PostgresAt(const Results& r, int artifacts) {
+  if (!r.scale || !r.scale->postgres) return nullptr;
+  for (const PostgresStateRun& s : r.scale->postgres->states)
+    if (s.artifacts == artifacts) return &s;
+  return nullptr;
+}
+// The 95th percentile (nearest rank).
+double P95(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = (v.size() * 95 + 99) / 100;
+  return v[rank - 1];
+}
+
 // Issue #15's targets for the scale part. Without the 1M plan (--scale-max 1000000)
 // its targets are "not measured", with the 100k figure shown for what it says.
 void ScaleTargets(const Results& r, std::vector<TargetRow>* rows) {
@@ -147,6 +174,20 @@ void ScaleTargets(const Results& r, std::vector<TargetRow>* rows) {
   } else {
     rows->push_back({memory, "-", "not measured"});
   }
+  const std::string full_memory =
+      "scale: crossdock peak RSS at 1M tags <= 512 MiB, with a state recording them all";
+  const bool full_large = r.scale && r.scale->full_state && r.scale->full_state->tags == 1000000;
+  if (full_large) {
+    const double rss = MedianRss(*r.scale->full_state);
+    rows->push_back({full_memory, Bytes(rss), rss <= 512 * kMiB ? "met" : "missed"});
+  } else if (r.scale && r.scale->full_state) {
+    rows->push_back({full_memory,
+                     Bytes(MedianRss(*r.scale->full_state)) + " at " +
+                         Thousands(r.scale->full_state->tags) + not_run,
+                     "not measured"});
+  } else {
+    rows->push_back({full_memory, "-", "not measured"});
+  }
   std::vector<double> load, save;
   int artifacts = 0;
   if (r.scale) {
@@ -167,27 +208,45 @@ void ScaleTargets(const Results& r, std::vector<TargetRow>* rows) {
     }
   }
   const std::string shard_goal = "scale: --shard I/4, each shard's HEADs about 1/4 of the unsharded plan's";
+  const ShardSet* four = r.scale ? ShardSetOf(r.scale->shards, 4) : nullptr;
   if (!r.scale) {
     rows->push_back({shard_goal, "-", "not measured"});
   } else if (!r.scale->shards.supported) {
     rows->push_back({shard_goal, "n/a (no --shard yet)", "not measured"});
-  } else if (r.scale->shards.heads.empty()) {
+  } else if (four == nullptr) {
     rows->push_back({shard_goal, "-", "not measured"});
   } else {
     const ShardRun& sh = r.scale->shards;
+    const std::int64_t unsharded = ManifestHeads(sh.unsharded);
     std::int64_t sum = 0, most = 0;
     std::string each;
-    for (std::int64_t h : sh.heads) {
+    for (const ScaleRun& run : four->runs) {
+      const std::int64_t h = ManifestHeads(run);
       sum += h;
       most = std::max(most, h);
       each += (each.empty() ? "" : ", ") + std::to_string(h);
     }
-    const double quarter = static_cast<double>(sh.unsharded_heads) / sh.count;
+    const double quarter = static_cast<double>(unsharded) / four->count;
     // About a quarter each (the largest within 20 %), and together exactly the whole.
-    const bool met = sum == sh.unsharded_heads && most <= 1.2 * quarter;
-    rows->push_back({shard_goal,
-                     each + " of " + std::to_string(sh.unsharded_heads) + " at " + Thousands(sh.tags),
+    const bool met = sum == unsharded && most <= 1.2 * quarter;
+    rows->push_back({shard_goal, each + " of " + std::to_string(unsharded) + " at " + Thousands(sh.tags),
                      met ? "met" : "missed"});
+  }
+  const std::string pg_goal =
+      "scale: PostgreSQL: one recorded change costs O(1): median per-change time at 1M artifacts "
+      "<= 1.3x that at 10k";
+  const PostgresStateRun* pg_small = PostgresAt(r, 10000);
+  const PostgresStateRun* pg_large = PostgresAt(r, 1000000);
+  if (pg_small == nullptr || pg_large == nullptr || pg_small->change_ms.empty() ||
+      pg_large->change_ms.empty()) {
+    rows->push_back({pg_goal, "-", "not measured"});
+  } else {
+    const double small_ms = Median(pg_small->change_ms), large_ms = Median(pg_large->change_ms);
+    const double growth = large_ms / small_ms;
+    rows->push_back({pg_goal,
+                     Fmt("%.2fx", growth) + " (" + Fmt("%.2f ms", large_ms) + " / " +
+                         Fmt("%.2f ms", small_ms) + ")",
+                     growth <= 1.3 ? "met" : "missed"});
   }
 }
 
@@ -453,9 +512,116 @@ json VendorNoopJson(const VendorNoopResult& v) {
             {"dst_requests", ratio(api.dst_requests, heads.dst_requests)}}}};
 }
 
-std::int64_t KindCount(const std::map<std::string, std::int64_t>& m, const std::string& k) {
-  auto it = m.find(k);
-  return it == m.end() ? 0 : it->second;
+// What every shard of a count did together: the slowest, the sums, the largest.
+struct ShardTotals {
+  double slowest_wall = 0, sum_wall = 0, sum_cpu = 0;
+  std::int64_t max_rss = 0, requests = 0, most_heads = 0, catalogs = 0, tag_lists = 0;
+};
+ShardTotals Totals(const std::vector<ScaleRun>& runs) {
+  ShardTotals t;
+  for (const ScaleRun& x : runs) {
+    t.slowest_wall = std::max(t.slowest_wall, x.wall_s);
+    t.sum_wall += x.wall_s;
+    t.sum_cpu += x.tool_cpu_s;
+    t.max_rss = std::max(t.max_rss, x.max_rss_bytes);
+    t.requests += x.src_requests + x.dst_requests;
+    t.most_heads = std::max(t.most_heads, ManifestHeads(x));
+    // A catalog page, or Harbor's page of a project's repositories; a tag list, or
+    // Harbor's page of a repository's artifacts.
+    for (const auto* by_kind : {&x.src_by_kind, &x.dst_by_kind}) {
+      t.catalogs += KindCount(*by_kind, "GET catalog") + KindCount(*by_kind, "GET api repositories");
+      t.tag_lists += KindCount(*by_kind, "GET tags") + KindCount(*by_kind, "GET api artifacts");
+    }
+  }
+  return t;
+}
+
+void ShardsMarkdown(const ShardRun& sh, std::ostream& out) {
+  const std::int64_t unsharded_heads = ManifestHeads(sh.unsharded);
+  out << "\nShards at " << sh.tags << " tags, "
+      << (sh.type.empty() ? "plain registries" : "through " + sh.type + "'s API (listings with digests)")
+      << ": `crossdock plan --shard I/N` for every I, one process at a time (fresh state "
+         "each, one run each); 1 shard is the unsharded plan's last run. Requests at source + "
+         "destination, all shards together; repository list pages are the catalog's or "
+         "Harbor's repositories, tag list pages the tag lists or Harbor's artifacts.\n\n"
+         "| shards | slowest shard's wall | sum of walls | sum of CPU | largest peak RSS | "
+         "requests | repository list pages | tag list pages | manifest HEADs, most in one shard | "
+         "unsharded HEADs / N |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+  auto row = [&](int count, const std::vector<ScaleRun>& runs) {
+    const ShardTotals t = Totals(runs);
+    out << "| " << count << " | " << Seconds(t.slowest_wall) << " | " << Seconds(t.sum_wall) << " | "
+        << Seconds(t.sum_cpu) << " | " << Bytes(static_cast<double>(t.max_rss)) << " | "
+        << t.requests << " | " << t.catalogs << " | " << t.tag_lists << " | " << t.most_heads
+        << " | " << Count(static_cast<double>(unsharded_heads) / count) << " |\n";
+  };
+  row(1, {sh.unsharded});
+  for (const ShardSet& set : sh.sets) row(set.count, set.runs);
+  out << "\nEach shard:\n\n| shard | wall | CPU | peak RSS | src requests | dst requests | "
+         "manifest HEADs | plan's last line |\n|---|--:|--:|--:|--:|--:|--:|---|\n";
+  for (const ShardSet& set : sh.sets) {
+    for (size_t i = 0; i < set.runs.size(); ++i) {
+      const ScaleRun& x = set.runs[i];
+      out << "| " << i << "/" << set.count << " | " << Seconds(x.wall_s) << " | "
+          << Seconds(x.tool_cpu_s) << " | " << Bytes(static_cast<double>(x.max_rss_bytes)) << " | "
+          << x.src_requests << " | " << x.dst_requests << " | " << ManifestHeads(x) << " | "
+          << set.summaries[i] << " |\n";
+    }
+  }
+}
+
+void PostgresMarkdown(const PostgresResult& p, std::ostream& out) {
+  out << "\nThe PostgreSQL state backend (a PostgreSQL 15 server of tests/support/postgres.h on "
+         "loopback: fsync off, shared_buffers 16 MB), in a process of its own "
+         "(`crossdock_bench --pg-changes`, peak RSS "
+      << Bytes(static_cast<double>(p.helper_max_rss_bytes)) << ", CPU " << Seconds(p.helper_cpu_s)
+      << "): each state stored whole with `Replace` (what `state migrate` does), read whole "
+         "(what every run does first), then single changes recorded (`Upsert` + `Persist`, one "
+         "transaction each), alternating between the states, "
+      << p.warmup_changes << " untimed first.\n\n"
+         "| artifacts | Replace (bulk load) | Read (whole) | per change, median | per change, p95 "
+         "| changes timed | crossdock_artifacts size | per artifact |\n"
+         "|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+  for (const PostgresStateRun& s : p.states) {
+    out << "| " << s.artifacts << " | " << Seconds(s.replace_s) << " | " << Seconds(s.read_s)
+        << " | " << Fmt("%.2f ms", Median(s.change_ms)) << " | " << Fmt("%.2f ms", P95(s.change_ms))
+        << " | " << s.change_ms.size() << " | " << Bytes(static_cast<double>(s.table_bytes)) << " | "
+        << Fmt("%.0f B", s.artifacts > 0 ? static_cast<double>(s.table_bytes) / s.artifacts : 0)
+        << " |\n";
+  }
+}
+
+// The plans at each size, and the requests by kind at the largest.
+void SizesMarkdown(const std::vector<ScaleSize>& sizes, std::ostream& out) {
+  out << "| tags | repositories | wall | per tag | tool CPU | peak RSS | requests src + dst | "
+         "manifest HEADs | registries' CPU | plan's last line |\n"
+         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+  for (const ScaleSize& z : sizes) {
+    if (z.runs.empty()) continue;
+    std::vector<double> cpu, reg, src, dst, heads;
+    for (const ScaleRun& x : z.runs) {
+      cpu.push_back(x.tool_cpu_s);
+      reg.push_back(x.registries_cpu_s);
+      src.push_back(static_cast<double>(x.src_requests));
+      dst.push_back(static_cast<double>(x.dst_requests));
+      heads.push_back(static_cast<double>(ManifestHeads(x)));
+    }
+    out << "| " << z.tags << " | " << z.repositories << " | " << Seconds(MedianWall(z)) << " | "
+        << Fmt("%.0f µs", MicrosPerTag(z)) << " | " << Seconds(Median(cpu)) << " | "
+        << Bytes(MedianRss(z)) << " | " << Count(Median(src)) << " + " << Count(Median(dst))
+        << " | " << Count(Median(heads)) << " | " << Seconds(Median(reg)) << " | "
+        << z.plan_summary << " |\n";
+  }
+  if (!sizes.empty() && !sizes.back().runs.empty()) {
+    const ScaleRun& last = sizes.back().runs.back();
+    out << "\nRequests by kind, last run at " << sizes.back().tags
+        << " tags:\n\n| request | source | destination |\n|---|--:|--:|\n";
+    std::set<std::string> kinds;
+    for (const auto& [k, n] : last.src_by_kind) kinds.insert(k);
+    for (const auto& [k, n] : last.dst_by_kind) kinds.insert(k);
+    for (const std::string& k : kinds)
+      out << "| " << k << " | " << KindCount(last.src_by_kind, k) << " | "
+          << KindCount(last.dst_by_kind, k) << " |\n";
+  }
 }
 
 void ScaleMarkdown(const ScaleResult& s, int reps, std::ostream& out) {
@@ -465,37 +631,24 @@ void ScaleMarkdown(const ScaleResult& s, int reps, std::ostream& out) {
       << " tags `v1.0.NNN`, each a generated manifest) into a second one serving the same, so "
          "the plan is empty; the registries run in the bench process and count requests "
          "themselves. Medians (runs each: "
-      << reps << ").\n\n"
-      << "| tags | repositories | wall | per tag | tool CPU | peak RSS | requests src + dst | "
-         "manifest HEADs | registries' CPU | plan's last line |\n"
-         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
-  for (const ScaleSize& z : s.sizes) {
-    if (z.runs.empty()) continue;
-    std::vector<double> cpu, reg, src, dst, heads;
-    for (const ScaleRun& x : z.runs) {
-      cpu.push_back(x.tool_cpu_s);
-      reg.push_back(x.registries_cpu_s);
-      src.push_back(static_cast<double>(x.src_requests));
-      dst.push_back(static_cast<double>(x.dst_requests));
-      heads.push_back(static_cast<double>(KindCount(x.src_by_kind, "HEAD manifest") +
-                                          KindCount(x.dst_by_kind, "HEAD manifest")));
-    }
-    out << "| " << z.tags << " | " << z.repositories << " | " << Seconds(MedianWall(z)) << " | "
-        << Fmt("%.0f µs", MicrosPerTag(z)) << " | " << Seconds(Median(cpu)) << " | "
-        << Bytes(MedianRss(z)) << " | " << Count(Median(src)) << " + " << Count(Median(dst))
-        << " | " << Count(Median(heads)) << " | " << Seconds(Median(reg)) << " | "
-        << z.plan_summary << " |\n";
+      << reps << ").\n\nPlain registries (`type = \"docker-registry\"`: tag lists, a HEAD per "
+         "tag at each side):\n\n";
+  SizesMarkdown(s.sizes, out);
+  for (const auto& [what, size] :
+       {std::pair{"The plain plan", &s.full_state},
+        std::pair{"The plan through Harbor's API", &s.full_state_harbor},
+        std::pair{"Shard 0/16 of the plain plan (`--shard 0/16`)", &s.full_state_shard}}) {
+    if (!*size) continue;
+    out << "\n" << what << " at " << (*size)->tags
+        << " tags with a state file recording every tag (as every plan after the first; "
+           "one run):\n\n";
+    SizesMarkdown({**size}, out);
   }
-  if (!s.sizes.empty() && !s.sizes.back().runs.empty()) {
-    const ScaleRun& last = s.sizes.back().runs.back();
-    out << "\nRequests by kind, last run at " << s.sizes.back().tags
-        << " tags:\n\n| request | source | destination |\n|---|--:|--:|\n";
-    std::set<std::string> kinds;
-    for (const auto& [k, n] : last.src_by_kind) kinds.insert(k);
-    for (const auto& [k, n] : last.dst_by_kind) kinds.insert(k);
-    for (const std::string& k : kinds)
-      out << "| " << k << " | " << KindCount(last.src_by_kind, k) << " | "
-          << KindCount(last.dst_by_kind, k) << " |\n";
+  if (!s.harbor_sizes.empty()) {
+    out << "\nA registry whose listing returns digests: the same data through Harbor's API "
+           "(both endpoints `type = \"harbor\"`, anonymous, the synthetic registries serving "
+           "Harbor's project, repository and artifact lists, 100 a page):\n\n";
+    SizesMarkdown(s.harbor_sizes, out);
   }
   if (!s.state_file.empty()) {
     std::vector<double> save, load, again, cpu, rss;
@@ -518,52 +671,88 @@ void ScaleMarkdown(const ScaleResult& s, int reps, std::ostream& out) {
   const ShardRun& sh = s.shards;
   if (!sh.supported) {
     out << "\nShards: n/a (no --shard yet: `crossdock plan --help` does not list it).\n";
-  } else if (!sh.heads.empty()) {
-    out << "\nShards: `crossdock plan --shard I/" << sh.count << "` at " << sh.tags
-        << " tags (one run each), manifest HEADs at source + destination; the unsharded plan sent "
-        << sh.unsharded_heads << ".\n\n| shard | HEADs | share | plan's last line |\n|---|--:|--:|---|\n";
-    for (size_t i = 0; i < sh.heads.size(); ++i) {
-      out << "| " << i << "/" << sh.count << " | " << sh.heads[i] << " | "
-          << Fmt("%.3f", sh.unsharded_heads > 0 ? static_cast<double>(sh.heads[i]) / sh.unsharded_heads : 0)
-          << " | " << sh.summaries[i] << " |\n";
-    }
+  } else {
+    if (!sh.sets.empty()) ShardsMarkdown(sh, out);
+    if (!s.harbor_shards.sets.empty()) ShardsMarkdown(s.harbor_shards, out);
   }
+  if (s.postgres) PostgresMarkdown(*s.postgres, out);
+}
+
+json ScaleRunJson(const ScaleRun& x) {
+  return {{"wall_s", x.wall_s},
+          {"tool_cpu_s", x.tool_cpu_s},
+          {"registries_cpu_s", x.registries_cpu_s},
+          {"peak_rss_bytes", x.max_rss_bytes},
+          {"src_requests", x.src_requests},
+          {"dst_requests", x.dst_requests},
+          {"src_by_kind", x.src_by_kind},
+          {"dst_by_kind", x.dst_by_kind}};
+}
+
+json SizeJson(const ScaleSize& z) {
+  json runs = json::array();
+  for (const ScaleRun& x : z.runs) runs.push_back(ScaleRunJson(x));
+  return {{"tags", z.tags},
+          {"repositories", z.repositories},
+          {"wall_s", z.runs.empty() ? json(nullptr) : json(MedianWall(z))},
+          {"peak_rss_bytes", z.runs.empty() ? json(nullptr) : json(MedianRss(z))},
+          {"plan_last_line", z.plan_summary},
+          {"runs", runs}};
+}
+
+json ShardsJson(const ShardRun& sh) {
+  json shards = {{"supported", sh.supported}};
+  if (sh.supported && !sh.sets.empty()) {
+    json sets = json::array();
+    for (const ShardSet& set : sh.sets) {
+      json runs = json::array();
+      for (const ScaleRun& x : set.runs) runs.push_back(ScaleRunJson(x));
+      sets.push_back({{"count", set.count}, {"runs", runs}, {"plan_last_lines", set.summaries}});
+    }
+    shards.update({{"type", sh.type.empty() ? "docker-registry" : sh.type},
+                   {"tags", sh.tags},
+                   {"unsharded", ScaleRunJson(sh.unsharded)},
+                   {"sets", sets}});
+  }
+  return shards;
 }
 
 json ScaleJson(const ScaleResult& s) {
   json sizes = json::array();
-  for (const ScaleSize& z : s.sizes) {
-    json runs = json::array();
-    for (const ScaleRun& x : z.runs) {
-      runs.push_back({{"wall_s", x.wall_s},
-                      {"tool_cpu_s", x.tool_cpu_s},
-                      {"registries_cpu_s", x.registries_cpu_s},
-                      {"peak_rss_bytes", x.max_rss_bytes},
-                      {"src_requests", x.src_requests},
-                      {"dst_requests", x.dst_requests},
-                      {"src_by_kind", x.src_by_kind},
-                      {"dst_by_kind", x.dst_by_kind}});
-    }
-    sizes.push_back({{"tags", z.tags},
-                     {"repositories", z.repositories},
-                     {"wall_s", z.runs.empty() ? json(nullptr) : json(MedianWall(z))},
-                     {"peak_rss_bytes", z.runs.empty() ? json(nullptr) : json(MedianRss(z))},
-                     {"plan_last_line", z.plan_summary},
-                     {"runs", runs}});
-  }
+  for (const ScaleSize& z : s.sizes) sizes.push_back(SizeJson(z));
   json files = json::array();
   for (const StateFileRun& f : s.state_file) {
     files.push_back({{"artifacts", f.artifacts}, {"file_bytes", f.file_bytes}, {"save_s", f.save_s},
                      {"load_s", f.load_s}, {"save_loaded_s", f.save_loaded_s}, {"cpu_s", f.cpu_s},
                      {"peak_rss_bytes", f.max_rss_bytes}});
   }
-  json shards = {{"supported", s.shards.supported}};
-  if (s.shards.supported) {
-    shards.update({{"tags", s.shards.tags}, {"count", s.shards.count},
-                   {"unsharded_heads", s.shards.unsharded_heads}, {"heads", s.shards.heads},
-                   {"plan_last_lines", s.shards.summaries}});
+  json shards = ShardsJson(s.shards), harbor_shards = ShardsJson(s.harbor_shards);
+  json postgres = nullptr;
+  if (s.postgres) {
+    json states = json::array();
+    for (const PostgresStateRun& x : s.postgres->states) {
+      states.push_back({{"artifacts", x.artifacts}, {"replace_s", x.replace_s}, {"read_s", x.read_s},
+                        {"change_ms_median", Median(x.change_ms)}, {"change_ms_p95", P95(x.change_ms)},
+                        {"change_ms", x.change_ms}, {"table_bytes", x.table_bytes}});
+    }
+    postgres = {{"warmup_changes", s.postgres->warmup_changes},
+                {"helper_cpu_s", s.postgres->helper_cpu_s},
+                {"helper_peak_rss_bytes", s.postgres->helper_max_rss_bytes},
+                {"states", states}};
   }
-  return {{"sizes", sizes}, {"state_file", files}, {"shards", shards}};
+  json harbor_sizes = json::array();
+  for (const ScaleSize& z : s.harbor_sizes) harbor_sizes.push_back(SizeJson(z));
+  return {{"sizes", sizes},
+          {"harbor_sizes", harbor_sizes},
+          {"full_state", s.full_state ? SizeJson(*s.full_state) : json(nullptr)},
+          {"full_state_harbor",
+           s.full_state_harbor ? SizeJson(*s.full_state_harbor) : json(nullptr)},
+          {"full_state_shard_0_of_16",
+           s.full_state_shard ? SizeJson(*s.full_state_shard) : json(nullptr)},
+          {"state_file", files},
+          {"shards", shards},
+          {"harbor_shards", harbor_shards},
+          {"postgres", postgres}};
 }
 
 }  // namespace

@@ -30,11 +30,6 @@ double ProcessCpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-std::int64_t Heads(const std::map<std::string, std::int64_t>& counts) {
-  auto it = counts.find("HEAD manifest");
-  return it == counts.end() ? 0 : it->second;
-}
-
 class ScaleRunner {
  public:
   explicit ScaleRunner(ScaleOptions o) : o_(std::move(o)) {}
@@ -44,10 +39,14 @@ class ScaleRunner {
     std::vector<int> sizes = {10000, 100000, 1000000};
     for (int n : sizes) {
       if (n > o_.max_tags) break;
-      result_.sizes.push_back(Plans(n));
+      result_.sizes.push_back(Plans(n, false));
+      result_.harbor_sizes.push_back(Plans(n, true));
     }
+    if (!result_.sizes.empty()) FullState(result_.sizes.back().tags);
     Shards();
     for (int rep = 0; rep < o_.reps; ++rep) result_.state_file.push_back(StateFile(rep));
+    result_.postgres = RunPostgresChanges(o_.bench, NewDir("postgres"),
+                                          {10000, o_.state_artifacts}, o_.postgres_changes);
     return result_;
   }
 
@@ -58,22 +57,31 @@ class ScaleRunner {
     return dir;
   }
 
-  static SyntheticRegistry::Options Data(int tags) {
+  static SyntheticRegistry::Options Data(int tags, bool harbor = false) {
     SyntheticRegistry::Options so;
+    so.harbor = harbor;
     so.repositories = tags / kScaleTagsPerRepository;
     so.tags = kScaleTagsPerRepository;
     return so;
   }
 
   // One `crossdock plan` (with EXTRA arguments) of every repository of SRC into DST,
-  // with a fresh state; throws unless it exits 0 and, when NO_OP, ends with kNoChanges
-  // (a shard's plan may word its last line otherwise: it is only shown).
+  // both endpoints of TYPE ("" docker-registry; "harbor" through Harbor's API at the
+  // same origin), with a fresh state; throws unless it exits 0 and, when NO_OP, ends
+  // with kNoChanges (a shard's plan may word its last line otherwise: it is only shown).
   ScaleRun Plan(SyntheticRegistry& src, SyntheticRegistry& dst, const std::string& label,
-                const std::vector<std::string>& extra, bool no_op, std::string* summary) {
+                const std::vector<std::string>& extra, bool no_op, std::string* summary,
+                const std::string& type = "", const std::string& state_from = "") {
     const std::string dir = NewDir("scale");
+    if (!state_from.empty()) fs::copy_file(state_from, dir + "/state.json");
     Target s, d;
     s.host = src.host();
     d.host = dst.host();
+    if (!type.empty()) {
+      s.type = d.type = type;
+      s.api_url = s.url();
+      d.api_url = d.url();
+    }
     CopySpec spec;
     spec.all_repositories = true;
     testing::WriteFile(dir + "/crossdock.toml", CrossdockConfig(s, d, spec));
@@ -115,40 +123,81 @@ class ScaleRunner {
     return r;
   }
 
-  ScaleSize Plans(int tags) {
+  // The plans at TAGS tags; with HARBOR both endpoints are "harbor" (listings with
+  // digests).
+  ScaleSize Plans(int tags, bool harbor) {
     ScaleSize size;
     size.tags = tags;
     size.repositories = tags / kScaleTagsPerRepository;
-    SyntheticRegistry src(Data(tags)), dst(Data(tags));
+    SyntheticRegistry src(Data(tags, harbor)), dst(Data(tags, harbor));
     for (int rep = 0; rep < o_.reps; ++rep) {
-      const std::string label = "scale plan " + std::to_string(tags) + " tags " +
-                                std::to_string(rep + 1) + "/" + std::to_string(o_.reps);
-      size.runs.push_back(Plan(src, dst, label, {}, true, &size.plan_summary));
+      const std::string label = std::string("scale plan ") + (harbor ? "harbor " : "") +
+                                std::to_string(tags) + " tags " + std::to_string(rep + 1) + "/" +
+                                std::to_string(o_.reps);
+      size.runs.push_back(
+          Plan(src, dst, label, {}, true, &size.plan_summary, harbor ? "harbor" : ""));
     }
     return size;
   }
 
-  // With --shard I/4 at the largest size up to 100k: each shard's HEADs against the
-  // unsharded plan's.
+  // The plans at TAGS with a state file recording every tag, as every plan after the
+  // first would have: plain, through Harbor's API, and the plain plan's shard 0/16 (a
+  // shard reads the whole state too).
+  void FullState(int tags) {
+    const std::string dir = NewDir("full-state"), state = dir + "/state.json";
+    {
+      state::State s = ScaleState(tags, true);
+      if (core::Status st = state::WriteState(state, &s); !st.ok())
+        throw BenchError("cannot write the state of " + std::to_string(tags) + " artifacts: " +
+                         st.message());
+    }
+    auto run = [&](bool harbor, const std::vector<std::string>& extra) {
+      ScaleSize size;
+      size.tags = tags;
+      size.repositories = tags / kScaleTagsPerRepository;
+      SyntheticRegistry src(Data(tags, harbor)), dst(Data(tags, harbor));
+      std::string label = std::string("scale plan ") + (harbor ? "harbor " : "") +
+                          std::to_string(tags) + " tags, a state of every tag";
+      for (const std::string& e : extra) label += " " + e;
+      size.runs.push_back(Plan(src, dst, label, extra, extra.empty(), &size.plan_summary,
+                               harbor ? "harbor" : "", state));
+      return size;
+    };
+    result_.full_state = run(false, {});
+    result_.full_state_harbor = run(true, {});
+    result_.full_state_shard = run(false, {"--shard", "0/16"});
+    fs::remove_all(dir);
+  }
+
+  // At the largest size, every shard of 4 and of 16, with plain endpoints and through
+  // Harbor's API; the unsharded plan stands for one.
   void Shards() {
-    ShardRun& s = result_.shards;
     testing::RunResult help = testing::RunCommand({o_.crossdock, "plan", "--help"}, {}, "", 60);
-    s.supported = (help.out + help.err).find("--shard") != std::string::npos;
-    if (!s.supported || result_.sizes.empty()) return;
-    const ScaleSize* base = &result_.sizes.front();
-    for (const ScaleSize& size : result_.sizes)
-      if (size.tags <= 100000) base = &size;
-    s.tags = base->tags;
-    const ScaleRun& unsharded = base->runs.back();
-    s.unsharded_heads = Heads(unsharded.src_by_kind) + Heads(unsharded.dst_by_kind);
-    SyntheticRegistry src(Data(s.tags)), dst(Data(s.tags));
-    for (int i = 0; i < s.count; ++i) {
-      const std::string shard = std::to_string(i) + "/" + std::to_string(s.count);
-      std::string summary;
-      ScaleRun r = Plan(src, dst, "scale plan " + std::to_string(s.tags) + " tags --shard " + shard,
-                        {"--shard", shard}, false, &summary);
-      s.heads.push_back(Heads(r.src_by_kind) + Heads(r.dst_by_kind));
-      s.summaries.push_back(summary);
+    const bool supported = (help.out + help.err).find("--shard") != std::string::npos;
+    result_.shards.supported = result_.harbor_shards.supported = supported;
+    if (!supported || result_.sizes.empty() || result_.harbor_sizes.empty()) return;
+    ShardsOf(result_.sizes.back(), "", &result_.shards);
+    ShardsOf(result_.harbor_sizes.back(), "harbor", &result_.harbor_shards);
+  }
+
+  void ShardsOf(const ScaleSize& size, const std::string& type, ShardRun* s) {
+    s->type = type;
+    s->tags = size.tags;
+    s->unsharded = size.runs.back();
+    SyntheticRegistry src(Data(s->tags, !type.empty())), dst(Data(s->tags, !type.empty()));
+    for (int count : {4, 16}) {
+      ShardSet set;
+      set.count = count;
+      for (int i = 0; i < count; ++i) {
+        const std::string shard = std::to_string(i) + "/" + std::to_string(count);
+        std::string summary;
+        set.runs.push_back(Plan(src, dst,
+                                "scale plan " + (type.empty() ? "" : type + " ") +
+                                    std::to_string(s->tags) + " tags --shard " + shard,
+                                {"--shard", shard}, false, &summary, type));
+        set.summaries.push_back(summary);
+      }
+      s->sets.push_back(std::move(set));
     }
   }
 
@@ -194,7 +243,7 @@ double Since(std::chrono::steady_clock::time_point start) {
 
 ScaleResult RunScale(const ScaleOptions& options) { return ScaleRunner(options).Run(); }
 
-int StateIoMain(int artifacts, const std::string& dir) {
+state::State ScaleState(int artifacts, bool real_digests) {
   state::State s;
   s.lineage = "6f1c2a4e-8d0b-4c57-9a3e-2b7d51f0c9e8";
   s.artifacts.reserve(static_cast<size_t>(artifacts));
@@ -202,10 +251,20 @@ int StateIoMain(int artifacts, const std::string& dir) {
   for (int k = 0; k < artifacts; ++k) {
     const std::string repo = SyntheticRegistry::RepositoryName(k / kScaleTagsPerRepository);
     std::snprintf(digest, sizeof digest, "sha256:%064x", k);
+    if (real_digests) {
+      const std::string d = testing::Sha256Digest(SyntheticRegistry::Manifest(
+          k / kScaleTagsPerRepository, k % kScaleTagsPerRepository));
+      std::snprintf(digest, sizeof digest, "%s", d.c_str());
+    }
     s.artifacts.push_back({"bench", "src", repo, digest, "dst", repo,
                            SyntheticRegistry::TagName(k % kScaleTagsPerRepository), digest,
                            "2024-05-01T12:00:00Z"});
   }
+  return s;
+}
+
+int StateIoMain(int artifacts, const std::string& dir) {
+  state::State s = ScaleState(artifacts);
   const std::string path = dir + "/state.json";
   auto start = std::chrono::steady_clock::now();
   if (core::Status st = state::WriteState(path, &s); !st.ok()) {

@@ -2,7 +2,8 @@
 // plan` against a synthetic source and a converged synthetic destination
 // (bench/synthetic_registry.h) at 10k, 100k and, when asked, 1M tags; the state file's
 // load and save at 1M artifacts (a helper mode of crossdock_bench itself, run under
-// GNU time); and, when crossdock has `--shard`, the HEADs each of 4 shards sends.
+// GNU time); when crossdock has `--shard`, every shard of 4 and of 16 at the largest
+// size; and the PostgreSQL backend's cost per recorded change (bench/scale_postgres.h).
 // Used by bench/scenarios.cc; printed by bench/report.cc.
 #pragma once
 
@@ -11,6 +12,9 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "bench/scale_postgres.h"
+#include "state/state.h"
 
 namespace crossdock::bench {
 
@@ -40,18 +44,32 @@ struct StateFileRun {
   std::int64_t max_rss_bytes = 0;
 };
 
-struct ShardRun {
-  bool supported = false;  // crossdock plan --help lists --shard
-  int tags = 0, count = 4;
-  std::int64_t unsharded_heads = 0;  // manifest HEADs, source + destination
-  std::vector<std::int64_t> heads;   // per shard I = 0..count-1
+// Every shard of one count, `crossdock plan --shard I/COUNT` for I = 0..COUNT-1, one
+// process at a time (fresh state each), at the largest size.
+struct ShardSet {
+  int count = 0;
+  std::vector<ScaleRun> runs;  // per shard I
   std::vector<std::string> summaries;
 };
 
+struct ShardRun {
+  bool supported = false;  // crossdock plan --help lists --shard
+  std::string type;        // both endpoints': "" docker-registry, or "harbor"
+  int tags = 0;
+  ScaleRun unsharded;          // the unsharded plan's last run at that size: one shard
+  std::vector<ShardSet> sets;  // 4 and 16 shards
+};
+
 struct ScaleResult {
-  std::vector<ScaleSize> sizes;
+  std::vector<ScaleSize> sizes;         // docker-registry endpoints: tags lists, HEADs
+  std::vector<ScaleSize> harbor_sizes;  // "harbor" endpoints: listings with digests
+  // At the largest size, with a state recording every tag (one run each): the plain
+  // plan, the plan through Harbor's API, and shard 0 of 16 of the plain plan.
+  std::optional<ScaleSize> full_state, full_state_harbor, full_state_shard;
   std::vector<StateFileRun> state_file;  // one per rep
-  ShardRun shards;
+  ShardRun shards;         // plain registries
+  ShardRun harbor_shards;  // through Harbor's API
+  std::optional<PostgresResult> postgres;  // states of 10k and 1M artifacts
 };
 
 struct ScaleOptions {
@@ -61,11 +79,18 @@ struct ScaleOptions {
   int reps = 3;
   int max_tags = 100000;  // the largest plan: 10k, 100k or 1M
   int state_artifacts = 1000000;
+  int postgres_changes = 200;  // recorded changes timed per PostgreSQL state
 };
 
 // Runs the scale part; progress on stderr. Throws BenchError when a plan fails or is
 // not a no-op.
 ScaleResult RunScale(const ScaleOptions& options);
+
+// A state of ARTIFACTS artifacts named like the synthetic registry's tags (rule
+// "bench", endpoints "src" and "dst", the same repository at both), its journal empty;
+// artifact K's digest is K, or with REAL_DIGESTS its synthetic manifest's, so that the
+// state records what a plan of the scale data observes.
+state::State ScaleState(int artifacts, bool real_digests = false);
 
 // crossdock_bench --state-io N DIR: builds a state of N artifacts named like the
 // synthetic registry's tags, saves it to DIR/state.json, loads it, saves it again, and

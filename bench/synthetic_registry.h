@@ -3,8 +3,10 @@
 // (nothing is stored), so that crossdock's plan can be measured at a million tags on
 // one machine. It answers what a plan asks of a distribution registry: GET /v2/, the
 // catalog and tag lists (paginated with n and last, and a Link header, as distribution
-// does), and manifest HEAD and GET by tag; and it counts the requests by kind. Used by
-// bench/scenarios.cc.
+// does), and manifest HEAD and GET by tag; and it counts the requests by kind. With
+// Options::harbor it also answers, anonymously, the Harbor API v2.0 calls crossdock's
+// Harbor provider makes to plan (providers/harbor/harbor.cc): a registry whose listing
+// returns digests. Used by bench/scale.cc.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,12 @@ class SyntheticRegistry {
     int repositories = 100;  // scale/service-00000 … (at most 100,000)
     int tags = 100;          // per repository: v1.0.000 … (at most 1,000)
     int threads = 32;        // connections served at once
+    // Also Harbor's API, one public project "scale" (the shapes of tests/fakes/harbor.cc,
+    // after goharbor's api/v2.0/swagger.yaml): GET /api/version; /api/v2.0/projects and
+    // /api/v2.0/projects/scale; its repositories; each repository's artifacts, one per
+    // tag, with tags and digests. Paged with page and page_size (default 10, at most
+    // 100), X-Total-Count and a Link to the next page.
+    bool harbor = false;
   };
 
   // Repository I's name and tag J's name (their listings are sorted the same way).
@@ -49,13 +57,28 @@ class SyntheticRegistry {
 
   // Requests answered since the last Reset, by kind: "GET ping", "GET catalog", "GET
   // tags", "HEAD manifest", "GET manifest", "GET referrers 404" (there is no referrers
-  // API, as in distribution 2.8), and "other" (anything else, 404s included).
+  // API, as in distribution 2.8), with Options::harbor "GET api version", "GET api
+  // projects" (the list and the project), "GET api repositories", "GET api artifacts";
+  // and "other" (anything else, 404s included).
   std::map<std::string, std::int64_t> Counts() const;
   std::int64_t Requests() const;
   void Reset();
 
  private:
-  enum Kind { kPing, kCatalog, kTags, kHeadManifest, kGetManifest, kReferrers, kOther, kKinds };
+  enum Kind {
+    kPing,
+    kCatalog,
+    kTags,
+    kHeadManifest,
+    kGetManifest,
+    kReferrers,
+    kApiVersion,
+    kApiProjects,
+    kApiRepositories,
+    kApiArtifacts,
+    kOther,
+    kKinds
+  };
   struct Handler;
 
   Options options_;
