@@ -1,10 +1,13 @@
 #include "planner/batches.h"
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "core/shard.h"
 
 namespace crossdock::planner {
 namespace {
@@ -37,13 +40,35 @@ std::vector<std::vector<size_t>> Batches(const Selection& selection, size_t batc
 }
 
 // The positions of STATE's records by destination repository name; taken out as the
-// batches claim them, so what is left at the end belongs to no batch.
+// batches claim them, so what is left at the end belongs to no batch. A shard's plan
+// leaves the other shards' records out (Diff would pass them over): a shard's last part
+// would otherwise copy (N-1)/N of the state.
 struct Records {
-  explicit Records(const state::State& state) : state(state) {
-    for (size_t i = 0; i < state.artifacts.size(); ++i)
-      artifacts[state.artifacts[i].destination_repository].push_back(i);
-    for (size_t i = 0; i < state.intents.size(); ++i)
-      intents[state.intents[i].destination_repository].push_back(i);
+  Records(const state::State& state, const std::optional<core::Shard>& shard) : state(state) {
+    // The state file keeps each repository's records together: one hash per repository.
+    const std::string* endpoint = nullptr;
+    const std::string* repository = nullptr;
+    bool owned = true;
+    auto owns = [&](const std::string& e, const std::string& r) {
+      if (!shard) return true;
+      if (!endpoint || *endpoint != e || *repository != r) {
+        endpoint = &e;
+        repository = &r;
+        owned = shard->Owns(e, r);
+      }
+      return owned;
+    };
+    for (size_t i = 0; i < state.artifacts.size(); ++i) {
+      const state::Artifact& a = state.artifacts[i];
+      if (owns(a.destination_endpoint, a.destination_repository))
+        artifacts[a.destination_repository].push_back(i);
+    }
+    endpoint = repository = nullptr;
+    for (size_t i = 0; i < state.intents.size(); ++i) {
+      const state::Intent& in = state.intents[i];
+      if (owns(in.destination_endpoint, in.destination_repository))
+        intents[in.destination_repository].push_back(i);
+    }
   }
 
   // A state with STATE's lineage and serial and the records under REPOSITORY names
@@ -101,7 +126,7 @@ Plan PlanInBatches(const core::Config& config, Selection selection, const state:
     selection = Selection();  // what it lists is in DESIRED now
     return Diff(config, desired, state, observed, diff);
   }
-  Records records(state);
+  Records records(state, diff.shard);
   Plan merged;
   std::map<std::string, long> pulls_remaining;
   bool first = true;
