@@ -45,4 +45,27 @@ Result<Shard> ParseShard(std::string_view text);
 bool Owns(const std::optional<Shard>& shard, std::string_view endpoint,
           std::string_view repository);
 
+// Owns for records met grouped by repository, as the state keeps them: the hash is
+// computed once per run of one repository, not once per tag. SHARD must outlive it.
+class ShardOwnership {
+ public:
+  explicit ShardOwnership(const std::optional<Shard>& shard) : shard_(shard) {}
+  bool operator()(const std::string& endpoint, const std::string& repository) {
+    if (!shard_) return true;
+    if (!known_ || endpoint != endpoint_ || repository != repository_) {
+      known_ = true;
+      endpoint_ = endpoint;
+      repository_ = repository;
+      owned_ = shard_->Owns(endpoint, repository);
+    }
+    return owned_;
+  }
+
+ private:
+  const std::optional<Shard>& shard_;
+  bool known_ = false;  // endpoint_ and repository_ are set
+  std::string endpoint_, repository_;
+  bool owned_ = false;
+};
+
 }  // namespace crossdock::core

@@ -45,25 +45,12 @@ std::vector<std::vector<size_t>> Batches(const Selection& selection, size_t batc
 // would otherwise copy (N-1)/N of the state.
 struct Records {
   Records(const state::State& state, const std::optional<core::Shard>& shard) : state(state) {
-    // The state file keeps each repository's records together: one hash per repository.
-    const std::string* endpoint = nullptr;
-    const std::string* repository = nullptr;
-    bool owned = true;
-    auto owns = [&](const std::string& e, const std::string& r) {
-      if (!shard) return true;
-      if (!endpoint || *endpoint != e || *repository != r) {
-        endpoint = &e;
-        repository = &r;
-        owned = shard->Owns(e, r);
-      }
-      return owned;
-    };
+    core::ShardOwnership owns(shard);  // one hash per repository's run of records
     for (size_t i = 0; i < state.artifacts.size(); ++i) {
       const state::Artifact& a = state.artifacts[i];
       if (owns(a.destination_endpoint, a.destination_repository))
         artifacts[a.destination_repository].push_back(i);
     }
-    endpoint = repository = nullptr;
     for (size_t i = 0; i < state.intents.size(); ++i) {
       const state::Intent& in = state.intents[i];
       if (owns(in.destination_endpoint, in.destination_repository))

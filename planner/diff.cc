@@ -79,35 +79,13 @@ std::vector<const state::Intent*> OpenIntents(const core::Config& config, const 
                                               const DiffOptions& options) {
   std::vector<const state::Intent*> out;
   if (options.refresh_only) return out;
+  core::ShardOwnership owned(options.shard);
   for (const auto& i : state.intents)
     if (Planned(desired, i.rule) && config.endpoints.count(i.destination_endpoint) &&
-        core::Owns(options.shard, i.destination_endpoint, i.destination_repository))
+        owned(i.destination_endpoint, i.destination_repository))
       out.push_back(&i);
   return out;
 }
-
-// core::Owns for records met grouped by repository, as the state keeps them: the
-// hash is computed once per run of one repository, not once per tag.
-class ShardOwnership {
- public:
-  explicit ShardOwnership(const std::optional<core::Shard>& shard) : shard_(shard) {}
-  bool operator()(const std::string& endpoint, const std::string& repository) {
-    if (!shard_) return true;
-    if (!known_ || endpoint != endpoint_ || repository != repository_) {
-      known_ = true;
-      endpoint_ = endpoint;
-      repository_ = repository;
-      owned_ = shard_->Owns(endpoint, repository);
-    }
-    return owned_;
-  }
-
- private:
-  const std::optional<core::Shard>& shard_;
-  bool known_ = false;  // endpoint_ and repository_ are set
-  std::string endpoint_, repository_;
-  bool owned_ = false;
-};
 
 struct DeletionCandidate {
   const state::Artifact* artifact;
@@ -124,7 +102,7 @@ std::vector<DeletionCandidate> DeletionCandidates(const core::Config& config,
   const std::vector<bool> wanted =
       options.refresh_only ? std::vector<bool>() : DesiredArtifacts(desired, state);
   PlannedRules rules(config, desired);
-  ShardOwnership owned(options.shard);
+  core::ShardOwnership owned(options.shard);
   for (const auto& a : state.artifacts) {
     const PlannedRule& planned = rules.Of(a.rule);
     const core::Rule* rule = planned.rule;
