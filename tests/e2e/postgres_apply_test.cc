@@ -295,9 +295,12 @@ TEST_F(PostgresApplyTest, AnApplyKilledMidwayReleasesItsLocksAndTheNextApplyConv
 
 TEST_F(PostgresApplyTest, StopFromAnotherMachineStopsARunningApply) {
   SeedTags(30);
-  CorruptProxy slow(dst_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 40});
+  // A second a request at the destination, one at a time: the apply takes minutes, so
+  // it is still running when the stop arrives, however fast or slow the machine.
+  CorruptProxy slow(dst_, CorruptProxy::Options{.corrupt_blobs = false, .delay_ms = 1000});
   WriteConfig(slow.url(), pg_.url());
-  Process apply({CrossdockBin(), "apply", "--auto-approve", "-c", config_, "--no-color"},
+  Process apply({CrossdockBin(), "apply", "--auto-approve", "--parallelism", "1", "-c", config_,
+                 "--no-color"},
                 dir_.Sub("apply.log"), pg_.env(), dir_.path());
   ASSERT_TRUE(WaitForSql("SELECT status FROM crossdock_executions WHERE id = 1", "running\n"))
       << apply.log();
